@@ -1,0 +1,16 @@
+#pragma once
+// The subcommands of the `orderflow` binary. Each registers its options on
+// the CLI11 app and returns the function that runs it.
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace orderflow::cli {
+
+using Command = std::function<int()>;
+
+void add_check_command(CLI::App& app, Command& run);
+void add_eval_commands(CLI::App& app, Command& run);
+void add_test_command(CLI::App& app, Command& run);
+
+}  // namespace orderflow::cli

@@ -1,0 +1,38 @@
+#include "cli/support.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
+
+#include "compiler/check/checker.h"
+#include "compiler/interp/interpreter.h"
+
+namespace orderflow::cli {
+
+bool stderr_is_terminal() { return isatty(STDERR_FILENO); }
+
+std::shared_ptr<const check::CheckedBundle> load_bundle(const std::string& path) {
+  check::CheckOutcome outcome = check::check_bundle({path});
+  if (!outcome.ok()) {
+    std::cerr << render_text(outcome.diagnostics, *outcome.sources, {stderr_is_terminal()});
+    std::cerr << "the bundle has " << summary_line(outcome.diagnostics) << "; nothing was evaluated\n";
+    return nullptr;
+  }
+  return std::shared_ptr<const check::CheckedBundle>(std::move(outcome.bundle));
+}
+
+std::unique_ptr<engine::PolicyEngine> make_engine(std::shared_ptr<const check::CheckedBundle> bundle,
+                                                  const std::string& which) {
+  (void)which;
+  return std::make_unique<interp::Interpreter>(std::move(bundle));
+}
+
+std::optional<int64_t> parse_now(const std::string& text) {
+  if (text.empty())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  return model::parse_time(text);
+}
+
+}  // namespace orderflow::cli

@@ -1,0 +1,454 @@
+// Semantic checks over the typed bundle: rules that can never decide,
+// decision tables that miss an input or hide a row, and lifecycle machines
+// with unreachable states, dead ends or decisions they cannot carry out.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <deque>
+#include <functional>
+#include <set>
+
+#include "compiler/check/checker_internal.h"
+#include "compiler/support/suggest.h"
+
+namespace orderflow::check {
+
+using model::CompareForm;
+using model::CompareOp;
+
+namespace {
+
+// ------------------------------------------------------------ implication
+
+void conjuncts(const Expr* e, std::vector<const Expr*>& out) {
+  if (e->kind == ExprKind::And) {
+    conjuncts(e->args[0].get(), out);
+    conjuncts(e->args[1].get(), out);
+  } else {
+    out.push_back(e);
+  }
+}
+
+bool is_constant(const Expr& e) { return e.kind == ExprKind::Literal || e.kind == ExprKind::Const; }
+
+std::optional<int> three_way(CompareForm form, const Value& a, const Value& b) {
+  auto r = model::compare_values(form, a, b, nullptr);
+  if (auto* c = std::get_if<int>(&r)) return *c;
+  return std::nullopt;
+}
+
+// The values an atom accepts, when it tests one expression against constants.
+struct Constraint {
+  std::string subject;  // canonical text of the tested expression
+  CompareForm form = CompareForm::Int;
+  enum class Kind { Compare, OneOf } kind = Kind::Compare;
+  CompareOp op = CompareOp::Eq;
+  Value bound;
+  std::vector<Value> values;  // OneOf
+};
+
+std::optional<Constraint> constraint_of(const CheckedBundle& b, const Expr& e) {
+  if (e.kind == ExprKind::Compare && e.compare_op != CompareOp::Ne) {
+    const Expr* l = e.args[0].get();
+    const Expr* r = e.args[1].get();
+    CompareOp op = e.compare_op;
+    if (is_constant(*l) && !is_constant(*r)) {
+      std::swap(l, r);
+      switch (op) {
+        case CompareOp::Lt: op = CompareOp::Gt; break;
+        case CompareOp::Le: op = CompareOp::Ge; break;
+        case CompareOp::Gt: op = CompareOp::Lt; break;
+        case CompareOp::Ge: op = CompareOp::Le; break;
+        default: break;
+      }
+    }
+    if (!is_constant(*r) || is_constant(*l)) return std::nullopt;
+    Constraint c;
+    c.subject = print_expr(b, *l);
+    c.form = e.compare;
+    c.op = op;
+    c.bound = r->value;
+    if (op == CompareOp::Eq) {
+      c.kind = Constraint::Kind::OneOf;
+      c.values = {r->value};
+    }
+    return c;
+  }
+  if (e.kind == ExprKind::InList && !e.negated) {
+    Constraint c;
+    c.subject = print_expr(b, *e.args[0]);
+    c.form = e.compare;
+    c.kind = Constraint::Kind::OneOf;
+    for (size_t i = 1; i < e.args.size(); ++i) {
+      if (!is_constant(*e.args[i])) return std::nullopt;
+      c.values.push_back(e.args[i]->value);
+    }
+    return c;
+  }
+  return std::nullopt;
+}
+
+bool satisfies(const Constraint& c, const Value& v) {
+  if (c.kind == Constraint::Kind::OneOf) {
+    for (const Value& x : c.values)
+      if (three_way(c.form, v, x) == 0) return true;
+    return false;
+  }
+  auto t = three_way(c.form, v, c.bound);
+  return t && model::compare_outcome(c.op, *t);
+}
+
+// Does every value that satisfies `strong` satisfy `weak`?
+bool constraint_implies(const Constraint& strong, const Constraint& weak) {
+  if (strong.subject != weak.subject || strong.form != weak.form) return false;
+  if (strong.kind == Constraint::Kind::OneOf) {
+    for (const Value& v : strong.values)
+      if (!satisfies(weak, v)) return false;
+    return true;
+  }
+  if (weak.kind == Constraint::Kind::OneOf) return false;
+  auto cmp = three_way(strong.form, strong.bound, weak.bound);
+  if (!cmp) return false;
+  bool strong_upper = strong.op == CompareOp::Lt || strong.op == CompareOp::Le;
+  bool weak_upper = weak.op == CompareOp::Lt || weak.op == CompareOp::Le;
+  if (strong_upper != weak_upper) return false;
+  if (!strong_upper) {  // x > s implies x > w when s >= w; x >= s implies x > w when s > w
+    if (weak.op == CompareOp::Ge) return *cmp >= 0;
+    return strong.op == CompareOp::Gt ? *cmp >= 0 : *cmp > 0;
+  }
+  if (weak.op == CompareOp::Le) return *cmp <= 0;
+  return strong.op == CompareOp::Lt ? *cmp <= 0 : *cmp < 0;
+}
+
+bool atom_implies(const CheckedBundle& b, const Expr& strong, const Expr& weak) {
+  if (print_expr(b, strong) == print_expr(b, weak)) return true;
+  auto s = constraint_of(b, strong);
+  auto w = constraint_of(b, weak);
+  return s && w && constraint_implies(*s, *w);
+}
+
+// Whether a rule decides every order it matches. A route that falls through
+// to the next rule (`else continue`) does not.
+bool always_decides(const Rule& r) {
+  if (r.deciding_action < 0) return false;
+  const Action& a = r.actions[r.deciding_action];
+  return a.kind == ActionKind::Decision || a.route.otherwise == Route::Else::Decide;
+}
+
+bool has_error(const Expr& e) {
+  if (e.type.is_error()) return true;
+  for (const auto& a : e.args)
+    if (has_error(*a)) return true;
+  return false;
+}
+
+bool mentions_slot(const Expr& e, int slot) {
+  if (e.kind == ExprKind::Var && e.index == slot) return true;
+  for (const auto& a : e.args)
+    if (mentions_slot(*a, slot)) return true;
+  if (e.computed_default && mentions_slot(*e.computed_default, slot)) return true;
+  return false;
+}
+
+}  // namespace
+
+void Checker::analyze_quantifiers(const Expr& q) {
+  std::vector<const Expr*> parts;
+  conjuncts(q.args[1].get(), parts);
+  if (parts.size() < 2) return;
+  for (const Expr* part : parts) {
+    if (mentions_slot(*part, q.index)) continue;
+    diags_.warning("W0403", part->range,
+                   fmt::format("this part of the condition does not mention '{}', yet it is read as part of "
+                               "`where`",
+                               q.name),
+                   fmt::format("to test it for the whole order, put the {} in parentheses: "
+                               "({} {} in ... where ...) and ...",
+                               q.quantifier_all ? "all" : "any", q.quantifier_all ? "all" : "any", q.name));
+  }
+}
+
+void Checker::analyze_rules() {
+  for (const Policy& p : b_.policies) {
+    if (p.kind == PolicyKind::Escalation) continue;
+    for (size_t i = 0; i < p.rules.size(); ++i) {
+      const Rule& later = p.rules[i];
+      if (later.when && is_constant(*later.when) && later.when->type.kind == TypeKind::Bool && !later.when->value.b) {
+        diags_.warning("W0402", later.when->range, fmt::format("rule \"{}\" never matches: its condition is false",
+                                                               later.name));
+        continue;
+      }
+      if (later.when && has_error(*later.when)) continue;
+      std::vector<const Expr*> later_atoms;
+      if (later.when) conjuncts(later.when.get(), later_atoms);
+      for (size_t j = 0; j < i; ++j) {
+        const Rule& earlier = p.rules[j];
+        if (!always_decides(earlier) || (earlier.when && has_error(*earlier.when))) continue;
+        bool covered = true;
+        if (earlier.when) {
+          std::vector<const Expr*> earlier_atoms;
+          conjuncts(earlier.when.get(), earlier_atoms);
+          for (const Expr* weak : earlier_atoms) {
+            bool implied = false;
+            for (const Expr* strong : later_atoms) implied |= atom_implies(b_, *strong, *weak);
+            if (!implied) {
+              covered = false;
+              break;
+            }
+          }
+        }
+        if (!covered) continue;
+        SourceRange where = later.range;
+        where.end = later.name_range.end;
+        where.end.line = later.name_range.end.line;
+        const char* verb = later.deciding_action >= 0 ? "decide" : "apply";
+        std::string message =
+            earlier.when ? fmt::format("rule \"{}\" can never {}: every order it matches, rule \"{}\" above "
+                                       "already decides",
+                                       later.name, verb, earlier.name)
+                         : fmt::format("rule \"{}\" can never {}: rule \"{}\" above always matches", later.name, verb,
+                                       earlier.name);
+        Diagnostic& d = diags_.warning("W0401", where, message,
+                                       fmt::format("move it above rule \"{}\", or narrow that rule's condition",
+                                                   earlier.name));
+        d.related.push_back({earlier.name_range, "the rule that decides first"});
+        break;
+      }
+    }
+  }
+}
+
+// ------------------------------------------------------------ tables
+
+void Checker::analyze_table(const Table& table, const syntax::Table& decl) {
+  // For each column, a set of inputs that stands for every possible input:
+  // every value of an enum; for ordered values, each constant a cell names
+  // and the values just either side of it.
+  std::vector<std::vector<Value>> points(table.param_types.size());
+  for (size_t c = 0; c < table.param_types.size(); ++c) {
+    Type t = table.param_types[c];
+    std::vector<Value>& pts = points[c];
+    if (t.kind == TypeKind::Enum) {
+      for (size_t v = 0; v < b_.schema.enum_def(t.ref).values.size(); ++v)
+        pts.push_back(Value::enumeration(static_cast<uint32_t>(t.ref), static_cast<int64_t>(v)));
+      continue;
+    }
+    if (t.kind == TypeKind::Bool) {
+      pts = {Value::boolean(false), Value::boolean(true)};
+      continue;
+    }
+    std::vector<Value> constants;
+    for (const TableRow& row : table.rows)
+      if (row.cells[c].kind != TableCell::Kind::Any) constants.push_back(row.cells[c].value);
+    if (t.kind == TypeKind::String) {
+      pts = constants;
+      pts.push_back(Value::string("\x01(any other text)"));
+      continue;
+    }
+    if (t.kind == TypeKind::Money) {
+      for (const Value& v : constants)
+        if (v.aux != constants.front().aux) return;  // amounts in several currencies: not analysed
+    }
+    if (constants.empty()) {
+      pts.push_back(Value::integer(0));  // only `*` cells: any value stands for all
+      continue;
+    }
+    for (const Value& v : constants) {
+      Value below = v, above = v;
+      if (v.kind == Value::Kind::Float || v.kind == Value::Kind::Distance) {
+        below.f = std::nextafter(v.f, -INFINITY);
+        above.f = std::nextafter(v.f, INFINITY);
+      } else {
+        below.i = v.i - 1;
+        above.i = v.i + 1;
+      }
+      pts.push_back(below);
+      pts.push_back(v);
+      pts.push_back(above);
+    }
+  }
+  size_t combinations = 1;
+  for (const auto& p : points) {
+    combinations *= std::max<size_t>(p.size(), 1);
+    if (combinations > 200000) return;  // too large to enumerate; checked at run time instead
+  }
+  auto cell_matches = [&](const TableCell& cell, const Value& v) {
+    if (cell.kind == TableCell::Kind::Any) return true;
+    auto t = three_way(cell.form, v, cell.value);
+    if (!t) return false;
+    switch (cell.kind) {
+      case TableCell::Kind::Equal: return *t == 0;
+      case TableCell::Kind::NotEqual: return *t != 0;
+      case TableCell::Kind::Compare: return model::compare_outcome(cell.op, *t);
+      case TableCell::Kind::Any: return true;
+    }
+    return false;
+  };
+  std::vector<bool> used(table.rows.size(), false);
+  std::vector<size_t> index(points.size(), 0);
+  std::optional<std::vector<Value>> uncovered;
+  size_t uncovered_count = 0;
+  for (size_t n = 0; n < combinations; ++n) {
+    bool matched = false;
+    for (size_t r = 0; r < table.rows.size() && !matched; ++r) {
+      bool all = true;
+      for (size_t c = 0; c < points.size() && all; ++c) all = cell_matches(table.rows[r].cells[c], points[c][index[c]]);
+      if (all) {
+        used[r] = true;
+        matched = true;
+      }
+    }
+    if (!matched) {
+      ++uncovered_count;
+      if (!uncovered) {
+        uncovered.emplace();
+        for (size_t c = 0; c < points.size(); ++c) uncovered->push_back(points[c][index[c]]);
+      }
+    }
+    for (size_t c = points.size(); c-- > 0;) {
+      if (++index[c] < points[c].size()) break;
+      index[c] = 0;
+    }
+  }
+  if (uncovered) {
+    std::string input;
+    for (size_t c = 0; c < uncovered->size(); ++c) {
+      const Value& v = (*uncovered)[c];
+      std::string shown = v.kind == Value::Kind::String && v.as_string().starts_with("\x01")
+                              ? "any other text"
+                              : print_value(b_, v);
+      input += fmt::format("{}{} = {}", c ? ", " : "", table.param_names[c], shown);
+    }
+    diags_.error("E0502", decl.name_range,
+                 fmt::format("table {} has no row for {}{}", table.name, input,
+                             uncovered_count > 1 ? fmt::format(" (and {} more inputs)", uncovered_count - 1) : ""),
+                 "add a row for it, or end the table with a row of `*`");
+  }
+  for (size_t r = 0; r < table.rows.size(); ++r) {
+    if (used[r]) continue;
+    diags_.warning("W0501", table.rows[r].range, fmt::format("this row of table {} can never match", table.name),
+                   "the rows above match every input it would; move it up or remove it");
+  }
+}
+
+// ------------------------------------------------------------ machine
+
+void Checker::analyze_machine() {
+  if (!b_.machine || !machine_decl_) return;
+  const Machine& m = *b_.machine;
+  if (any_syntax_errors_) return;  // a transition that failed to parse would mislead every check below
+  size_t n = m.states.size();
+  std::vector<bool> reachable(n, false), has_exit(n, false);
+  if (m.initial >= 0 && static_cast<size_t>(m.initial) < n) {
+    std::deque<int> queue = {m.initial};
+    reachable[m.initial] = true;
+    while (!queue.empty()) {
+      int s = queue.front();
+      queue.pop_front();
+      for (const Transition& t : m.transitions) {
+        if (std::find(t.sources.begin(), t.sources.end(), s) == t.sources.end()) continue;
+        for (int target : t.targets)
+          if (!reachable[target]) {
+            reachable[target] = true;
+            queue.push_back(target);
+          }
+      }
+    }
+  }
+  for (const Transition& t : m.transitions)
+    for (int s : t.sources) has_exit[s] = true;
+  for (size_t s = 0; s < n; ++s) {
+    if (!reachable[s] && static_cast<int>(s) != m.initial && m.initial >= 0) {
+      diags_.warning("W0601", m.state_ranges[s], fmt::format("state '{}' can never be reached", m.states[s]),
+                     fmt::format("add a transition into '{}', or remove it", m.states[s]));
+    }
+    if (!has_exit[s] && !m.terminal[s]) {
+      diags_.error("E0602", m.state_ranges[s],
+                   fmt::format("state '{}' has no way out and is not terminal: orders would stay there forever",
+                               m.states[s]),
+                   fmt::format("add a transition from '{}', or list it after `terminal`", m.states[s]));
+    }
+    if (has_exit[s] && m.terminal[s]) {
+      diags_.error("E0609", m.state_ranges[s],
+                   fmt::format("state '{}' is terminal but has transitions out of it", m.states[s]),
+                   "a terminal state is where an order ends; remove it from `terminal` or remove the transitions");
+    }
+  }
+  if (m.event_enum >= 0) {
+    const model::EnumDef& events = b_.schema.enum_def(m.event_enum);
+    std::vector<std::string> ignored;
+    for (size_t e = 0; e < events.values.size(); ++e) {
+      bool accepted = false;
+      for (const Transition& t : m.transitions) accepted |= t.event == static_cast<int>(e);
+      if (!accepted) ignored.push_back(events.values[e]);
+    }
+    if (!ignored.empty())
+      diags_.warning("W0603", m.range,
+                     fmt::format("no state of machine {} accepts the event{} {}", m.name,
+                                 ignored.size() == 1 ? "" : "s", join_alternatives(ignored, " and ")),
+                     fmt::format("every such event sent to an order will be refused; add a transition `on {}`",
+                                 ignored.front()));
+  }
+
+  // Every decision a policy can make needs a transition to carry it out.
+  auto has_transition = [&](std::optional<PolicyKind> by, int event, std::string_view target,
+                            std::optional<int> from) {
+    int t_state = m.find_state(target);
+    if (t_state < 0) return false;
+    for (const Transition& t : m.transitions) {
+      if (by && t.by != by) continue;
+      if (event >= 0 && t.event != event) continue;
+      if (from && std::find(t.sources.begin(), t.sources.end(), *from) == t.sources.end()) continue;
+      if (std::find(t.targets.begin(), t.targets.end(), t_state) != t.targets.end()) return true;
+    }
+    return false;
+  };
+  int timeout = m.event_enum >= 0 ? b_.schema.enum_def(m.event_enum).find("timeout") : -1;
+  std::function<void(const Decision&, PolicyKind, const std::string&)> need = [&](const Decision& d, PolicyKind kind,
+                                                                                 const std::string& rule) {
+    // A decision the policy may not make at all is reported as such already.
+    if ((kind == PolicyKind::Acceptance && d.kind == DecisionKind::Backorder) ||
+        (kind == PolicyKind::Routing && d.kind == DecisionKind::Accept))
+      return;
+    const char* target = decision_target_state(d.kind, false);
+    if (!has_transition(kind, -1, target, std::nullopt)) {
+      diags_.error("E0604", d.range,
+                   fmt::format("rule \"{}\" can {} an order, but machine {} has no `by {}` transition to '{}'", rule,
+                               syntax::decision_keyword(d.kind), m.name, policy_kind_name(kind), target),
+                   fmt::format("add a transition such as `... -> {} by {}`", target, policy_kind_name(kind)));
+    }
+    if (d.on_timeout) {
+      const char* after = decision_target_state(d.on_timeout->kind, false);
+      int held = m.find_state("held");
+      if (timeout < 0 || held < 0 || !has_transition(std::nullopt, timeout, after, held)) {
+        diags_.error("E0604", d.on_timeout->range,
+                     fmt::format("rule \"{}\" ends a hold with {}, but machine {} has no transition from 'held' to "
+                                 "'{}' on timeout",
+                                 rule, syntax::decision_keyword(d.on_timeout->kind), m.name, after),
+                     fmt::format("add `held -> {} on timeout`", after));
+      }
+    }
+  };
+  for (const Policy& p : b_.policies) {
+    if (p.kind == PolicyKind::Escalation) continue;
+    auto visit = [&](const Rule& r) {
+      if (r.deciding_action < 0) return;
+      const Action& a = r.actions[r.deciding_action];
+      if (a.kind == ActionKind::Decision) {
+        need(a.decision, p.kind, r.name);
+      } else if (a.kind == ActionKind::Route) {
+        if (!has_transition(PolicyKind::Routing, -1, "allocated", std::nullopt))
+          diags_.error("E0604", a.range,
+                       fmt::format("rule \"{}\" routes orders, but machine {} has no `by routing` transition to "
+                                   "'allocated'",
+                                   r.name, m.name),
+                       "add `accepted -> allocated by routing`");
+        if (a.route.else_decision) need(*a.route.else_decision, p.kind, r.name);
+      }
+    };
+    for (const Rule& r : p.rules) visit(r);
+    if (p.otherwise) visit(*p.otherwise);
+  }
+}
+
+}  // namespace orderflow::check

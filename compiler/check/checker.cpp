@@ -1,0 +1,582 @@
+#include "compiler/check/checker.h"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "compiler/check/checker_internal.h"
+#include "compiler/support/suggest.h"
+#include "compiler/syntax/parser.h"
+#include "stdlib/stdlib.h"
+
+namespace orderflow::check {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string display_path(const fs::path& p) {
+  std::string s = p.lexically_normal().generic_string();
+  while (s.rfind("./", 0) == 0) s.erase(0, 2);
+  return s;
+}
+
+std::optional<std::string> read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string sha256_hex(const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
+  return hex;
+}
+
+const std::map<std::string, TypeKind, std::less<>>& scalar_types() {
+  static const std::map<std::string, TypeKind, std::less<>> types = {
+      {"bool", TypeKind::Bool},         {"int", TypeKind::Int},         {"decimal", TypeKind::Decimal},
+      {"float", TypeKind::Float},       {"money", TypeKind::Money},     {"string", TypeKind::String},
+      {"duration", TypeKind::Duration}, {"time", TypeKind::Time},       {"distance", TypeKind::Distance},
+  };
+  return types;
+}
+
+}  // namespace
+
+Checker::Checker(const std::vector<std::string>& paths, const CheckOptions& options, CheckOutcome& out)
+    : options_(options),
+      paths_(paths),
+      out_(out),
+      diags_(out.diagnostics),
+      bundle_(std::make_unique<CheckedBundle>()),
+      b_(*bundle_) {
+  out_.sources = std::make_shared<SourceManager>();
+  b_.sources = out_.sources;
+}
+
+void Checker::symbol(SourceRange use, SourceRange def, std::string kind, std::string detail, std::string doc) {
+  if (!use.known()) return;
+  out_.symbols.push_back({use, def, std::move(kind), std::move(detail), std::move(doc)});
+}
+
+void Checker::run() {
+  load_sources();
+  declare_schema();
+  declare_globals();
+  check_record_defaults();
+  load_all_data();
+  for (size_t i = 0; i < b_.constants.size(); ++i) check_const(static_cast<int>(i));
+  check_tables();
+  check_policies();
+  check_machine();
+  check_tests();
+  analyze_rules();
+  analyze_machine();
+  finish();
+}
+
+// ------------------------------------------------------------ sources
+
+void Checker::load_sources() {
+  SourceManager& sources = *out_.sources;
+  for (const StdlibFile& f : stdlib_files()) {
+    FileId id = sources.add(std::string(f.path), std::string(f.text));
+    stdlib_files_.push_back(syntax::parse_file(sources, id, diags_));
+  }
+
+  std::vector<std::pair<fs::path, std::string>> files;  // path on disk, display path
+  for (const std::string& given : paths_) {
+    fs::path p(given);
+    std::error_code ec;
+    bool in_overlay = options_.overlay.count(given) > 0;
+    if (!in_overlay && !fs::exists(p, ec)) {
+      diags_.error("E0005", {}, fmt::format("cannot read '{}': no such file or folder", given));
+      continue;
+    }
+    if (fs::is_directory(p, ec)) {
+      std::vector<fs::path> found;
+      for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec);
+           it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (ec) break;
+        std::string name = it->path().filename().string();
+        if (it->is_directory() && (name.starts_with(".") || name == "node_modules")) {
+          it.disable_recursion_pending();
+          continue;
+        }
+        if (it->is_regular_file() && it->path().extension() == ".flow") found.push_back(it->path());
+      }
+      std::sort(found.begin(), found.end());
+      if (found.empty()) diags_.error("E0005", {}, fmt::format("no .flow files in '{}'", given));
+      for (const fs::path& f : found) files.push_back({f, display_path(f)});
+    } else {
+      files.push_back({p, display_path(p)});
+    }
+  }
+  for (const auto& [path, shown] : files) {
+    std::optional<std::string> text;
+    auto o = options_.overlay.find(path.string());
+    if (o == options_.overlay.end()) o = options_.overlay.find(shown);
+    if (o != options_.overlay.end())
+      text = o->second;
+    else
+      text = read_file(path);
+    if (!text) {
+      diags_.error("E0005", {}, fmt::format("cannot read '{}'", shown));
+      continue;
+    }
+    FileId id = sources.add(shown, std::move(*text));
+    b_.bundle_files.push_back(id);
+    out_.parsed.push_back(syntax::parse_file(sources, id, diags_));
+  }
+  for (auto& f : stdlib_files_) all_files_.push_back(&f);
+  for (auto& f : out_.parsed) all_files_.push_back(&f);
+  for (auto* f : all_files_) any_syntax_errors_ |= f->had_syntax_errors;
+}
+
+fs::path Checker::data_path(FileId file, const std::string& relative) const {
+  fs::path base = fs::path(out_.sources->file(file).path()).parent_path();
+  return base / relative;
+}
+
+// ------------------------------------------------------------ schema
+
+Type Checker::resolve_type(const syntax::TypeRef& ref) {
+  switch (ref.kind) {
+    case syntax::TypeRef::Kind::List: return b_.schema.list_of(resolve_type(*ref.element));
+    case syntax::TypeRef::Kind::Set: return b_.schema.set_of(resolve_type(*ref.element));
+    case syntax::TypeRef::Kind::Named: break;
+  }
+  auto scalar = scalar_types().find(ref.name);
+  if (scalar != scalar_types().end()) return Type::of(scalar->second);
+  if (int r = b_.schema.find_record(ref.name); r >= 0) {
+    symbol(ref.range, b_.schema.record_def(r).range, "record", "record " + ref.name, b_.schema.record_def(r).doc);
+    return b_.schema.record_type(r);
+  }
+  if (int e = b_.schema.find_enum(ref.name); e >= 0) {
+    symbol(ref.range, b_.schema.enum_def(e).range, "enum", "enum " + ref.name, b_.schema.enum_def(e).doc);
+    return b_.schema.enum_type(e);
+  }
+  std::vector<std::string> candidates;
+  for (const auto& [name, kind] : scalar_types()) candidates.push_back(name);
+  for (size_t i = 0; i < b_.schema.record_count(); ++i) candidates.push_back(b_.schema.record_def(i).name);
+  for (size_t i = 0; i < b_.schema.enum_count(); ++i) candidates.push_back(b_.schema.enum_def(i).name);
+  std::string hint = did_you_mean(ref.name, candidates);
+  if (hint.empty()) hint = "types are bool, int, decimal, float, money, string, duration, time, distance, an enum or a record";
+  diags_.error("E0106", ref.range, fmt::format("unknown type '{}'", ref.name), hint);
+  return Type::error();
+}
+
+void Checker::declare_schema() {
+  model::Schema& schema = b_.schema;
+  auto duplicate = [&](const std::string& what, const std::string& name, SourceRange here, SourceRange before) {
+    Diagnostic& d = diags_.error("E0105", here, fmt::format("{} '{}' is already defined", what, name),
+                                 "give it another name, or use `extend` to add to it");
+    d.related.push_back({before, "first defined here"});
+  };
+
+  // Enums, then their extensions.
+  for (auto* file : all_files_) {
+    for (const syntax::EnumDecl& e : file->enums) {
+      if (e.extend) continue;
+      if (int prior = schema.find_enum(e.name); prior >= 0) {
+        duplicate("enum", e.name, e.name_range, schema.enum_def(prior).range);
+        continue;
+      }
+      model::EnumDef def;
+      def.name = e.name;
+      def.range = e.name_range;
+      def.doc = e.doc;
+      for (const auto& v : e.values) {
+        if (def.find(v.name) >= 0) {
+          diags_.error("E0105", v.range, fmt::format("'{}' is listed twice in {}", v.name, e.name));
+          continue;
+        }
+        def.values.push_back(v.name);
+        def.value_ranges.push_back(v.range);
+        def.value_docs.push_back(v.doc);
+      }
+      schema.add_enum(std::move(def));
+    }
+  }
+  declare_machine();
+  for (auto* file : all_files_) {
+    for (const syntax::EnumDecl& e : file->enums) {
+      if (!e.extend) continue;
+      int index = schema.find_enum(e.name);
+      if (index < 0) {
+        std::vector<std::string> names;
+        for (size_t i = 0; i < schema.enum_count(); ++i) names.push_back(schema.enum_def(i).name);
+        diags_.error("E0111", e.name_range, fmt::format("there is no enum '{}' to extend", e.name),
+                     did_you_mean(e.name, names));
+        continue;
+      }
+      model::EnumDef& def = schema.enum_def(index);
+      symbol(e.name_range, def.range, "enum", "enum " + def.name, def.doc);
+      for (const auto& v : e.values) {
+        if (int prior = def.find(v.name); prior >= 0) {
+          duplicate("value", v.name, v.range, def.value_ranges[prior]);
+          continue;
+        }
+        def.values.push_back(v.name);
+        def.value_ranges.push_back(v.range);
+        def.value_docs.push_back(v.doc);
+      }
+    }
+  }
+
+  // Records: names first, so that fields can refer to any record.
+  std::vector<std::pair<int, const syntax::RecordDecl*>> declared;
+  for (auto* file : all_files_) {
+    for (const syntax::RecordDecl& r : file->records) {
+      if (r.extend) continue;
+      if (int prior = schema.find_record(r.name); prior >= 0) {
+        duplicate("record", r.name, r.name_range, schema.record_def(prior).range);
+        continue;
+      }
+      if (schema.find_enum(r.name) >= 0 || scalar_types().count(r.name)) {
+        diags_.error("E0105", r.name_range, fmt::format("'{}' is already the name of a type", r.name));
+        continue;
+      }
+      model::RecordDef def;
+      def.name = r.name;
+      def.range = r.name_range;
+      def.doc = r.doc;
+      declared.push_back({schema.add_record(std::move(def)), &r});
+    }
+  }
+  auto add_fields = [&](int record, const syntax::RecordDecl& decl) {
+    for (const syntax::FieldDecl& f : decl.fields) {
+      model::RecordDef& def = schema.record_def(record);
+      if (int prior = def.find(f.name); prior >= 0) {
+        Diagnostic& d = diags_.error("E0110", f.name_range,
+                                     fmt::format("{} already has a field '{}'", def.name, f.name),
+                                     "give the new field another name");
+        d.related.push_back({def.fields[prior].range, "defined here"});
+        continue;
+      }
+      Type t = resolve_type(*f.type);
+      model::FieldDef fd;
+      fd.name = f.name;
+      fd.type = t;
+      fd.optional = f.optional;
+      fd.doc = f.doc;
+      fd.range = f.name_range;
+      fd.index = static_cast<uint32_t>(def.fields.size());
+      // Lists and sets are never missing: an absent one is empty.
+      if (t.is_collection() && f.optional)
+        diags_.warning("W0310", f.range, fmt::format("a {} is never missing, only empty", type_name(t)),
+                       "remove the `?`");
+      if (t.is_collection()) fd.optional = false;
+      schema.record_def(record).fields.push_back(std::move(fd));
+      symbol(f.name_range, f.name_range, "field", fmt::format("{}: {}{}", f.name, type_name(t), f.optional ? "?" : ""),
+             f.doc);
+    }
+  };
+  for (auto& [index, decl] : declared) add_fields(index, *decl);
+  for (auto* file : all_files_) {
+    for (const syntax::RecordDecl& r : file->records) {
+      if (!r.extend) continue;
+      int index = schema.find_record(r.name);
+      if (index < 0) {
+        std::vector<std::string> names;
+        for (size_t i = 0; i < schema.record_count(); ++i) names.push_back(schema.record_def(i).name);
+        diags_.error("E0111", r.name_range, fmt::format("there is no record '{}' to extend", r.name),
+                     did_you_mean(r.name, names));
+        continue;
+      }
+      symbol(r.name_range, schema.record_def(index).range, "record", "record " + r.name, schema.record_def(index).doc);
+      add_fields(index, r);
+    }
+  }
+  for (const std::string& cyclic : schema.compute_layouts())
+    diags_.error("E0106", schema.record_def(schema.find_record(cyclic)).range,
+                 fmt::format("record {} contains itself", cyclic), "hold the inner records in a `list of`");
+
+  b_.order_record = schema.find_record("Order");
+  b_.node_record = schema.find_record("Node");
+  b_.line_record = schema.find_record("Line");
+  b_.address_record = schema.find_record("Address");
+  b_.priority_enum = schema.find_enum("Priority");
+  if (b_.order_record < 0) diags_.error("E0106", {}, "the schema has no record Order");
+}
+
+void Checker::declare_machine() {
+  // The bundle's own machine replaces the standard library's.
+  const syntax::Machine* chosen = nullptr;
+  FileId chosen_file = kNoFile;
+  for (auto& f : out_.parsed) {
+    for (const syntax::Machine& m : f.machines) {
+      if (!chosen) {
+        chosen = &m;
+        chosen_file = f.file;
+      } else {
+        Diagnostic& d = diags_.error("E0607", m.name_range, "a bundle has one order lifecycle machine",
+                                     "remove this machine or merge it into the first");
+        d.related.push_back({chosen->name_range, "the first machine"});
+      }
+    }
+  }
+  if (!chosen) {
+    for (auto& f : stdlib_files_) {
+      if (!f.machines.empty()) {
+        chosen = &f.machines.front();
+        chosen_file = f.file;
+      }
+    }
+  }
+  model::EnumDef states;
+  states.name = "OrderState";
+  states.doc = "The states of the order lifecycle machine.";
+  if (chosen) {
+    states.range = chosen->name_range;
+    auto add = [&](const syntax::NameRef& n) {
+      if (states.find(n.name) < 0) {
+        states.values.push_back(n.name);
+        states.value_ranges.push_back(n.range);
+        states.value_docs.push_back({});
+      }
+    };
+    if (chosen->initial) add(*chosen->initial);
+    for (const auto& t : chosen->transitions) {
+      for (const auto& s : t.sources) add(s);
+      for (const auto& s : t.targets) add(s);
+    }
+    for (const auto& s : chosen->terminals) add(s);
+    machine_decl_ = chosen;
+    Machine m;
+    m.name = chosen->name;
+    m.file = chosen_file;
+    m.range = chosen->name_range;
+    m.states = states.values;
+    m.state_ranges = states.value_ranges;
+    m.terminal.assign(m.states.size(), false);
+    b_.machine = std::move(m);
+  }
+  if (int prior = b_.schema.find_enum("OrderState"); prior >= 0) {
+    diags_.error("E0105", b_.schema.enum_def(prior).range,
+                 "OrderState is the machine's list of states; it cannot be declared as an enum",
+                 "declare the states in a `machine`");
+    return;
+  }
+  int index = b_.schema.add_enum(std::move(states));
+  if (b_.machine) b_.machine->state_enum = index;
+}
+
+// ------------------------------------------------------------ globals
+
+bool Checker::declare_global(const std::string& name, SourceRange range, GlobalName::Kind kind, int index) {
+  {
+    if (name == "order" || name == "node" || name == "now" || name == "nodes") {
+      diags_.error("E0105", range, fmt::format("'{}' is a built-in name", name), "choose another name");
+      return false;
+    }
+    auto it = globals_.find(name);
+    if (it != globals_.end()) {
+      Diagnostic& d = diags_.error("E0105", range, fmt::format("'{}' is already defined", name),
+                                   "constants, lists, tables and data files share one set of names");
+      d.related.push_back({it->second.range, "first defined here"});
+      return false;
+    }
+    globals_[name] = {kind, index, range};
+    return true;
+  }
+}
+
+void Checker::declare_globals() {
+  auto declare = [&](const std::string& name, SourceRange range, GlobalName::Kind kind, int index) {
+    return declare_global(name, range, kind, index);
+  };
+
+  for (auto* file : all_files_) {
+    for (const syntax::ConstDecl& c : file->consts) {
+      int index = static_cast<int>(b_.constants.size());
+      if (!declare(c.name, c.name_range, GlobalName::Kind::Const, index)) continue;
+      Constant k;
+      k.name = c.name;
+      k.range = c.name_range;
+      k.doc = c.doc;
+      b_.constants.push_back(std::move(k));
+      const_decls_[index] = &c;
+    }
+    for (const syntax::Table& t : file->tables) {
+      int index = static_cast<int>(b_.tables.size());
+      if (!declare(t.name, t.name_range, GlobalName::Kind::Table, index)) continue;
+      Table table;
+      table.name = t.name;
+      table.range = t.name_range;
+      table.doc = t.doc;
+      b_.tables.push_back(std::move(table));
+    }
+  }
+  const_state_.assign(b_.constants.size(), 0);
+}
+
+void Checker::load_all_data() {
+  auto declare = [&](const std::string& name, SourceRange range, GlobalName::Kind kind, int index) {
+    return declare_global(name, range, kind, index);
+  };
+  // Data files: declared and loaded in file order.
+  for (auto* file : all_files_) {
+    for (const syntax::UseDecl& u : file->uses) {
+      switch (u.kind) {
+        case syntax::UseDecl::Kind::List:
+          if (declare(u.name, u.name_range, GlobalName::Kind::List, static_cast<int>(b_.lists.size())))
+            load_data(u, file->file);
+          break;
+        case syntax::UseDecl::Kind::Table:
+          if (declare(u.name, u.name_range, GlobalName::Kind::KeyedTable, static_cast<int>(b_.keyed_tables.size())))
+            load_data(u, file->file);
+          break;
+        case syntax::UseDecl::Kind::Geo:
+          if (b_.geo) {
+            diags_.error("E0105", u.name_range, "a bundle has one geo table", "merge the files into one");
+            break;
+          }
+          if (declare(u.name, u.name_range, GlobalName::Kind::Geo, 0)) load_data(u, file->file);
+          break;
+        case syntax::UseDecl::Kind::Rates:
+          if (b_.rates) {
+            diags_.error("E0105", u.name_range, "a bundle has one exchange rate table", "merge the files into one");
+            break;
+          }
+          if (declare(u.name, u.name_range, GlobalName::Kind::Rates, 0)) load_data(u, file->file);
+          break;
+        case syntax::UseDecl::Kind::Nodes: load_data(u, file->file); break;
+        case syntax::UseDecl::Kind::Stock: break;  // below, once the nodes are known
+      }
+    }
+  }
+  for (auto* file : all_files_)
+    for (const syntax::UseDecl& u : file->uses)
+      if (u.kind == syntax::UseDecl::Kind::Stock) load_data(u, file->file);
+  has_geo_ = b_.geo != nullptr;
+}
+
+void Checker::check_record_defaults() {
+  for (auto* file : all_files_) {
+    for (const syntax::RecordDecl& r : file->records) {
+      int record = b_.schema.find_record(r.name);
+      if (record < 0) continue;
+      for (const syntax::FieldDecl& f : r.fields) {
+        if (!f.default_value) continue;
+        int field = b_.schema.record_def(record).find(f.name);
+        if (field < 0) continue;
+        model::FieldDef& fd = b_.schema.record_def(record).fields[field];
+        if (fd.type.is_error()) continue;
+        Scope scope;
+        scope.context = "a field default";
+        scope.now = true;
+        scope.self_record = record;
+        int slots = 0;
+        scope.max_slots = &slots;
+        ExprPtr e = check_as(*f.default_value, scope, fd.type, "the default");
+        if (e->type.is_error()) continue;
+        bool constant = true;
+        std::function<void(const Expr&)> visit = [&](const Expr& x) {
+          if (x.kind == ExprKind::Self || x.kind == ExprKind::Now || x.kind == ExprKind::Field ||
+              x.kind == ExprKind::Var || x.kind == ExprKind::Nodes)
+            constant = false;
+          for (const auto& a : x.args) visit(*a);
+        };
+        visit(*e);
+        if (constant) {
+          if (auto v = fold(*e, "a default")) {
+            fd.default_kind = model::DefaultKind::Constant;
+            fd.default_value = intern_value(*v);
+          }
+        } else {
+          fd.default_kind = model::DefaultKind::Computed;
+          b_.computed_defaults[{record, field}] = std::move(e);
+        }
+      }
+    }
+  }
+}
+
+Value Checker::intern_value(const Value& v) {
+  if (v.kind == Value::Kind::String) return Value::string(b_.schema.strings().intern(v.as_string()));
+  return v;
+}
+
+// ------------------------------------------------------------ finish
+
+void Checker::finish() {
+  diags_.sort(*out_.sources);
+  if (diags_.has_errors()) return;
+  std::string all;
+  for (FileId f : b_.bundle_files) {
+    const SourceFile& file = out_.sources->file(f);
+    all += file.path();
+    all += '\0';
+    all += file.text();
+    all += '\0';
+  }
+  b_.content_hash = sha256_hex(all);
+  out_.bundle = std::move(bundle_);
+}
+
+// ------------------------------------------------------------ entry
+
+CheckOutcome check_bundle(const std::vector<std::string>& paths, const CheckOptions& options) {
+  CheckOutcome out;
+  Checker checker(paths, options, out);
+  checker.run();
+  return out;
+}
+
+// ------------------------------------------------------------ bundle
+
+const char* policy_kind_name(PolicyKind kind) {
+  switch (kind) {
+    case PolicyKind::Acceptance: return "acceptance";
+    case PolicyKind::Routing: return "routing";
+    case PolicyKind::Escalation: return "escalation";
+  }
+  return "?";
+}
+
+const char* decision_target_state(DecisionKind kind, bool routed) {
+  switch (kind) {
+    case DecisionKind::Accept: return routed ? "allocated" : "accepted";
+    case DecisionKind::Hold: return "held";
+    case DecisionKind::Reject: return "rejected";
+    case DecisionKind::Cancel: return "cancelled";
+    case DecisionKind::Backorder: return "backordered";
+  }
+  return "?";
+}
+
+int Machine::find_state(std::string_view name) const {
+  for (size_t i = 0; i < states.size(); ++i)
+    if (states[i] == name) return static_cast<int>(i);
+  return -1;
+}
+
+const Policy* CheckedBundle::policy(PolicyKind kind) const {
+  for (const Policy& p : policies)
+    if (p.kind == kind) return &p;
+  return nullptr;
+}
+
+std::string CheckedBundle::declared_version() const {
+  if (const Policy* p = policy(PolicyKind::Acceptance); p && !p->version.empty()) return p->version;
+  for (const Policy& p : policies)
+    if (!p.version.empty()) return p.version;
+  return "";
+}
+
+std::string_view CheckedBundle::source_text(const SourceRange& range) const {
+  if (!sources || !range.known()) return {};
+  return sources->file(range.file).slice(range, true);
+}
+
+}  // namespace orderflow::check

@@ -1,0 +1,139 @@
+#pragma once
+// The checker's working state, shared by its translation units. Not part of
+// the library's interface: include checker.h instead.
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "compiler/check/checker.h"
+
+namespace orderflow::check {
+
+// What a bundle-level name stands for.
+struct GlobalName {
+  enum class Kind { Const, List, KeyedTable, Table, Geo, Rates } kind = Kind::Const;
+  int index = -1;
+  SourceRange range;
+};
+
+// Names visible to an expression and what it may use.
+struct Scope {
+  const char* context = "a rule";  // for messages: "a constant", "a table cell"
+  bool order = false;              // `order` is Var 0
+  bool node = false;               // `node` is Var 1
+  bool now = false;
+  bool nodes = false;              // the inventory's `nodes`
+  int self_record = -1;            // computed defaults: bare names are fields of this record
+  struct Local {
+    std::string name;
+    int slot;
+    Type type;
+    SourceRange range;
+  };
+  std::vector<Local> locals;
+  int next_slot = 2;
+  int* max_slots = nullptr;
+};
+
+class Checker {
+ public:
+  Checker(const std::vector<std::string>& paths, const CheckOptions& options, CheckOutcome& out);
+  void run();
+
+  // ---------------------------------------------------------- shared state
+  const CheckOptions& options_;
+  std::vector<std::string> paths_;
+  CheckOutcome& out_;
+  Diagnostics& diags_;
+  std::unique_ptr<CheckedBundle> bundle_;
+  CheckedBundle& b_;
+
+  std::vector<syntax::ParsedFile> stdlib_files_;
+  std::vector<syntax::ParsedFile*> all_files_;  // stdlib first, then the bundle
+  bool any_syntax_errors_ = false;
+  std::map<std::string, GlobalName, std::less<>> globals_;
+  std::map<int, const syntax::ConstDecl*> const_decls_;
+  std::vector<int> const_state_;  // 0 unchecked, 1 checking, 2 done
+  std::string example_currency_ = "INR";  // for hints; the bundle's first currency
+  bool example_currency_set_ = false;
+  bool has_geo_ = false;
+  bool nodes_declared_ = false;
+  const syntax::Machine* machine_decl_ = nullptr;
+
+  // ---------------------------------------------------------- checker.cpp
+  void load_sources();
+  void declare_schema();
+  void declare_machine();
+  void declare_globals();
+  bool declare_global(const std::string& name, SourceRange range, GlobalName::Kind kind, int index);
+  void load_all_data();
+  void check_record_defaults();
+  void finish();
+  std::filesystem::path data_path(FileId file, const std::string& relative) const;
+  void symbol(SourceRange use, SourceRange def, std::string kind, std::string detail, std::string doc = {});
+
+  // ---------------------------------------------------------- types
+  Type resolve_type(const syntax::TypeRef& ref);
+  std::string type_name(Type t) const { return b_.schema.type_name(t); }
+
+  // ---------------------------------------------------------- expr_checker.cpp
+  // Checks an expression; `expected` resolves bare enum values (`is cod`).
+  ExprPtr check_expr(const syntax::Expr& e, Scope& scope, std::optional<Type> expected = std::nullopt);
+  // Checks a condition: a bool expression.
+  ExprPtr check_condition(const syntax::Expr& e, Scope& scope);
+  // Checks an expression that must have type `want` (converting numbers).
+  ExprPtr check_as(const syntax::Expr& e, Scope& scope, Type want, const char* what);
+  // Folds a constant expression to a value; reports and returns nullopt
+  // when it is not constant.
+  std::optional<Value> fold(const Expr& e, const char* what);
+  ExprPtr convert_to(ExprPtr e, Type want);
+  bool assignable(Type from, Type to) const;
+  ExprPtr error_expr(SourceRange range);
+  void check_const(int index);
+  Value intern_value(const Value& v);
+
+  ExprPtr check_name(const syntax::Expr& e, Scope& scope, std::optional<Type> expected);
+  ExprPtr check_member(const syntax::Expr& e, Scope& scope);
+  ExprPtr check_call(const syntax::Expr& e, Scope& scope, std::optional<Type> expected);
+  ExprPtr check_builtin(const syntax::Expr& e, Scope& scope, Builtin builtin);
+  ExprPtr check_literal(const syntax::Expr& e);
+  ExprPtr check_binary(const syntax::Expr& e, Scope& scope);
+  ExprPtr check_compare(const syntax::Expr& e, model::CompareOp op, const syntax::Expr& lhs, const syntax::Expr& rhs,
+                        Scope& scope);
+  ExprPtr make_compare(const syntax::Expr& e, model::CompareOp op, ExprPtr l, ExprPtr r, const syntax::Expr& lsyn,
+                       const syntax::Expr& rsyn);
+  ExprPtr check_arith(const syntax::Expr& e, Scope& scope);
+  ExprPtr check_in(const syntax::Expr& e, Scope& scope);
+  ExprPtr check_quantifier(const syntax::Expr& e, Scope& scope);
+  ExprPtr field_access(ExprPtr base, int record, int field, SourceRange range);
+  std::optional<Value> enum_value(Type t, std::string_view name);
+  std::vector<std::string> names_in_scope(const Scope& scope) const;
+
+  // ---------------------------------------------------------- data_loader.cpp
+  void load_data(const syntax::UseDecl& use, FileId file);
+
+  // ---------------------------------------------------------- policy_checker.cpp
+  void check_tables();
+  void check_policies();
+  void check_machine();
+  void check_tests();
+  Rule check_rule(const syntax::Rule& rule, PolicyKind kind, Scope& scope);
+  Action check_action(const syntax::Action& a, PolicyKind kind, Scope& scope);
+  Decision check_decision(const syntax::Decision& d, PolicyKind kind, Scope& scope, bool in_route_else);
+  Route check_route(const syntax::RouteSpec& r, Scope& scope, SourceRange range);
+
+  // ---------------------------------------------------------- analysis.cpp
+  void analyze_rules();
+  void analyze_table(const Table& table, const syntax::Table& decl);
+  void analyze_machine();
+  void analyze_quantifiers(const Expr& e);
+
+  std::vector<std::pair<const Table*, const syntax::Table*>> table_decls_;
+};
+
+
+}  // namespace orderflow::check

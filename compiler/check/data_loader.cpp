@@ -1,0 +1,366 @@
+// Loading the data files that `use` declarations name.
+#include <fmt/format.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "compiler/check/checker_internal.h"
+#include "compiler/check/csv.h"
+#include "compiler/support/suggest.h"
+
+namespace orderflow::check {
+
+namespace {
+
+std::optional<std::string> read_text(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+void Checker::load_data(const syntax::UseDecl& use, FileId file) {
+  namespace fs = std::filesystem;
+  fs::path path = data_path(file, use.path);
+  std::string shown = path.lexically_normal().generic_string();
+  std::optional<std::string> text;
+  std::error_code ec;
+  if (fs::is_regular_file(path, ec)) text = read_text(path);
+  if (!text) {
+    std::string hint = "data files are found relative to the .flow file that names them";
+    std::vector<std::string> nearby;
+    fs::path dir = path.parent_path();
+    for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
+      if (it->is_regular_file()) nearby.push_back(it->path().filename().string());
+    if (auto m = closest_match(path.filename().string(), nearby)) hint = "did you mean '" + *m + "'?";
+    diags_.error("E0701", use.path_range, fmt::format("data file '{}' not found", shown), hint);
+    return;
+  }
+  FileId data_file = out_.sources->add(shown, *text);
+  auto at = [&](uint32_t line, uint32_t column, uint32_t width = 1) {
+    SourceRange r;
+    r.file = data_file;
+    r.begin = {line, column};
+    r.end = {line, column + std::max<uint32_t>(width, 1)};
+    return r;
+  };
+  auto cell_range = [&](const CsvRow& row, const CsvField& f) {
+    return at(row.line, f.column, static_cast<uint32_t>(utf8_length(f.text)));
+  };
+  CsvResult csv = read_csv(*text);
+  if (csv.error) {
+    diags_.error("E0702", at(csv.error->line, csv.error->column), fmt::format("malformed CSV: {}", csv.error->message),
+                 "see RFC 4180: values with commas or quotes go in double quotes");
+    return;
+  }
+  std::vector<CsvRow>& rows = csv.rows;
+
+  // Files with a header: which column holds which name.
+  auto header = [&](const std::vector<std::string>& required, const std::vector<std::string>& optional,
+                    std::map<std::string, size_t>& columns) {
+    if (rows.empty()) {
+      diags_.error("E0702", at(1, 1), fmt::format("'{}' is empty; it needs a header line: {}", shown,
+                                                  join_alternatives(required, ",")));
+      return false;
+    }
+    for (size_t i = 0; i < rows[0].fields.size(); ++i) columns[rows[0].fields[i].text] = i;
+    bool ok = true;
+    for (const std::string& name : required) {
+      if (columns.count(name)) continue;
+      std::vector<std::string> present;
+      for (const auto& f : rows[0].fields) present.push_back(f.text);
+      std::string hint = "the header line names the columns: " + join_alternatives(required, ",");
+      for (const auto& p : present)
+        if (edit_distance(p, name) <= 2 && p != name) hint = fmt::format("did you mean '{}' for '{}'?", name, p);
+      diags_.error("E0702", at(rows[0].line, 1), fmt::format("'{}' has no column '{}'", shown, name), hint);
+      ok = false;
+    }
+    (void)optional;
+    return ok;
+  };
+  auto cell = [&](const CsvRow& row, size_t column) -> const CsvField* {
+    return column < row.fields.size() ? &row.fields[column] : nullptr;
+  };
+
+  switch (use.kind) {
+    case syntax::UseDecl::Kind::List: {
+      model::DataList list;
+      list.name = use.name;
+      list.element = use.element ? resolve_type(*use.element) : Type::of(TypeKind::String);
+      if (list.element.kind != TypeKind::String && list.element.kind != TypeKind::Int) {
+        if (!list.element.is_error())
+          diags_.error("E0306", use.element->range, "a list from a data file holds texts or whole numbers",
+                       "write `use list name of string` or `of int`");
+        return;
+      }
+      std::vector<std::string> strings;
+      for (const CsvRow& row : rows) {
+        if (row.fields.size() != 1) {
+          diags_.error("E0702", at(row.line, row.fields[1].column),
+                       fmt::format("expected one value a line, found {}", row.fields.size()),
+                       "a list file holds one value on each line, with no header");
+          return;
+        }
+        const CsvField& f = row.fields[0];
+        if (list.element.kind == TypeKind::Int) {
+          auto d = model::parse_decimal(f.text);
+          if (!d || *d % model::kDecimalScale != 0) {
+            diags_.error("E0703", cell_range(row, f), fmt::format("'{}' is not a whole number", f.text));
+            return;
+          }
+          list.integers.push_back(*d / model::kDecimalScale);
+        } else {
+          strings.push_back(f.text);
+        }
+      }
+      if (list.element.kind == TypeKind::String) {
+        list.strings = model::StringSet(strings);
+        for (const std::string& s : list.strings.values()) list.values.push_back(Value::string(s));
+      } else {
+        std::sort(list.integers.begin(), list.integers.end());
+        list.integers.erase(std::unique(list.integers.begin(), list.integers.end()), list.integers.end());
+        for (int64_t v : list.integers) list.values.push_back(Value::integer(v));
+      }
+      b_.lists.push_back(std::move(list));
+      return;
+    }
+    case syntax::UseDecl::Kind::Geo: {
+      std::map<std::string, size_t> columns;
+      if (!header({"postal_code", "lat", "lon"}, {}, columns)) return;
+      auto geo = std::make_unique<model::GeoTable>();
+      geo->name = use.name;
+      for (size_t r = 1; r < rows.size(); ++r) {
+        const CsvRow& row = rows[r];
+        const CsvField* code = cell(row, columns["postal_code"]);
+        const CsvField* lat = cell(row, columns["lat"]);
+        const CsvField* lon = cell(row, columns["lon"]);
+        if (!code || !lat || !lon) {
+          diags_.error("E0702", at(row.line, 1), "this line has too few values", "postal_code,lat,lon");
+          return;
+        }
+        char* end = nullptr;
+        double la = std::strtod(lat->text.c_str(), &end);
+        bool lat_ok = !lat->text.empty() && *end == 0 && la >= -90 && la <= 90;
+        double lo = std::strtod(lon->text.c_str(), &end);
+        bool lon_ok = !lon->text.empty() && *end == 0 && lo >= -180 && lo <= 180;
+        if (!lat_ok) {
+          diags_.error("E0703", cell_range(row, *lat), fmt::format("'{}' is not a latitude", lat->text),
+                       "a latitude is a number from -90 to 90");
+          return;
+        }
+        if (!lon_ok) {
+          diags_.error("E0703", cell_range(row, *lon), fmt::format("'{}' is not a longitude", lon->text),
+                       "a longitude is a number from -180 to 180");
+          return;
+        }
+        geo->add(code->text, {la, lo});
+      }
+      b_.geo = std::move(geo);
+      return;
+    }
+    case syntax::UseDecl::Kind::Rates: {
+      std::map<std::string, size_t> columns;
+      if (!header({"from", "to", "rate"}, {}, columns)) return;
+      auto rates = std::make_unique<model::RateTable>();
+      rates->name = use.name;
+      for (size_t r = 1; r < rows.size(); ++r) {
+        const CsvRow& row = rows[r];
+        const CsvField* from = cell(row, columns["from"]);
+        const CsvField* to = cell(row, columns["to"]);
+        const CsvField* rate = cell(row, columns["rate"]);
+        if (!from || !to || !rate) {
+          diags_.error("E0702", at(row.line, 1), "this line has too few values", "from,to,rate");
+          return;
+        }
+        auto f = model::currency_from_code(from->text);
+        auto t = model::currency_from_code(to->text);
+        auto v = model::parse_decimal(rate->text);
+        if (!f || !t) {
+          const CsvField* bad = f ? to : from;
+          diags_.error("E0703", cell_range(row, *bad), fmt::format("'{}' is not a currency", bad->text),
+                       "write an ISO 4217 code such as INR");
+          return;
+        }
+        if (!v || *v <= 0) {
+          diags_.error("E0703", cell_range(row, *rate), fmt::format("'{}' is not a rate", rate->text),
+                       "a rate is a positive number: how much of `to` one `from` buys");
+          return;
+        }
+        rates->add(*f, *t, *v);
+      }
+      b_.rates = std::move(rates);
+      return;
+    }
+    case syntax::UseDecl::Kind::Table:
+    case syntax::UseDecl::Kind::Nodes: {
+      bool nodes = use.kind == syntax::UseDecl::Kind::Nodes;
+      nodes_declared_ |= nodes;
+      int record = nodes ? b_.node_record : b_.schema.find_record(use.record);
+      if (record < 0) {
+        std::vector<std::string> names;
+        for (size_t i = 0; i < b_.schema.record_count(); ++i) names.push_back(b_.schema.record_def(i).name);
+        diags_.error("E0106", use.record_range, fmt::format("unknown record '{}'", use.record),
+                     did_you_mean(use.record, names));
+        return;
+      }
+      if (nodes && b_.inventory) {
+        diags_.error("E0105", use.range, "the bundle's nodes are already given", "list every node in one file");
+        return;
+      }
+      const model::RecordDef& def = b_.schema.record_def(record);
+      int key = nodes ? def.find("id") : (use.key.empty() ? 0 : def.find(use.key));
+      if (key < 0 || def.fields.empty()) {
+        std::vector<std::string> names;
+        for (const auto& f : def.fields) names.push_back(f.name);
+        diags_.error("E0102", use.key_range, fmt::format("{} has no field '{}'", def.name, use.key),
+                     did_you_mean(use.key, names));
+        return;
+      }
+      if (def.fields[key].type.kind != TypeKind::String) {
+        diags_.error("E0306", use.key_range.known() ? use.key_range : use.range,
+                     fmt::format("a table is looked up by a text field, and {} is {}", def.fields[key].name,
+                                 type_name(def.fields[key].type)));
+        return;
+      }
+      std::vector<std::string> required;
+      for (const auto& f : def.fields)
+        if (!f.optional && f.default_kind == model::DefaultKind::None && f.type.kind != TypeKind::Record &&
+            !f.type.is_collection())
+          required.push_back(f.name);
+      std::map<std::string, size_t> columns;
+      if (!header(required, {}, columns)) return;
+      // Map columns to fields; a column the record lacks is an error, so a
+      // misspelt header never loses data silently.
+      std::vector<int> field_of(rows[0].fields.size(), -1);
+      bool ok = true;
+      for (size_t c = 0; c < rows[0].fields.size(); ++c) {
+        const std::string& name = rows[0].fields[c].text;
+        int f = def.find(name);
+        if (f < 0 || def.fields[f].type.kind == TypeKind::Record) {
+          std::vector<std::string> names;
+          for (const auto& fd : def.fields) names.push_back(fd.name);
+          diags_.error("E0702", cell_range(rows[0], rows[0].fields[c]),
+                       fmt::format("{} has no field '{}'", def.name, name), did_you_mean(name, names));
+          ok = false;
+        }
+        field_of[c] = f;
+      }
+      if (!ok) return;
+      auto store = std::make_shared<model::RecordStore>();
+      auto inventory = nodes ? std::make_unique<model::StaticInventory>() : nullptr;
+      model::KeyedTable table;
+      table.name = use.name;
+      table.record = record;
+      table.key_field = key;
+      table.store = store;
+      std::map<std::string, uint32_t> seen;
+      for (size_t r = 1; r < rows.size(); ++r) {
+        const CsvRow& row = rows[r];
+        std::byte* image = nodes ? inventory->store().allocate(def.size) : store->allocate(def.size);
+        model::Arena& arena = nodes ? inventory->store().arena() : store->arena();
+        for (size_t c = 0; c < row.fields.size() && c < field_of.size(); ++c) {
+          const CsvField& f = row.fields[c];
+          if (f.text.empty()) continue;
+          const model::FieldDef& fd = def.fields[field_of[c]];
+          auto v = model::parse_text_value(b_.schema, fd.type, f.text, arena);
+          if (auto* err = std::get_if<std::string>(&v)) {
+            diags_.error("E0703", cell_range(row, f), fmt::format("{}: '{}' is not valid", fd.name, f.text), *err);
+            ok = false;
+            continue;
+          }
+          model::write_slot(fd.type, image + fd.offset, std::get<Value>(v));
+          model::set_presence_bit(image, fd.index);
+        }
+        if (row.fields.size() > field_of.size()) {
+          diags_.error("E0702", at(row.line, row.fields[field_of.size()].column),
+                       fmt::format("this line has {} values but the header names {}", row.fields.size(),
+                                   field_of.size()));
+          ok = false;
+          continue;
+        }
+        for (const std::string& name : required) {
+          const model::FieldDef& fd = def.fields[def.find(name)];
+          if (!model::presence_bit(image, fd.index)) {
+            diags_.error("E0703", at(row.line, 1), fmt::format("this line has no {}", name),
+                         "every line needs a value in that column");
+            ok = false;
+          }
+        }
+        model::apply_constant_defaults(b_.schema, record, image);
+        std::string key_text(model::read_slot(b_.schema, def.fields[key].type, image + def.fields[key].offset).as_string());
+        if (auto prior = seen.find(key_text); prior != seen.end()) {
+          Diagnostic& d = diags_.error("E0704", at(row.line, 1),
+                                       fmt::format("'{}' appears twice in '{}'", key_text, shown),
+                                       "each line needs its own " + def.fields[key].name);
+          d.related.push_back({at(prior->second, 1), "first here"});
+          ok = false;
+          continue;
+        }
+        seen[key_text] = row.line;
+        if (nodes) {
+          inventory->add_node(key_text, image);
+        } else {
+          table.index[key_text] = table.rows.size();
+          table.rows.push_back(image);
+        }
+      }
+      if (!ok) return;
+      if (nodes) {
+        // Stock loaded earlier (a `use stock` before `use nodes`) is kept.
+        b_.inventory = std::move(inventory);
+      } else {
+        b_.keyed_tables.push_back(std::move(table));
+      }
+      return;
+    }
+    case syntax::UseDecl::Kind::Stock: {
+      if (!b_.inventory && nodes_declared_) return;  // the nodes file has errors, reported already
+      if (!b_.inventory) {
+        diags_.error("E0701", use.range, "stock needs nodes: declare `use nodes from \"...\"` first",
+                     "the stock file names nodes by their id");
+        return;
+      }
+      std::map<std::string, size_t> columns;
+      if (!header({"node", "sku", "on_hand"}, {"reserved", "safety_stock"}, columns)) return;
+      for (size_t r = 1; r < rows.size(); ++r) {
+        const CsvRow& row = rows[r];
+        const CsvField* node = cell(row, columns["node"]);
+        const CsvField* sku = cell(row, columns["sku"]);
+        if (!node || !sku) {
+          diags_.error("E0702", at(row.line, 1), "this line has too few values");
+          return;
+        }
+        auto index = b_.inventory->find_node(node->text);
+        if (!index) {
+          diags_.error("E0703", cell_range(row, *node), fmt::format("there is no node '{}'", node->text),
+                       "node ids come from the nodes file");
+          return;
+        }
+        model::StockLevel level;
+        auto number = [&](const char* column, int64_t& out) {
+          auto it = columns.find(column);
+          if (it == columns.end()) return true;
+          const CsvField* f = cell(row, it->second);
+          if (!f || f->text.empty()) return true;
+          auto d = model::parse_decimal(f->text);
+          if (!d || *d % model::kDecimalScale != 0 || *d < 0) {
+            diags_.error("E0703", cell_range(row, *f), fmt::format("{}: '{}' is not a count of units", column, f->text));
+            return false;
+          }
+          out = *d / model::kDecimalScale;
+          return true;
+        };
+        if (!number("on_hand", level.on_hand) || !number("reserved", level.reserved) ||
+            !number("safety_stock", level.safety))
+          return;
+        b_.inventory->set_stock(*index, sku->text, level);
+      }
+      return;
+    }
+  }
+}
+
+}  // namespace orderflow::check

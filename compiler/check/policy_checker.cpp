@@ -1,0 +1,705 @@
+// Checking policies, decision tables, the lifecycle machine and policy tests.
+#include <fmt/format.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "compiler/check/checker_internal.h"
+#include "compiler/support/suggest.h"
+
+namespace orderflow::check {
+
+using model::CompareForm;
+using model::CompareOp;
+namespace ast = syntax;
+
+namespace {
+
+std::optional<PolicyKind> policy_kind(std::string_view name) {
+  if (name == "acceptance") return PolicyKind::Acceptance;
+  if (name == "routing") return PolicyKind::Routing;
+  if (name == "escalation") return PolicyKind::Escalation;
+  return std::nullopt;
+}
+
+std::optional<CompareForm> form_of(Type t) {
+  switch (t.kind) {
+    case TypeKind::Bool: return CompareForm::Bool;
+    case TypeKind::Int: return CompareForm::Int;
+    case TypeKind::Decimal: return CompareForm::Decimal;
+    case TypeKind::Float: return CompareForm::Float;
+    case TypeKind::Money: return CompareForm::Money;
+    case TypeKind::String: return CompareForm::String;
+    case TypeKind::Duration: return CompareForm::Duration;
+    case TypeKind::Time: return CompareForm::Time;
+    case TypeKind::Distance: return CompareForm::Distance;
+    case TypeKind::Enum: return CompareForm::Enum;
+    default: return std::nullopt;
+  }
+}
+
+CompareOp compare_op(ast::BinaryOp op) {
+  switch (op) {
+    case ast::BinaryOp::Lt: return CompareOp::Lt;
+    case ast::BinaryOp::Le: return CompareOp::Le;
+    case ast::BinaryOp::Gt: return CompareOp::Gt;
+    case ast::BinaryOp::Ge: return CompareOp::Ge;
+    case ast::BinaryOp::Ne: return CompareOp::Ne;
+    default: return CompareOp::Eq;
+  }
+}
+
+}  // namespace
+
+// ------------------------------------------------------------ tables
+
+void Checker::check_tables() {
+  for (auto* file : all_files_) {
+    for (const ast::Table& decl : file->tables) {
+      auto g = globals_.find(decl.name);
+      if (g == globals_.end() || g->second.kind != GlobalName::Kind::Table ||
+          !(g->second.range == decl.name_range))
+        continue;
+      Table& t = b_.tables[g->second.index];
+      bool ok = true;
+      for (const ast::TableParam& p : decl.params) {
+        for (const std::string& prior : t.param_names)
+          if (prior == p.name) {
+            diags_.error("E0105", p.name_range, fmt::format("'{}' is already a column of {}", p.name, decl.name));
+            ok = false;
+          }
+        Type type = resolve_type(*p.type);
+        if (!type.is_error() && !form_of(type)) {
+          diags_.error("E0306", p.type->range, fmt::format("a table cannot look up by {}", type_name(type)),
+                       "use enums, numbers, money, durations, texts or true/false");
+          type = Type::error();
+        }
+        ok &= !type.is_error();
+        t.param_names.push_back(p.name);
+        t.param_types.push_back(type);
+      }
+      t.result = resolve_type(*decl.result);
+      ok &= !t.result.is_error();
+      if (!ok) {
+        t.param_types.clear();  // calls see an unusable table and stay quiet
+        continue;
+      }
+      // The header row names the columns.
+      size_t columns = t.param_names.size() + 1;
+      size_t first = 0;
+      if (decl.rows.empty()) {
+        diags_.error("E0503", decl.name_range, fmt::format("table {} has no rows", decl.name));
+        continue;
+      }
+      const ast::TableRow& head = decl.rows.front();
+      bool is_header = head.cells.size() == columns;
+      for (const auto& c : head.cells)
+        is_header &= c.kind == ast::TableCell::Kind::Value && c.expr && c.expr->kind == ast::ExprKind::Name;
+      std::string expected_header = "|";
+      for (const auto& n : t.param_names) expected_header += " " + n + " |";
+      expected_header += " <result> |";
+      if (!is_header) {
+        diags_.error("E0503", head.range, "the first row of a table names its columns",
+                     fmt::format("start the rows with {}", expected_header));
+        continue;
+      }
+      for (size_t i = 0; i < t.param_names.size(); ++i) {
+        if (head.cells[i].expr->text != t.param_names[i]) {
+          diags_.error("E0503", head.cells[i].range,
+                       fmt::format("column {} is '{}', but the table's {} value is '{}'", i + 1,
+                                   head.cells[i].expr->text, i == 0 ? "first" : fmt::format("#{}", i + 1),
+                                   t.param_names[i]),
+                       fmt::format("name the columns in order: {}", expected_header));
+          ok = false;
+        }
+      }
+      if (!ok) continue;
+      first = 1;
+      Scope scope;
+      scope.context = "a table cell";
+      int slots = 0;
+      scope.max_slots = &slots;
+      for (size_t r = first; r < decl.rows.size(); ++r) {
+        const ast::TableRow& row = decl.rows[r];
+        bool separator = !row.cells.empty();
+        for (const auto& c : row.cells) separator &= c.kind == ast::TableCell::Kind::Dashes;
+        if (separator) continue;
+        if (row.cells.size() != columns) {
+          diags_.error("E0504", row.range,
+                       fmt::format("this row has {} cells, but the table has {} columns", row.cells.size(), columns),
+                       expected_header);
+          ok = false;
+          continue;
+        }
+        TableRow out;
+        out.range = row.range;
+        bool row_ok = true;
+        for (size_t i = 0; i < t.param_types.size(); ++i) {
+          const ast::TableCell& c = row.cells[i];
+          TableCell cell;
+          cell.range = c.range;
+          Type want = t.param_types[i];
+          cell.form = *form_of(want);
+          switch (c.kind) {
+            case ast::TableCell::Kind::Any:
+            case ast::TableCell::Kind::Dashes: cell.kind = TableCell::Kind::Any; break;
+            case ast::TableCell::Kind::Value:
+            case ast::TableCell::Kind::Not:
+            case ast::TableCell::Kind::Compare: {
+              ExprPtr e = check_as(*c.expr, scope, want, "this cell");
+              if (e->type.is_error()) {
+                row_ok = false;
+                break;
+              }
+              auto v = fold(*e, "a table cell");
+              if (!v) {
+                row_ok = false;
+                break;
+              }
+              cell.value = intern_value(*v);
+              if (c.kind == ast::TableCell::Kind::Value) {
+                cell.kind = TableCell::Kind::Equal;
+              } else if (c.kind == ast::TableCell::Kind::Not) {
+                cell.kind = TableCell::Kind::NotEqual;
+              } else {
+                cell.kind = TableCell::Kind::Compare;
+                cell.op = compare_op(c.op);
+                if (cell.op != CompareOp::Ne && !want.is_ordered()) {
+                  diags_.error("E0302", c.range,
+                               fmt::format("{} values have no order", type_name(want)), "use a value or `not value`");
+                  row_ok = false;
+                }
+                if (cell.op == CompareOp::Ne) cell.kind = TableCell::Kind::NotEqual;
+              }
+              break;
+            }
+          }
+          out.cells.push_back(cell);
+        }
+        const ast::TableCell& result = row.cells.back();
+        if (result.kind != ast::TableCell::Kind::Value) {
+          diags_.error("E0504", result.range, "the last column is the table's answer: write a value");
+          row_ok = false;
+        } else {
+          ExprPtr e = check_as(*result.expr, scope, t.result, "the answer");
+          if (e->type.is_error()) {
+            row_ok = false;
+          } else if (auto v = fold(*e, "a table's answer")) {
+            out.result = intern_value(*v);
+          } else {
+            row_ok = false;
+          }
+        }
+        if (row_ok) t.rows.push_back(std::move(out));
+        ok &= row_ok;
+      }
+      if (ok) analyze_table(t, decl);
+    }
+  }
+}
+
+// ------------------------------------------------------------ policies
+
+void Checker::check_policies() {
+  std::map<PolicyKind, SourceRange> seen;
+  for (auto& file : out_.parsed) {
+    for (const ast::Policy& decl : file.policies) {
+      auto kind = policy_kind(decl.kind);
+      if (!kind) {
+        std::string hint = did_you_mean(decl.kind, {"acceptance", "routing", "escalation"});
+        if (hint.empty()) hint = "a policy is `acceptance`, `routing` or `escalation`";
+        diags_.error("E0108", decl.kind_range, fmt::format("unknown kind of policy '{}'", decl.kind), hint);
+        continue;
+      }
+      if (auto prior = seen.find(*kind); prior != seen.end()) {
+        Diagnostic& d = diags_.error("E0206", decl.kind_range,
+                                     fmt::format("the bundle already has an {} policy", decl.kind),
+                                     "a bundle has one policy of each kind: put these rules in that policy");
+        d.related.push_back({prior->second, "the first one"});
+        continue;
+      }
+      seen[*kind] = decl.kind_range;
+      Policy p;
+      p.kind = *kind;
+      p.title = decl.title;
+      p.version = decl.version.value_or("");
+      p.owner = decl.owner.value_or("");
+      p.file = file.file;
+      p.range = decl.range;
+      int slots = 2;
+      Scope scope;
+      scope.order = true;
+      scope.now = true;
+      scope.nodes = true;
+      scope.max_slots = &slots;
+      std::map<std::string, SourceRange> names;
+      for (const ast::Rule& rule : decl.rules) {
+        if (auto prior = names.find(rule.name); prior != names.end()) {
+          Diagnostic& d = diags_.error("E0109", rule.name_range,
+                                       fmt::format("there is already a rule \"{}\"", rule.name),
+                                       "give every rule its own name: audits refer to rules by name");
+          d.related.push_back({prior->second, "the first one"});
+        } else {
+          names[rule.name] = rule.name_range;
+        }
+        p.rules.push_back(check_rule(rule, *kind, scope));
+        symbol(rule.name_range, rule.name_range, "rule", fmt::format("rule \"{}\"", rule.name), rule.doc);
+      }
+      if (!decl.otherwise.empty()) {
+        if (*kind == PolicyKind::Escalation) {
+          diags_.error("E0202", decl.otherwise.front().range, "an escalation policy has no `otherwise`",
+                       "escalation rules fire when they match; there is nothing to decide otherwise");
+        }
+        for (size_t i = 1; i < decl.otherwise.size(); ++i) {
+          Diagnostic& d = diags_.error("E0207", decl.otherwise[i].range, "this policy already has an `otherwise`",
+                                       "keep one `otherwise`, at the end");
+          d.related.push_back({decl.otherwise.front().range, "the first one"});
+        }
+        ast::Rule synthetic;
+        synthetic.name = "otherwise";
+        synthetic.range = decl.otherwise.front().range;
+        synthetic.name_range = decl.otherwise.front().range;
+        Rule r;
+        r.name = "otherwise";
+        r.range = synthetic.range;
+        r.name_range = synthetic.range;
+        for (const ast::Action& a : decl.otherwise.front().actions) r.actions.push_back(check_action(a, *kind, scope));
+        for (size_t i = 0; i < r.actions.size(); ++i) {
+          if (r.actions[i].kind != ActionKind::Decision && r.actions[i].kind != ActionKind::Route) continue;
+          if (r.deciding_action >= 0)
+            diags_.error("E0205", r.actions[i].range, "`otherwise` makes one decision");
+          else
+            r.deciding_action = static_cast<int>(i);
+        }
+        if (r.deciding_action < 0 && *kind != PolicyKind::Escalation)
+          diags_.error("E0201", r.range, "`otherwise` must decide", "for example `otherwise accept`");
+        p.otherwise = std::move(r);
+      } else if (*kind == PolicyKind::Acceptance && !file.had_syntax_errors) {
+        diags_.error("E0201", decl.kind_range,
+                     fmt::format("acceptance policy \"{}\" has no `otherwise`", decl.title),
+                     "end the policy with what happens to every other order, for example `otherwise accept`");
+      }
+      p.slot_count = slots;
+      b_.policies.push_back(std::move(p));
+    }
+  }
+}
+
+Rule Checker::check_rule(const ast::Rule& rule, PolicyKind kind, Scope& scope) {
+  Rule r;
+  r.name = rule.name;
+  r.range = rule.range;
+  r.name_range = rule.name_range;
+  r.doc = rule.doc;
+  if (rule.when) r.when = check_condition(*rule.when, scope);
+  for (const ast::Action& a : rule.actions) r.actions.push_back(check_action(a, kind, scope));
+  for (size_t i = 0; i < r.actions.size(); ++i) {
+    if (r.actions[i].kind != ActionKind::Decision && r.actions[i].kind != ActionKind::Route) continue;
+    if (r.deciding_action >= 0) {
+      Diagnostic& d = diags_.error("E0205", r.actions[i].range, fmt::format("rule \"{}\" already decides", rule.name),
+                                   "a rule makes one decision; split this into two rules");
+      d.related.push_back({r.actions[r.deciding_action].range, "its decision"});
+    } else {
+      r.deciding_action = static_cast<int>(i);
+    }
+  }
+  return r;
+}
+
+Action Checker::check_action(const ast::Action& a, PolicyKind kind, Scope& scope) {
+  Action out;
+  out.range = a.range;
+  Type priority = b_.priority_enum >= 0 ? b_.schema.enum_type(b_.priority_enum) : Type::error();
+  Type string_type = Type::of(TypeKind::String);
+  switch (a.kind) {
+    case ast::ActionKind::Decision:
+      out.kind = ActionKind::Decision;
+      out.decision = check_decision(a.decision, kind, scope, false);
+      break;
+    case ast::ActionKind::Route:
+      out.kind = ActionKind::Route;
+      if (kind != PolicyKind::Routing) {
+        diags_.error("E0202", a.range, fmt::format("`route` belongs in a routing policy, not an {} policy",
+                                                   policy_kind_name(kind)),
+                     "move this rule into the routing policy");
+        break;
+      }
+      out.route = check_route(a.route, scope, a.range);
+      break;
+    case ast::ActionKind::SetPriority:
+      out.kind = ActionKind::SetPriority;
+      out.value = check_as(*a.value, scope, priority, "a priority");
+      break;
+    case ast::ActionKind::Tag:
+      out.kind = ActionKind::Tag;
+      out.value = check_as(*a.value, scope, string_type, "a tag");
+      break;
+    case ast::ActionKind::Notify:
+    case ast::ActionKind::Escalate:
+      out.kind = a.kind == ast::ActionKind::Notify ? ActionKind::Notify : ActionKind::Escalate;
+      out.value = check_as(*a.value, scope, string_type, "who to tell");
+      if (a.priority) out.priority = check_as(*a.priority, scope, priority, "a priority");
+      break;
+  }
+  return out;
+}
+
+Decision Checker::check_decision(const ast::Decision& d, PolicyKind kind, Scope& scope, bool in_route_else) {
+  Decision out;
+  out.kind = d.kind;
+  out.reason = d.reason;
+  out.range = d.range;
+  const char* word = syntax::decision_keyword(d.kind);
+  if (kind == PolicyKind::Escalation) {
+    diags_.error("E0202", d.range, fmt::format("an escalation rule cannot {} an order", word),
+                 "escalation rules notify people: `notify \"team\"`, `escalate to \"lead\"`, `tag \"...\"`");
+  } else if (kind == PolicyKind::Acceptance && d.kind == DecisionKind::Backorder) {
+    diags_.error("E0202", d.range, "`backorder` is a routing decision",
+                 "acceptance decides whether to take an order: accept, hold, reject or cancel");
+  } else if (kind == PolicyKind::Routing && d.kind == DecisionKind::Accept) {
+    diags_.error("E0202", d.range,
+                 in_route_else ? "a route cannot fall back to `accept`" : "`accept` is an acceptance decision",
+                 "routing decides where an order ships from: route, hold, backorder, reject or cancel");
+  }
+  if ((d.kind == DecisionKind::Hold || d.kind == DecisionKind::Reject || d.kind == DecisionKind::Cancel) &&
+      d.reason.empty()) {
+    diags_.error("E0204", d.reason_range, fmt::format("`{}` needs a reason", word),
+                 "the reason is what people and the channel see, for example \"cod_confirmation\"");
+  }
+  if (d.hold_for) out.hold_for = check_as(*d.hold_for, scope, Type::of(TypeKind::Duration), "a hold's time limit");
+  if (d.on_timeout) {
+    if (!d.hold_for) {
+      diags_.error("E0204", d.on_timeout->range, "`on timeout` needs a time limit",
+                   fmt::format("hold \"{}\" for 24h on timeout ...", d.reason));
+    }
+    const ast::Decision& t = *d.on_timeout;
+    if (t.kind != DecisionKind::Accept && t.kind != DecisionKind::Cancel && t.kind != DecisionKind::Reject) {
+      diags_.error("E0204", t.range, fmt::format("a hold cannot end in `{}`", syntax::decision_keyword(t.kind)),
+                   "on timeout, accept, cancel \"reason\" or reject \"reason\"");
+    }
+    out.on_timeout = std::make_unique<Decision>(check_decision(t, PolicyKind::Acceptance, scope, false));
+  } else if (d.hold_for) {
+    diags_.error("E0204", d.hold_for->range,
+                 fmt::format("what happens when the hold on \"{}\" runs out?", d.reason),
+                 "add `on timeout accept` or `on timeout cancel \"reason\"`");
+  }
+  return out;
+}
+
+Route Checker::check_route(const ast::RouteSpec& spec, Scope& outer, SourceRange range) {
+  Route r;
+  r.range = range;
+  Scope scope = outer;
+  scope.node = true;
+  if (b_.node_record < 0) {
+    diags_.error("E0106", range, "routing needs a Node record in the schema");
+    return r;
+  }
+  for (const SourceRange& repeated : spec.repeated_clauses)
+    diags_.error("E0207", repeated, "this clause is given twice in one route", "keep one");
+  if (spec.filter) r.filter = check_condition(*spec.filter, scope);
+  const model::RecordDef& node_def = b_.schema.record_def(b_.node_record);
+  auto node_var = [&](SourceRange at) {
+    auto v = std::make_unique<Expr>();
+    v->kind = ExprKind::Var;
+    v->index = 1;
+    v->name = "node";
+    v->type = b_.schema.record_type(b_.node_record);
+    v->range = at;
+    return v;
+  };
+  for (const ast::Preference& p : spec.prefer) {
+    Preference pref;
+    pref.range = p.range;
+    switch (p.kind) {
+      case ast::Preference::Kind::Nearest: {
+        pref.label = "nearest";
+        const model::RecordDef& order = b_.schema.record_def(b_.order_record);
+        int ship_to = order.find("ship_to");
+        if (ship_to < 0 || order.fields[ship_to].type.kind != TypeKind::Record) {
+          diags_.error("E0102", p.range, "`nearest` needs order.ship_to");
+          continue;
+        }
+        auto order_var = std::make_unique<Expr>();
+        order_var->kind = ExprKind::Var;
+        order_var->index = 0;
+        order_var->name = "order";
+        order_var->type = b_.schema.record_type(b_.order_record);
+        order_var->range = p.range;
+        auto call = std::make_unique<Expr>();
+        call->kind = ExprKind::Call;
+        call->builtin = Builtin::Distance;
+        call->type = Type::of(TypeKind::Distance);
+        call->maybe_missing = true;
+        call->range = p.range;
+        call->args.push_back(node_var(p.range));
+        call->args.push_back(field_access(std::move(order_var), b_.order_record, ship_to, p.range));
+        pref.key = std::move(call);
+        break;
+      }
+      case ast::Preference::Kind::Cheapest: {
+        pref.label = "cheapest";
+        int cost = node_def.find("cost_per_order");
+        if (cost < 0 || !node_def.fields[cost].type.is_ordered()) {
+          diags_.error("E0102", p.range, "`cheapest` needs node.cost_per_order",
+                       "add it with `extend record Node` or prefer `lowest <expression>`");
+          continue;
+        }
+        pref.key = field_access(node_var(p.range), b_.node_record, cost, p.range);
+        break;
+      }
+      case ast::Preference::Kind::Lowest:
+      case ast::Preference::Kind::Highest: {
+        pref.direction = p.kind == ast::Preference::Kind::Lowest ? Preference::Direction::Lowest
+                                                                 : Preference::Direction::Highest;
+        ExprPtr key = check_expr(*p.expr, scope);
+        if (key->type.is_error()) continue;
+        if (!key->type.is_ordered()) {
+          diags_.error("E0305", p.expr->range,
+                       fmt::format("cannot rank nodes by {}", type_name(key->type)),
+                       "prefer lowest or highest a number, an amount, a distance or a duration");
+          continue;
+        }
+        pref.label = std::string(p.kind == ast::Preference::Kind::Lowest ? "lowest " : "highest ") +
+                     std::string(b_.source_text(p.expr->range));
+        pref.key = std::move(key);
+        break;
+      }
+    }
+    r.prefer.push_back(std::move(pref));
+  }
+  if (spec.split == ast::RouteSpec::Split::AtMost) {
+    Scope constant;
+    constant.context = "a split limit";
+    ExprPtr limit = check_as(*spec.split_limit, constant, Type::of(TypeKind::Int), "a split limit");
+    if (!limit->type.is_error()) {
+      auto v = fold(*limit, "a split limit");
+      if (v && (v->i < 1 || v->i > 10)) {
+        diags_.error("E0306", spec.split_limit->range, "split into 1 to 10 shipments",
+                     "`split at most 2` lets the order ship from two nodes");
+      } else if (v) {
+        r.max_shipments = static_cast<int>(v->i);
+      }
+    }
+  }
+  if (spec.safety_stock) r.safety_stock = check_as(*spec.safety_stock, scope, Type::of(TypeKind::Int), "safety stock");
+  if (spec.else_decision) {
+    r.otherwise = Route::Else::Decide;
+    r.else_decision = std::make_unique<Decision>(check_decision(*spec.else_decision, PolicyKind::Routing, outer, true));
+  }
+  return r;
+}
+
+// ------------------------------------------------------------ machine
+
+void Checker::check_machine() {
+  if (!b_.machine || !machine_decl_) return;
+  Machine& m = *b_.machine;
+  const ast::Machine& decl = *machine_decl_;
+  m.event_enum = b_.schema.find_enum("OrderEvent");
+  for (size_t i = 0; i < m.states.size(); ++i)
+    symbol(m.state_ranges[i], m.state_ranges[i], "state", "state " + m.states[i]);
+  if (!decl.initial) {
+    diags_.error("E0605", decl.name_range, fmt::format("machine {} has no initial state", decl.name),
+                 "add `initial new` (the state every order starts in)");
+  } else {
+    m.initial = m.find_state(decl.initial->name);
+  }
+  for (const auto& t : decl.terminals) {
+    int s = m.find_state(t.name);
+    if (s >= 0) m.terminal[s] = true;
+    symbol(t.range, m.state_ranges[s], "state", "state " + t.name);
+  }
+  Scope scope;
+  scope.order = true;
+  scope.now = true;
+  scope.context = "a transition guard";
+  int slots = 2;
+  scope.max_slots = &slots;
+  for (const ast::Transition& t : decl.transitions) {
+    Transition out;
+    out.range = t.range;
+    for (const auto& s : t.sources) {
+      out.sources.push_back(m.find_state(s.name));
+      symbol(s.range, m.state_ranges[out.sources.back()], "state", "state " + s.name);
+    }
+    for (const auto& s : t.targets) {
+      out.targets.push_back(m.find_state(s.name));
+      symbol(s.range, m.state_ranges[out.targets.back()], "state", "state " + s.name);
+    }
+    if (t.event) {
+      if (m.event_enum < 0) {
+        diags_.error("E0608", t.event->range, "the schema declares no OrderEvent enum");
+      } else {
+        const model::EnumDef& events = b_.schema.enum_def(m.event_enum);
+        out.event = events.find(t.event->name);
+        if (out.event < 0) {
+          std::string hint = did_you_mean(t.event->name, events.values);
+          if (hint.empty())
+            hint = fmt::format("declare it: `extend enum OrderEvent {}`", t.event->name);
+          diags_.error("E0608", t.event->range, fmt::format("unknown event '{}'", t.event->name), hint);
+        } else {
+          symbol(t.event->range, events.value_ranges[out.event], "event", "event " + t.event->name,
+                 events.value_docs[out.event]);
+        }
+      }
+    }
+    if (t.by_policy) {
+      auto kind = policy_kind(t.by_policy->name);
+      if (!kind || *kind == PolicyKind::Escalation) {
+        diags_.error("E0108", t.by_policy->range,
+                     fmt::format("'{}' cannot move an order: use `by acceptance` or `by routing`", t.by_policy->name),
+                     did_you_mean(t.by_policy->name, {"acceptance", "routing"}));
+      } else {
+        out.by = kind;
+      }
+    }
+    if (!t.event && !t.by_policy) {
+      diags_.error("E0606", t.range, "this transition does not say what makes it happen",
+                   "add `on <event>` or `by acceptance` / `by routing`");
+    }
+    if (t.guard) out.guard = check_condition(*t.guard, scope);
+    m.transitions.push_back(std::move(out));
+  }
+  m.slot_count = slots;
+}
+
+// ------------------------------------------------------------ tests
+
+void Checker::check_tests() {
+  namespace fs = std::filesystem;
+  std::map<std::string, SourceRange> names;
+  std::vector<std::string> rule_names;
+  for (const Policy& p : b_.policies)
+    for (const Rule& r : p.rules) rule_names.push_back(r.name);
+  Type priority = b_.priority_enum >= 0 ? b_.schema.enum_type(b_.priority_enum) : Type::error();
+  for (auto& file : out_.parsed) {
+    for (const ast::Test& decl : file.tests) {
+      if (auto prior = names.find(decl.name); prior != names.end()) {
+        Diagnostic& d = diags_.error("E0109", decl.name_range, fmt::format("there is already a test \"{}\"", decl.name));
+        d.related.push_back({prior->second, "the first one"});
+      }
+      names[decl.name] = decl.name_range;
+      PolicyTest t;
+      t.name = decl.name;
+      t.range = decl.name_range;
+      t.order_range = decl.order_range;
+      if (decl.order_file) {
+        fs::path path = data_path(file.file, *decl.order_file);
+        std::ifstream in(path, std::ios::binary);
+        if (!in) {
+          diags_.error("E0801", decl.order_range, fmt::format("order file '{}' not found", path.generic_string()),
+                       "order files are found relative to the .flow file of the test");
+        } else {
+          std::ostringstream ss;
+          ss << in.rdbuf();
+          t.order_json = ss.str();
+          t.order_origin = path.lexically_normal().generic_string();
+        }
+      } else if (decl.order_inline) {
+        t.order_json = *decl.order_inline;
+        t.order_origin = "inline";
+      } else {
+        diags_.error("E0803", decl.name_range, fmt::format("test \"{}\" names no order", decl.name),
+                     "add `order from \"orders/example.json\"` or an inline order in \"\"\" quotes");
+      }
+      if (decl.at) {
+        t.at = model::parse_time(*decl.at);
+        if (!t.at)
+          diags_.error("E0309", decl.at_range, "this is not a time",
+                       "write an ISO 8601 time such as \"2026-11-20T10:00:00Z\"");
+      }
+      for (const ast::TestAssignment& a : decl.assignments) {
+        TestAssignment out;
+        out.range = a.range;
+        if (a.path.empty() || a.path[0].name != "order") {
+          diags_.error("E0102", a.path.empty() ? a.range : a.path[0].range, "a test changes fields of the order",
+                       "write `with order.payment.method = cod`");
+          continue;
+        }
+        int record = b_.order_record;
+        Type field_type = Type::error();
+        bool ok = true;
+        for (size_t i = 1; i < a.path.size() && ok; ++i) {
+          if (record < 0) {
+            diags_.error("E0102", a.path[i].range, fmt::format("'{}' has no fields", a.path[i - 1].name));
+            ok = false;
+            break;
+          }
+          const model::RecordDef& def = b_.schema.record_def(record);
+          int f = def.find(a.path[i].name);
+          if (f < 0) {
+            std::vector<std::string> fields;
+            for (const auto& fd : def.fields) fields.push_back(fd.name);
+            diags_.error("E0102", a.path[i].range, fmt::format("{} has no field '{}'", def.name, a.path[i].name),
+                         did_you_mean(a.path[i].name, fields));
+            ok = false;
+            break;
+          }
+          symbol(a.path[i].range, def.fields[f].range, "field", def.fields[f].name + ": " + type_name(def.fields[f].type),
+                 def.fields[f].doc);
+          out.path.push_back({record, f});
+          field_type = def.fields[f].type;
+          record = field_type.kind == TypeKind::Record ? field_type.ref : -1;
+        }
+        if (!ok) continue;
+        if (out.path.empty() || field_type.kind == TypeKind::Record || field_type.is_collection()) {
+          diags_.error("E0307", a.range, "a test can set a single value, not a whole record or list",
+                       "set one of its fields, or write the order in its JSON");
+          continue;
+        }
+        Scope scope;
+        scope.context = "a test value";
+        int slots = 0;
+        scope.max_slots = &slots;
+        ExprPtr v = check_as(*a.value, scope, field_type, "the value");
+        if (v->type.is_error()) continue;
+        if (auto value = fold(*v, "a test value")) {
+          out.value = intern_value(*value);
+          t.assignments.push_back(std::move(out));
+        }
+      }
+      for (const ast::TestExpectation& x : decl.expectations) {
+        TestExpectation out;
+        out.kind = x.kind;
+        out.range = x.range;
+        out.strings = x.strings;
+        out.by_rule = x.by_rule;
+        if (x.kind == ast::TestExpectation::Kind::Decision) {
+          out.decision = x.decision.kind;
+          out.reason = x.decision.reason;
+        } else if (x.kind == ast::TestExpectation::Kind::That) {
+          Scope scope;
+          scope.context = "a test";
+          scope.order = true;
+          scope.now = true;
+          scope.nodes = true;
+          int slots = 2;
+          scope.max_slots = &slots;
+          out.condition = check_condition(*x.priority, scope);
+          out.condition_text = std::string(b_.source_text(x.priority->range));
+          if (out.condition->type.is_error()) continue;
+          t.slot_count = std::max(t.slot_count, slots);
+        } else if (x.kind == ast::TestExpectation::Kind::Priority) {
+          Scope scope;
+          scope.context = "a test";
+          ExprPtr p = check_as(*x.priority, scope, priority, "a priority");
+          if (p->type.is_error()) continue;
+          out.priority = p->value;
+        }
+        if (x.by_rule && *x.by_rule != "otherwise" &&
+            std::find(rule_names.begin(), rule_names.end(), *x.by_rule) == rule_names.end()) {
+          std::string hint = did_you_mean(*x.by_rule, rule_names);
+          diags_.error("E0803", x.by_rule_range, fmt::format("there is no rule \"{}\"", *x.by_rule), hint);
+        }
+        t.expectations.push_back(std::move(out));
+      }
+      if (decl.expectations.empty())
+        diags_.warning("W0804", decl.name_range, fmt::format("test \"{}\" expects nothing", decl.name),
+                       "add what should happen, for example `expect hold \"cod_confirmation\"`");
+      b_.tests.push_back(std::move(t));
+    }
+  }
+}
+
+}  // namespace orderflow::check

@@ -1,0 +1,165 @@
+#include "compiler/engine/allocation.h"
+
+#include <algorithm>
+
+namespace orderflow::engine {
+
+namespace {
+// Beyond this many node combinations the search stops looking for fewer
+// shipments and takes the greedy answer: large node networks with
+// `split at most 4` must not stall an order.
+constexpr size_t kMaxCombinations = 200'000;
+}  // namespace
+
+std::optional<std::vector<Assignment>> find_allocation(const std::vector<size_t>& ranked, size_t demand_count,
+                                                       int max_shipments,
+                                                       const std::function<bool(size_t, size_t)>& can_ship) {
+  if (demand_count == 0) return std::vector<Assignment>{};
+  // Which candidates can ship which demands, computed once.
+  std::vector<std::vector<bool>> ships(ranked.size(), std::vector<bool>(demand_count));
+  std::vector<size_t> useful;  // ranks that can ship at least one demand
+  for (size_t r = 0; r < ranked.size(); ++r) {
+    bool any = false;
+    for (size_t d = 0; d < demand_count; ++d) any |= (ships[r][d] = can_ship(r, d));
+    if (any) useful.push_back(r);
+  }
+  for (size_t d = 0; d < demand_count; ++d) {
+    bool somewhere = false;
+    for (size_t r : useful) somewhere |= ships[r][d];
+    if (!somewhere) return std::nullopt;
+  }
+  auto assign = [&](const std::vector<size_t>& chosen) {
+    std::vector<Assignment> out;
+    for (size_t r : chosen) out.push_back({ranked[r], {}});
+    for (size_t d = 0; d < demand_count; ++d)
+      for (size_t i = 0; i < chosen.size(); ++i)
+        if (ships[chosen[i]][d]) {
+          out[i].demands.push_back(d);
+          break;
+        }
+    std::vector<Assignment> used;
+    for (auto& a : out)
+      if (!a.demands.empty()) used.push_back(std::move(a));
+    return used;
+  };
+  size_t examined = 0;
+  int limit = std::min<int>(max_shipments, static_cast<int>(useful.size()));
+  for (int k = 1; k <= limit; ++k) {
+    // Combinations of k useful ranks in lexicographic order: the first that
+    // covers every demand is the best-ranked one with k nodes.
+    std::vector<size_t> idx(k);
+    for (int i = 0; i < k; ++i) idx[i] = i;
+    while (true) {
+      if (++examined > kMaxCombinations) goto greedy;
+      {
+        bool covers = true;
+        for (size_t d = 0; d < demand_count && covers; ++d) {
+          bool ok = false;
+          for (int i = 0; i < k && !ok; ++i) ok = ships[useful[idx[i]]][d];
+          covers = ok;
+        }
+        if (covers) {
+          std::vector<size_t> chosen;
+          for (int i = 0; i < k; ++i) chosen.push_back(useful[idx[i]]);
+          return assign(chosen);
+        }
+      }
+      int i = k - 1;
+      while (i >= 0 && idx[i] == useful.size() - k + i) --i;
+      if (i < 0) break;
+      ++idx[i];
+      for (int j = i + 1; j < k; ++j) idx[j] = idx[j - 1] + 1;
+    }
+  }
+  return std::nullopt;
+greedy:
+  {
+    // Take the node that ships the most still-unshipped demands, best rank
+    // first on ties, until everything is covered or the limit is reached.
+    std::vector<bool> covered(demand_count, false);
+    std::vector<size_t> chosen;
+    size_t left = demand_count;
+    while (left > 0 && static_cast<int>(chosen.size()) < max_shipments) {
+      size_t best = SIZE_MAX, best_count = 0;
+      for (size_t r : useful) {
+        size_t count = 0;
+        for (size_t d = 0; d < demand_count; ++d) count += !covered[d] && ships[r][d];
+        if (count > best_count) {
+          best = r;
+          best_count = count;
+        }
+      }
+      if (best == SIZE_MAX) break;
+      chosen.push_back(best);
+      for (size_t d = 0; d < demand_count; ++d)
+        if (!covered[d] && ships[best][d]) {
+          covered[d] = true;
+          --left;
+        }
+    }
+    if (left > 0) return std::nullopt;
+    std::sort(chosen.begin(), chosen.end());
+    return assign(chosen);
+  }
+}
+
+std::optional<RoutingFields> RoutingFields::resolve(const check::CheckedBundle& b) {
+  RoutingFields f;
+  if (b.order_record < 0 || b.node_record < 0) return std::nullopt;
+  const model::RecordDef& order = b.schema.record_def(b.order_record);
+  f.order_lines = order.find("lines");
+  if (f.order_lines < 0) return std::nullopt;
+  model::Type lines = order.fields[f.order_lines].type;
+  if (lines.kind != model::TypeKind::List) return std::nullopt;
+  model::Type line = b.schema.element_type(lines);
+  if (line.kind != model::TypeKind::Record) return std::nullopt;
+  f.line_record = line.ref;
+  const model::RecordDef& ld = b.schema.record_def(line.ref);
+  f.line_sku = ld.find("sku");
+  f.line_quantity = ld.find("quantity");
+  f.line_cancelled = ld.find("cancelled_quantity");
+  if (f.line_sku < 0 || ld.fields[f.line_sku].type.kind != model::TypeKind::String) return std::nullopt;
+  if (f.line_quantity < 0 || ld.fields[f.line_quantity].type.kind != model::TypeKind::Int) return std::nullopt;
+  if (f.line_cancelled >= 0 && ld.fields[f.line_cancelled].type.kind != model::TypeKind::Int) f.line_cancelled = -1;
+  const model::RecordDef& node = b.schema.record_def(b.node_record);
+  f.node_id = node.find("id");
+  if (f.node_id < 0 || node.fields[f.node_id].type.kind != model::TypeKind::String) return std::nullopt;
+  return f;
+}
+
+std::vector<Demand> order_demands(const check::CheckedBundle& b, const RoutingFields& f, const std::byte* order) {
+  std::vector<Demand> out;
+  model::RecordRef o(b.schema, b.order_record, order);
+  model::Value lines = o.get(static_cast<uint32_t>(f.order_lines));
+  if (lines.is_missing()) return out;
+  for (uint64_t i = 0; i < lines.size; ++i) {
+    model::Value line = model::list_element(b.schema, lines, i);
+    model::RecordRef l(b.schema, f.line_record, static_cast<const std::byte*>(line.ptr));
+    model::Value sku = l.get(static_cast<uint32_t>(f.line_sku));
+    model::Value qty = l.get(static_cast<uint32_t>(f.line_quantity));
+    if (sku.is_missing() || qty.is_missing()) continue;
+    int64_t left = qty.i;
+    if (f.line_cancelled >= 0) {
+      model::Value c = l.get(static_cast<uint32_t>(f.line_cancelled));
+      if (!c.is_missing()) left -= c.i;
+    }
+    if (left <= 0) continue;
+    Demand* d = nullptr;
+    for (Demand& existing : out)
+      if (existing.sku == sku.as_string()) d = &existing;
+    if (!d) {
+      out.push_back({sku.as_string(), 0, {}, {}});
+      d = &out.back();
+    }
+    d->quantity += left;
+    d->lines.push_back(i);
+    d->quantities.push_back(left);
+  }
+  return out;
+}
+
+std::string_view node_id(const check::CheckedBundle& b, const RoutingFields& f, const std::byte* node) {
+  return model::RecordRef(b.schema, b.node_record, node).get(static_cast<uint32_t>(f.node_id)).as_string();
+}
+
+}  // namespace orderflow::engine

@@ -1,0 +1,242 @@
+#include "compiler/model/data.h"
+
+#include "compiler/support/suggest.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <unordered_set>
+
+namespace orderflow::model {
+
+uint64_t hash_string(std::string_view s) { return XXH3_64bits(s.data(), s.size()); }
+
+StringSet::StringSet(const std::vector<std::string>& values) {
+  std::unordered_set<std::string_view> seen;
+  values_.reserve(values.size());
+  for (const std::string& v : values)
+    if (seen.insert(v).second) values_.push_back(v);
+  size_t capacity = 8;
+  while (capacity < values_.size() * 2) capacity *= 2;
+  slots_.assign(capacity, -1);
+  hashes_.assign(capacity, 0);
+  mask_ = capacity - 1;
+  for (size_t i = 0; i < values_.size(); ++i) {
+    uint64_t h = hash_string(values_[i]);
+    size_t pos = h & mask_;
+    while (slots_[pos] >= 0) pos = (pos + 1) & mask_;
+    slots_[pos] = static_cast<int32_t>(i);
+    hashes_[pos] = h;
+  }
+}
+
+bool StringSet::contains(std::string_view s) const {
+  if (slots_.empty()) return false;
+  uint64_t h = hash_string(s);
+  for (size_t pos = h & mask_;; pos = (pos + 1) & mask_) {
+    int32_t i = slots_[pos];
+    if (i < 0) return false;
+    if (hashes_[pos] == h && values_[i] == s) return true;
+  }
+}
+
+bool DataList::contains(const Value& v) const {
+  if (element.kind == TypeKind::String) return strings.contains(v.as_string());
+  return std::binary_search(integers.begin(), integers.end(), v.i);
+}
+
+std::optional<GeoPoint> GeoTable::locate(std::string_view code) const {
+  // Postal codes are often written with a space ("560 001"); ignore it.
+  std::string key;
+  for (char c : code)
+    if (c != ' ') key += c;
+  while (key.size() >= 2) {
+    auto it = points_.find(key);
+    if (it != points_.end()) return it->second;
+    key.pop_back();
+  }
+  return std::nullopt;
+}
+
+double great_circle_metres(GeoPoint a, GeoPoint b) {
+  constexpr double kEarthRadiusMetres = 6371008.8;
+  constexpr double kRadians = M_PI / 180.0;
+  double dlat = (b.lat - a.lat) * kRadians;
+  double dlon = (b.lon - a.lon) * kRadians;
+  double s = std::sin(dlat / 2) * std::sin(dlat / 2) +
+             std::cos(a.lat * kRadians) * std::cos(b.lat * kRadians) * std::sin(dlon / 2) * std::sin(dlon / 2);
+  return 2 * kEarthRadiusMetres * std::asin(std::min(1.0, std::sqrt(s)));
+}
+
+std::optional<int64_t> RateTable::convert(int64_t micros, CurrencyCode from, CurrencyCode to) const {
+  if (from == to) return micros;
+  if (auto it = rates_.find({from, to}); it != rates_.end()) return decimal_mul(micros, it->second);
+  if (auto it = rates_.find({to, from}); it != rates_.end() && it->second != 0) return decimal_div(micros, it->second);
+  return std::nullopt;
+}
+
+const std::byte* KeyedTable::find(std::string_view key) const {
+  auto it = index.find(std::string(key));
+  return it == index.end() ? nullptr : rows[it->second];
+}
+
+int64_t StaticInventory::available(size_t node, std::string_view sku, int64_t extra_safety) const {
+  if (node >= stock_.size()) return 0;
+  auto it = stock_[node].find(std::string(sku));
+  if (it == stock_[node].end()) return 0;
+  const StockLevel& s = it->second;
+  return std::max<int64_t>(0, s.on_hand - s.reserved - std::max(s.safety, extra_safety));
+}
+
+void StaticInventory::add_node(std::string id, const std::byte* image) {
+  by_id_[id] = nodes_.size();
+  ids_.push_back(std::move(id));
+  nodes_.push_back(image);
+  stock_.emplace_back();
+}
+
+std::optional<size_t> StaticInventory::find_node(std::string_view id) const {
+  auto it = by_id_.find(std::string(id));
+  if (it == by_id_.end()) return std::nullopt;
+  return it->second;
+}
+
+void StaticInventory::set_stock(size_t node, std::string sku, StockLevel level) {
+  stock_.at(node)[std::move(sku)] = level;
+}
+
+}  // namespace orderflow::model
+
+namespace orderflow::model {
+
+std::variant<Value, std::string> parse_text_value(const Schema& schema, Type type, std::string_view text,
+                                                  Arena& arena) {
+  auto lower = [](std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  switch (type.kind) {
+    case TypeKind::String: return Value::string(arena.copy(text));
+    case TypeKind::Int: {
+      auto d = parse_decimal(text);
+      if (!d || *d % kDecimalScale != 0) return std::string("expected a whole number");
+      return Value::integer(*d / kDecimalScale);
+    }
+    case TypeKind::Decimal: {
+      auto d = parse_decimal(text);
+      if (!d) return std::string("expected a number (at most six decimal places)");
+      return Value::decimal(*d);
+    }
+    case TypeKind::Float: {
+      std::string s(text);
+      char* end = nullptr;
+      double v = std::strtod(s.c_str(), &end);
+      if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(v)) return std::string("expected a number");
+      return Value::floating(v);
+    }
+    case TypeKind::Money: {
+      std::string s(text);
+      size_t space = s.find_last_of(" \t");
+      std::string amount, code;
+      if (space != std::string::npos) {
+        amount = s.substr(0, space);
+        code = s.substr(space + 1);
+        if (currency_from_code(amount) && !currency_from_code(code)) std::swap(amount, code);  // "INR 12.50"
+      }
+      while (!amount.empty() && (amount.back() == ' ' || amount.back() == '\t')) amount.pop_back();
+      auto c = currency_from_code(code);
+      auto a = parse_decimal(amount);
+      if (!c || !a) return std::string("expected an amount with its currency, such as 1250.00 INR");
+      return Value::money(*a, *c);
+    }
+    case TypeKind::Bool: {
+      std::string s = lower(text);
+      if (s == "true" || s == "yes" || s == "y" || s == "1") return Value::boolean(true);
+      if (s == "false" || s == "no" || s == "n" || s == "0") return Value::boolean(false);
+      return std::string("expected true or false");
+    }
+    case TypeKind::Duration: {
+      auto d = parse_duration(text);
+      if (!d) return std::string("expected a duration such as 24h or 30m");
+      return Value::duration(*d);
+    }
+    case TypeKind::Time: {
+      auto t = parse_time(text);
+      if (!t) return std::string("expected an ISO 8601 time such as 2026-11-20T10:15:00Z");
+      return Value::time(*t);
+    }
+    case TypeKind::Distance: {
+      std::string s(text);
+      double factor = 1;
+      if (s.size() > 2 && s.substr(s.size() - 2) == "km") {
+        factor = 1000;
+        s.resize(s.size() - 2);
+      } else if (s.size() > 1 && s.back() == 'm') {
+        s.pop_back();
+      }
+      while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.pop_back();
+      char* end = nullptr;
+      double v = std::strtod(s.c_str(), &end);
+      if (s.empty() || end != s.c_str() + s.size()) return std::string("expected a distance such as 15 km or 800 m");
+      return Value::distance(v * factor);
+    }
+    case TypeKind::Enum: {
+      const EnumDef& def = schema.enum_def(type.ref);
+      std::string s = lower(text);
+      for (char& c : s)
+        if (c == '-' || c == ' ') c = '_';
+      int ordinal = def.find(s);
+      if (ordinal < 0 && !text.empty()) {
+        if (auto m = closest_match(s, def.values)) return "did you mean '" + *m + "'?";
+      }
+      if (ordinal < 0) return "expected one of " + [&] {
+        std::string all;
+        for (size_t i = 0; i < def.values.size(); ++i) all += (i ? ", " : "") + def.values[i];
+        return all;
+      }();
+      return Value::enumeration(static_cast<uint32_t>(type.ref), ordinal);
+    }
+    case TypeKind::List:
+    case TypeKind::Set: {
+      Type element = schema.element_type(type);
+      std::vector<Value> items;
+      size_t start = 0;
+      std::string_view rest = text;
+      while (start <= rest.size() && !rest.empty()) {
+        size_t sep = rest.find_first_of(";|", start);
+        std::string_view part = rest.substr(start, sep == std::string_view::npos ? std::string_view::npos : sep - start);
+        while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+        while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+        if (!part.empty()) {
+          auto v = parse_text_value(schema, element, part, arena);
+          if (auto* err = std::get_if<std::string>(&v)) return *err;
+          items.push_back(std::get<Value>(v));
+        }
+        if (sep == std::string_view::npos) break;
+        start = sep + 1;
+      }
+      uint32_t slot = schema.slot_size(element);
+      std::byte* data = arena.allocate(slot * items.size());
+      for (size_t i = 0; i < items.size(); ++i) write_slot(element, data + i * slot, items[i]);
+      return Value::list(pack_type(element), data, items.size());
+    }
+    case TypeKind::Record:
+    case TypeKind::Error: break;
+  }
+  return std::string("this kind of value cannot be written in a data file");
+}
+
+void apply_constant_defaults(const Schema& schema, int record, std::byte* image) {
+  const RecordDef& def = schema.record_def(record);
+  for (const FieldDef& f : def.fields) {
+    if (presence_bit(image, f.index) || f.default_kind != DefaultKind::Constant) continue;
+    write_slot(f.type, image + f.offset, f.default_value);
+    set_presence_bit(image, f.index);
+  }
+}
+
+}  // namespace orderflow::model

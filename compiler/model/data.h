@@ -1,0 +1,156 @@
+#pragma once
+// Data that policies read besides the order: lists, geo tables, exchange
+// rates, keyed tables, and the nodes and stock that routing chooses between.
+// Loaded once per bundle (by the checker, from the bundle's CSV files) and
+// read-only afterwards, so any number of evaluations may share them.
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "compiler/model/ops.h"
+#include "compiler/model/record.h"
+
+namespace orderflow::model {
+
+// A set of strings with a membership test that neither allocates nor
+// copies: open addressing over 64-bit hashes.
+class StringSet {
+ public:
+  StringSet() = default;
+  explicit StringSet(const std::vector<std::string>& values);
+  bool contains(std::string_view s) const;
+  size_t size() const { return values_.size(); }
+  const std::vector<std::string>& values() const { return values_; }
+
+ private:
+  std::vector<std::string> values_;
+  std::vector<int32_t> slots_;  // index into values_, -1 empty; size is a power of two
+  std::vector<uint64_t> hashes_;
+  uint64_t mask_ = 0;
+};
+
+uint64_t hash_string(std::string_view s);
+
+// A `use list`: its values in file order, with a fast membership test.
+struct DataList {
+  std::string name;
+  Type element;                  // String or Int
+  std::vector<Value> values;     // strings point into `strings`
+  StringSet strings;             // when element is String
+  std::vector<int64_t> integers; // sorted, when element is Int
+
+  bool contains(const Value& v) const;
+};
+
+struct GeoPoint {
+  double lat = 0;
+  double lon = 0;
+};
+
+// A `use geo` table: postal code -> coordinates. A code that is not listed
+// is looked up by ever shorter prefixes, so a table of 3-digit prefix
+// centroids places every 6-digit PIN code.
+class GeoTable {
+ public:
+  std::string name;
+  void add(std::string code, GeoPoint p) { points_[std::move(code)] = p; }
+  std::optional<GeoPoint> locate(std::string_view postal_code) const;
+  size_t size() const { return points_.size(); }
+
+ private:
+  std::unordered_map<std::string, GeoPoint> points_;
+};
+
+// Great-circle distance in metres (haversine, mean Earth radius).
+double great_circle_metres(GeoPoint a, GeoPoint b);
+
+// A `use rates` table: how many units of `to` one unit of `from` buys.
+class RateTable : public CurrencyConverter {
+ public:
+  std::string name;
+  void add(CurrencyCode from, CurrencyCode to, int64_t rate_micros) { rates_[{from, to}] = rate_micros; }
+  std::optional<int64_t> convert(int64_t micros, CurrencyCode from, CurrencyCode to) const override;
+
+ private:
+  std::map<std::pair<CurrencyCode, CurrencyCode>, int64_t> rates_;
+};
+
+// Record images that live as long as their owner (keyed tables, nodes).
+class RecordStore {
+ public:
+  std::byte* allocate(uint32_t size) { return arena_.allocate(size); }
+  std::string_view copy(std::string_view s) { return arena_.copy(s); }
+  Arena& arena() { return arena_; }
+
+ private:
+  Arena arena_;
+};
+
+// A `use table ... of RECORD by FIELD`: records looked up by a key.
+struct KeyedTable {
+  std::string name;
+  int record = -1;
+  int key_field = -1;
+  std::vector<const std::byte*> rows;
+  std::unordered_map<std::string, size_t> index;  // key text -> row
+  std::shared_ptr<RecordStore> store;
+
+  const std::byte* find(std::string_view key) const;
+};
+
+// What routing reads: the nodes and their available-to-promise stock.
+// Implementations must be safe to read from several threads at once if
+// evaluations run in parallel.
+class Inventory {
+ public:
+  virtual ~Inventory() = default;
+  virtual size_t node_count() const = 0;
+  // The node's record image (record Node of the schema).
+  virtual const std::byte* node(size_t index) const = 0;
+  // Available to promise: on hand - reserved - max(safety stock of the
+  // stock row, extra_safety), never below zero.
+  virtual int64_t available(size_t node, std::string_view sku, int64_t extra_safety) const = 0;
+};
+
+struct StockLevel {
+  int64_t on_hand = 0;
+  int64_t reserved = 0;
+  int64_t safety = 0;
+};
+
+// Nodes and stock from a bundle's data files (`use nodes`, `use stock`):
+// a fixed picture, for checking, tests and `orderflow eval`.
+class StaticInventory : public Inventory {
+ public:
+  size_t node_count() const override { return nodes_.size(); }
+  const std::byte* node(size_t index) const override { return nodes_.at(index); }
+  int64_t available(size_t node, std::string_view sku, int64_t extra_safety) const override;
+
+  void add_node(std::string id, const std::byte* image);
+  std::optional<size_t> find_node(std::string_view id) const;
+  void set_stock(size_t node, std::string sku, StockLevel level);
+  const std::string& node_id(size_t index) const { return ids_.at(index); }
+  RecordStore& store() { return *store_; }
+
+ private:
+  std::vector<const std::byte*> nodes_;
+  std::vector<std::string> ids_;
+  std::unordered_map<std::string, size_t> by_id_;
+  std::vector<std::unordered_map<std::string, StockLevel>> stock_;
+  std::shared_ptr<RecordStore> store_ = std::make_shared<RecordStore>();
+};
+
+// Parses a value of a field's type from text: a CSV cell, say. Money is
+// "12.50 INR"; sets and lists of text are separated by ';'. Strings are
+// copied into `arena`. Returns a message for the analyst on failure.
+std::variant<Value, std::string> parse_text_value(const Schema& schema, Type type, std::string_view text,
+                                                  Arena& arena);
+
+// Sets every absent field that has a constant default to that default.
+void apply_constant_defaults(const Schema& schema, int record, std::byte* image);
+
+}  // namespace orderflow::model

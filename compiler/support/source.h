@@ -1,0 +1,75 @@
+#pragma once
+// Source text and positions. Every diagnostic, AST node and typed expression
+// points into a SourceManager by FileId; positions are 1-based lines and
+// columns counted in Unicode code points, as an editor shows them.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace orderflow {
+
+using FileId = uint32_t;
+inline constexpr FileId kNoFile = UINT32_MAX;
+
+struct SourcePosition {
+  uint32_t line = 0;    // 1-based; 0 means unknown
+  uint32_t column = 0;  // 1-based code point column
+  friend bool operator==(const SourcePosition&, const SourcePosition&) = default;
+  friend auto operator<=>(const SourcePosition&, const SourcePosition&) = default;
+};
+
+// A half-open range [begin, end). A range that spans lines is shown with its
+// first line only.
+struct SourceRange {
+  FileId file = kNoFile;
+  SourcePosition begin;
+  SourcePosition end;
+
+  bool known() const { return file != kNoFile && begin.line != 0; }
+  // The smallest range covering both (same file assumed).
+  static SourceRange cover(const SourceRange& a, const SourceRange& b);
+  friend bool operator==(const SourceRange&, const SourceRange&) = default;
+};
+
+class SourceFile {
+ public:
+  SourceFile(std::string path, std::string text);
+
+  // How the file is named in messages: relative to where the user pointed us.
+  const std::string& path() const { return path_; }
+  const std::string& text() const { return text_; }
+  uint32_t line_count() const { return static_cast<uint32_t>(line_starts_.size()); }
+  // The text of a 1-based line, without its line break.
+  std::string_view line(uint32_t line) const;
+  // The text a range covers (first line only for multi-line ranges unless
+  // whole is true).
+  std::string_view slice(const SourceRange& range, bool whole = false) const;
+  // Byte offset of a position, clamped to the text.
+  size_t offset(SourcePosition pos) const;
+
+ private:
+  std::string path_;
+  std::string text_;
+  std::vector<size_t> line_starts_;
+};
+
+// Owns every source file of a compilation. FileIds stay valid for the life
+// of the manager; files are never removed.
+class SourceManager {
+ public:
+  FileId add(std::string path, std::string text);
+  const SourceFile& file(FileId id) const { return *files_.at(id); }
+  size_t size() const { return files_.size(); }
+
+ private:
+  std::vector<std::unique_ptr<SourceFile>> files_;
+};
+
+// Number of code points in a UTF-8 string (invalid bytes count one each).
+size_t utf8_length(std::string_view text);
+// Byte offset of the code point with 0-based index `column` (clamped).
+size_t utf8_offset(std::string_view text, size_t column);
+
+}  // namespace orderflow

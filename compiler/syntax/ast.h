@@ -1,0 +1,293 @@
+#pragma once
+// The syntax tree of one .flow file: what the analyst wrote, with every
+// piece's source range, before any name is resolved or type checked.
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compiler/support/source.h"
+
+namespace orderflow::syntax {
+
+// ------------------------------------------------------------ expressions
+
+enum class ExprKind {
+  Name,        // text: the identifier
+  Member,      // args[0] . text
+  Call,        // text ( args... )
+  Literal,     // literal_kind, text: source spelling, string_value: decoded string
+  List,        // [ args... ]
+  Negate,      // - args[0]
+  Not,         // not args[0]
+  Binary,      // args[0] binary_op args[1]
+  Is,          // args[0] is [not] args[1]
+  Presence,    // args[0] is [not] missing|present
+  In,          // args[0] [not] in args[1]
+  Quantifier,  // any|all text in args[0] where args[1]
+  Now,
+  Nodes,
+};
+
+enum class BinaryOp { Or, And, Eq, Ne, Lt, Le, Gt, Ge, Add, Sub, Mul, Div, Mod };
+enum class LiteralKind { Int, Decimal, Money, Duration, Distance, String, Bool };
+
+struct Expr {
+  ExprKind kind = ExprKind::Name;
+  SourceRange range;
+  std::string text;
+  SourceRange name_range;  // Member: the field name; Call: the function; Quantifier: the variable
+  LiteralKind literal_kind = LiteralKind::Int;
+  std::string string_value;
+  BinaryOp binary_op = BinaryOp::Eq;
+  bool negated = false;         // is not, not in, is not missing
+  bool tests_present = false;   // Presence: `is present` (else `is missing`)
+  bool quantifier_all = false;  // Quantifier: all (else any)
+  bool parenthesized = false;
+  std::vector<std::unique_ptr<Expr>> args;
+};
+using ExprPtr = std::unique_ptr<Expr>;
+
+const char* binary_op_spelling(BinaryOp op);
+
+// ------------------------------------------------------------ types
+
+struct TypeRef {
+  enum class Kind { Named, List, Set } kind = Kind::Named;
+  std::string name;
+  std::unique_ptr<TypeRef> element;
+  SourceRange range;
+};
+
+// ------------------------------------------------------------ actions
+
+enum class DecisionKind { Accept, Hold, Reject, Cancel, Backorder };
+const char* decision_keyword(DecisionKind kind);
+
+struct Decision {
+  DecisionKind kind = DecisionKind::Accept;
+  std::string reason;
+  SourceRange reason_range;
+  ExprPtr hold_for;
+  std::unique_ptr<Decision> on_timeout;
+  SourceRange range;
+};
+
+struct Preference {
+  enum class Kind { Nearest, Cheapest, Lowest, Highest } kind = Kind::Nearest;
+  ExprPtr expr;
+  SourceRange range;
+};
+
+struct RouteSpec {
+  ExprPtr filter;
+  std::vector<Preference> prefer;
+  SourceRange prefer_range;
+  enum class Split { Unspecified, None, AtMost } split = Split::Unspecified;
+  ExprPtr split_limit;
+  SourceRange split_range;
+  ExprPtr safety_stock;
+  SourceRange safety_stock_range;
+  bool has_else = false;
+  bool else_continue = false;
+  std::unique_ptr<Decision> else_decision;
+  SourceRange else_range;
+  // Clauses written more than once, for a diagnostic.
+  std::vector<SourceRange> repeated_clauses;
+};
+
+enum class ActionKind { Decision, SetPriority, Tag, Notify, Escalate, Route };
+
+struct Action {
+  ActionKind kind = ActionKind::Decision;
+  SourceRange range;
+  Decision decision;  // ActionKind::Decision
+  ExprPtr value;      // SetPriority: the priority; Tag: the tag; Notify, Escalate: who
+  ExprPtr priority;   // Notify, Escalate: optional priority
+  RouteSpec route;    // ActionKind::Route
+};
+
+// ------------------------------------------------------------ items
+
+struct Rule {
+  std::string name;
+  SourceRange name_range;
+  SourceRange range;
+  ExprPtr when;  // null: always matches
+  std::vector<Action> actions;
+  std::string doc;
+};
+
+struct Otherwise {
+  SourceRange range;
+  std::vector<Action> actions;
+};
+
+struct Policy {
+  std::string kind;  // acceptance, routing, escalation
+  SourceRange kind_range;
+  std::string title;
+  std::optional<std::string> version;
+  SourceRange version_range;
+  std::optional<std::string> owner;
+  SourceRange owner_range;
+  std::vector<Rule> rules;
+  std::vector<Otherwise> otherwise;
+  SourceRange range;  // the header
+  std::string doc;
+};
+
+struct UseDecl {
+  enum class Kind { List, Geo, Rates, Table, Nodes, Stock } kind = Kind::List;
+  std::string name;  // empty for nodes and stock
+  SourceRange name_range;
+  std::unique_ptr<TypeRef> element;  // use list NAME of TYPE
+  std::string record;                // use table NAME of RECORD
+  SourceRange record_range;
+  std::string key;                   // use table ... by FIELD
+  SourceRange key_range;
+  std::string path;
+  SourceRange path_range;
+  SourceRange range;
+  std::string doc;
+};
+
+struct ConstDecl {
+  std::string name;
+  SourceRange name_range;
+  std::unique_ptr<TypeRef> type;
+  ExprPtr value;
+  SourceRange range;
+  std::string doc;
+};
+
+struct TableCell {
+  enum class Kind { Any, Dashes, Value, Compare, Not } kind = Kind::Any;
+  BinaryOp op = BinaryOp::Eq;  // Compare
+  ExprPtr expr;
+  SourceRange range;
+};
+
+struct TableRow {
+  std::vector<TableCell> cells;
+  SourceRange range;
+};
+
+struct TableParam {
+  std::string name;
+  SourceRange name_range;
+  std::unique_ptr<TypeRef> type;
+};
+
+struct Table {
+  std::string name;
+  SourceRange name_range;
+  std::vector<TableParam> params;
+  std::unique_ptr<TypeRef> result;
+  std::vector<TableRow> rows;  // the header row first
+  SourceRange range;
+  std::string doc;
+};
+
+struct NameRef {
+  std::string name;
+  SourceRange range;
+};
+
+struct Transition {
+  std::vector<NameRef> sources;
+  std::vector<NameRef> targets;
+  std::optional<NameRef> event;
+  std::optional<NameRef> by_policy;
+  ExprPtr guard;
+  SourceRange range;
+};
+
+struct Machine {
+  std::string name;
+  SourceRange name_range;
+  std::optional<NameRef> initial;
+  std::vector<Transition> transitions;
+  std::vector<NameRef> terminals;
+  SourceRange range;
+  std::string doc;
+};
+
+struct FieldDecl {
+  std::string name;
+  SourceRange name_range;
+  std::unique_ptr<TypeRef> type;
+  bool optional = false;
+  ExprPtr default_value;
+  SourceRange range;
+  std::string doc;
+};
+
+struct RecordDecl {
+  bool extend = false;
+  std::string name;
+  SourceRange name_range;
+  std::vector<FieldDecl> fields;
+  SourceRange range;
+  std::string doc;
+};
+
+struct EnumValueDecl {
+  std::string name;
+  SourceRange range;
+  std::string doc;
+};
+
+struct EnumDecl {
+  bool extend = false;
+  std::string name;
+  SourceRange name_range;
+  std::vector<EnumValueDecl> values;
+  SourceRange range;
+  std::string doc;
+};
+
+struct TestAssignment {
+  std::vector<NameRef> path;  // order . ship_to . postal_code
+  ExprPtr value;
+  SourceRange range;
+};
+
+struct TestExpectation {
+  enum class Kind { Decision, Priority, Tag, Route, Notify, Escalate, That } kind = Kind::Decision;
+  Decision decision;
+  ExprPtr priority;   // Priority; That: the condition
+  std::vector<std::string> strings;  // tag, notify or escalate target, route node ids
+  std::optional<std::string> by_rule;
+  SourceRange by_rule_range;
+  SourceRange range;
+};
+
+struct Test {
+  std::string name;
+  SourceRange name_range;
+  SourceRange range;
+  std::optional<std::string> order_file;
+  std::optional<std::string> order_inline;  // the JSON between """ and """
+  SourceRange order_range;
+  std::optional<std::string> at;
+  SourceRange at_range;
+  std::vector<TestAssignment> assignments;
+  std::vector<TestExpectation> expectations;
+};
+
+// One parsed file. Items keep their source order within each list.
+struct ParsedFile {
+  FileId file = kNoFile;
+  bool had_syntax_errors = false;
+  std::vector<Policy> policies;
+  std::vector<UseDecl> uses;
+  std::vector<ConstDecl> consts;
+  std::vector<Table> tables;
+  std::vector<Machine> machines;
+  std::vector<RecordDecl> records;
+  std::vector<EnumDecl> enums;
+  std::vector<Test> tests;
+};
+
+}  // namespace orderflow::syntax

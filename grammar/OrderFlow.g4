@@ -1,0 +1,332 @@
+// The orderflow policy language.
+//
+// Newlines are not significant: every item and every clause starts with a
+// keyword, so a rule may be laid out over as many lines as reads best. The
+// parse tree never leaves compiler/syntax: parser.cpp turns it into the AST
+// of compiler/syntax/ast.h.
+grammar OrderFlow;
+
+@lexer::members {
+  // Units stick to a number only when no identifier character follows, so
+  // that `5 max` is a number and a name, not 5 metres and "ax".
+  static bool isIdentChar(size_t c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '_';
+  }
+}
+
+// ---------------------------------------------------------------- files
+
+bundleFile : item* EOF ;
+
+item
+  : policyHeader
+  | versionDecl
+  | ownerDecl
+  | useDecl
+  | constDecl
+  | ruleDecl
+  | otherwiseDecl
+  | tableDecl
+  | machineDecl
+  | recordDecl
+  | extendRecordDecl
+  | enumDecl
+  | extendEnumDecl
+  | testDecl
+  ;
+
+policyHeader : POLICY name STRING? ;
+versionDecl  : VERSION STRING ;
+ownerDecl    : OWNER STRING ;
+
+useDecl
+  : USE LIST name (OF typeRef)? FROM STRING          # useList
+  | USE GEO name FROM STRING                         # useGeo
+  | USE RATES name FROM STRING                       # useRates
+  | USE TABLE table=name OF record=name (BY key=name)? FROM STRING  # useTable
+  | USE NODES FROM STRING                            # useNodes
+  | USE STOCK FROM STRING                            # useStock
+  ;
+
+constDecl : CONST name (COLON typeRef)? ASSIGN expr ;
+
+// ---------------------------------------------------------------- rules
+
+ruleDecl      : RULE STRING (WHEN expr)? THEN action+ ;
+otherwiseDecl : OTHERWISE action+ ;
+
+action
+  : decision                                   # decisionAction
+  | SET PRIORITY expr                          # setPriorityAction
+  | TAG expr                                   # tagAction
+  | NOTIFY target=expr (PRIORITY priority=expr)?       # notifyAction
+  | ESCALATE TO target=expr (PRIORITY priority=expr)?  # escalateAction
+  | ROUTE FROM NODES (WHERE expr)? routeClause* (ELSE routeElse)?  # routeAction
+  ;
+
+decision
+  : ACCEPT                                                  # acceptDecision
+  | HOLD STRING (FOR expr)? (ON TIMEOUT decision)?          # holdDecision
+  | REJECT STRING                                           # rejectDecision
+  | CANCEL STRING                                           # cancelDecision
+  | BACKORDER                                               # backorderDecision
+  ;
+
+routeClause
+  : PREFER preference (THEN preference)*       # preferClause
+  | NO SPLIT                                   # noSplitClause
+  | SPLIT AT MOST expr                         # splitClause
+  | KEEP expr UNITS SAFETY STOCK               # safetyStockClause
+  ;
+
+preference
+  : NEAREST                                    # nearestPreference
+  | CHEAPEST                                   # cheapestPreference
+  | LOWEST expr                                # lowestPreference
+  | HIGHEST expr                               # highestPreference
+  ;
+
+routeElse
+  : decision                                   # elseDecision
+  | CONTINUE                                   # elseContinue
+  ;
+
+// ---------------------------------------------------------------- tables
+
+tableDecl  : TABLE name LPAREN tableParam (COMMA tableParam)* RPAREN ARROW typeRef tableRow+ ;
+tableParam : name COLON typeRef ;
+tableRow   : PIPE (tableCell PIPE)+ ;
+tableCell
+  : STAR                                       # anyCell
+  | DASHES                                     # ruleCell
+  | op=(LT | LE | GT | GE | NE) expr           # compareCell
+  | NOT expr                                   # notCell
+  | expr                                       # valueCell
+  ;
+
+// ---------------------------------------------------------------- machines
+
+machineDecl : MACHINE name machineItem* ;
+machineItem
+  : INITIAL name                                                         # initialState
+  | stateSet ARROW targets+=name (PIPE targets+=name)* (ON event=name)? (BY policy=name)? (WHEN expr)?  # transition
+  | TERMINAL name (COMMA name)*                                          # terminalStates
+  ;
+stateSet
+  : name                                       # singleState
+  | LBRACK name (COMMA name)* RBRACK           # stateList
+  ;
+
+// ---------------------------------------------------------------- schema
+
+recordDecl       : RECORD name fieldDecl* ;
+extendRecordDecl : EXTEND RECORD name fieldDecl* ;
+fieldDecl        : name COLON typeRef QUESTION? (ASSIGN expr)? ;
+enumDecl         : ENUM enumName=name values+=name (COMMA? values+=name)* ;
+extendEnumDecl   : EXTEND ENUM enumName=name values+=name (COMMA? values+=name)* ;
+
+typeRef
+  : LIST OF typeRef                            # listType
+  | SET OF typeRef                             # setType
+  | name                                       # namedType
+  ;
+
+// ---------------------------------------------------------------- tests
+
+testDecl : TEST STRING testClause* ;
+testClause
+  : name FROM STRING                                   # testOrderFile
+  | name RAW_STRING                                    # testOrderInline
+  | WITH assignment (COMMA assignment)*                # testWith
+  | AT STRING                                          # testAt
+  | EXPECT expectation (BY RULE STRING)?               # testExpect
+  ;
+assignment : path ASSIGN expr ;
+path       : name (DOT memberName)* ;
+expectation
+  : decision                                   # expectDecision
+  | PRIORITY expr                              # expectPriority
+  | TAG STRING                                 # expectTag
+  | ROUTE TO STRING (COMMA STRING)*            # expectRoute
+  | NOTIFY STRING                              # expectNotify
+  | ESCALATE TO STRING                         # expectEscalate
+  | THAT expr                                  # expectThat
+  ;
+
+// ---------------------------------------------------------------- expressions
+// Alternatives are listed from the tightest binding to the loosest.
+
+expr
+  : LPAREN expr RPAREN                                   # parenExpr
+  | expr DOT memberName                                  # memberExpr
+  | name LPAREN (expr (COMMA expr)*)? RPAREN             # callExpr
+  | MINUS expr                                           # negateExpr
+  | expr op=(STAR | SLASH | PERCENT) expr                # multiplyExpr
+  | expr op=(PLUS | MINUS) expr                          # addExpr
+  | expr op=(LT | LE | GT | GE | EQ | NE) expr           # compareExpr
+  | expr IS NOT? (MISSING | PRESENT)                     # presenceExpr
+  | expr IS NOT? expr                                    # isExpr
+  | expr NOT? IN expr                                    # inExpr
+  | NOT expr                                             # notExpr
+  | expr AND expr                                        # andExpr
+  | expr OR expr                                         # orExpr
+  | quantifier=(ANY | ALL) name IN expr WHERE expr       # quantifierExpr
+  | LBRACK (expr (COMMA expr)*)? RBRACK                  # listExpr
+  | literal                                              # literalExpr
+  | NOW                                                  # nowExpr
+  | NODES                                                # nodesExpr
+  | name                                                 # nameExpr
+  ;
+
+literal
+  : INT | DECIMAL | MONEY | DURATION | DISTANCE | STRING | TRUE | FALSE
+  ;
+
+// Keywords that read naturally as names (an event `cancel`, a field
+// `priority`) are accepted wherever a name is; keywords that start an item
+// are not, so that a list of names always ends where the next item begins.
+name
+  : IDENT
+  | LIST | GEO | RATES | FROM | OF | BY | ACCEPT | HOLD | FOR | ON | TIMEOUT
+  | REJECT | CANCEL | BACKORDER | SET | PRIORITY | TAG | NOTIFY | ESCALATE
+  | TO | ROUTE | PREFER | NEAREST | CHEAPEST | LOWEST | HIGHEST | SPLIT
+  | AT | MOST | NO | KEEP | UNITS | SAFETY | STOCK | CONTINUE | WITH | EXPECT | THAT
+  ;
+
+memberName : name | keyword ;
+keyword
+  : POLICY | VERSION | OWNER | USE | CONST | RULE | WHEN | THEN | OTHERWISE
+  | TABLE | MACHINE | RECORD | EXTEND | ENUM | TEST | AND | OR | NOT | IN
+  | IS | MISSING | PRESENT | ANY | ALL | WHERE | ELSE | NOW | NODES | TRUE
+  | FALSE | INITIAL | TERMINAL
+  ;
+
+// ---------------------------------------------------------------- lexer
+
+POLICY    : 'policy' ;
+VERSION   : 'version' ;
+OWNER     : 'owner' ;
+USE       : 'use' ;
+LIST      : 'list' ;
+GEO       : 'geo' ;
+RATES     : 'rates' ;
+TABLE     : 'table' ;
+NODES     : 'nodes' ;
+STOCK     : 'stock' ;
+FROM      : 'from' ;
+OF        : 'of' ;
+BY        : 'by' ;
+CONST     : 'const' ;
+RULE      : 'rule' ;
+WHEN      : 'when' ;
+THEN      : 'then' ;
+OTHERWISE : 'otherwise' ;
+ACCEPT    : 'accept' ;
+HOLD      : 'hold' ;
+FOR       : 'for' ;
+ON        : 'on' ;
+TIMEOUT   : 'timeout' ;
+REJECT    : 'reject' ;
+CANCEL    : 'cancel' ;
+BACKORDER : 'backorder' ;
+SET       : 'set' ;
+PRIORITY  : 'priority' ;
+TAG       : 'tag' ;
+NOTIFY    : 'notify' ;
+ESCALATE  : 'escalate' ;
+TO        : 'to' ;
+ROUTE     : 'route' ;
+WHERE     : 'where' ;
+PREFER    : 'prefer' ;
+NEAREST   : 'nearest' ;
+CHEAPEST  : 'cheapest' ;
+LOWEST    : 'lowest' ;
+HIGHEST   : 'highest' ;
+SPLIT     : 'split' ;
+AT        : 'at' ;
+MOST      : 'most' ;
+NO        : 'no' ;
+KEEP      : 'keep' ;
+UNITS     : 'units' ;
+SAFETY    : 'safety' ;
+ELSE      : 'else' ;
+CONTINUE  : 'continue' ;
+MACHINE   : 'machine' ;
+INITIAL   : 'initial' ;
+TERMINAL  : 'terminal' ;
+RECORD    : 'record' ;
+EXTEND    : 'extend' ;
+ENUM      : 'enum' ;
+TEST      : 'test' ;
+WITH      : 'with' ;
+EXPECT    : 'expect' ;
+THAT      : 'that' ;
+AND       : 'and' ;
+OR        : 'or' ;
+NOT       : 'not' ;
+IN        : 'in' ;
+IS        : 'is' ;
+MISSING   : 'missing' ;
+PRESENT   : 'present' ;
+ANY       : 'any' ;
+ALL       : 'all' ;
+NOW       : 'now' ;
+TRUE      : 'true' ;
+FALSE     : 'false' ;
+
+// A duration is a number glued to a short unit (`90s`, `30m`, `24h`, `7d`,
+// `1h30m`) or followed by a spelled-out unit (`30 minutes`). `30m` is thirty
+// minutes; thirty metres is written `30 m`, with a space.
+DURATION
+  : (DIGITS DURATION_UNIT)+
+  | DIGITS [ \t]* DURATION_WORD {!isIdentChar(_input->LA(1))}?
+  ;
+DISTANCE  : NUMBER [ \t]* ('km' | 'm') {!isIdentChar(_input->LA(1))}? ;
+MONEY     : NUMBER [ \t]* [A-Z] [A-Z] [A-Z] {!isIdentChar(_input->LA(1))}? ;
+DECIMAL   : DIGITS '.' DIGITS ;
+INT       : DIGITS ;
+
+RAW_STRING : '"""' .*? '"""' ;
+STRING     : '"' (~["\\\r\n] | '\\' .)* '"' ;
+UNTERMINATED_STRING : '"' (~["\\\r\n] | '\\' .)* ;
+
+ARROW     : '->' ;
+DASHES    : '---' '-'* ;
+LE        : '<=' ;
+GE        : '>=' ;
+EQ        : '==' ;
+NE        : '!=' ;
+LT        : '<' ;
+GT        : '>' ;
+ASSIGN    : '=' ;
+PLUS      : '+' ;
+MINUS     : '-' ;
+STAR      : '*' ;
+SLASH     : '/' ;
+PERCENT   : '%' ;
+LPAREN    : '(' ;
+RPAREN    : ')' ;
+LBRACK    : '[' ;
+RBRACK    : ']' ;
+COMMA     : ',' ;
+COLON     : ':' ;
+DOT       : '.' ;
+PIPE      : '|' ;
+QUESTION  : '?' ;
+
+IDENT     : [a-zA-Z_] [a-zA-Z0-9_]* ;
+
+COMMENT   : '#' ~[\r\n]* -> channel(HIDDEN) ;
+NEWLINE   : '\r'? '\n' -> channel(HIDDEN) ;
+SPACE     : [ \t]+ -> channel(HIDDEN) ;
+
+UNKNOWN_CHAR : . ;
+
+fragment DIGITS        : [0-9]+ ;
+fragment NUMBER        : DIGITS ('.' DIGITS)? ;
+fragment DURATION_UNIT : 'ms' | 's' | 'm' | 'h' | 'd' | 'w' ;
+fragment DURATION_WORD
+  : 'second' 's'? | 'sec' 's'? | 'minute' 's'? | 'min' 's'?
+  | 'hour' 's'? | 'hr' 's'? | 'day' 's'? | 'week' 's'?
+  ;

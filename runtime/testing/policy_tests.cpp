@@ -1,0 +1,130 @@
+#include "runtime/testing/policy_tests.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "compiler/check/checker.h"
+#include "runtime/canonical/order_json.h"
+
+namespace orderflow::runtime {
+
+using engine::Outcome;
+using engine::Verdict;
+
+namespace {
+
+std::string decision_text(Verdict v, const std::string& reason) {
+  std::string out = engine::verdict_name(v);
+  if (!reason.empty()) out += fmt::format(" \"{}\"", reason);
+  return out;
+}
+
+}  // namespace
+
+std::vector<PolicyTestResult> run_policy_tests(const engine::PolicyEngine& engine) {
+  const check::CheckedBundle& b = engine.bundle();
+  std::vector<PolicyTestResult> results;
+  for (const check::PolicyTest& t : b.tests) {
+    PolicyTestResult r;
+    r.name = t.name;
+    r.range = t.range;
+    DecodeResult decoded = parse_order(b, t.order_json);
+    if (auto* e = std::get_if<DecodeError>(&decoded)) {
+      r.failures.push_back(fmt::format("the order ({}) is not valid: {}", t.order_origin, e->text()));
+      results.push_back(std::move(r));
+      continue;
+    }
+    OrderImage& order = std::get<OrderImage>(decoded);
+    for (const check::TestAssignment& a : t.assignments) set_field(b, order, a.path, a.value);
+    engine::EvalInput input;
+    input.order = order.data();
+    if (t.at) {
+      input.now = *t.at;
+    } else {
+      model::Value placed = model::RecordRef(b.schema, b.order_record, order.data()).get("placed_at");
+      input.now = placed.kind == model::Value::Kind::Time ? placed.i : 0;
+    }
+    Outcome acceptance = engine.evaluate(check::PolicyKind::Acceptance, input, engine::TraceDetail::Rules);
+    std::optional<Outcome> routing;
+    if ((acceptance.verdict == Verdict::Accept || !b.policy(check::PolicyKind::Acceptance)) &&
+        b.policy(check::PolicyKind::Routing))
+      routing = engine.evaluate(check::PolicyKind::Routing, input, engine::TraceDetail::Rules);
+    Outcome escalation = engine.evaluate(check::PolicyKind::Escalation, input, engine::TraceDetail::Rules);
+
+    r.summary = engine::summary(b, acceptance);
+    if (routing) r.summary += "; routing: " + engine::summary(b, *routing);
+    std::vector<const Outcome*> outcomes = {&acceptance};
+    if (routing) outcomes.push_back(&*routing);
+
+    for (const check::TestExpectation& x : t.expectations) {
+      using Kind = syntax::TestExpectation::Kind;
+      std::string want;
+      const Outcome* match = nullptr;
+      switch (x.kind) {
+        case Kind::Decision: {
+          Verdict v = engine::verdict_of(x.decision);
+          want = decision_text(v, x.reason);
+          for (const Outcome* o : outcomes)
+            if (o->verdict == v && (x.reason.empty() || o->reason == x.reason)) match = o;
+          break;
+        }
+        case Kind::Priority: {
+          want = "priority " + check::print_value(b, x.priority);
+          for (const Outcome* o : outcomes)
+            if (o->priority && *o->priority == x.priority.i) match = o;
+          break;
+        }
+        case Kind::Tag: {
+          want = fmt::format("tag \"{}\"", x.strings.at(0));
+          for (const Outcome* o : outcomes)
+            if (std::find(o->tags.begin(), o->tags.end(), x.strings[0]) != o->tags.end()) match = o;
+          if (std::find(escalation.tags.begin(), escalation.tags.end(), x.strings[0]) != escalation.tags.end())
+            match = &escalation;
+          break;
+        }
+        case Kind::Route: {
+          std::vector<std::string> wanted = x.strings, got;
+          want = "route to " + fmt::format("{}", fmt::join(wanted, ", "));
+          if (routing && routing->verdict == Verdict::Route) {
+            for (const auto& s : routing->shipments) got.push_back(s.node_id);
+            std::sort(wanted.begin(), wanted.end());
+            std::sort(got.begin(), got.end());
+            if (got == wanted) match = &*routing;
+          }
+          break;
+        }
+        case Kind::That: {
+          want = "that " + x.condition_text;
+          if (x.condition && engine.condition_holds(*x.condition, t.slot_count, input)) match = &acceptance;
+          break;
+        }
+        case Kind::Notify:
+        case Kind::Escalate: {
+          bool escalate = x.kind == Kind::Escalate;
+          want = fmt::format("{} \"{}\"", escalate ? "escalate to" : "notify", x.strings.at(0));
+          for (const auto& n : escalation.notifications)
+            if (n.escalation == escalate && n.who == x.strings[0]) match = &escalation;
+          for (const Outcome* o : outcomes)
+            for (const auto& n : o->notifications)
+              if (n.escalation == escalate && n.who == x.strings[0]) match = o;
+          break;
+        }
+      }
+      if (!match) {
+        r.failures.push_back(x.kind == Kind::That ? fmt::format("expected {}, but it is false", want)
+                                                  : fmt::format("expected {}, got {}", want, r.summary));
+        continue;
+      }
+      if (x.by_rule && match->deciding_rule_name != *x.by_rule && x.kind == Kind::Decision) {
+        r.failures.push_back(fmt::format("expected {} by rule \"{}\", but rule \"{}\" decided", want, *x.by_rule,
+                                         match->deciding_rule_name));
+      }
+    }
+    r.passed = r.failures.empty();
+    results.push_back(std::move(r));
+  }
+  return results;
+}
+
+}  // namespace orderflow::runtime

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Golden tests of the command line: each case runs `orderflow` with fixed
+arguments (and a fixed --now) and compares what it prints, and its exit
+status, with tests/cli/expected/<case>.txt. ORDERFLOW_UPDATE_GOLDEN=1
+rewrites the expected files.
+
+usage: run_cli_golden.py ORDERFLOW SOURCE_DIR
+"""
+import os
+import subprocess
+import sys
+
+EX = "examples/marketplace"
+NOW = "2026-11-20T13:00:00Z"
+CASES = {
+    "check-example": ["check", EX],
+    "check-example-json": ["check", EX, "--format", "json"],
+    "check-tour-section-7-json": ["check", "tests/golden/diagnostics/tour-section-7.flow", "--format", "json"],
+    "eval-example-json": ["eval", "--bundle", EX, "--orders", f"{EX}/orders/sample.jsonl", "--now", NOW],
+    "eval-example-text": ["eval", "--bundle", EX, "--orders", f"{EX}/orders/sample.jsonl", "--now", NOW, "--format", "text"],
+    "explain-cod": ["explain", "--bundle", EX, "--order", f"{EX}/orders/lazada-malaysia-cod.json", "--now", NOW],
+    "explain-split": ["explain", "--bundle", EX, "--order", f"{EX}/orders/woocommerce-split-shipment.json", "--now", NOW],
+    "test-example": ["test", EX],
+    "eval-bad-input": ["eval", "--bundle", EX, "--orders", "tests/cli/bad-orders.jsonl", "--now", NOW],
+    "eval-broken-bundle": ["eval", "--bundle", "tests/golden/diagnostics/missing-otherwise.flow",
+                           "--orders", f"{EX}/orders/sample.jsonl"],
+    "emit-ast": ["check", "tests/golden/diagnostics/missing-otherwise.flow", "--emit", "ast"],
+    "emit-tokens": ["check", "tests/golden/diagnostics/missing-otherwise.flow", "--emit", "tokens"],
+    "emit-typed": ["check", f"{EX}/sla.flow", f"{EX}/acceptance.flow", "--emit", "typed"],
+}
+
+
+def main():
+    orderflow, source = sys.argv[1], sys.argv[2]
+    update = os.environ.get("ORDERFLOW_UPDATE_GOLDEN") == "1"
+    expected_dir = os.path.join(source, "tests", "cli", "expected")
+    os.makedirs(expected_dir, exist_ok=True)
+    failed = []
+    for name, args in CASES.items():
+        r = subprocess.run([orderflow] + args, cwd=source, capture_output=True, text=True,
+                           env={**os.environ, "NO_COLOR": "1"})
+        actual = f"$ orderflow {' '.join(args)}\n--- stdout\n{r.stdout}--- stderr\n{r.stderr}--- exit {r.returncode}\n"
+        path = os.path.join(expected_dir, name + ".txt")
+        if update:
+            with open(path, "w") as f:
+                f.write(actual)
+            continue
+        if not os.path.exists(path):
+            failed.append(f"{name}: {path} is missing (run with ORDERFLOW_UPDATE_GOLDEN=1)")
+            continue
+        want = open(path).read()
+        if want != actual:
+            import difflib
+            diff = "".join(difflib.unified_diff(want.splitlines(True), actual.splitlines(True), path, "actual"))
+            failed.append(f"{name} differs:\n{diff}")
+    for f in failed:
+        print(f)
+    print(f"{len(CASES) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
