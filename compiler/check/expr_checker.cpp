@@ -43,22 +43,6 @@ Type rank_type(int rank) {
   return Type::of(kinds[rank]);
 }
 
-std::optional<CompareForm> compare_form(Type t) {
-  switch (t.kind) {
-    case TypeKind::Bool: return CompareForm::Bool;
-    case TypeKind::Int: return CompareForm::Int;
-    case TypeKind::Decimal: return CompareForm::Decimal;
-    case TypeKind::Float: return CompareForm::Float;
-    case TypeKind::Money: return CompareForm::Money;
-    case TypeKind::String: return CompareForm::String;
-    case TypeKind::Duration: return CompareForm::Duration;
-    case TypeKind::Time: return CompareForm::Time;
-    case TypeKind::Distance: return CompareForm::Distance;
-    case TypeKind::Enum: return CompareForm::Enum;
-    default: return std::nullopt;
-  }
-}
-
 // "a duration", "money", "an enum Channel": how a message names a type.
 std::string a_type(const model::Schema& schema, Type t) {
   switch (t.kind) {
@@ -622,7 +606,7 @@ ExprPtr Checker::make_compare(const ast::Expr& e, CompareOp op, ExprPtr l, ExprP
     return fail(rsyn.range,
                 fmt::format("cannot compare {} with {}", a_type(b_.schema, lt), a_type(b_.schema, rt)), hint);
   }
-  auto form = compare_form(lt);
+  auto form = model::compare_form_of(lt);
   if (!form) {
     return fail(e.range, fmt::format("{} cannot be compared", a_type(b_.schema, lt)),
                 "compare one of its fields instead");
@@ -762,7 +746,7 @@ ExprPtr Checker::check_in(const ast::Expr& e, Scope& scope) {
     Type common = l->type;
     for (const auto& x : items)
       if (number_rank(x->type) > number_rank(common)) common = x->type;
-    auto form = compare_form(common);
+    auto form = model::compare_form_of(common);
     if (!form) {
       diags_.error("E0302", e.range, fmt::format("{} cannot be compared", a_type(b_.schema, common)));
       return error_expr(e.range);
@@ -809,7 +793,7 @@ ExprPtr Checker::check_in(const ast::Expr& e, Scope& scope) {
                              a_type(b_.schema, l->type)));
     return error_expr(e.range);
   }
-  auto form = compare_form(element);
+  auto form = model::compare_form_of(element);
   if (!form) {
     diags_.error("E0302", e.range, fmt::format("{} cannot be compared", a_type(b_.schema, element)));
     return error_expr(e.range);

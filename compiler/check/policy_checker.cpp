@@ -22,22 +22,6 @@ std::optional<PolicyKind> policy_kind(std::string_view name) {
   return std::nullopt;
 }
 
-std::optional<CompareForm> form_of(Type t) {
-  switch (t.kind) {
-    case TypeKind::Bool: return CompareForm::Bool;
-    case TypeKind::Int: return CompareForm::Int;
-    case TypeKind::Decimal: return CompareForm::Decimal;
-    case TypeKind::Float: return CompareForm::Float;
-    case TypeKind::Money: return CompareForm::Money;
-    case TypeKind::String: return CompareForm::String;
-    case TypeKind::Duration: return CompareForm::Duration;
-    case TypeKind::Time: return CompareForm::Time;
-    case TypeKind::Distance: return CompareForm::Distance;
-    case TypeKind::Enum: return CompareForm::Enum;
-    default: return std::nullopt;
-  }
-}
-
 CompareOp compare_op(ast::BinaryOp op) {
   switch (op) {
     case ast::BinaryOp::Lt: return CompareOp::Lt;
@@ -69,7 +53,7 @@ void Checker::check_tables() {
             ok = false;
           }
         Type type = resolve_type(*p.type);
-        if (!type.is_error() && !form_of(type)) {
+        if (!type.is_error() && !model::compare_form_of(type)) {
           diags_.error("E0306", p.type->range, fmt::format("a table cannot look up by {}", type_name(type)),
                        "use enums, numbers, money, durations, texts or true/false");
           type = Type::error();
@@ -139,7 +123,7 @@ void Checker::check_tables() {
           TableCell cell;
           cell.range = c.range;
           Type want = t.param_types[i];
-          cell.form = *form_of(want);
+          cell.form = *model::compare_form_of(want);
           switch (c.kind) {
             case ast::TableCell::Kind::Any:
             case ast::TableCell::Kind::Dashes: cell.kind = TableCell::Kind::Any; break;

@@ -344,14 +344,14 @@ class Evaluation {
         bool want_min = e.builtin == Builtin::Min;
         if (a.size() == 2) {
           if (any_missing()) return Value::missing();
-          int c = three_way(form_of(e.type), a[0], a[1]);
+          int c = three_way(*model::compare_form_of(e.type), a[0], a[1]);
           return (want_min ? c <= 0 : c >= 0) ? a[0] : a[1];
         }
         if (a[0].size == 0) return Value::missing();
         Value best = model::list_element(b_.schema, a[0], 0);
         for (uint64_t i = 1; i < a[0].size; ++i) {
           Value v = model::list_element(b_.schema, a[0], i);
-          int c = three_way(form_of(e.type), v, best);
+          int c = three_way(*model::compare_form_of(e.type), v, best);
           if (want_min ? c < 0 : c > 0) best = v;
         }
         return best;
@@ -460,21 +460,6 @@ class Evaluation {
       case model::TypeKind::Money: return model::ArithForm::MoneyAdd;
       case model::TypeKind::Duration: return model::ArithForm::DurationAdd;
       default: return model::ArithForm::DistanceAdd;
-    }
-  }
-
-  static model::CompareForm form_of(model::Type t) {
-    switch (t.kind) {
-      case model::TypeKind::Int: return model::CompareForm::Int;
-      case model::TypeKind::Decimal: return model::CompareForm::Decimal;
-      case model::TypeKind::Float: return model::CompareForm::Float;
-      case model::TypeKind::Money: return model::CompareForm::Money;
-      case model::TypeKind::String: return model::CompareForm::String;
-      case model::TypeKind::Duration: return model::CompareForm::Duration;
-      case model::TypeKind::Time: return model::CompareForm::Time;
-      case model::TypeKind::Distance: return model::CompareForm::Distance;
-      case model::TypeKind::Enum: return model::CompareForm::Enum;
-      default: return model::CompareForm::Bool;
     }
   }
 
@@ -623,19 +608,7 @@ bool try_route(const check::CheckedBundle& b, const check::Route& route, const e
     if (values) out.nodes.push_back(std::move(trace));
   }
   // Rank: each preference in turn, missing keys last, then file order.
-  auto form = [&](const Value& v) {
-    switch (v.kind) {
-      case Value::Kind::Int: return model::CompareForm::Int;
-      case Value::Kind::Decimal: return model::CompareForm::Decimal;
-      case Value::Kind::Float: return model::CompareForm::Float;
-      case Value::Kind::Money: return model::CompareForm::Money;
-      case Value::Kind::String: return model::CompareForm::String;
-      case Value::Kind::Duration: return model::CompareForm::Duration;
-      case Value::Kind::Time: return model::CompareForm::Time;
-      case Value::Kind::Distance: return model::CompareForm::Distance;
-      default: return model::CompareForm::Int;
-    }
-  };
+
   std::string failure;
   std::stable_sort(candidates.begin(), candidates.end(), [&](const Candidate& x, const Candidate& y) {
     for (size_t k = 0; k < route.prefer.size(); ++k) {
@@ -643,7 +616,7 @@ bool try_route(const check::CheckedBundle& b, const check::Route& route, const e
       const Value& c = y.keys[k];
       if (a.is_missing() != c.is_missing()) return c.is_missing();
       if (a.is_missing()) continue;
-      auto r = model::compare_values(form(a), a, c, b.rates.get());
+      auto r = model::compare_values(*model::compare_form_of(a.kind), a, c, b.rates.get());
       if (auto* f = std::get_if<model::OpFailure>(&r)) {
         failure = f->message;
         return false;

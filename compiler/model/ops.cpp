@@ -18,6 +18,38 @@ const char* compare_op_spelling(CompareOp op) {
   return "?";
 }
 
+std::optional<CompareForm> compare_form_of(Type t) {
+  switch (t.kind) {
+    case TypeKind::Bool: return CompareForm::Bool;
+    case TypeKind::Int: return CompareForm::Int;
+    case TypeKind::Decimal: return CompareForm::Decimal;
+    case TypeKind::Float: return CompareForm::Float;
+    case TypeKind::Money: return CompareForm::Money;
+    case TypeKind::String: return CompareForm::String;
+    case TypeKind::Duration: return CompareForm::Duration;
+    case TypeKind::Time: return CompareForm::Time;
+    case TypeKind::Distance: return CompareForm::Distance;
+    case TypeKind::Enum: return CompareForm::Enum;
+    default: return std::nullopt;
+  }
+}
+
+std::optional<CompareForm> compare_form_of(Value::Kind kind) {
+  switch (kind) {
+    case Value::Kind::Bool: return CompareForm::Bool;
+    case Value::Kind::Int: return CompareForm::Int;
+    case Value::Kind::Decimal: return CompareForm::Decimal;
+    case Value::Kind::Float: return CompareForm::Float;
+    case Value::Kind::Money: return CompareForm::Money;
+    case Value::Kind::String: return CompareForm::String;
+    case Value::Kind::Duration: return CompareForm::Duration;
+    case Value::Kind::Time: return CompareForm::Time;
+    case Value::Kind::Distance: return CompareForm::Distance;
+    case Value::Kind::Enum: return CompareForm::Enum;
+    default: return std::nullopt;
+  }
+}
+
 namespace {
 
 OpFailure overflow(const char* what) { return {std::string("the result of ") + what + " is too large"}; }

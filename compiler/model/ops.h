@@ -44,6 +44,11 @@ enum class CompareOp : uint8_t { Eq, Ne, Lt, Le, Gt, Ge };
 
 const char* compare_op_spelling(CompareOp op);
 
+// How values of a type (or of a value's kind) compare; nullopt for records
+// and collections, which do not.
+std::optional<CompareForm> compare_form_of(Type type);
+std::optional<CompareForm> compare_form_of(Value::Kind kind);
+
 // Converts an amount of money between currencies. Implemented by the
 // bundle's exchange rates; nullopt when it knows no rate.
 class CurrencyConverter {
