@@ -356,7 +356,7 @@ void Checker::load_data(const syntax::UseDecl& use, FileId file) {
         if (!number("on_hand", level.on_hand) || !number("reserved", level.reserved) ||
             !number("safety_stock", level.safety))
           return;
-        b_.inventory->set_stock(*index, sku->text, level);
+        b_.inventory->stock(*index, sku->text) = level;
       }
       return;
     }

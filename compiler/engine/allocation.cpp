@@ -1,6 +1,10 @@
 #include "compiler/engine/allocation.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+
+#include "compiler/check/checker.h"
 
 namespace orderflow::engine {
 
@@ -127,11 +131,12 @@ std::optional<RoutingFields> RoutingFields::resolve(const check::CheckedBundle& 
   return f;
 }
 
-std::vector<Demand> order_demands(const check::CheckedBundle& b, const RoutingFields& f, const std::byte* order) {
-  std::vector<Demand> out;
+void order_demands(const check::CheckedBundle& b, const RoutingFields& f, const std::byte* order,
+                   const model::Inventory& inventory, std::vector<Demand>& out) {
+  out.clear();
   model::RecordRef o(b.schema, b.order_record, order);
   model::Value lines = o.get(static_cast<uint32_t>(f.order_lines));
-  if (lines.is_missing()) return out;
+  if (lines.is_missing()) return;
   for (uint64_t i = 0; i < lines.size; ++i) {
     model::Value line = model::list_element(b.schema, lines, i);
     model::RecordRef l(b.schema, f.line_record, static_cast<const std::byte*>(line.ptr));
@@ -148,18 +153,127 @@ std::vector<Demand> order_demands(const check::CheckedBundle& b, const RoutingFi
     for (Demand& existing : out)
       if (existing.sku == sku.as_string()) d = &existing;
     if (!d) {
-      out.push_back({sku.as_string(), 0, {}, {}});
+      out.emplace_back();
       d = &out.back();
+      d->sku = sku.as_string();
+      d->stock = inventory.sku_stock(d->sku);
     }
     d->quantity += left;
-    d->lines.push_back(i);
+    d->lines.push_back(static_cast<uint32_t>(i));
     d->quantities.push_back(left);
   }
-  return out;
 }
 
 std::string_view node_id(const check::CheckedBundle& b, const RoutingFields& f, const std::byte* node) {
   return model::RecordRef(b.schema, b.node_record, node).get(static_cast<uint32_t>(f.node_id)).as_string();
+}
+
+void record_shipments(const check::CheckedBundle& b, const RoutingFields& f, const model::Inventory& inventory,
+                      const std::vector<Demand>& demands, const std::vector<Assignment>& assignments, Outcome& out) {
+  for (const Assignment& a : assignments) {
+    uint32_t index = static_cast<uint32_t>(out.shipments.size());
+    out.shipments.push_back({a.node, node_id(b, f, inventory.node(a.node))});
+    size_t first = out.shipment_lines.size();
+    for (size_t d : a.demands)
+      for (size_t i = 0; i < demands[d].lines.size(); ++i)
+        out.shipment_lines.push_back({index, demands[d].lines[i], demands[d].quantities[i]});
+    std::sort(out.shipment_lines.begin() + first, out.shipment_lines.end(),
+              [](const ShipmentLine& x, const ShipmentLine& y) { return x.line < y.line; });
+  }
+}
+
+RouteSelection::RouteSelection(const check::CheckedBundle& bundle, const RoutingFields& fields,
+                               const check::Route& route, const model::Inventory& inventory,
+                               const std::vector<Demand>& demands, TraceDetail detail, Outcome& out)
+    : bundle_(bundle),
+      fields_(fields),
+      route_(route),
+      inventory_(inventory),
+      demands_(demands),
+      values_(detail == TraceDetail::Values),
+      out_(out) {}
+
+void RouteSelection::excluded(size_t node) {
+  if (values_)
+    out_.nodes.push_back({std::string(node_id(bundle_, fields_, inventory_.node(node))),
+                          "excluded: it refused this order before", {}});
+}
+
+void RouteSelection::filtered_out(size_t node, std::vector<std::string> facts) {
+  if (values_)
+    out_.nodes.push_back({std::string(node_id(bundle_, fields_, inventory_.node(node))), "filtered out", std::move(facts)});
+}
+
+void RouteSelection::candidate(size_t node, std::vector<model::Value> keys, int64_t safety,
+                               std::vector<std::string> facts) {
+  candidates_.push_back({node, std::move(keys), safety});
+  if (values_) {
+    trace_index_.push_back(out_.nodes.size());
+    out_.nodes.push_back({std::string(node_id(bundle_, fields_, inventory_.node(node))), "", std::move(facts)});
+  }
+}
+
+std::variant<bool, model::OpFailure> RouteSelection::finish(std::vector<std::string>* rule_facts) {
+  // Rank: each preference in turn, missing keys last, then inventory order.
+  std::vector<size_t> order(candidates_.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::optional<model::OpFailure> failure;
+  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+    for (size_t k = 0; k < route_.prefer.size(); ++k) {
+      const model::Value& a = candidates_[x].keys[k];
+      const model::Value& c = candidates_[y].keys[k];
+      if (a.is_missing() != c.is_missing()) return c.is_missing();
+      if (a.is_missing()) continue;
+      auto r = model::compare_values(*model::compare_form_of(a.kind), a, c, bundle_.rates.get());
+      if (auto* f = std::get_if<model::OpFailure>(&r)) {
+        failure = *f;
+        return false;
+      }
+      int cmp = std::get<int>(r);
+      if (cmp == 0) continue;
+      bool lowest = route_.prefer[k].direction == check::Preference::Direction::Lowest;
+      return lowest ? cmp < 0 : cmp > 0;
+    }
+    return false;
+  });
+  if (failure) return *failure;
+  std::vector<size_t> ranked;
+  for (size_t i : order) ranked.push_back(candidates_[i].node);
+  auto can_ship = [&](size_t rank, size_t demand) {
+    const Demand& d = demands_[demand];
+    return d.stock && d.stock[ranked[rank]].available(candidates_[order[rank]].safety) >= d.quantity;
+  };
+  auto allocation = find_allocation(ranked, demands_.size(), route_.max_shipments, can_ship);
+  if (values_) {
+    for (size_t r = 0; r < order.size(); ++r) {
+      const Candidate& c = candidates_[order[r]];
+      NodeTrace& t = out_.nodes[trace_index_[order[r]]];
+      t.status = fmt::format("candidate {}", r + 1);
+      for (size_t k = 0; k < route_.prefer.size(); ++k)
+        t.facts.push_back(fmt::format("{}: {}", route_.prefer[k].label,
+                                      c.keys[k].is_missing() ? "unknown" : check::print_value(bundle_, c.keys[k])));
+      for (size_t d = 0; d < demands_.size(); ++d)
+        if (!can_ship(r, d))
+          t.facts.push_back(fmt::format("cannot ship {} x {}: {} available", demands_[d].quantity, demands_[d].sku,
+                                        demands_[d].stock ? demands_[d].stock[c.node].available(c.safety) : 0));
+    }
+  }
+  if (!allocation) {
+    if (rule_facts)
+      rule_facts->push_back(candidates_.empty()
+                                ? "no node passed the filter"
+                                : fmt::format("no {} of the {} candidate node{} can ship every line",
+                                              route_.max_shipments == 1 ? std::string("one")
+                                                                        : fmt::format("{} or fewer", route_.max_shipments),
+                                              candidates_.size(), candidates_.size() == 1 ? "" : "s"));
+    return false;
+  }
+  record_shipments(bundle_, fields_, inventory_, demands_, *allocation, out_);
+  if (values_)
+    for (const Assignment& a : *allocation)
+      for (size_t r = 0; r < order.size(); ++r)
+        if (candidates_[order[r]].node == a.node) out_.nodes[trace_index_[order[r]]].status = "chosen";
+  return true;
 }
 
 }  // namespace orderflow::engine

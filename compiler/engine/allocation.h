@@ -1,40 +1,19 @@
 #pragma once
-// Choosing which nodes ship which lines, once a routing rule has filtered
-// and ranked the candidates. Shared by every engine, so that the
-// interpreter and the JIT allocate identically.
+// Routing's shared half: what an order needs, how candidate nodes are
+// ranked, and which nodes ship which lines. Both engines compute each
+// candidate's filter and preference keys in their own way, then hand them
+// to RouteSelection, so that they rank, allocate and explain identically.
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "compiler/check/bundle.h"
+#include "compiler/engine/engine.h"
 
 namespace orderflow::engine {
-
-// What an order needs of one SKU: every line of that SKU ships from the
-// same node.
-struct Demand {
-  std::string_view sku;
-  int64_t quantity = 0;
-  std::vector<size_t> lines;       // indices into order.lines
-  std::vector<int64_t> quantities; // per line
-};
-
-struct Assignment {
-  size_t node = 0;           // index into the inventory
-  std::vector<size_t> demands;  // indices into the demand list
-};
-
-// `ranked` holds candidate nodes, best first. `can_ship(rank, demand)` says
-// whether the candidate at that rank has the demand's quantity available.
-// Finds the assignment with the fewest nodes (at most max_shipments); among
-// those, the one whose nodes rank best (compared as sorted lists of ranks);
-// each demand then goes to the best-ranked chosen node that can ship it.
-// Returns nullopt when no assignment exists within the limit.
-std::optional<std::vector<Assignment>> find_allocation(const std::vector<size_t>& ranked, size_t demand_count,
-                                                       int max_shipments,
-                                                       const std::function<bool(size_t rank, size_t demand)>& can_ship);
 
 // The fields routing reads by name: order.lines, line.sku, line.quantity,
 // line.cancelled_quantity and node.id.
@@ -50,12 +29,78 @@ struct RoutingFields {
   static std::optional<RoutingFields> resolve(const check::CheckedBundle& bundle);
 };
 
-// What an order still needs shipped, grouped by SKU in the order of first
-// appearance; lines with nothing left (all cancelled) are left out.
-std::vector<Demand> order_demands(const check::CheckedBundle& bundle, const RoutingFields& fields,
-                                  const std::byte* order);
+// What an order needs of one SKU: every line of that SKU ships from the
+// same node.
+struct Demand {
+  std::string_view sku;
+  int64_t quantity = 0;
+  const model::StockLevel* stock = nullptr;  // one per node; null when no node has the SKU
+  std::vector<uint32_t> lines;               // indices into order.lines
+  std::vector<int64_t> quantities;           // per line
+};
+
+// What an order still needs shipped, grouped by SKU in order of first
+// appearance; lines with nothing left (all cancelled) are left out. `out`
+// is cleared and refilled.
+void order_demands(const check::CheckedBundle& bundle, const RoutingFields& fields, const std::byte* order,
+                   const model::Inventory& inventory, std::vector<Demand>& out);
 
 // The node's id (field `id` of its record image).
 std::string_view node_id(const check::CheckedBundle& bundle, const RoutingFields& fields, const std::byte* node);
+
+struct Assignment {
+  size_t node = 0;              // index into the inventory
+  std::vector<size_t> demands;  // indices into the demand list
+};
+
+// `ranked` holds candidate nodes, best first; `can_ship(rank, demand)` says
+// whether the candidate at that rank has the demand's quantity available.
+// Finds the assignment with the fewest nodes (at most max_shipments); among
+// those, the one whose nodes rank best (compared as sorted lists of ranks);
+// each demand then goes to the best-ranked chosen node that can ship it.
+// Returns nullopt when no assignment exists within the limit.
+std::optional<std::vector<Assignment>> find_allocation(const std::vector<size_t>& ranked, size_t demand_count,
+                                                       int max_shipments,
+                                                       const std::function<bool(size_t rank, size_t demand)>& can_ship);
+
+// One route attempt: nodes are reported in inventory order (excluded,
+// filtered out, or a candidate with its preference keys and safety stock),
+// then finish() ranks and allocates.
+class RouteSelection {
+ public:
+  RouteSelection(const check::CheckedBundle& bundle, const RoutingFields& fields, const check::Route& route,
+                 const model::Inventory& inventory, const std::vector<Demand>& demands, TraceDetail detail,
+                 Outcome& out);
+
+  void excluded(size_t node);
+  void filtered_out(size_t node, std::vector<std::string> facts);
+  void candidate(size_t node, std::vector<model::Value> keys, int64_t safety, std::vector<std::string> facts);
+
+  // True when the order is allocated (out.shipments filled), false when no
+  // assignment exists within the route's limit; OpFailure when two keys
+  // cannot be compared (amounts in currencies without a rate).
+  std::variant<bool, model::OpFailure> finish(std::vector<std::string>* rule_facts);
+
+ private:
+  struct Candidate {
+    size_t node;
+    std::vector<model::Value> keys;
+    int64_t safety;
+  };
+  const check::CheckedBundle& bundle_;
+  const RoutingFields& fields_;
+  const check::Route& route_;
+  const model::Inventory& inventory_;
+  const std::vector<Demand>& demands_;
+  bool values_;
+  Outcome& out_;
+  std::vector<Candidate> candidates_;
+  std::vector<size_t> trace_index_;  // candidate -> its entry in out.nodes
+};
+
+// Records one allocation in the outcome: a shipment per node, its lines.
+void record_shipments(const check::CheckedBundle& bundle, const RoutingFields& fields,
+                      const model::Inventory& inventory, const std::vector<Demand>& demands,
+                      const std::vector<Assignment>& assignments, Outcome& out);
 
 }  // namespace orderflow::engine

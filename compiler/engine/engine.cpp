@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "compiler/check/checker.h"
 #include "compiler/model/record.h"
 
 namespace orderflow::engine {
@@ -32,6 +33,62 @@ Verdict verdict_of(DecisionKind kind) {
   return Verdict::None;
 }
 
+void Outcome::reset(PolicyKind kind) {
+  policy = kind;
+  verdict = Verdict::None;
+  reason = {};
+  hold_for.reset();
+  timeout_verdict = Verdict::None;
+  timeout_reason = {};
+  deciding_rule = -2;
+  deciding_rule_name = {};
+  priority.reset();
+  tags.clear();
+  notifications.clear();
+  shipments.clear();
+  shipment_lines.clear();
+  rules_evaluated = 0;
+  otherwise_evaluated = false;
+  std::fill(matched.begin(), matched.end(), 0);
+  trace.clear();
+  nodes.clear();
+  policy_error = false;
+  error.clear();
+}
+
+std::vector<ShipmentLine> Outcome::lines_of(uint32_t shipment) const {
+  std::vector<ShipmentLine> out;
+  for (const ShipmentLine& l : shipment_lines)
+    if (l.shipment == shipment) out.push_back(l);
+  return out;
+}
+
+std::vector<std::string> matched_rule_names(const check::CheckedBundle& b, const Outcome& o) {
+  std::vector<std::string> out;
+  const check::Policy* p = b.policy(o.policy);
+  if (!p) return out;
+  for (int i = 0; i < o.rules_evaluated && i < static_cast<int>(p->rules.size()); ++i)
+    if (o.rule_matched(i)) out.push_back(p->rules[i].name);
+  if (o.otherwise_evaluated) out.push_back("otherwise");
+  return out;
+}
+
+std::string format_fact(const check::CheckedBundle& b, const check::Expr& atom, bool result,
+                        const std::vector<std::pair<const check::Expr*, model::Value>>& operands) {
+  std::string values;
+  for (const auto& [x, v] : operands) {
+    // Literals speak for themselves; records and lists are too big to show.
+    if (x->kind == check::ExprKind::Literal || x->kind == check::ExprKind::List ||
+        v.kind == model::Value::Kind::Record || v.kind == model::Value::Kind::List)
+      continue;
+    std::string shown = v.is_missing() ? "missing" : check::print_value(b, v);
+    if (!values.empty()) values += ", ";
+    values += fmt::format("{} = {}", b.source_text(x->range), shown);
+  }
+  return fmt::format("{}: {}{}", b.source_text(atom.range), result ? "true" : "false",
+                     values.empty() ? "" : " (" + values + ")");
+}
+
 namespace {
 
 std::string priority_name(const check::CheckedBundle& b, int64_t ordinal) {
@@ -40,7 +97,7 @@ std::string priority_name(const check::CheckedBundle& b, int64_t ordinal) {
   return ordinal >= 0 && static_cast<size_t>(ordinal) < values.size() ? values[ordinal] : std::to_string(ordinal);
 }
 
-std::string decision_text(Verdict v, const std::string& reason) {
+std::string decision_text(Verdict v, std::string_view reason) {
   std::string out = verdict_name(v);
   if (!reason.empty()) out += fmt::format(" \"{}\"", reason);
   return out;
@@ -67,7 +124,7 @@ std::string summary(const check::CheckedBundle& b, const Outcome& o) {
     out += ", then " + decision_text(o.timeout_verdict, o.timeout_reason);
   if (o.verdict == Verdict::Route) {
     std::string nodes;
-    for (const Shipment& s : o.shipments) nodes += (nodes.empty() ? "" : " + ") + s.node_id;
+    for (const Shipment& s : o.shipments) nodes += (nodes.empty() ? "" : " + ") + std::string(s.node_id);
     out += " to " + nodes;
   }
   if (o.deciding_rule != -2) out += fmt::format(" (rule \"{}\")", o.deciding_rule_name);
@@ -85,12 +142,12 @@ nlohmann::ordered_json outcome_to_json(const check::CheckedBundle& b, const Outc
   if (const check::Policy* p = b.policy(o.policy)) j["version"] = p->version;
   j["bundle"] = b.content_hash.substr(0, 12);
   j["decision"] = verdict_name(o.verdict);
-  if (!o.reason.empty()) j["reason"] = o.reason;
-  j["rule"] = o.deciding_rule == -2 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(o.deciding_rule_name);
+  if (!o.reason.empty()) j["reason"] = std::string(o.reason);
+  j["rule"] = o.deciding_rule == -2 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(std::string(o.deciding_rule_name));
   if (o.hold_for) j["hold_for"] = model::format_duration(*o.hold_for);
   if (o.timeout_verdict != Verdict::None) {
     nlohmann::ordered_json t = {{"decision", verdict_name(o.timeout_verdict)}};
-    if (!o.timeout_reason.empty()) t["reason"] = o.timeout_reason;
+    if (!o.timeout_reason.empty()) t["reason"] = std::string(o.timeout_reason);
     j["on_timeout"] = t;
   }
   if (o.priority) j["priority"] = priority_name(b, *o.priority);
@@ -98,7 +155,7 @@ nlohmann::ordered_json outcome_to_json(const check::CheckedBundle& b, const Outc
   if (!o.notifications.empty()) {
     nlohmann::ordered_json ns = nlohmann::ordered_json::array();
     for (const Notification& n : o.notifications) {
-      nlohmann::ordered_json x = {{"kind", n.escalation ? "escalate" : "notify"}, {"to", n.who}, {"rule", n.rule}};
+      nlohmann::ordered_json x = {{"kind", n.escalation ? "escalate" : "notify"}, {"to", n.who}, {"rule", std::string(n.rule)}};
       if (n.priority) x["priority"] = priority_name(b, *n.priority);
       ns.push_back(x);
     }
@@ -106,10 +163,11 @@ nlohmann::ordered_json outcome_to_json(const check::CheckedBundle& b, const Outc
   }
   if (!o.shipments.empty()) {
     nlohmann::ordered_json ss = nlohmann::ordered_json::array();
-    for (const Shipment& s : o.shipments) {
+    for (uint32_t i = 0; i < o.shipments.size(); ++i) {
       nlohmann::ordered_json lines = nlohmann::ordered_json::array();
-      for (const auto& [line, qty] : s.lines) lines.push_back({{"line", line}, {"sku", line_sku(b, order, line)}, {"quantity", qty}});
-      ss.push_back({{"node", s.node_id}, {"lines", lines}});
+      for (const ShipmentLine& l : o.lines_of(i))
+        lines.push_back({{"line", l.line}, {"sku", line_sku(b, order, l.line)}, {"quantity", l.quantity}});
+      ss.push_back({{"node", o.shipments[i].node_id}, {"lines", lines}});
     }
     j["shipments"] = ss;
   }
@@ -124,14 +182,18 @@ std::string explain_text(const check::CheckedBundle& b, const Outcome& o, const 
   out += fmt::format("{} policy \"{}\"", check::policy_kind_name(o.policy), p->title);
   if (!p->version.empty()) out += fmt::format(", version {}", p->version);
   out += fmt::format(" (bundle {})\n", b.content_hash.substr(0, 12));
-  for (const RuleTrace& t : o.trace) {
-    std::string state = !t.error.empty() ? "could not finish"
-                        : t.decided      ? "matched and decided"
-                        : t.matched      ? (o.policy == PolicyKind::Routing && !t.name.empty() ? "matched, did not decide" : "matched")
-                                         : "no match";
-    out += fmt::format("  {} rule \"{}\": {}\n", t.matched ? "+" : "-", t.name, state);
-    for (const std::string& f : t.facts) out += "      " + f + "\n";
-    if (!t.error.empty()) out += "      error: " + t.error + "\n";
+  if (!o.trace.empty()) {
+    for (const RuleTrace& t : o.trace) {
+      std::string state = !t.error.empty() ? "could not finish"
+                          : t.decided      ? "matched and decided"
+                          : t.matched      ? (o.policy == PolicyKind::Routing ? "matched, did not decide" : "matched")
+                                           : "no match";
+      out += fmt::format("  {} rule \"{}\": {}\n", t.matched ? "+" : "-", t.name, state);
+      for (const std::string& f : t.facts) out += "      " + f + "\n";
+      if (!t.error.empty()) out += "      error: " + t.error + "\n";
+    }
+  } else {
+    for (const std::string& name : matched_rule_names(b, o)) out += fmt::format("  + rule \"{}\": matched\n", name);
   }
   if (!o.nodes.empty()) {
     out += "  nodes:\n";
@@ -145,13 +207,12 @@ std::string explain_text(const check::CheckedBundle& b, const Outcome& o, const 
   } else {
     out += "Decision: " + summary(b, o) + "\n";
   }
-  if (!o.shipments.empty()) {
-    for (const Shipment& s : o.shipments) {
-      std::string lines;
-      for (const auto& [line, qty] : s.lines)
-        lines += fmt::format("{}{} x {} (line {})", lines.empty() ? "" : ", ", line_sku(b, order, line), qty, line + 1);
-      out += fmt::format("  ship from {}: {}\n", s.node_id, lines);
-    }
+  for (uint32_t i = 0; i < o.shipments.size(); ++i) {
+    std::string lines;
+    for (const ShipmentLine& l : o.lines_of(i))
+      lines += fmt::format("{}{} x {} (line {})", lines.empty() ? "" : ", ", line_sku(b, order, l.line), l.quantity,
+                           l.line + 1);
+    out += fmt::format("  ship from {}: {}\n", o.shipments[i].node_id, lines);
   }
   if (o.priority) out += "Priority: " + priority_name(b, *o.priority) + "\n";
   if (!o.tags.empty()) {
@@ -171,14 +232,15 @@ std::string compare_outcomes(const Outcome& a, const Outcome& b) {
     return fmt::format("{} differs: {} vs {}", what, x, y);
   };
   if (a.verdict != b.verdict) return differ("decision", verdict_name(a.verdict), verdict_name(b.verdict));
-  if (a.reason != b.reason) return differ("reason", a.reason, b.reason);
+  if (a.reason != b.reason) return differ("reason", std::string(a.reason), std::string(b.reason));
   if (a.hold_for != b.hold_for)
     return differ("hold time", a.hold_for ? std::to_string(*a.hold_for) : "none",
                   b.hold_for ? std::to_string(*b.hold_for) : "none");
   if (a.timeout_verdict != b.timeout_verdict || a.timeout_reason != b.timeout_reason)
     return differ("timeout", decision_text(a.timeout_verdict, a.timeout_reason),
                   decision_text(b.timeout_verdict, b.timeout_reason));
-  if (a.deciding_rule != b.deciding_rule) return differ("deciding rule", a.deciding_rule_name, b.deciding_rule_name);
+  if (a.deciding_rule != b.deciding_rule)
+    return differ("deciding rule", std::string(a.deciding_rule_name), std::string(b.deciding_rule_name));
   if (a.policy_error != b.policy_error) return differ("policy error", a.error, b.error);
   if (a.priority != b.priority)
     return differ("priority", a.priority ? std::to_string(*a.priority) : "none",
@@ -192,14 +254,17 @@ std::string compare_outcomes(const Outcome& a, const Outcome& b) {
   }
   if (a.shipments.size() != b.shipments.size()) return "shipments differ";
   for (size_t i = 0; i < a.shipments.size(); ++i)
-    if (a.shipments[i].node_id != b.shipments[i].node_id || a.shipments[i].lines != b.shipments[i].lines)
-      return differ("shipment", a.shipments[i].node_id, b.shipments[i].node_id);
-  if (a.trace.size() != b.trace.size())
-    return differ("rules evaluated", std::to_string(a.trace.size()), std::to_string(b.trace.size()));
-  for (size_t i = 0; i < a.trace.size(); ++i)
-    if (a.trace[i].rule != b.trace[i].rule || a.trace[i].matched != b.trace[i].matched ||
-        a.trace[i].decided != b.trace[i].decided)
-      return differ("trace of rule", a.trace[i].name, b.trace[i].name);
+    if (a.shipments[i].node_id != b.shipments[i].node_id)
+      return differ("shipment", std::string(a.shipments[i].node_id), std::string(b.shipments[i].node_id));
+  if (a.shipment_lines.size() != b.shipment_lines.size()) return "shipped lines differ";
+  for (size_t i = 0; i < a.shipment_lines.size(); ++i) {
+    const ShipmentLine &x = a.shipment_lines[i], &y = b.shipment_lines[i];
+    if (x.shipment != y.shipment || x.line != y.line || x.quantity != y.quantity) return "shipped lines differ";
+  }
+  if (a.rules_evaluated != b.rules_evaluated || a.otherwise_evaluated != b.otherwise_evaluated)
+    return differ("rules evaluated", std::to_string(a.rules_evaluated), std::to_string(b.rules_evaluated));
+  for (int i = 0; i < a.rules_evaluated; ++i)
+    if (a.rule_matched(i) != b.rule_matched(i)) return differ("whether a rule matched", std::to_string(i), "");
   return "";
 }
 

@@ -3,13 +3,14 @@
 // time, the inventory) and what it returns (an Outcome). The interpreter is
 // the reference implementation; the JIT implements the same interface and
 // must return equal outcomes for every input.
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "compiler/check/bundle.h"
 
@@ -22,17 +23,18 @@ struct EvalInput {
   const std::byte* order = nullptr;  // an Order record image of the bundle's schema
   int64_t now = 0;                   // milliseconds since the epoch
   const model::Inventory* inventory = nullptr;  // nodes and stock; defaults to the bundle's own
-  // Nodes excluded from routing (they refused an earlier allocation).
-  const std::vector<std::string>* excluded_nodes = nullptr;
+  // Nodes excluded from routing (they refused this order before), by index.
+  const std::vector<bool>* excluded_nodes = nullptr;
 };
 
 enum class TraceDetail {
-  Rules,   // which rules matched and which decided: cheap, always on
-  Values,  // also the values that made each condition true or false (explain)
+  Rules,   // which rules were evaluated, matched and decided: cheap, always on
+  Values,  // also the values behind each condition and each node considered (explain)
 };
 
-// What happened to one rule. `facts` explain the match in the analyst's
-// terms: "order.total = 7500.00 INR > cod_limit = 5000.00 INR: true".
+// What happened to one rule, with TraceDetail::Values. `facts` explain the
+// match in the analyst's terms: "order.total > cod_limit: true (order.total
+// = 7500.00 INR, cod_limit = 5000.00 INR)".
 struct RuleTrace {
   int rule = -1;  // index into the policy's rules; -1 is `otherwise`
   std::string name;
@@ -46,13 +48,18 @@ struct Notification {
   bool escalation = false;  // `escalate to` (else `notify`)
   std::string who;
   std::optional<int64_t> priority;  // Priority ordinal
-  std::string rule;
+  std::string_view rule;
 };
 
 struct Shipment {
   size_t node = 0;
-  std::string node_id;
-  std::vector<std::pair<size_t, int64_t>> lines;  // line index, quantity
+  std::string_view node_id;  // points into the inventory's node record
+};
+
+struct ShipmentLine {
+  uint32_t shipment = 0;  // index into Outcome::shipments
+  uint32_t line = 0;      // index into order.lines
+  int64_t quantity = 0;
 };
 
 enum class Verdict : uint8_t { None, Accept, Hold, Reject, Cancel, Backorder, Route };
@@ -61,39 +68,69 @@ Verdict verdict_of(DecisionKind kind);
 
 struct NodeTrace {
   std::string node_id;
-  std::string status;  // "filtered out", "not enough stock", "candidate 1", "chosen"
+  std::string status;  // "filtered out", "candidate 2", "chosen", ...
   std::vector<std::string> facts;
 };
 
+// The result of one policy for one order. Strings that come from the
+// bundle (reasons, rule names) are views into it: an Outcome must not
+// outlive its engine's bundle. An Outcome can be reset and refilled
+// without allocating, so a hot loop reuses one.
 struct Outcome {
   PolicyKind policy = PolicyKind::Acceptance;
   Verdict verdict = Verdict::None;
-  std::string reason;
+  std::string_view reason;
   std::optional<int64_t> hold_for;  // ms
   Verdict timeout_verdict = Verdict::None;
-  std::string timeout_reason;
+  std::string_view timeout_reason;
   int deciding_rule = -2;  // index; -1 otherwise; -2 nothing decided
-  std::string deciding_rule_name;
+  std::string_view deciding_rule_name;
   std::optional<int64_t> priority;  // Priority ordinal, when a rule set it
   std::vector<std::string> tags;
   std::vector<Notification> notifications;
   std::vector<Shipment> shipments;  // Verdict::Route
-  std::vector<RuleTrace> trace;
-  std::vector<NodeTrace> nodes;  // routing, with TraceDetail::Values
+  std::vector<ShipmentLine> shipment_lines;
+
+  // Rules 0 .. rules_evaluated-1 were evaluated (then `otherwise`, when
+  // otherwise_evaluated); bit i of `matched` says whether rule i matched.
+  int rules_evaluated = 0;
+  bool otherwise_evaluated = false;
+  std::vector<uint64_t> matched;
+
+  std::vector<RuleTrace> trace;  // TraceDetail::Values only
+  std::vector<NodeTrace> nodes;  // routing, TraceDetail::Values only
+
   bool policy_error = false;
   std::string error;
 
   bool decided() const { return verdict != Verdict::None; }
+  bool rule_matched(int rule) const {
+    return rule >= 0 && static_cast<size_t>(rule / 64) < matched.size() && ((matched[rule / 64] >> (rule % 64)) & 1);
+  }
+  void set_matched(int rule) {
+    if (static_cast<size_t>(rule / 64) >= matched.size()) matched.resize(rule / 64 + 1, 0);
+    matched[rule / 64] |= uint64_t{1} << (rule % 64);
+  }
+  // Empties the outcome for another evaluation, keeping its capacity.
+  void reset(PolicyKind kind);
+  // Lines of one shipment, in order.
+  std::vector<ShipmentLine> lines_of(uint32_t shipment) const;
 };
 
 // A compiled or interpreted bundle. Implementations are immutable after
-// construction; evaluate() may be called from many threads at once.
+// construction (a JIT may finish compiling later); evaluate() may be called
+// from many threads at once.
 class PolicyEngine {
  public:
   virtual ~PolicyEngine() = default;
-  // The result of `kind`'s policy for one order; never throws. A bundle
-  // without that policy gives an Outcome with Verdict::None.
-  virtual Outcome evaluate(PolicyKind kind, const EvalInput& input, TraceDetail detail) const = 0;
+  // The result of `kind`'s policy for one order into `out` (reset first);
+  // never throws. A bundle without that policy gives Verdict::None.
+  virtual void evaluate_into(PolicyKind kind, const EvalInput& input, TraceDetail detail, Outcome& out) const = 0;
+  Outcome evaluate(PolicyKind kind, const EvalInput& input, TraceDetail detail) const {
+    Outcome out;
+    evaluate_into(kind, input, detail, out);
+    return out;
+  }
   // Whether a condition over the order and `now` holds: a transition's
   // guard, a test's `expect that`. Missing, or a failure, counts as false.
   // `slots` is the frame size the checker computed for it.
@@ -103,16 +140,23 @@ class PolicyEngine {
 };
 
 // Renderings of an outcome, shared by the CLI, the runtime's audit log and
-// the tests. `order_id` is the order's id, for the JSON.
+// the tests.
 nlohmann::ordered_json outcome_to_json(const check::CheckedBundle& bundle, const Outcome& outcome,
-                               const std::byte* order_image);
+                                       const std::byte* order_image);
 std::string explain_text(const check::CheckedBundle& bundle, const Outcome& outcome, const std::byte* order_image);
 // One line: `hold "cod_confirmation" (rule "High-value COD")`.
 std::string summary(const check::CheckedBundle& bundle, const Outcome& outcome);
+// The names of the rules that matched, in order ("otherwise" last).
+std::vector<std::string> matched_rule_names(const check::CheckedBundle& bundle, const Outcome& outcome);
 
 // Equality of everything both engines must agree on: verdict, reason, hold
 // time and timeout, deciding rule, annotations, shipments and which rules
-// matched. Returns a description of the first difference, or "".
+// were evaluated and matched. Returns the first difference, or "".
 std::string compare_outcomes(const Outcome& reference, const Outcome& other);
+
+// The text of one fact of a trace: an atom of a condition, its outcome and
+// the values of its operands that are not literals. Both engines use it.
+std::string format_fact(const check::CheckedBundle& bundle, const check::Expr& atom, bool result,
+                        const std::vector<std::pair<const check::Expr*, model::Value>>& operands);
 
 }  // namespace orderflow::engine

@@ -283,19 +283,7 @@ class Evaluation {
 
   // An atom's outcome and the values behind it, for explain.
   void fact(const Expr& e, bool result, std::initializer_list<std::pair<const Expr*, Value>> operands) {
-    if (!facts_) return;
-    std::string values;
-    for (const auto& [x, v] : operands) {
-      // Literals speak for themselves; records and lists are too big to show.
-      if (x->kind == ExprKind::Literal || x->kind == ExprKind::List || v.kind == Value::Kind::Record ||
-          v.kind == Value::Kind::List)
-        continue;
-      std::string shown = v.is_missing() ? "missing" : check::print_value(b_, v);
-      if (!values.empty()) values += ", ";
-      values += fmt::format("{} = {}", b_.source_text(x->range), shown);
-    }
-    facts_->push_back(fmt::format("{}: {}{}", b_.source_text(e.range), result ? "true" : "false",
-                                  values.empty() ? "" : " (" + values + ")"));
+    if (facts_) facts_->push_back(engine::format_fact(b_, e, result, operands));
   }
 
   std::optional<model::GeoPoint> place(const Value& v) {
@@ -507,8 +495,7 @@ class Evaluation {
 
 // ------------------------------------------------------------ policies
 
-void apply_annotation(const check::CheckedBundle& b, const check::Action& a, const std::string& rule, Evaluation& ev,
-                      Outcome& out) {
+void apply_annotation(const check::Action& a, std::string_view rule, Evaluation& ev, Outcome& out) {
   switch (a.kind) {
     case check::ActionKind::SetPriority: {
       Value v = ev.eval(*a.value);
@@ -517,10 +504,8 @@ void apply_annotation(const check::CheckedBundle& b, const check::Action& a, con
     }
     case check::ActionKind::Tag: {
       Value v = ev.eval(*a.value);
-      if (!v.is_missing()) {
-        std::string tag(v.as_string());
-        if (std::find(out.tags.begin(), out.tags.end(), tag) == out.tags.end()) out.tags.push_back(tag);
-      }
+      if (!v.is_missing() && std::find(out.tags.begin(), out.tags.end(), v.as_string()) == out.tags.end())
+        out.tags.emplace_back(v.as_string());
       break;
     }
     case check::ActionKind::Notify:
@@ -528,7 +513,7 @@ void apply_annotation(const check::CheckedBundle& b, const check::Action& a, con
       engine::Notification n;
       n.escalation = a.kind == check::ActionKind::Escalate;
       Value who = ev.eval(*a.value);
-      n.who = who.is_missing() ? "" : std::string(who.as_string());
+      if (!who.is_missing()) n.who = std::string(who.as_string());
       if (a.priority) {
         Value p = ev.eval(*a.priority);
         if (!p.is_missing()) n.priority = p.i;
@@ -539,7 +524,6 @@ void apply_annotation(const check::CheckedBundle& b, const check::Action& a, con
     }
     default: break;
   }
-  (void)b;
 }
 
 void apply_decision(const check::Decision& d, Evaluation& ev, Outcome& out) {
@@ -556,7 +540,8 @@ void apply_decision(const check::Decision& d, Evaluation& ev, Outcome& out) {
   }
 }
 
-// Tries a route. Fills out.shipments and returns true on success.
+// Tries a route: evaluates each node's filter and keys, then lets the
+// shared RouteSelection rank and allocate. True when the order is routed.
 bool try_route(const check::CheckedBundle& b, const check::Route& route, const engine::EvalInput& input,
                engine::TraceDetail detail, Evaluation& ev, Outcome& out, std::vector<std::string>* facts) {
   auto fields = engine::RoutingFields::resolve(b);
@@ -566,205 +551,135 @@ bool try_route(const check::CheckedBundle& b, const check::Route& route, const e
     if (facts) facts->push_back("there are no nodes to route to");
     return false;
   }
-  std::vector<engine::Demand> demands = engine::order_demands(b, *fields, input.order);
-  struct Candidate {
-    size_t node;
-    std::vector<Value> keys;
-    int64_t safety;
-  };
-  std::vector<Candidate> candidates;
+  std::vector<engine::Demand> demands;
+  engine::order_demands(b, *fields, input.order, *inv, demands);
+  engine::RouteSelection selection(b, *fields, route, *inv, demands, detail, out);
   bool values = detail == engine::TraceDetail::Values;
   for (size_t n = 0; n < inv->node_count(); ++n) {
-    const std::byte* image = inv->node(n);
-    std::string id(engine::node_id(b, *fields, image));
-    ev.bind(1, Value::record(static_cast<uint32_t>(b.node_record), image));
-    engine::NodeTrace trace;
-    trace.node_id = id;
-    if (input.excluded_nodes &&
-        std::find(input.excluded_nodes->begin(), input.excluded_nodes->end(), id) != input.excluded_nodes->end()) {
-      if (values) out.nodes.push_back({id, "excluded: it refused this order before", {}});
+    if (input.excluded_nodes && n < input.excluded_nodes->size() && (*input.excluded_nodes)[n]) {
+      selection.excluded(n);
       continue;
     }
+    ev.bind(1, Value::record(static_cast<uint32_t>(b.node_record), inv->node(n)));
+    std::vector<std::string> node_facts;
     if (route.filter) {
-      std::vector<std::string> node_facts;
       ev.record_facts(values ? &node_facts : nullptr);
       bool pass = ev.holds(*route.filter);
       ev.record_facts(facts);
       if (!pass) {
-        if (values) out.nodes.push_back({id, "filtered out", std::move(node_facts)});
+        selection.filtered_out(n, std::move(node_facts));
         continue;
       }
-      trace.facts = std::move(node_facts);
     }
-    Candidate c{n, {}, 0};
     ev.record_facts(nullptr);
-    for (const check::Preference& p : route.prefer) c.keys.push_back(ev.eval(*p.key));
+    std::vector<Value> keys;
+    for (const check::Preference& p : route.prefer) keys.push_back(ev.eval(*p.key));
+    int64_t safety = 0;
     if (route.safety_stock) {
       Value s = ev.eval(*route.safety_stock);
-      c.safety = s.is_missing() ? 0 : std::max<int64_t>(0, s.i);
+      safety = s.is_missing() ? 0 : std::max<int64_t>(0, s.i);
     }
     ev.record_facts(facts);
-    candidates.push_back(std::move(c));
-    if (values) out.nodes.push_back(std::move(trace));
+    selection.candidate(n, std::move(keys), safety, std::move(node_facts));
   }
-  // Rank: each preference in turn, missing keys last, then file order.
-
-  std::string failure;
-  std::stable_sort(candidates.begin(), candidates.end(), [&](const Candidate& x, const Candidate& y) {
-    for (size_t k = 0; k < route.prefer.size(); ++k) {
-      const Value& a = x.keys[k];
-      const Value& c = y.keys[k];
-      if (a.is_missing() != c.is_missing()) return c.is_missing();
-      if (a.is_missing()) continue;
-      auto r = model::compare_values(*model::compare_form_of(a.kind), a, c, b.rates.get());
-      if (auto* f = std::get_if<model::OpFailure>(&r)) {
-        failure = f->message;
-        return false;
-      }
-      int cmp = std::get<int>(r);
-      if (cmp == 0) continue;
-      bool lowest = route.prefer[k].direction == check::Preference::Direction::Lowest;
-      return lowest ? cmp < 0 : cmp > 0;
-    }
-    return false;
-  });
-  if (!failure.empty()) throw EvalFailure{failure};
-  std::vector<size_t> ranked;
-  for (const Candidate& c : candidates) ranked.push_back(c.node);
-  auto can_ship = [&](size_t rank, size_t demand) {
-    const Candidate& c = candidates[rank];
-    return inv->available(c.node, demands[demand].sku, c.safety) >= demands[demand].quantity;
-  };
-  auto allocation = engine::find_allocation(ranked, demands.size(), route.max_shipments, can_ship);
-  if (values) {
-    for (size_t r = 0; r < candidates.size(); ++r) {
-      std::string id(engine::node_id(b, *fields, inv->node(candidates[r].node)));
-      for (engine::NodeTrace& t : out.nodes) {
-        if (t.node_id != id || !t.status.empty()) continue;
-        t.status = fmt::format("candidate {}", r + 1);
-        for (size_t k = 0; k < route.prefer.size(); ++k)
-          t.facts.push_back(fmt::format("{}: {}", route.prefer[k].label,
-                                        candidates[r].keys[k].is_missing() ? "unknown"
-                                                                           : check::print_value(b, candidates[r].keys[k])));
-        for (size_t d = 0; d < demands.size(); ++d)
-          if (!can_ship(r, d))
-            t.facts.push_back(fmt::format("cannot ship {} x {}: {} available", demands[d].quantity, demands[d].sku,
-                                          inv->available(candidates[r].node, demands[d].sku, candidates[r].safety)));
-      }
-    }
-  }
-  if (!allocation) {
-    if (facts)
-      facts->push_back(candidates.empty()
-                           ? "no node passed the filter"
-                           : fmt::format("no {} of the {} candidate node{} can ship every line",
-                                         route.max_shipments == 1 ? "one" : fmt::format("{} or fewer", route.max_shipments),
-                                         candidates.size(), candidates.size() == 1 ? "" : "s"));
-    return false;
-  }
-  for (const engine::Assignment& a : *allocation) {
-    engine::Shipment s;
-    s.node = a.node;
-    s.node_id = std::string(engine::node_id(b, *fields, inv->node(a.node)));
-    for (size_t d : a.demands)
-      for (size_t i = 0; i < demands[d].lines.size(); ++i) s.lines.push_back({demands[d].lines[i], demands[d].quantities[i]});
-    std::sort(s.lines.begin(), s.lines.end());
-    out.shipments.push_back(std::move(s));
-    if (values)
-      for (engine::NodeTrace& t : out.nodes)
-        if (t.node_id == out.shipments.back().node_id) t.status = "chosen";
-  }
-  return true;
+  auto result = selection.finish(facts);
+  if (auto* f = std::get_if<model::OpFailure>(&result)) throw EvalFailure{f->message};
+  return std::get<bool>(result);
 }
 
 }  // namespace
 
 Interpreter::Interpreter(std::shared_ptr<const check::CheckedBundle> bundle) : bundle_(std::move(bundle)) {}
 
-engine::Outcome Interpreter::evaluate(check::PolicyKind kind, const engine::EvalInput& input,
-                                      engine::TraceDetail detail) const {
+void Interpreter::evaluate_into(check::PolicyKind kind, const engine::EvalInput& input, engine::TraceDetail detail,
+                                Outcome& out) const {
   const check::CheckedBundle& b = *bundle_;
-  Outcome out;
-  out.policy = kind;
+  out.reset(kind);
   const check::Policy* policy = b.policy(kind);
-  if (!policy || !input.order) return out;
+  if (!policy || !input.order) return;
   Evaluation ev(b, input, detail, policy->slot_count);
   bool values = detail == engine::TraceDetail::Values;
+  // Evaluates one rule; true when it decided (which ends acceptance and routing).
   auto run_rule = [&](const check::Rule& rule, int index) -> bool {
-    engine::RuleTrace trace;
-    trace.rule = index;
-    trace.name = rule.name;
-    ev.record_facts(values ? &trace.facts : nullptr);
+    engine::RuleTrace* trace = nullptr;
+    if (values) {
+      out.trace.push_back({index, rule.name, false, false, {}, {}});
+      trace = &out.trace.back();
+    }
+    if (index >= 0) out.rules_evaluated = index + 1;
+    else out.otherwise_evaluated = true;
+    ev.record_facts(trace ? &trace->facts : nullptr);
+    bool decided = false;
+    std::string error;
     try {
-      trace.matched = !rule.when || ev.holds(*rule.when);
-      if (trace.matched) {
-        for (size_t i = 0; i < rule.actions.size(); ++i) {
-          const check::Action& a = rule.actions[i];
-          if (static_cast<int>(i) == rule.deciding_action) continue;
-          apply_annotation(b, a, rule.name, ev, out);
-        }
+      bool matched = !rule.when || ev.holds(*rule.when);
+      if (matched && index >= 0) out.set_matched(index);
+      if (trace) trace->matched = matched;
+      if (matched) {
+        for (size_t i = 0; i < rule.actions.size(); ++i)
+          if (static_cast<int>(i) != rule.deciding_action) apply_annotation(rule.actions[i], rule.name, ev, out);
         if (rule.deciding_action >= 0) {
           const check::Action& a = rule.actions[rule.deciding_action];
           if (a.kind == check::ActionKind::Decision) {
             apply_decision(a.decision, ev, out);
-            trace.decided = true;
+            decided = true;
           } else if (a.kind == check::ActionKind::Route) {
-            if (try_route(b, a.route, input, detail, ev, out, values ? &trace.facts : nullptr)) {
+            if (try_route(b, a.route, input, detail, ev, out, trace ? &trace->facts : nullptr)) {
               out.verdict = Verdict::Route;
-              trace.decided = true;
+              decided = true;
             } else if (a.route.otherwise == check::Route::Else::Decide) {
               apply_decision(*a.route.else_decision, ev, out);
-              trace.decided = true;
+              decided = true;
             }
           }
         }
       }
     } catch (const EvalFailure& f) {
-      trace.error = f.what;
+      error = f.what;
     } catch (const std::exception& x) {
-      trace.error = std::string("internal error: ") + x.what();
+      error = std::string("internal error: ") + x.what();
     }
-    if (!trace.error.empty()) {
+    ev.record_facts(nullptr);
+    if (!error.empty()) {
+      if (trace) trace->error = error;
       out.policy_error = true;
       if (!out.error.empty()) out.error += "; ";
-      out.error += fmt::format("rule \"{}\": {}", rule.name, trace.error);
+      out.error += fmt::format("rule \"{}\": {}", rule.name, error);
       if (kind != check::PolicyKind::Escalation) {
         // Never accept on failure: hold the order for a person to look at.
         out.verdict = Verdict::Hold;
         out.reason = "policy_error";
         out.hold_for.reset();
         out.timeout_verdict = Verdict::None;
-        out.timeout_reason.clear();
+        out.timeout_reason = {};
         out.shipments.clear();
-        trace.decided = true;
+        out.shipment_lines.clear();
+        decided = true;
       }
     }
-    ev.record_facts(nullptr);
-    bool decided = trace.decided;
+    if (trace) trace->decided = decided;
     if (decided) {
       out.deciding_rule = index;
       out.deciding_rule_name = rule.name;
     }
-    out.trace.push_back(std::move(trace));
     return decided;
   };
   if (kind == check::PolicyKind::Escalation) {
     // Every rule that matches fires; one that fails does not stop the rest.
     for (size_t i = 0; i < policy->rules.size(); ++i) run_rule(policy->rules[i], static_cast<int>(i));
-    return out;
+    return;
   }
   for (size_t i = 0; i < policy->rules.size(); ++i)
-    if (run_rule(policy->rules[i], static_cast<int>(i))) return out;
+    if (run_rule(policy->rules[i], static_cast<int>(i))) return;
   if (policy->otherwise) {
     run_rule(*policy->otherwise, -1);
-    return out;
+    return;
   }
   if (kind == check::PolicyKind::Routing) {
     // No rule could route the order and none said what to do instead.
     out.verdict = Verdict::Hold;
     out.reason = "no_route";
   }
-  return out;
 }
 
 bool Interpreter::condition_holds(const check::Expr& condition, int slots, const engine::EvalInput& input) const {

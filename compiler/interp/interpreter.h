@@ -12,8 +12,8 @@ class Interpreter final : public engine::PolicyEngine {
  public:
   explicit Interpreter(std::shared_ptr<const check::CheckedBundle> bundle);
 
-  engine::Outcome evaluate(check::PolicyKind kind, const engine::EvalInput& input,
-                           engine::TraceDetail detail) const override;
+  void evaluate_into(check::PolicyKind kind, const engine::EvalInput& input, engine::TraceDetail detail,
+                     engine::Outcome& out) const override;
   bool condition_holds(const check::Expr& condition, int slots, const engine::EvalInput& input) const override;
   std::string name() const override { return "interpreter"; }
   const check::CheckedBundle& bundle() const override { return *bundle_; }

@@ -83,19 +83,16 @@ const std::byte* KeyedTable::find(std::string_view key) const {
   return it == index.end() ? nullptr : rows[it->second];
 }
 
-int64_t StaticInventory::available(size_t node, std::string_view sku, int64_t extra_safety) const {
-  if (node >= stock_.size()) return 0;
-  auto it = stock_[node].find(std::string(sku));
-  if (it == stock_[node].end()) return 0;
-  const StockLevel& s = it->second;
-  return std::max<int64_t>(0, s.on_hand - s.reserved - std::max(s.safety, extra_safety));
+const StockLevel* StaticInventory::sku_stock(std::string_view sku) const {
+  auto it = stock_.find(sku);
+  return it == stock_.end() ? nullptr : it->second.data();
 }
 
 void StaticInventory::add_node(std::string id, const std::byte* image) {
   by_id_[id] = nodes_.size();
   ids_.push_back(std::move(id));
   nodes_.push_back(image);
-  stock_.emplace_back();
+  for (auto& [sku, row] : stock_) row.resize(nodes_.size());
 }
 
 std::optional<size_t> StaticInventory::find_node(std::string_view id) const {
@@ -104,8 +101,17 @@ std::optional<size_t> StaticInventory::find_node(std::string_view id) const {
   return it->second;
 }
 
-void StaticInventory::set_stock(size_t node, std::string sku, StockLevel level) {
-  stock_.at(node)[std::move(sku)] = level;
+StockLevel& StaticInventory::stock(size_t node, std::string_view sku) {
+  auto it = stock_.find(sku);
+  if (it == stock_.end()) it = stock_.emplace(std::string(sku), std::vector<StockLevel>(nodes_.size())).first;
+  return it->second.at(node);
+}
+
+std::vector<std::string> StaticInventory::skus() const {
+  std::vector<std::string> out;
+  for (const auto& [sku, row] : stock_) out.push_back(sku);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace orderflow::model

@@ -102,45 +102,64 @@ struct KeyedTable {
   const std::byte* find(std::string_view key) const;
 };
 
-// What routing reads: the nodes and their available-to-promise stock.
-// Implementations must be safe to read from several threads at once if
-// evaluations run in parallel.
-class Inventory {
- public:
-  virtual ~Inventory() = default;
-  virtual size_t node_count() const = 0;
-  // The node's record image (record Node of the schema).
-  virtual const std::byte* node(size_t index) const = 0;
-  // Available to promise: on hand - reserved - max(safety stock of the
-  // stock row, extra_safety), never below zero.
-  virtual int64_t available(size_t node, std::string_view sku, int64_t extra_safety) const = 0;
-};
-
 struct StockLevel {
   int64_t on_hand = 0;
   int64_t reserved = 0;
   int64_t safety = 0;
+
+  // Available to promise with a rule's extra safety stock, never below 0.
+  int64_t available(int64_t extra_safety) const {
+    int64_t keep = safety > extra_safety ? safety : extra_safety;
+    int64_t atp = on_hand - reserved - keep;
+    return atp > 0 ? atp : 0;
+  }
 };
 
-// Nodes and stock from a bundle's data files (`use nodes`, `use stock`):
-// a fixed picture, for checking, tests and `orderflow eval`.
+// What routing reads: the nodes and their stock. Stock is kept by SKU, one
+// StockLevel per node, so routing resolves each SKU of an order once and
+// then reads any node's level by index. Readers must not run while the
+// inventory changes; the runtime's live inventory guards that.
+class Inventory {
+ public:
+  virtual ~Inventory() = default;
+  virtual size_t node_count() const = 0;
+  // Every node's record image (record Node of the schema), node_count() of them.
+  virtual const std::byte* const* node_images() const = 0;
+  const std::byte* node(size_t index) const { return node_images()[index]; }
+  // One StockLevel per node for this SKU, or null when no node stocks it.
+  virtual const StockLevel* sku_stock(std::string_view sku) const = 0;
+
+  int64_t available(size_t node, std::string_view sku, int64_t extra_safety) const {
+    const StockLevel* row = sku_stock(sku);
+    return row ? row[node].available(extra_safety) : 0;
+  }
+};
+
+// Nodes and stock held in memory: the bundle's data files (`use nodes`,
+// `use stock`), and the base of the runtime's live inventory.
 class StaticInventory : public Inventory {
  public:
   size_t node_count() const override { return nodes_.size(); }
-  const std::byte* node(size_t index) const override { return nodes_.at(index); }
-  int64_t available(size_t node, std::string_view sku, int64_t extra_safety) const override;
+  const std::byte* const* node_images() const override { return nodes_.data(); }
+  const StockLevel* sku_stock(std::string_view sku) const override;
 
   void add_node(std::string id, const std::byte* image);
   std::optional<size_t> find_node(std::string_view id) const;
-  void set_stock(size_t node, std::string sku, StockLevel level);
   const std::string& node_id(size_t index) const { return ids_.at(index); }
+  StockLevel& stock(size_t node, std::string_view sku);
   RecordStore& store() { return *store_; }
+  // Every SKU with stock rows, for reports.
+  std::vector<std::string> skus() const;
 
  private:
   std::vector<const std::byte*> nodes_;
   std::vector<std::string> ids_;
   std::unordered_map<std::string, size_t> by_id_;
-  std::vector<std::unordered_map<std::string, StockLevel>> stock_;
+  struct SkuHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::vector<StockLevel>, SkuHash, std::equal_to<>> stock_;
   std::shared_ptr<RecordStore> store_ = std::make_shared<RecordStore>();
 };
 

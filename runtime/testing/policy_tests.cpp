@@ -87,7 +87,7 @@ std::vector<PolicyTestResult> run_policy_tests(const engine::PolicyEngine& engin
           std::vector<std::string> wanted = x.strings, got;
           want = "route to " + fmt::format("{}", fmt::join(wanted, ", "));
           if (routing && routing->verdict == Verdict::Route) {
-            for (const auto& s : routing->shipments) got.push_back(s.node_id);
+            for (const auto& s : routing->shipments) got.emplace_back(s.node_id);
             std::sort(wanted.begin(), wanted.end());
             std::sort(got.begin(), got.end());
             if (got == wanted) match = &*routing;

@@ -39,7 +39,7 @@ std::string line(const std::string& sku, int qty) {
 
 std::vector<std::string> nodes_of(const engine::Outcome& o) {
   std::vector<std::string> out;
-  for (const auto& s : o.shipments) out.push_back(s.node_id);
+  for (const auto& s : o.shipments) out.emplace_back(s.node_id);
   return out;
 }
 
@@ -77,7 +77,7 @@ TEST(Routing, SplitUsesTheFewestNodesThenTheBestRanked) {
                     "A,Z,5,0,0\nB,Y,5,0,0\nC,X,5,0,0\nC,Y,5,0,0\n");
   auto two = h2.run(check::PolicyKind::Routing, order_json(lines(line("X", 1) + "," + line("Y", 1) + "," + line("Z", 1))));
   EXPECT_THAT(nodes_of(two), ::testing::ElementsAre("A", "C"));
-  ASSERT_EQ(two.shipments[1].lines.size(), 2u);
+  ASSERT_EQ(two.lines_of(1).size(), 2u);
   // Three nodes needed but only two allowed.
   auto h3 = routing("rule \"r\" then route from nodes where node.active prefer nearest split at most 2 else backorder",
                     "A,X,5,0,0\nB,Y,5,0,0\nC,Z,5,0,0\n");
@@ -134,7 +134,7 @@ TEST(Routing, ExcludedNodesAreSkipped) {
   auto h = routing("rule \"r\" then route from nodes prefer nearest no split else backorder", "A,TEE,5,0,0\nB,TEE,5,0,0\n");
   auto decoded = runtime::parse_order(*h.bundle, order_json(lines(line("TEE", 1))));
   auto& image = std::get<runtime::OrderImage>(decoded);
-  std::vector<std::string> excluded = {"A"};
+  std::vector<bool> excluded = {true, false, false, false};  // node A refused it
   engine::EvalInput input;
   input.order = image.data();
   input.excluded_nodes = &excluded;
