@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "compiler/check/checker.h"
+#include "compiler/jit/jit_engine.h"
 #include "compiler/syntax/parser.h"
 
 namespace orderflow::cli {
@@ -25,8 +26,8 @@ void add_check_command(CLI::App& app, Command& run) {
   CLI::App* cmd = app.add_subcommand("check", "Check a policy bundle: exit 0 when clean (warnings allowed), 1 on errors");
   cmd->add_option("paths", opts->paths, "Bundle folders or .flow files")->required();
   cmd->add_option("--format", opts->format, "How to print diagnostics")->check(CLI::IsMember({"text", "json"}));
-  cmd->add_option("--emit", opts->emit, "Also print a phase: tokens, ast or typed")
-      ->check(CLI::IsMember({"tokens", "ast", "typed"}));
+  cmd->add_option("--emit", opts->emit, "Also print a phase: tokens, ast, typed, ir (LLVM IR) or ir-optimized")
+      ->check(CLI::IsMember({"tokens", "ast", "typed", "ir", "ir-optimized"}));
   cmd->add_option("--color", opts->color, "Colour diagnostics")->check(CLI::IsMember({"auto", "always", "never"}));
   cmd->callback([opts, &run] {
     run = [opts] {
@@ -43,6 +44,8 @@ void add_check_command(CLI::App& app, Command& run) {
         }
       } else if (opts->emit == "typed" && outcome.bundle) {
         std::cout << check::dump_typed(*outcome.bundle);
+      } else if ((opts->emit == "ir" || opts->emit == "ir-optimized") && outcome.bundle) {
+        std::cout << jit::dump_ir(*outcome.bundle, opts->emit == "ir-optimized");
       }
       if (opts->format == "json") {
         nlohmann::json j;

@@ -12,5 +12,6 @@ using Command = std::function<int()>;
 void add_check_command(CLI::App& app, Command& run);
 void add_eval_commands(CLI::App& app, Command& run);
 void add_test_command(CLI::App& app, Command& run);
+void add_bench_command(CLI::App& app, Command& run);
 
 }  // namespace orderflow::cli

@@ -3,10 +3,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 
 #include "compiler/check/checker.h"
 #include "compiler/interp/interpreter.h"
+#include "compiler/jit/jit_engine.h"
 
 namespace orderflow::cli {
 
@@ -24,8 +26,14 @@ std::shared_ptr<const check::CheckedBundle> load_bundle(const std::string& path)
 
 std::unique_ptr<engine::PolicyEngine> make_engine(std::shared_ptr<const check::CheckedBundle> bundle,
                                                   const std::string& which) {
-  (void)which;
-  return std::make_unique<interp::Interpreter>(std::move(bundle));
+  if (which != "jit") return std::make_unique<interp::Interpreter>(std::move(bundle));
+  jit::JitOptions options;
+  options.background = false;  // a command line run wants the compiled code from the first order
+  if (const char* dir = std::getenv("ORDERFLOW_JIT_CACHE")) options.cache_dir = dir;
+  auto engine = jit::JitEngine::create(std::move(bundle), options);
+  jit::JitStatus status = engine->status();
+  if (!status.warning.empty()) std::cerr << "orderflow: warning: " << status.warning << "\n";
+  return engine;
 }
 
 std::optional<int64_t> parse_now(const std::string& text) {

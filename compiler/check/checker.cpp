@@ -72,6 +72,7 @@ void Checker::run() {
   load_sources();
   declare_schema();
   declare_globals();
+  declare_data();
   check_record_defaults();
   load_all_data();
   for (size_t i = 0; i < b_.constants.size(); ++i) check_const(static_cast<int>(i));
@@ -420,45 +421,68 @@ void Checker::declare_globals() {
   const_state_.assign(b_.constants.size(), 0);
 }
 
-void Checker::load_all_data() {
-  auto declare = [&](const std::string& name, SourceRange range, GlobalName::Kind kind, int index) {
-    return declare_global(name, range, kind, index);
-  };
-  // Data files: declared and loaded in file order.
+void Checker::declare_data() {
+  // Names first, so that constants, defaults and rules can refer to any data
+  // file; the files are read by load_all_data().
   for (auto* file : all_files_) {
     for (const syntax::UseDecl& u : file->uses) {
       switch (u.kind) {
         case syntax::UseDecl::Kind::List:
-          if (declare(u.name, u.name_range, GlobalName::Kind::List, static_cast<int>(b_.lists.size())))
-            load_data(u, file->file);
+          if (declare_global(u.name, u.name_range, GlobalName::Kind::List, static_cast<int>(b_.lists.size()))) {
+            model::DataList list;
+            list.name = u.name;
+            list.element = u.element ? resolve_type(*u.element) : Type::of(TypeKind::String);
+            b_.lists.push_back(std::move(list));
+            pending_data_.push_back({&u, file->file});
+          }
           break;
-        case syntax::UseDecl::Kind::Table:
-          if (declare(u.name, u.name_range, GlobalName::Kind::KeyedTable, static_cast<int>(b_.keyed_tables.size())))
-            load_data(u, file->file);
+        case syntax::UseDecl::Kind::Table: {
+          int record = b_.schema.find_record(u.record);
+          if (record < 0) {
+            std::vector<std::string> names;
+            for (size_t i = 0; i < b_.schema.record_count(); ++i) names.push_back(b_.schema.record_def(i).name);
+            diags_.error("E0106", u.record_range, fmt::format("unknown record '{}'", u.record),
+                         did_you_mean(u.record, names));
+            break;
+          }
+          if (declare_global(u.name, u.name_range, GlobalName::Kind::KeyedTable,
+                             static_cast<int>(b_.keyed_tables.size()))) {
+            model::KeyedTable table;
+            table.name = u.name;
+            table.record = record;
+            b_.keyed_tables.push_back(std::move(table));
+            pending_data_.push_back({&u, file->file});
+          }
           break;
+        }
         case syntax::UseDecl::Kind::Geo:
-          if (b_.geo) {
-            diags_.error("E0105", u.name_range, "a bundle has one geo table", "merge the files into one");
+        case syntax::UseDecl::Kind::Rates: {
+          bool geo = u.kind == syntax::UseDecl::Kind::Geo;
+          bool& seen = geo ? geo_declared_ : rates_declared_;
+          if (seen) {
+            diags_.error("E0105", u.name_range,
+                         geo ? "a bundle has one geo table" : "a bundle has one exchange rate table",
+                         "merge the files into one");
             break;
           }
-          if (declare(u.name, u.name_range, GlobalName::Kind::Geo, 0)) load_data(u, file->file);
+          seen = true;
+          if (declare_global(u.name, u.name_range, geo ? GlobalName::Kind::Geo : GlobalName::Kind::Rates, 0))
+            pending_data_.push_back({&u, file->file});
           break;
-        case syntax::UseDecl::Kind::Rates:
-          if (b_.rates) {
-            diags_.error("E0105", u.name_range, "a bundle has one exchange rate table", "merge the files into one");
-            break;
-          }
-          if (declare(u.name, u.name_range, GlobalName::Kind::Rates, 0)) load_data(u, file->file);
-          break;
-        case syntax::UseDecl::Kind::Nodes: load_data(u, file->file); break;
-        case syntax::UseDecl::Kind::Stock: break;  // below, once the nodes are known
+        }
+        case syntax::UseDecl::Kind::Nodes: pending_data_.push_back({&u, file->file}); break;
+        case syntax::UseDecl::Kind::Stock: break;  // after the nodes, below
       }
     }
   }
   for (auto* file : all_files_)
     for (const syntax::UseDecl& u : file->uses)
-      if (u.kind == syntax::UseDecl::Kind::Stock) load_data(u, file->file);
-  has_geo_ = b_.geo != nullptr;
+      if (u.kind == syntax::UseDecl::Kind::Stock) pending_data_.push_back({&u, file->file});
+  has_geo_ = geo_declared_;
+}
+
+void Checker::load_all_data() {
+  for (const auto& [use, file] : pending_data_) load_data(*use, file);
 }
 
 void Checker::check_record_defaults() {
@@ -507,11 +531,73 @@ Value Checker::intern_value(const Value& v) {
   return v;
 }
 
+// ------------------------------------------------------------ layout
+
+void Checker::layout_for_use() {
+  model::Schema& schema = b_.schema;
+  // Which fields any expression reads, per record.
+  std::vector<std::vector<bool>> used(schema.record_count());
+  for (size_t r = 0; r < schema.record_count(); ++r) used[r].assign(schema.record_def(r).fields.size(), false);
+  std::function<void(const Expr&)> visit = [&](const Expr& e) {
+    if ((e.kind == ExprKind::Field || e.kind == ExprKind::Project) && e.record >= 0) used[e.record][e.field] = true;
+    for (const auto& a : e.args) visit(*a);
+  };
+  auto rule = [&](const Rule& r) {
+    if (r.when) visit(*r.when);
+    for (const Action& a : r.actions) {
+      for (const Expr* x : {a.value.get(), a.priority.get(), a.decision.hold_for.get(), a.route.filter.get(),
+                            a.route.safety_stock.get()})
+        if (x) visit(*x);
+      for (const Preference& p : a.route.prefer) visit(*p.key);
+      if (a.route.else_decision && a.route.else_decision->hold_for) visit(*a.route.else_decision->hold_for);
+    }
+  };
+  for (const Policy& p : b_.policies) {
+    for (const Rule& r : p.rules) rule(r);
+    if (p.otherwise) rule(*p.otherwise);
+  }
+  for (const auto& [key, e] : b_.computed_defaults) visit(*e);
+  if (b_.machine)
+    for (const Transition& t : b_.machine->transitions)
+      if (t.guard) visit(*t.guard);
+  // Routing reads the lines' SKUs and quantities itself.
+  if (b_.policy(PolicyKind::Routing) && b_.order_record >= 0) {
+    const model::RecordDef& order = schema.record_def(b_.order_record);
+    if (int lines = order.find("lines"); lines >= 0) {
+      used[b_.order_record][lines] = true;
+      model::Type line = schema.element_type(order.fields[lines].type);
+      if (line.kind == TypeKind::Record)
+        for (const char* name : {"sku", "quantity", "cancelled_quantity"})
+          if (int f = schema.record_def(line.ref).find(name); f >= 0) used[line.ref][f] = true;
+    }
+  }
+  // Records whose images exist already (nodes, keyed tables) keep their layout.
+  std::vector<bool> frozen(schema.record_count(), false);
+  if (b_.node_record >= 0) frozen[b_.node_record] = true;
+  for (const model::KeyedTable& t : b_.keyed_tables)
+    if (t.record >= 0) frozen[t.record] = true;
+  for (size_t r = 0; r < schema.record_count(); ++r) {
+    if (frozen[r]) continue;
+    const model::RecordDef& def = schema.record_def(static_cast<int>(r));
+    std::vector<int> order;
+    // Used values first, then used nested records (their own used fields
+    // first), then everything nothing reads.
+    for (int pass = 0; pass < 3; ++pass)
+      for (size_t f = 0; f < def.fields.size(); ++f) {
+        bool nested = def.fields[f].type.kind == TypeKind::Record;
+        if ((pass == 0 && used[r][f] && !nested) || (pass == 1 && used[r][f] && nested) || (pass == 2 && !used[r][f]))
+          order.push_back(static_cast<int>(f));
+      }
+    schema.relayout(static_cast<int>(r), order);
+  }
+}
+
 // ------------------------------------------------------------ finish
 
 void Checker::finish() {
   diags_.sort(*out_.sources);
   if (diags_.has_errors()) return;
+  layout_for_use();
   std::string all;
   for (FileId f : b_.bundle_files) {
     const SourceFile& file = out_.sources->file(f);

@@ -63,6 +63,7 @@ class Checker {
   bool has_geo_ = false;
   bool nodes_declared_ = false;
   const syntax::Machine* machine_decl_ = nullptr;
+  bool allow_nodes_ = false;  // `nodes` is being checked as a quantifier's collection
 
   // ---------------------------------------------------------- checker.cpp
   void load_sources();
@@ -70,9 +71,14 @@ class Checker {
   void declare_machine();
   void declare_globals();
   bool declare_global(const std::string& name, SourceRange range, GlobalName::Kind kind, int index);
+  void declare_data();
   void load_all_data();
+  std::vector<std::pair<const syntax::UseDecl*, FileId>> pending_data_;
+  bool geo_declared_ = false;
+  bool rates_declared_ = false;
   void check_record_defaults();
   void finish();
+  void layout_for_use();
   std::filesystem::path data_path(FileId file, const std::string& relative) const;
   void symbol(SourceRange use, SourceRange def, std::string kind, std::string detail, std::string doc = {});
 

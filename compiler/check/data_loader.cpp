@@ -87,9 +87,7 @@ void Checker::load_data(const syntax::UseDecl& use, FileId file) {
 
   switch (use.kind) {
     case syntax::UseDecl::Kind::List: {
-      model::DataList list;
-      list.name = use.name;
-      list.element = use.element ? resolve_type(*use.element) : Type::of(TypeKind::String);
+      model::DataList& list = b_.lists[globals_.at(use.name).index];
       if (list.element.kind != TypeKind::String && list.element.kind != TypeKind::Int) {
         if (!list.element.is_error())
           diags_.error("E0306", use.element->range, "a list from a data file holds texts or whole numbers",
@@ -124,7 +122,6 @@ void Checker::load_data(const syntax::UseDecl& use, FileId file) {
         list.integers.erase(std::unique(list.integers.begin(), list.integers.end()), list.integers.end());
         for (int64_t v : list.integers) list.values.push_back(Value::integer(v));
       }
-      b_.lists.push_back(std::move(list));
       return;
     }
     case syntax::UseDecl::Kind::Geo: {
@@ -198,14 +195,8 @@ void Checker::load_data(const syntax::UseDecl& use, FileId file) {
     case syntax::UseDecl::Kind::Nodes: {
       bool nodes = use.kind == syntax::UseDecl::Kind::Nodes;
       nodes_declared_ |= nodes;
-      int record = nodes ? b_.node_record : b_.schema.find_record(use.record);
-      if (record < 0) {
-        std::vector<std::string> names;
-        for (size_t i = 0; i < b_.schema.record_count(); ++i) names.push_back(b_.schema.record_def(i).name);
-        diags_.error("E0106", use.record_range, fmt::format("unknown record '{}'", use.record),
-                     did_you_mean(use.record, names));
-        return;
-      }
+      int record = nodes ? b_.node_record : b_.keyed_tables[globals_.at(use.name).index].record;
+      if (record < 0) return;
       if (nodes && b_.inventory) {
         diags_.error("E0105", use.range, "the bundle's nodes are already given", "list every node in one file");
         return;
@@ -251,9 +242,8 @@ void Checker::load_data(const syntax::UseDecl& use, FileId file) {
       if (!ok) return;
       auto store = std::make_shared<model::RecordStore>();
       auto inventory = nodes ? std::make_unique<model::StaticInventory>() : nullptr;
-      model::KeyedTable table;
-      table.name = use.name;
-      table.record = record;
+      model::KeyedTable scratch_table;
+      model::KeyedTable& table = nodes ? scratch_table : b_.keyed_tables[globals_.at(use.name).index];
       table.key_field = key;
       table.store = store;
       std::map<std::string, uint32_t> seen;
@@ -308,12 +298,7 @@ void Checker::load_data(const syntax::UseDecl& use, FileId file) {
         }
       }
       if (!ok) return;
-      if (nodes) {
-        // Stock loaded earlier (a `use stock` before `use nodes`) is kept.
-        b_.inventory = std::move(inventory);
-      } else {
-        b_.keyed_tables.push_back(std::move(table));
-      }
+      if (nodes) b_.inventory = std::move(inventory);
       return;
     }
     case syntax::UseDecl::Kind::Stock: {

@@ -149,6 +149,11 @@ ExprPtr Checker::check_expr(const ast::Expr& e, Scope& scope, std::optional<Type
       return make(ExprKind::Now, Type::of(TypeKind::Time), e.range);
     }
     case ast::ExprKind::Nodes: {
+      if (scope.nodes && !allow_nodes_) {
+        diags_.error("E0305", e.range, "`nodes` is read one node at a time",
+                     "write `any node in nodes where ...` or `all node in nodes where ...`");
+        return error_expr(e.range);
+      }
       if (!scope.nodes || b_.node_record < 0) {
         diags_.error("E0101", e.range, fmt::format("`nodes` cannot be used in {}", scope.context));
         return error_expr(e.range);
@@ -416,6 +421,15 @@ ExprPtr Checker::check_member(const ast::Expr& e, Scope& scope) {
     if (element.kind == TypeKind::Record) {
       const model::RecordDef& def = b_.schema.record_def(element.ref);
       int f = def.find(name);
+      bool may_be_absent = f >= 0 && ((def.fields[f].optional && def.fields[f].default_kind != model::DefaultKind::Constant) ||
+                                      def.fields[f].default_kind == model::DefaultKind::Computed);
+      if (may_be_absent) {
+        diags_.error("E0102", e.name_range,
+                     fmt::format("some {}s may have no {} ({} is optional), so there is no list of them", def.name, name,
+                                 name),
+                     fmt::format("go over the list instead: any x in {} where x.{} ...", b_.source_text(base->range), name));
+        return error_expr(e.range);
+      }
       if (f >= 0 && def.fields[f].type.kind != TypeKind::Record && !def.fields[f].type.is_collection()) {
         auto p = make(ExprKind::Project, b_.schema.list_of(def.fields[f].type), e.range);
         p->record = element.ref;
@@ -807,7 +821,9 @@ ExprPtr Checker::check_in(const ast::Expr& e, Scope& scope) {
 }
 
 ExprPtr Checker::check_quantifier(const ast::Expr& e, Scope& scope) {
+  allow_nodes_ = e.args[0]->kind == ast::ExprKind::Nodes;
   ExprPtr collection = check_expr(*e.args[0], scope);
+  allow_nodes_ = false;
   Type element = Type::error();
   if (!collection->type.is_error()) {
     if (!collection->type.is_collection()) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "compiler/check/checker.h"
 
@@ -128,63 +129,97 @@ std::optional<RoutingFields> RoutingFields::resolve(const check::CheckedBundle& 
   const model::RecordDef& node = b.schema.record_def(b.node_record);
   f.node_id = node.find("id");
   if (f.node_id < 0 || node.fields[f.node_id].type.kind != model::TypeKind::String) return std::nullopt;
+  f.lines_offset = order.fields[f.order_lines].offset;
+  f.line_size = ld.size;
+  f.sku_offset = ld.fields[f.line_sku].offset;
+  f.quantity_offset = ld.fields[f.line_quantity].offset;
+  if (f.line_cancelled >= 0) f.cancelled_offset = ld.fields[f.line_cancelled].offset;
+  f.node_id_offset = node.fields[f.node_id].offset;
   return f;
 }
 
 void order_demands(const check::CheckedBundle& b, const RoutingFields& f, const std::byte* order,
-                   const model::Inventory& inventory, std::vector<Demand>& out) {
-  out.clear();
-  model::RecordRef o(b.schema, b.order_record, order);
-  model::Value lines = o.get(static_cast<uint32_t>(f.order_lines));
-  if (lines.is_missing()) return;
-  for (uint64_t i = 0; i < lines.size; ++i) {
-    model::Value line = model::list_element(b.schema, lines, i);
-    model::RecordRef l(b.schema, f.line_record, static_cast<const std::byte*>(line.ptr));
-    model::Value sku = l.get(static_cast<uint32_t>(f.line_sku));
-    model::Value qty = l.get(static_cast<uint32_t>(f.line_quantity));
-    if (sku.is_missing() || qty.is_missing()) continue;
-    int64_t left = qty.i;
-    if (f.line_cancelled >= 0) {
-      model::Value c = l.get(static_cast<uint32_t>(f.line_cancelled));
-      if (!c.is_missing()) left -= c.i;
+                   const model::Inventory& inventory, Demands& out) {
+  out.items.clear();
+  out.lines.clear();
+  // Direct reads: the decoder guarantees lines, sku and quantity are there.
+  const std::byte* data;
+  uint64_t count;
+  std::memcpy(&data, order + f.lines_offset, sizeof(data));
+  std::memcpy(&count, order + f.lines_offset + 8, sizeof(count));
+  struct Entry {
+    std::string_view sku;
+    uint32_t line;
+    int64_t quantity;
+  };
+  thread_local std::vector<Entry> entries;
+  entries.clear();
+  for (uint64_t i = 0; i < count; ++i) {
+    const std::byte* line = data + i * f.line_size;
+    if (!model::presence_bit(line, f.line_sku) || !model::presence_bit(line, f.line_quantity)) continue;
+    std::string_view sku = model::string_slot(line + f.sku_offset);
+    int64_t left;
+    std::memcpy(&left, line + f.quantity_offset, sizeof(left));
+    if (f.line_cancelled >= 0 && model::presence_bit(line, f.line_cancelled)) {
+      int64_t cancelled;
+      std::memcpy(&cancelled, line + f.cancelled_offset, sizeof(cancelled));
+      left -= cancelled;
     }
     if (left <= 0) continue;
-    Demand* d = nullptr;
-    for (Demand& existing : out)
-      if (existing.sku == sku.as_string()) d = &existing;
-    if (!d) {
-      out.emplace_back();
-      d = &out.back();
-      d->sku = sku.as_string();
-      d->stock = inventory.sku_stock(d->sku);
-    }
-    d->quantity += left;
-    d->lines.push_back(static_cast<uint32_t>(i));
-    d->quantities.push_back(left);
+    entries.push_back({sku, static_cast<uint32_t>(i), left});
   }
+  for (size_t i = 0; i < entries.size(); ++i) {
+    bool seen = false;
+    for (size_t j = 0; j < i && !seen; ++j) seen = entries[j].sku == entries[i].sku;
+    if (seen) continue;
+    Demand d;
+    d.sku = entries[i].sku;
+    d.stock = inventory.sku_stock(d.sku);
+    d.first_line = static_cast<uint32_t>(out.lines.size());
+    for (size_t j = i; j < entries.size(); ++j) {
+      if (entries[j].sku != d.sku) continue;
+      out.lines.push_back({entries[j].line, entries[j].quantity});
+      d.quantity += entries[j].quantity;
+      ++d.line_count;
+    }
+    out.items.push_back(d);
+  }
+  (void)b;
 }
 
-std::string_view node_id(const check::CheckedBundle& b, const RoutingFields& f, const std::byte* node) {
-  return model::RecordRef(b.schema, b.node_record, node).get(static_cast<uint32_t>(f.node_id)).as_string();
+std::string_view node_id(const check::CheckedBundle&, const RoutingFields& f, const std::byte* node) {
+  return model::string_slot(node + f.node_id_offset);
 }
 
 void record_shipments(const check::CheckedBundle& b, const RoutingFields& f, const model::Inventory& inventory,
-                      const std::vector<Demand>& demands, const std::vector<Assignment>& assignments, Outcome& out) {
+                      const Demands& demands, const std::vector<Assignment>& assignments, Outcome& out) {
   for (const Assignment& a : assignments) {
     uint32_t index = static_cast<uint32_t>(out.shipments.size());
     out.shipments.push_back({a.node, node_id(b, f, inventory.node(a.node))});
     size_t first = out.shipment_lines.size();
     for (size_t d : a.demands)
-      for (size_t i = 0; i < demands[d].lines.size(); ++i)
-        out.shipment_lines.push_back({index, demands[d].lines[i], demands[d].quantities[i]});
+      for (uint32_t i = 0; i < demands[d].line_count; ++i) {
+        const DemandLine& l = demands.lines[demands[d].first_line + i];
+        out.shipment_lines.push_back({index, l.line, l.quantity});
+      }
     std::sort(out.shipment_lines.begin() + first, out.shipment_lines.end(),
               [](const ShipmentLine& x, const ShipmentLine& y) { return x.line < y.line; });
   }
 }
 
+void record_single_shipment(const check::CheckedBundle& b, const RoutingFields& f, const model::Inventory& inventory,
+                            const Demands& demands, size_t node, Outcome& out) {
+  uint32_t index = static_cast<uint32_t>(out.shipments.size());
+  out.shipments.push_back({node, node_id(b, f, inventory.node(node))});
+  size_t first = out.shipment_lines.size();
+  for (const DemandLine& l : demands.lines) out.shipment_lines.push_back({index, l.line, l.quantity});
+  std::sort(out.shipment_lines.begin() + first, out.shipment_lines.end(),
+            [](const ShipmentLine& x, const ShipmentLine& y) { return x.line < y.line; });
+}
+
 RouteSelection::RouteSelection(const check::CheckedBundle& bundle, const RoutingFields& fields,
                                const check::Route& route, const model::Inventory& inventory,
-                               const std::vector<Demand>& demands, TraceDetail detail, Outcome& out)
+                               const Demands& demands, TraceDetail detail, Outcome& out)
     : bundle_(bundle),
       fields_(fields),
       route_(route),

@@ -24,6 +24,13 @@ struct RoutingFields {
   int line_quantity = -1;
   int line_cancelled = -1;  // optional
   int node_id = -1;
+  // Where they are in the record images, for reading them without lookups.
+  uint32_t lines_offset = 0;
+  uint32_t line_size = 0;
+  uint32_t sku_offset = 0;
+  uint32_t quantity_offset = 0;
+  uint32_t cancelled_offset = 0;
+  uint32_t node_id_offset = 0;
 
   // nullopt when the schema lacks one of them.
   static std::optional<RoutingFields> resolve(const check::CheckedBundle& bundle);
@@ -35,15 +42,29 @@ struct Demand {
   std::string_view sku;
   int64_t quantity = 0;
   const model::StockLevel* stock = nullptr;  // one per node; null when no node has the SKU
-  std::vector<uint32_t> lines;               // indices into order.lines
-  std::vector<int64_t> quantities;           // per line
+  uint32_t first_line = 0;                   // its lines: Demands::lines[first_line, first_line + line_count)
+  uint32_t line_count = 0;
+};
+
+struct DemandLine {
+  uint32_t line = 0;  // index into order.lines
+  int64_t quantity = 0;
+};
+
+// An order's demands. Clearing keeps the capacity, so routing one order
+// after another does not allocate.
+struct Demands {
+  std::vector<Demand> items;
+  std::vector<DemandLine> lines;
+
+  size_t size() const { return items.size(); }
+  const Demand& operator[](size_t i) const { return items[i]; }
 };
 
 // What an order still needs shipped, grouped by SKU in order of first
-// appearance; lines with nothing left (all cancelled) are left out. `out`
-// is cleared and refilled.
+// appearance; lines with nothing left (all cancelled) are left out.
 void order_demands(const check::CheckedBundle& bundle, const RoutingFields& fields, const std::byte* order,
-                   const model::Inventory& inventory, std::vector<Demand>& out);
+                   const model::Inventory& inventory, Demands& out);
 
 // The node's id (field `id` of its record image).
 std::string_view node_id(const check::CheckedBundle& bundle, const RoutingFields& fields, const std::byte* node);
@@ -69,8 +90,7 @@ std::optional<std::vector<Assignment>> find_allocation(const std::vector<size_t>
 class RouteSelection {
  public:
   RouteSelection(const check::CheckedBundle& bundle, const RoutingFields& fields, const check::Route& route,
-                 const model::Inventory& inventory, const std::vector<Demand>& demands, TraceDetail detail,
-                 Outcome& out);
+                 const model::Inventory& inventory, const Demands& demands, TraceDetail detail, Outcome& out);
 
   void excluded(size_t node);
   void filtered_out(size_t node, std::vector<std::string> facts);
@@ -91,7 +111,7 @@ class RouteSelection {
   const RoutingFields& fields_;
   const check::Route& route_;
   const model::Inventory& inventory_;
-  const std::vector<Demand>& demands_;
+  const Demands& demands_;
   bool values_;
   Outcome& out_;
   std::vector<Candidate> candidates_;
@@ -100,7 +120,10 @@ class RouteSelection {
 
 // Records one allocation in the outcome: a shipment per node, its lines.
 void record_shipments(const check::CheckedBundle& bundle, const RoutingFields& fields,
-                      const model::Inventory& inventory, const std::vector<Demand>& demands,
+                      const model::Inventory& inventory, const Demands& demands,
                       const std::vector<Assignment>& assignments, Outcome& out);
+// The common case without building an Assignment: everything from one node.
+void record_single_shipment(const check::CheckedBundle& bundle, const RoutingFields& fields,
+                            const model::Inventory& inventory, const Demands& demands, size_t node, Outcome& out);
 
 }  // namespace orderflow::engine

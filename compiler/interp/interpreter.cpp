@@ -7,6 +7,7 @@
 
 #include "compiler/check/checker.h"
 #include "compiler/engine/allocation.h"
+#include "compiler/engine/builtins.h"
 #include "compiler/model/record.h"
 
 namespace orderflow::interp {
@@ -286,169 +287,16 @@ class Evaluation {
     if (facts_) facts_->push_back(engine::format_fact(b_, e, result, operands));
   }
 
-  std::optional<model::GeoPoint> place(const Value& v) {
-    if (v.is_missing() || v.kind != Value::Kind::Record) return std::nullopt;
-    model::RecordRef r(b_.schema, static_cast<int>(v.aux), static_cast<const std::byte*>(v.ptr));
-    Value lat = r.get("lat"), lon = r.get("lon");
-    if (lat.kind == Value::Kind::Float && lon.kind == Value::Kind::Float) return model::GeoPoint{lat.f, lon.f};
-    Value code = r.get("postal_code");
-    if (code.kind == Value::Kind::String && b_.geo) return b_.geo->locate(code.as_string());
-    return std::nullopt;
-  }
-
   Value call(const Expr& e) {
-    std::vector<Value> a;
-    a.reserve(e.args.size());
-    for (const auto& x : e.args) a.push_back(eval(*x));
-    auto any_missing = [&] {
-      for (const Value& v : a)
-        if (v.is_missing()) return true;
-      return false;
-    };
-    Type element;
-    switch (e.builtin) {
-      case Builtin::Count: return Value::integer(static_cast<int64_t>(a[0].size));
-      case Builtin::Sum: {
-        element = model::unpack_type(a[0].aux);
-        if (a[0].size == 0) {
-          switch (element.kind) {
-            case model::TypeKind::Int: return Value::integer(0);
-            case model::TypeKind::Decimal: return Value::decimal(0);
-            case model::TypeKind::Float: return Value::floating(0);
-            case model::TypeKind::Duration: return Value::duration(0);
-            case model::TypeKind::Distance: return Value::distance(0);
-            default: return Value::missing();
-          }
-        }
-        Value total = model::list_element(b_.schema, a[0], 0);
-        model::ArithForm add = sum_form(element.kind);
-        for (uint64_t i = 1; i < a[0].size; ++i)
-          total = unwrap(model::apply_arith(add, total, model::list_element(b_.schema, a[0], i), b_.rates.get(),
-                                            &scratch_));
-        return total;
-      }
-      case Builtin::Min:
-      case Builtin::Max: {
-        bool want_min = e.builtin == Builtin::Min;
-        if (a.size() == 2) {
-          if (any_missing()) return Value::missing();
-          int c = three_way(*model::compare_form_of(e.type), a[0], a[1]);
-          return (want_min ? c <= 0 : c >= 0) ? a[0] : a[1];
-        }
-        if (a[0].size == 0) return Value::missing();
-        Value best = model::list_element(b_.schema, a[0], 0);
-        for (uint64_t i = 1; i < a[0].size; ++i) {
-          Value v = model::list_element(b_.schema, a[0], i);
-          int c = three_way(*model::compare_form_of(e.type), v, best);
-          if (want_min ? c < 0 : c > 0) best = v;
-        }
-        return best;
-      }
-      case Builtin::Prefix:
-      case Builtin::Suffix: {
-        if (any_missing()) return Value::missing();
-        std::string_view s = a[0].as_string();
-        int64_t n = std::max<int64_t>(0, a[1].i);
-        size_t length = utf8_length(s);
-        if (static_cast<size_t>(n) >= length) return a[0];
-        if (e.builtin == Builtin::Prefix) return Value::string(s.substr(0, utf8_offset(s, n)));
-        return Value::string(s.substr(utf8_offset(s, length - n)));
-      }
-      case Builtin::Lower:
-      case Builtin::Upper: {
-        if (any_missing()) return Value::missing();
-        std::string s(a[0].as_string());
-        for (char& c : s)
-          c = static_cast<char>(e.builtin == Builtin::Lower ? std::tolower(static_cast<unsigned char>(c))
-                                                            : std::toupper(static_cast<unsigned char>(c)));
-        return Value::string(scratch_.copy(s));
-      }
-      case Builtin::Length:
-        if (any_missing()) return Value::missing();
-        return Value::integer(static_cast<int64_t>(utf8_length(a[0].as_string())));
-      case Builtin::Contains:
-      case Builtin::StartsWith:
-      case Builtin::EndsWith: {
-        if (any_missing()) return Value::missing();
-        std::string_view s = a[0].as_string(), part = a[1].as_string();
-        bool r = e.builtin == Builtin::Contains     ? s.find(part) != std::string_view::npos
-                 : e.builtin == Builtin::StartsWith ? s.starts_with(part)
-                                                    : s.ends_with(part);
-        return Value::boolean(r);
-      }
-      case Builtin::Hour:
-      case Builtin::Minute:
-      case Builtin::Weekday: {
-        if (any_missing()) return Value::missing();
-        constexpr int64_t day = 86'400'000;
-        int64_t ms_of_day = ((a[0].i % day) + day) % day;
-        if (e.builtin == Builtin::Hour) return Value::integer(ms_of_day / 3'600'000);
-        if (e.builtin == Builtin::Minute) return Value::integer((ms_of_day / 60'000) % 60);
-        int64_t days = (a[0].i - ms_of_day) / day;  // 1970-01-01 was a Thursday (4)
-        return Value::integer(((days % 7) + 7 + 3) % 7 + 1);
-      }
-      case Builtin::Abs: {
-        if (any_missing()) return Value::missing();
-        Value v = a[0];
-        if (v.kind == Value::Kind::Float || v.kind == Value::Kind::Distance) v.f = std::fabs(v.f);
-        else if (v.i < 0) {
-          if (v.i == INT64_MIN) throw EvalFailure{"abs() of a number too large"};
-          v.i = -v.i;
-        }
-        return v;
-      }
-      case Builtin::Round: {
-        if (any_missing()) return Value::missing();
-        Value v = a[0];
-        int64_t digits = a[1].i;
-        if (v.kind == Value::Kind::Float) {
-          double f = std::pow(10.0, static_cast<double>(digits));
-          v.f = std::round(v.f * f) / f;
-        } else if (v.kind == Value::Kind::Decimal || v.kind == Value::Kind::Money) {
-          int64_t unit = 1;
-          for (int64_t k = digits; k < model::kDecimalDigits; ++k) unit *= 10;
-          int64_t q = v.i / unit, r = v.i % unit;
-          if (std::llabs(r) * 2 >= unit) q += v.i < 0 ? -1 : 1;
-          v.i = q * unit;
-        }
-        return v;
-      }
-      case Builtin::Amount:
-        if (any_missing()) return Value::missing();
-        return Value::decimal(a[0].i);
-      case Builtin::Currency:
-        if (any_missing()) return Value::missing();
-        return Value::string(scratch_.copy(model::currency_name(a[0].aux)));
-      case Builtin::Distance: {
-        auto p = place(a[0]), q = place(a[1]);
-        if (!p || !q) {
-          if (facts_)
-            facts_->push_back(fmt::format("{}: unknown, {} has no known location", b_.source_text(e.range),
-                                          b_.source_text(e.args[!p ? 0 : 1]->range)));
-          return Value::missing();
-        }
-        return Value::distance(model::great_circle_metres(*p, *q));
-      }
-      case Builtin::Stock: {
-        if (any_missing() || !inventory_) return Value::missing();
-        for (size_t i = 0; i < inventory_->node_count(); ++i)
-          if (inventory_->node(i) == a[0].ptr) return Value::integer(inventory_->available(i, a[1].as_string(), 0));
-        return Value::integer(0);
-      }
-      case Builtin::TimeOf: return a[0];
-    }
-    throw EvalFailure{"unknown function"};
-  }
-
-  static model::ArithForm sum_form(model::TypeKind k) {
-    switch (k) {
-      case model::TypeKind::Int: return model::ArithForm::IntAdd;
-      case model::TypeKind::Decimal: return model::ArithForm::DecimalAdd;
-      case model::TypeKind::Float: return model::ArithForm::FloatAdd;
-      case model::TypeKind::Money: return model::ArithForm::MoneyAdd;
-      case model::TypeKind::Duration: return model::ArithForm::DurationAdd;
-      default: return model::ArithForm::DistanceAdd;
-    }
+    std::vector<Value> args;
+    args.reserve(e.args.size());
+    for (const auto& x : e.args) args.push_back(eval(*x));
+    engine::BuiltinResult r =
+        engine::apply_builtin(b_, e.builtin, e.type, args.data(), args.size(), inventory_, scratch_);
+    if (r.unplaced_argument >= 0 && facts_)
+      facts_->push_back(fmt::format("{}: unknown, {} has no known location", b_.source_text(e.range),
+                                    b_.source_text(e.args[r.unplaced_argument]->range)));
+    return unwrap(std::move(r.value));
   }
 
   Value table_call(const Expr& e) {
@@ -551,7 +399,7 @@ bool try_route(const check::CheckedBundle& b, const check::Route& route, const e
     if (facts) facts->push_back("there are no nodes to route to");
     return false;
   }
-  std::vector<engine::Demand> demands;
+  engine::Demands demands;
   engine::order_demands(b, *fields, input.order, *inv, demands);
   engine::RouteSelection selection(b, *fields, route, *inv, demands, detail, out);
   bool values = detail == engine::TraceDetail::Values;

@@ -79,7 +79,7 @@ std::optional<int64_t> RateTable::convert(int64_t micros, CurrencyCode from, Cur
 }
 
 const std::byte* KeyedTable::find(std::string_view key) const {
-  auto it = index.find(std::string(key));
+  auto it = index.find(key);
   return it == index.end() ? nullptr : rows[it->second];
 }
 

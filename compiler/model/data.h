@@ -90,13 +90,20 @@ class RecordStore {
   Arena arena_;
 };
 
+// Hashing and comparing texts as string_views, so that a lookup by a view
+// into an order never builds a std::string.
+struct TextHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 // A `use table ... of RECORD by FIELD`: records looked up by a key.
 struct KeyedTable {
   std::string name;
   int record = -1;
   int key_field = -1;
   std::vector<const std::byte*> rows;
-  std::unordered_map<std::string, size_t> index;  // key text -> row
+  std::unordered_map<std::string, size_t, TextHash, std::equal_to<>> index;  // key text -> row
   std::shared_ptr<RecordStore> store;
 
   const std::byte* find(std::string_view key) const;
@@ -155,11 +162,7 @@ class StaticInventory : public Inventory {
   std::vector<const std::byte*> nodes_;
   std::vector<std::string> ids_;
   std::unordered_map<std::string, size_t> by_id_;
-  struct SkuHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, std::vector<StockLevel>, SkuHash, std::equal_to<>> stock_;
+  std::unordered_map<std::string, std::vector<StockLevel>, TextHash, std::equal_to<>> stock_;
   std::shared_ptr<RecordStore> store_ = std::make_shared<RecordStore>();
 };
 

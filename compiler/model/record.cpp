@@ -27,12 +27,7 @@ Value read_slot(const Schema& schema, Type type, const std::byte* slot) {
       std::memcpy(&c, slot + 8, 4);
       return Value::money(i64(), c);
     }
-    case TypeKind::String: {
-      const void* p;
-      uint64_t n;
-      ptr_and_size(p, n);
-      return Value::string(std::string_view(static_cast<const char*>(p), n));
-    }
+    case TypeKind::String: return Value::string(string_slot(slot));
     case TypeKind::Duration: return Value::duration(i64());
     case TypeKind::Time: return Value::time(i64());
     case TypeKind::Distance: return Value::distance(f64());
@@ -65,6 +60,16 @@ void write_slot(Type type, std::byte* slot, const Value& v) {
       std::memcpy(slot + 8, &v.aux, 4);
       break;
     case TypeKind::String:
+      if (v.size <= kInlineStringBytes) {
+        uint64_t length = v.size | kInlineString;
+        std::memset(slot, 0, 8);
+        if (v.size) std::memcpy(slot, v.str, v.size);
+        std::memcpy(slot + 8, &length, 8);
+        break;
+      }
+      std::memcpy(slot, &v.ptr, sizeof(v.ptr));
+      std::memcpy(slot + 8, &v.size, 8);
+      break;
     case TypeKind::List:
     case TypeKind::Set:
       std::memcpy(slot, &v.ptr, sizeof(v.ptr));

@@ -33,6 +33,21 @@ class Arena {
   std::pmr::monotonic_buffer_resource resource_;
 };
 
+// Texts of up to this many bytes live inside their 16-byte slot, so that
+// reading a PIN code or a country does not touch another cache line.
+inline constexpr uint64_t kInlineString = uint64_t{1} << 63;
+inline constexpr size_t kInlineStringBytes = 8;
+
+// The text in a String slot (either form).
+inline std::string_view string_slot(const std::byte* slot) {
+  uint64_t length;
+  std::memcpy(&length, slot + 8, 8);
+  if (length & kInlineString) return {reinterpret_cast<const char*>(slot), static_cast<size_t>(length & ~kInlineString)};
+  const char* data;
+  std::memcpy(&data, slot, sizeof(data));
+  return {data, static_cast<size_t>(length)};
+}
+
 // Reads one slot of the given type.
 Value read_slot(const Schema& schema, Type type, const std::byte* slot);
 // Writes a value into a slot. Strings and lists are not copied: the caller

@@ -115,4 +115,13 @@ std::vector<std::string> Schema::compute_layouts() {
   return cyclic;
 }
 
+void Schema::relayout(int record, const std::vector<int>& order) {
+  RecordDef& def = records_.at(record);
+  uint32_t offset = def.presence_bytes;
+  for (int f : order) {
+    def.fields.at(f).offset = offset;
+    offset += slot_size(def.fields[f].type);
+  }
+}
+
 }  // namespace orderflow::model

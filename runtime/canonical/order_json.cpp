@@ -127,10 +127,14 @@ class Decoder {
         model::write_slot(t, slot, Value::money(*d, *c));
         return;
       }
-      case TypeKind::String:
+      case TypeKind::String: {
         expect(j.is_string(), "a text");
-        model::write_slot(t, slot, Value::string(arena_.copy(j.get_ref<const std::string&>())));
+        const std::string& text = j.get_ref<const std::string&>();
+        // A short text is copied into the slot itself; only longer ones need the arena.
+        model::write_slot(t, slot, Value::string(text.size() <= model::kInlineStringBytes ? std::string_view(text)
+                                                                                          : arena_.copy(text)));
         return;
+      }
       case TypeKind::Duration:
       case TypeKind::Time:
       case TypeKind::Distance:

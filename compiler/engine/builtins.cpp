@@ -1,0 +1,185 @@
+#include "compiler/engine/builtins.h"
+
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+
+#include "compiler/model/record.h"
+
+namespace orderflow::engine {
+
+using check::Builtin;
+using model::Value;
+
+namespace {
+
+model::ArithForm sum_form(model::TypeKind k) {
+  switch (k) {
+    case model::TypeKind::Int: return model::ArithForm::IntAdd;
+    case model::TypeKind::Decimal: return model::ArithForm::DecimalAdd;
+    case model::TypeKind::Float: return model::ArithForm::FloatAdd;
+    case model::TypeKind::Money: return model::ArithForm::MoneyAdd;
+    case model::TypeKind::Duration: return model::ArithForm::DurationAdd;
+    default: return model::ArithForm::DistanceAdd;
+  }
+}
+
+std::optional<model::GeoPoint> place(const check::CheckedBundle& b, const Value& v) {
+  if (v.is_missing() || v.kind != Value::Kind::Record) return std::nullopt;
+  model::RecordRef r(b.schema, static_cast<int>(v.aux), static_cast<const std::byte*>(v.ptr));
+  Value lat = r.get("lat"), lon = r.get("lon");
+  if (lat.kind == Value::Kind::Float && lon.kind == Value::Kind::Float) return model::GeoPoint{lat.f, lon.f};
+  Value code = r.get("postal_code");
+  if (code.kind == Value::Kind::String && b.geo) return b.geo->locate(code.as_string());
+  return std::nullopt;
+}
+
+}  // namespace
+
+BuiltinResult apply_builtin(const check::CheckedBundle& b, Builtin builtin, model::Type result_type, const Value* a,
+                            size_t n, const model::Inventory* inventory, model::Arena& scratch) {
+  auto any_missing = [&] {
+    for (size_t i = 0; i < n; ++i)
+      if (a[i].is_missing()) return true;
+    return false;
+  };
+  auto three_way = [&](const Value& x, const Value& y) -> std::variant<int, model::OpFailure> {
+    return model::compare_values(*model::compare_form_of(result_type), x, y, b.rates.get());
+  };
+  switch (builtin) {
+    case Builtin::Count: return {Value::integer(static_cast<int64_t>(a[0].size))};
+    case Builtin::Sum: {
+      model::Type element = model::unpack_type(a[0].aux);
+      if (a[0].size == 0) {
+        switch (element.kind) {
+          case model::TypeKind::Int: return {Value::integer(0)};
+          case model::TypeKind::Decimal: return {Value::decimal(0)};
+          case model::TypeKind::Float: return {Value::floating(0)};
+          case model::TypeKind::Duration: return {Value::duration(0)};
+          case model::TypeKind::Distance: return {Value::distance(0)};
+          default: return {Value::missing()};
+        }
+      }
+      Value total = model::list_element(b.schema, a[0], 0);
+      model::ArithForm add = sum_form(element.kind);
+      for (uint64_t i = 1; i < a[0].size; ++i) {
+        auto r = model::apply_arith(add, total, model::list_element(b.schema, a[0], i), b.rates.get(), &scratch);
+        if (std::holds_alternative<model::OpFailure>(r)) return {r};
+        total = std::get<Value>(r);
+      }
+      return {total};
+    }
+    case Builtin::Min:
+    case Builtin::Max: {
+      bool want_min = builtin == Builtin::Min;
+      if (n == 2) {
+        if (any_missing()) return {Value::missing()};
+        auto c = three_way(a[0], a[1]);
+        if (auto* f = std::get_if<model::OpFailure>(&c)) return {*f};
+        int cmp = std::get<int>(c);
+        return {(want_min ? cmp <= 0 : cmp >= 0) ? a[0] : a[1]};
+      }
+      if (a[0].size == 0) return {Value::missing()};
+      Value best = model::list_element(b.schema, a[0], 0);
+      for (uint64_t i = 1; i < a[0].size; ++i) {
+        Value v = model::list_element(b.schema, a[0], i);
+        auto c = three_way(v, best);
+        if (auto* f = std::get_if<model::OpFailure>(&c)) return {*f};
+        int cmp = std::get<int>(c);
+        if (want_min ? cmp < 0 : cmp > 0) best = v;
+      }
+      return {best};
+    }
+    case Builtin::Prefix:
+    case Builtin::Suffix: {
+      if (any_missing()) return {Value::missing()};
+      std::string_view s = a[0].as_string();
+      int64_t count = std::max<int64_t>(0, a[1].i);
+      size_t length = utf8_length(s);
+      if (static_cast<size_t>(count) >= length) return {a[0]};
+      if (builtin == Builtin::Prefix) return {Value::string(s.substr(0, utf8_offset(s, count)))};
+      return {Value::string(s.substr(utf8_offset(s, length - count)))};
+    }
+    case Builtin::Lower:
+    case Builtin::Upper: {
+      if (any_missing()) return {Value::missing()};
+      std::string s(a[0].as_string());
+      for (char& c : s)
+        c = static_cast<char>(builtin == Builtin::Lower ? std::tolower(static_cast<unsigned char>(c))
+                                                        : std::toupper(static_cast<unsigned char>(c)));
+      return {Value::string(scratch.copy(s))};
+    }
+    case Builtin::Length:
+      if (any_missing()) return {Value::missing()};
+      return {Value::integer(static_cast<int64_t>(utf8_length(a[0].as_string())))};
+    case Builtin::Contains:
+    case Builtin::StartsWith:
+    case Builtin::EndsWith: {
+      if (any_missing()) return {Value::missing()};
+      std::string_view s = a[0].as_string(), part = a[1].as_string();
+      bool r = builtin == Builtin::Contains     ? s.find(part) != std::string_view::npos
+               : builtin == Builtin::StartsWith ? s.starts_with(part)
+                                                : s.ends_with(part);
+      return {Value::boolean(r)};
+    }
+    case Builtin::Hour:
+    case Builtin::Minute:
+    case Builtin::Weekday: {
+      if (any_missing()) return {Value::missing()};
+      constexpr int64_t day = 86'400'000;
+      int64_t ms_of_day = ((a[0].i % day) + day) % day;
+      if (builtin == Builtin::Hour) return {Value::integer(ms_of_day / 3'600'000)};
+      if (builtin == Builtin::Minute) return {Value::integer((ms_of_day / 60'000) % 60)};
+      int64_t days = (a[0].i - ms_of_day) / day;  // 1970-01-01 was a Thursday (4)
+      return {Value::integer(((days % 7) + 7 + 3) % 7 + 1)};
+    }
+    case Builtin::Abs: {
+      if (any_missing()) return {Value::missing()};
+      Value v = a[0];
+      if (v.kind == Value::Kind::Float || v.kind == Value::Kind::Distance) {
+        v.f = std::fabs(v.f);
+      } else if (v.i < 0) {
+        if (v.i == INT64_MIN) return {model::OpFailure{"abs() of a number too large"}};
+        v.i = -v.i;
+      }
+      return {v};
+    }
+    case Builtin::Round: {
+      if (any_missing()) return {Value::missing()};
+      Value v = a[0];
+      int64_t digits = a[1].i;
+      if (v.kind == Value::Kind::Float) {
+        double f = std::pow(10.0, static_cast<double>(digits));
+        v.f = std::round(v.f * f) / f;
+      } else if (v.kind == Value::Kind::Decimal || v.kind == Value::Kind::Money) {
+        int64_t unit = 1;
+        for (int64_t k = digits; k < model::kDecimalDigits; ++k) unit *= 10;
+        int64_t q = v.i / unit, r = v.i % unit;
+        if (std::llabs(r) * 2 >= unit) q += v.i < 0 ? -1 : 1;
+        v.i = q * unit;
+      }
+      return {v};
+    }
+    case Builtin::Amount:
+      if (any_missing()) return {Value::missing()};
+      return {Value::decimal(a[0].i)};
+    case Builtin::Currency:
+      if (any_missing()) return {Value::missing()};
+      return {Value::string(scratch.copy(model::currency_name(a[0].aux)))};
+    case Builtin::Distance: {
+      auto p = place(b, a[0]), q = place(b, a[1]);
+      if (!p || !q) return {Value::missing(), !p ? 0 : 1};
+      return {Value::distance(model::great_circle_metres(*p, *q))};
+    }
+    case Builtin::Stock: {
+      if (any_missing() || !inventory) return {Value::missing()};
+      for (size_t i = 0; i < inventory->node_count(); ++i)
+        if (inventory->node(i) == a[0].ptr) return {Value::integer(inventory->available(i, a[1].as_string(), 0))};
+      return {Value::integer(0)};
+    }
+    case Builtin::TimeOf: return {a[0]};
+  }
+  return {model::OpFailure{"unknown function"}};
+}
+
+}  // namespace orderflow::engine

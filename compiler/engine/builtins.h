@@ -1,0 +1,25 @@
+#pragma once
+// The built-in functions of the language on values: one implementation,
+// called by the interpreter and by compiled code (through of_builtin), so
+// both engines agree by construction. Functions over whole lists (count,
+// sum, min, max) are here too; compiled code inlines the common cases.
+#include <variant>
+
+#include "compiler/check/bundle.h"
+#include "compiler/model/ops.h"
+
+namespace orderflow::engine {
+
+struct BuiltinResult {
+  model::OpResult value;
+  // distance(): which argument has no known place (for the trace), or -1.
+  int unplaced_argument = -1;
+};
+
+// `args` are the call's evaluated arguments (missing allowed). Strings made
+// here (lower, upper, currency) are written into `scratch`.
+BuiltinResult apply_builtin(const check::CheckedBundle& bundle, check::Builtin builtin, model::Type result_type,
+                            const model::Value* args, size_t count, const model::Inventory* inventory,
+                            model::Arena& scratch);
+
+}  // namespace orderflow::engine

@@ -1,0 +1,379 @@
+#include "compiler/jit/jit_engine.h"
+
+#include <fmt/format.h>
+#include <llvm/ExecutionEngine/ObjectCache.h>
+#include <llvm/ExecutionEngine/Orc/CompileUtils.h>
+#include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
+#include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
+#include <llvm/IR/Module.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/FileSystem.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "compiler/jit/compiled.h"
+
+namespace orderflow::jit {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+void initialise_llvm() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+}
+
+// Object files kept between runs. The key names everything the object
+// depends on: the bundle's content, the optimisation level, the ABI and
+// LLVM's version; a stale or foreign file is never loaded.
+class DiskObjectCache : public llvm::ObjectCache {
+ public:
+  explicit DiskObjectCache(std::string dir) : dir_(std::move(dir)) {}
+
+  bool has(const std::string& key) const { return std::filesystem::exists(path(key)); }
+
+  void notifyObjectCompiled(const llvm::Module* m, llvm::MemoryBufferRef object) override {
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    std::string final_path = path(m->getModuleIdentifier());
+    std::string temp = final_path + ".tmp" + std::to_string(::getpid());
+    {
+      std::ofstream out(temp, std::ios::binary);
+      out.write(object.getBufferStart(), static_cast<std::streamsize>(object.getBufferSize()));
+      if (!out) return;  // a cache that cannot be written is only slower
+    }
+    std::filesystem::rename(temp, final_path, ec);
+  }
+
+  std::unique_ptr<llvm::MemoryBuffer> getObject(const llvm::Module* m) override {
+    auto buffer = llvm::MemoryBuffer::getFile(path(m->getModuleIdentifier()));
+    if (!buffer) return nullptr;
+    return std::move(*buffer);
+  }
+
+ private:
+  std::string path(const std::string& key) const { return dir_ + "/" + key + ".o"; }
+  std::string dir_;
+};
+
+void optimise(llvm::Module& m, llvm::TargetMachine& tm, llvm::OptimizationLevel level) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder pb(&tm);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(level);
+  mpm.run(m, mam);
+}
+
+std::string hex_digest(const std::string& text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
+  return hex;
+}
+
+size_t instruction_count(const llvm::Module& m) {
+  size_t n = 0;
+  for (const llvm::Function& f : m) n += f.getInstructionCount();
+  return n;
+}
+
+// Below this many IR instructions the module is optimised fully; above, it
+// is compiled quickly: a 1,000-rule bundle must be ready in a fraction of
+// a second, a bench-sized one runs as fast as it can.
+constexpr size_t kOptimiseUpTo = 60'000;
+
+}  // namespace
+
+std::string dump_ir(const check::CheckedBundle& bundle, bool optimised) {
+  lower::LoweredBundle lowered = lower::lower_bundle(bundle, {"orderflow"});
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  for (const auto& [kind, why] : lowered.not_compiled)
+    os << "; the " << check::policy_kind_name(kind) << " policy is not compiled: " << why << "\n";
+  if (optimised) {
+    initialise_llvm();
+    auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+    if (!jtmb) return "; cannot compile for this machine\n";
+    auto tm = jtmb->createTargetMachine();
+    if (!tm) return "; cannot compile for this machine\n";
+    lowered.module->setDataLayout((*tm)->createDataLayout());
+    lowered.module->setTargetTriple((*tm)->getTargetTriple().str());
+    optimise(*lowered.module, **tm, llvm::OptimizationLevel::O2);
+  }
+  lowered.module->print(os, nullptr);
+  return out;
+}
+
+JitEngine::JitEngine(std::shared_ptr<const check::CheckedBundle> bundle, JitOptions options)
+    : bundle_(std::move(bundle)), options_(std::move(options)), interpreter_(bundle_) {}
+
+std::unique_ptr<JitEngine> JitEngine::create(std::shared_ptr<const check::CheckedBundle> bundle, JitOptions options) {
+  std::unique_ptr<JitEngine> engine(new JitEngine(std::move(bundle), std::move(options)));
+  if (engine->options_.background) {
+    JitEngine* raw = engine.get();
+    engine->worker_ = std::thread([raw] { raw->compile(); });
+  } else {
+    engine->compile();
+  }
+  return engine;
+}
+
+JitEngine::~JitEngine() {
+  if (worker_.joinable()) worker_.join();
+}
+
+void JitEngine::wait_until_compiled() const {
+  if (worker_.joinable() && worker_.get_id() != std::this_thread::get_id()) {
+    // join() is not const; wait on the status instead.
+    while (true) {
+      {
+        std::lock_guard<std::mutex> lock(status_mutex_);
+        if (status_.finished) return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+}
+
+JitStatus JitEngine::status() const {
+  std::lock_guard<std::mutex> lock(status_mutex_);
+  return status_;
+}
+
+bool JitEngine::is_compiled(check::PolicyKind kind) const {
+  const CompiledPolicies* c = compiled_.load(std::memory_order_acquire);
+  return c && c->functions[static_cast<int>(kind)];
+}
+
+void JitEngine::compile() {
+  JitStatus result;
+  auto finish = [&](std::string warning) {
+    result.finished = true;
+    if (!warning.empty()) result.warning = std::move(warning);
+    std::lock_guard<std::mutex> lock(status_mutex_);
+    status_ = std::move(result);
+  };
+  try {
+    auto start = Clock::now();
+    lower::LoweredBundle lowered = lower::lower_bundle(*bundle_, {"orderflow"});
+    result.lower_ms = ms_since(start);
+    result.interpreted = lowered.not_compiled;
+    if (lowered.functions.empty()) {
+      finish(bundle_->policies.empty() ? "" : "no policy could be compiled; the interpreter serves them all");
+      return;
+    }
+    initialise_llvm();
+    auto compile_start = Clock::now();
+    auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+    if (!jtmb) {
+      finish("cannot compile for this machine: " + llvm::toString(jtmb.takeError()));
+      return;
+    }
+    result.ir_instructions = instruction_count(*lowered.module);
+    bool optimised = options_.level == JitOptions::Level::Optimised ||
+                     (options_.level == JitOptions::Level::Auto && result.ir_instructions <= kOptimiseUpTo);
+    jtmb->setCodeGenOptLevel(optimised ? llvm::CodeGenOptLevel::Default : llvm::CodeGenOptLevel::None);
+    auto tm = jtmb->createTargetMachine();
+    if (!tm) {
+      finish("cannot compile for this machine: " + llvm::toString(tm.takeError()));
+      return;
+    }
+    llvm::Module& module = *lowered.module;
+    module.setDataLayout((*tm)->createDataLayout());
+    module.setTargetTriple((*tm)->getTargetTriple().str());
+    std::shared_ptr<DiskObjectCache> cache;
+    if (!options_.cache_dir.empty()) {
+      cache = std::make_shared<DiskObjectCache>(options_.cache_dir);
+      // The key is the IR itself, so that a cached object can only be the
+      // compilation of exactly this code by this LLVM at this level.
+      std::string ir;
+      llvm::raw_string_ostream os(ir);
+      module.print(os, nullptr);
+      module.setModuleIdentifier(fmt::format("orderflow-{}-{}-llvm{}", hex_digest(ir), optimised ? "O2" : "O0",
+                                             LLVM_VERSION_MAJOR));
+    }
+    std::string key = module.getModuleIdentifier();
+    result.from_cache = cache && cache->has(key);
+    if (optimised && !result.from_cache) optimise(module, **tm, llvm::OptimizationLevel::O2);
+
+    auto jit = llvm::orc::LLJITBuilder()
+                   .setJITTargetMachineBuilder(*jtmb)
+                   .setCompileFunctionCreator([cache](llvm::orc::JITTargetMachineBuilder builder)
+                                                  -> llvm::Expected<std::unique_ptr<llvm::orc::IRCompileLayer::IRCompiler>> {
+                     auto machine = builder.createTargetMachine();
+                     if (!machine) return machine.takeError();
+                     return std::make_unique<llvm::orc::TMOwningSimpleCompiler>(std::move(*machine), cache.get());
+                   })
+                   .create();
+    if (!jit) {
+      finish("the JIT could not start: " + llvm::toString(jit.takeError()));
+      return;
+    }
+    // The helpers compiled code calls, by name; memcmp and memcpy from the process.
+    llvm::orc::SymbolMap helpers;
+    auto define = [&](const char* name, auto* fn) {
+      helpers[(*jit)->mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn),
+                                               llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
+    };
+#define ORDERFLOW_DEFINE_HELPER(name, ret, ...) define(#name, &::orderflow::lower::name);
+    ORDERFLOW_JIT_HELPERS(ORDERFLOW_DEFINE_HELPER)
+#undef ORDERFLOW_DEFINE_HELPER
+    if (auto err = (*jit)->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(helpers)))) {
+      finish("the JIT could not start: " + llvm::toString(std::move(err)));
+      return;
+    }
+    auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+        (*jit)->getDataLayout().getGlobalPrefix());
+    if (!process) {
+      finish("the JIT could not start: " + llvm::toString(process.takeError()));
+      return;
+    }
+    (*jit)->getMainJITDylib().addGenerator(std::move(*process));
+    if (auto err = (*jit)->addIRModule(
+            llvm::orc::ThreadSafeModule(std::move(lowered.module), std::move(lowered.context)))) {
+      finish("the JIT could not take the policies: " + llvm::toString(std::move(err)));
+      return;
+    }
+    auto compiled = std::make_unique<CompiledPolicies>();
+    compiled->bundle = bundle_;
+    compiled->atoms = std::move(lowered.atoms);
+    compiled->routing_fields = engine::RoutingFields::resolve(*bundle_);
+    for (const auto& [kind, name] : lowered.functions) {
+      auto address = (*jit)->lookup(name);
+      if (!address) {
+        result.interpreted[kind] = "compilation failed: " + llvm::toString(address.takeError());
+        continue;
+      }
+      compiled->functions[static_cast<int>(kind)] = address->toPtr<PolicyFunction>();
+      compiled->policies[static_cast<int>(kind)] = bundle_->policy(kind);
+      result.compiled = true;
+    }
+    compiled->jit = std::move(*jit);
+    result.compile_ms = ms_since(compile_start);
+    compiled_storage_ = std::move(compiled);
+    compiled_.store(compiled_storage_.get(), std::memory_order_release);
+    std::string warning;
+    for (const auto& [kind, why] : result.interpreted)
+      warning += fmt::format("{}the {} policy is interpreted: {}", warning.empty() ? "" : "; ",
+                             check::policy_kind_name(kind), why);
+    finish(warning);
+  } catch (const std::exception& e) {
+    finish(std::string("compilation failed, the interpreter serves every policy: ") + e.what());
+  }
+}
+
+bool JitEngine::condition_holds(const check::Expr& condition, int slots, const engine::EvalInput& input) const {
+  // Guards and test conditions are not on the hot path.
+  return interpreter_.condition_holds(condition, slots, input);
+}
+
+void JitEngine::evaluate_into(check::PolicyKind kind, const engine::EvalInput& input, engine::TraceDetail detail,
+                              engine::Outcome& out) const {
+  const CompiledPolicies* compiled = compiled_.load(std::memory_order_acquire);
+  PolicyFunction fn = compiled ? compiled->functions[static_cast<int>(kind)] : nullptr;
+  if (!fn) {
+    interpreter_.evaluate_into(kind, input, detail, out);
+    return;
+  }
+  out.reset(kind);
+  const check::Policy* policy = compiled->policies[static_cast<int>(kind)];
+  if (!input.order) return;
+
+  // One per thread, reused: routing's scratch keeps its capacity.
+  thread_local FrameState state;
+  state.reset();
+  state.compiled = compiled;
+  state.policy = policy;
+  state.outcome = &out;
+  state.detail = detail;
+  state.inventory = input.inventory ? input.inventory : bundle_->inventory.get();
+
+  lower::JitFrame frame{};
+  frame.engine = compiled;
+  frame.order = input.order;
+  frame.now = input.now;
+  if (state.inventory) {
+    frame.nodes = state.inventory->node_images();
+    frame.node_count = state.inventory->node_count();
+  }
+  std::vector<uint8_t> excluded;
+  if (input.excluded_nodes) {
+    excluded.assign(frame.node_count, 0);
+    for (size_t i = 0; i < input.excluded_nodes->size() && i < excluded.size(); ++i) excluded[i] = (*input.excluded_nodes)[i];
+    frame.excluded = excluded.data();
+  }
+  frame.trace_values = detail == engine::TraceDetail::Values;
+  frame.deciding_rule = -2;
+  size_t words = (policy->rules.size() + 63) / 64;
+  if (out.matched.size() < words) out.matched.resize(words, 0);
+  frame.matched = out.matched.data();
+  frame.outcome = &out;
+  frame.driver = &state;
+
+  fn(&frame);
+
+  out.rules_evaluated = frame.rules_evaluated;
+  out.otherwise_evaluated = frame.otherwise_evaluated;
+  if (frame.has_priority) out.priority = frame.priority;
+  if (frame.failed) {
+    // Never accept on failure: hold the order for a person to look at.
+    out.verdict = engine::Verdict::Hold;
+    out.reason = "policy_error";
+    out.shipments.clear();
+    out.shipment_lines.clear();
+    out.deciding_rule = frame.deciding_rule;
+    out.deciding_rule_name = frame.deciding_rule >= 0 ? policy->rules[frame.deciding_rule].name : policy->otherwise->name;
+    return;
+  }
+  if (frame.deciding_rule == -2) {
+    if (kind == check::PolicyKind::Routing) {
+      out.verdict = engine::Verdict::Hold;
+      out.reason = "no_route";
+    }
+    return;
+  }
+  const check::Rule& rule = frame.deciding_rule >= 0 ? policy->rules[frame.deciding_rule] : *policy->otherwise;
+  const check::Action& action = rule.actions[rule.deciding_action];
+  out.deciding_rule = frame.deciding_rule;
+  out.deciding_rule_name = rule.name;
+  if (frame.decision_source == lower::kRouted) {
+    out.verdict = engine::Verdict::Route;
+    return;
+  }
+  const check::Decision& d = frame.decision_source == lower::kRouteElse ? *action.route.else_decision : action.decision;
+  out.verdict = engine::verdict_of(d.kind);
+  out.reason = d.reason;
+  if (frame.has_hold_for) out.hold_for = frame.hold_for;
+  if (d.on_timeout) {
+    out.timeout_verdict = engine::verdict_of(d.on_timeout->kind);
+    out.timeout_reason = d.on_timeout->reason;
+  }
+}
+
+}  // namespace orderflow::jit
