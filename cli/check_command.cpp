@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -18,7 +19,25 @@ struct CheckOptions {
   std::string format = "text";
   std::string emit;
   std::string color = "auto";
+  bool timings = false;
 };
+// Milliseconds from reading the files; the JIT's figures count from the
+// end of checking.
+void print_timings(std::unique_ptr<check::CheckedBundle>& checked, double check_ms) {
+  std::shared_ptr<const check::CheckedBundle> bundle(std::move(checked));
+  jit::JitOptions options;
+  options.wait = jit::JitOptions::Wait::Everything;
+  auto engine = jit::JitEngine::create(bundle, options);
+  jit::JitStatus s = engine->status();
+  std::cerr << fmt::format("parse and check      {:8.1f} ms\n", check_ms);
+  std::cerr << fmt::format("lower to LLVM IR     {:8.1f} ms  ({} instructions)\n", check_ms + s.lower_ms,
+                           s.ir_instructions);
+  if (s.compiled) std::cerr << fmt::format("native code serves   {:8.1f} ms  (baseline tier{})\n", check_ms + s.baseline_ms,
+                                           s.from_cache ? ", from the cache" : "");
+  if (s.optimised) std::cerr << fmt::format("optimised code       {:8.1f} ms\n", check_ms + s.optimised_ms);
+  if (s.explainable) std::cerr << fmt::format("explaining code      {:8.1f} ms\n", check_ms + s.explain_ms);
+  if (!s.warning.empty()) std::cerr << "warning: " << s.warning << "\n";
+}
 }  // namespace
 
 void add_check_command(CLI::App& app, Command& run) {
@@ -29,9 +48,12 @@ void add_check_command(CLI::App& app, Command& run) {
   cmd->add_option("--emit", opts->emit, "Also print a phase: tokens, ast, typed, ir (LLVM IR) or ir-optimized")
       ->check(CLI::IsMember({"tokens", "ast", "typed", "ir", "ir-optimized"}));
   cmd->add_option("--color", opts->color, "Colour diagnostics")->check(CLI::IsMember({"auto", "always", "never"}));
+  cmd->add_flag("--timings", opts->timings, "Also compile to native code and print how long each phase took");
   cmd->callback([opts, &run] {
     run = [opts] {
+      auto start = std::chrono::steady_clock::now();
       check::CheckOutcome outcome = check::check_bundle(opts->paths);
+      double check_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
       if (opts->emit == "tokens") {
         for (const auto& parsed : outcome.parsed) {
           std::cout << "# " << outcome.sources->file(parsed.file).path() << "\n";
@@ -59,6 +81,7 @@ void add_check_command(CLI::App& app, Command& run) {
         std::cerr << render_text(outcome.diagnostics, *outcome.sources, {color});
         std::cerr << summary_line(outcome.diagnostics) << "\n";
       }
+      if (opts->timings && outcome.bundle) print_timings(outcome.bundle, check_ms);
       return outcome.ok() ? 0 : 1;
     };
   });

@@ -28,7 +28,9 @@ std::unique_ptr<engine::PolicyEngine> make_engine(std::shared_ptr<const check::C
                                                   const std::string& which) {
   if (which != "jit") return std::make_unique<interp::Interpreter>(std::move(bundle));
   jit::JitOptions options;
-  options.background = false;  // a command line run wants the compiled code from the first order
+  // A command line run asked for the JIT to see the compiled code answer
+  // (optimised, and explaining where asked), from the first order on.
+  options.wait = jit::JitOptions::Wait::Everything;
   if (const char* dir = std::getenv("ORDERFLOW_JIT_CACHE")) options.cache_dir = dir;
   auto engine = jit::JitEngine::create(std::move(bundle), options);
   jit::JitStatus status = engine->status();

@@ -120,11 +120,25 @@ bool constraint_implies(const Constraint& strong, const Constraint& weak) {
   return strong.op == CompareOp::Lt ? *cmp <= 0 : *cmp < 0;
 }
 
-bool atom_implies(const CheckedBundle& b, const Expr& strong, const Expr& weak) {
-  if (print_expr(b, strong) == print_expr(b, weak)) return true;
-  auto s = constraint_of(b, strong);
-  auto w = constraint_of(b, weak);
-  return s && w && constraint_implies(*s, *w);
+// An atom of a condition, prepared once: its canonical text, and the values
+// it accepts when it tests one expression against constants.
+struct PreparedAtom {
+  std::string text;
+  std::optional<Constraint> constraint;
+  std::string subject;  // what it tests: the constraint's subject, else its text
+};
+
+PreparedAtom prepare_atom(const CheckedBundle& b, const Expr& e) {
+  PreparedAtom p;
+  p.text = print_expr(b, e);
+  p.constraint = constraint_of(b, e);
+  p.subject = p.constraint ? p.constraint->subject : p.text;
+  return p;
+}
+
+bool atom_implies(const PreparedAtom& strong, const PreparedAtom& weak) {
+  if (strong.text == weak.text) return true;
+  return strong.constraint && weak.constraint && constraint_implies(*strong.constraint, *weak.constraint);
 }
 
 // Whether a rule decides every order it matches. A route that falls through
@@ -171,30 +185,47 @@ void Checker::analyze_quantifiers(const Expr& q) {
 void Checker::analyze_rules() {
   for (const Policy& p : b_.policies) {
     if (p.kind == PolicyKind::Escalation) continue;
+    // Each rule's atoms, prepared once; a bit per atom subject lets most
+    // pairs of rules be told apart without comparing atoms (a rule can only
+    // cover another whose condition tests everything it tests).
+    struct Prepared {
+      bool usable = true;
+      std::vector<PreparedAtom> atoms;
+      uint64_t subjects = 0;
+    };
+    std::vector<Prepared> prepared(p.rules.size());
+    for (size_t i = 0; i < p.rules.size(); ++i) {
+      const Rule& r = p.rules[i];
+      if (r.when && has_error(*r.when)) {
+        prepared[i].usable = false;
+        continue;
+      }
+      std::vector<const Expr*> atoms;
+      if (r.when) conjuncts(r.when.get(), atoms);
+      for (const Expr* a : atoms) {
+        prepared[i].atoms.push_back(prepare_atom(b_, *a));
+        prepared[i].subjects |= uint64_t{1} << (std::hash<std::string>{}(prepared[i].atoms.back().subject) % 64);
+      }
+    }
     for (size_t i = 0; i < p.rules.size(); ++i) {
       const Rule& later = p.rules[i];
+      if (!prepared[i].usable) continue;
       if (later.when && is_constant(*later.when) && later.when->type.kind == TypeKind::Bool && !later.when->value.b) {
         diags_.warning("W0402", later.when->range, fmt::format("rule \"{}\" never matches: its condition is false",
                                                                later.name));
         continue;
       }
-      if (later.when && has_error(*later.when)) continue;
-      std::vector<const Expr*> later_atoms;
-      if (later.when) conjuncts(later.when.get(), later_atoms);
       for (size_t j = 0; j < i; ++j) {
         const Rule& earlier = p.rules[j];
-        if (!always_decides(earlier) || (earlier.when && has_error(*earlier.when))) continue;
+        if (!prepared[j].usable || !always_decides(earlier)) continue;
+        if ((prepared[j].subjects & ~prepared[i].subjects) != 0) continue;
         bool covered = true;
-        if (earlier.when) {
-          std::vector<const Expr*> earlier_atoms;
-          conjuncts(earlier.when.get(), earlier_atoms);
-          for (const Expr* weak : earlier_atoms) {
-            bool implied = false;
-            for (const Expr* strong : later_atoms) implied |= atom_implies(b_, *strong, *weak);
-            if (!implied) {
-              covered = false;
-              break;
-            }
+        for (const PreparedAtom& weak : prepared[j].atoms) {
+          bool implied = false;
+          for (const PreparedAtom& strong : prepared[i].atoms) implied = implied || atom_implies(strong, weak);
+          if (!implied) {
+            covered = false;
+            break;
           }
         }
         if (!covered) continue;

@@ -3,6 +3,7 @@
 // library.
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
@@ -19,20 +20,34 @@ namespace orderflow::jit {
 
 using PolicyFunction = void (*)(lower::JitFrame*);
 
+// One compiled variant of the bundle's policies: the plain one (which
+// rules matched) or the explaining one (every fact).
+struct CompiledVariant {
+  std::vector<lower::Atom> atoms;  // the same for every tier: lowering is deterministic
+  // By PolicyKind; null where the interpreter serves. A later tier replaces
+  // an earlier one's pointer while evaluations run.
+  std::atomic<PolicyFunction> functions[3] = {nullptr, nullptr, nullptr};
+};
+
 struct CompiledPolicies {
   std::shared_ptr<const check::CheckedBundle> bundle;
-  std::vector<lower::Atom> atoms;
   std::optional<engine::RoutingFields> routing_fields;
-  std::unique_ptr<llvm::orc::LLJIT> jit;  // owns the code the functions point into
-  // By PolicyKind; null where the interpreter serves.
-  PolicyFunction functions[3] = {nullptr, nullptr, nullptr};
+  // Own the code the functions point into: the baseline tier's (which also
+  // holds the explaining variant), then the optimised tier's. Code of an
+  // earlier tier stays alive, as an evaluation may still be running it.
+  std::vector<std::unique_ptr<llvm::orc::LLJIT>> jits;
   const check::Policy* policies[3] = {nullptr, nullptr, nullptr};
+  CompiledVariant plain;
+  // Compiled after the plain variant; published when ready.
+  CompiledVariant explain;
+  std::atomic<bool> explain_ready{false};
 };
 
 // Per evaluation: everything helpers keep between calls. Lives on the
 // evaluating thread's stack, reached through JitFrame::driver.
 struct FrameState {
   const CompiledPolicies* compiled = nullptr;
+  const std::vector<lower::Atom>* atoms = nullptr;  // of the variant running
   const check::Policy* policy = nullptr;
   engine::Outcome* outcome = nullptr;
   engine::TraceDetail detail = engine::TraceDetail::Rules;

@@ -196,7 +196,7 @@ extern "C" uint8_t of_builtin(JitFrame* frame, int32_t call, uint8_t facts, cons
                               RawValue* out) {
   FrameState& s = state_of(frame);
   const check::CheckedBundle& b = s.bundle();
-  const check::Expr& e = *s.compiled->atoms.at(call).expr;
+  const check::Expr& e = *s.atoms->at(call).expr;
   model::Value values[4];
   for (int32_t i = 0; i < count && i < 4; ++i) values[i] = orderflow::jit::typed(b, e.args[i]->type, args[i]);
   engine::BuiltinResult r = engine::apply_builtin(b, e.builtin, e.type, values, static_cast<size_t>(count), s.inventory,
@@ -285,7 +285,7 @@ extern "C" void of_rule_failed(JitFrame* frame, int32_t rule) {
 extern "C" void of_fact(JitFrame* frame, int32_t atom, uint8_t result, const RawValue* operands) {
   FrameState& s = state_of(frame);
   if (!s.fact_target) return;
-  const orderflow::lower::Atom& a = s.compiled->atoms.at(atom);
+  const orderflow::lower::Atom& a = s.atoms->at(atom);
   const check::CheckedBundle& b = s.bundle();
   if (a.kind == orderflow::lower::Atom::Kind::Leaf) {
     model::Value v = orderflow::jit::typed(b, a.expr->type, operands[0]);
@@ -304,7 +304,7 @@ extern "C" void of_quantifier_fact(JitFrame* frame, int32_t atom, uint8_t result
   FrameState& s = state_of(frame);
   if (!s.fact_target) return;
   const check::CheckedBundle& b = s.bundle();
-  const check::Expr& e = *s.compiled->atoms.at(atom).expr;
+  const check::Expr& e = *s.atoms->at(atom).expr;
   std::string description = fmt::format("{} {}", e.name, witness + 1);
   model::Type element_type = e.args[0]->kind == check::ExprKind::Nodes ? b.schema.record_type(b.node_record)
                                                                         : b.schema.element_type(e.args[0]->type);

@@ -103,10 +103,80 @@ size_t instruction_count(const llvm::Module& m) {
   return n;
 }
 
-// Below this many IR instructions the module is optimised fully; above, it
-// is compiled quickly: a 1,000-rule bundle must be ready in a fraction of
-// a second, a bench-sized one runs as fast as it can.
-constexpr size_t kOptimiseUpTo = 60'000;
+// A JIT at one code generation level, with the helpers compiled code
+// calls and the process's own symbols (memcmp, memcpy).
+llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>> make_jit(llvm::CodeGenOptLevel level,
+                                                         std::shared_ptr<DiskObjectCache> cache) {
+  auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!jtmb) return jtmb.takeError();
+  jtmb->setCodeGenOptLevel(level);
+  auto jit = llvm::orc::LLJITBuilder()
+                 .setJITTargetMachineBuilder(*jtmb)
+                 .setCompileFunctionCreator([cache](llvm::orc::JITTargetMachineBuilder builder)
+                                                -> llvm::Expected<std::unique_ptr<llvm::orc::IRCompileLayer::IRCompiler>> {
+                   auto machine = builder.createTargetMachine();
+                   if (!machine) return machine.takeError();
+                   return std::make_unique<llvm::orc::TMOwningSimpleCompiler>(std::move(*machine), cache.get());
+                 })
+                 .create();
+  if (!jit) return jit.takeError();
+  llvm::orc::SymbolMap helpers;
+  auto define = [&](const char* name, auto* fn) {
+    helpers[(*jit)->mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn),
+                                             llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
+  };
+#define ORDERFLOW_DEFINE_HELPER(name, ret, ...) define(#name, &::orderflow::lower::name);
+  ORDERFLOW_JIT_HELPERS(ORDERFLOW_DEFINE_HELPER)
+#undef ORDERFLOW_DEFINE_HELPER
+  if (auto err = (*jit)->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(helpers)))) return std::move(err);
+  auto process =
+      llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess((*jit)->getDataLayout().getGlobalPrefix());
+  if (!process) return process.takeError();
+  (*jit)->getMainJITDylib().addGenerator(std::move(*process));
+  return std::move(*jit);
+}
+
+// Adds one lowered module to a JIT (optimising it first, unless its object
+// is cached) and looks its functions up into `functions`. Returns a reason
+// on failure.
+std::string add_module(llvm::orc::LLJIT& jit, lower::LoweredBundle lowered, bool optimise_ir, const std::string& tier,
+                       const std::string& cache_dir, std::atomic<PolicyFunction> (&functions)[3],
+                       std::map<check::PolicyKind, std::string>& failures, bool& from_cache) {
+  llvm::Module& module = *lowered.module;
+  module.setDataLayout(jit.getDataLayout());
+  module.setTargetTriple(jit.getTargetTriple().str());
+  if (!cache_dir.empty()) {
+    // The key is the IR itself, so that a cached object can only be the
+    // compilation of exactly this code by this LLVM at this tier.
+    std::string ir;
+    llvm::raw_string_ostream os(ir);
+    module.print(os, nullptr);
+    module.setModuleIdentifier(fmt::format("orderflow-{}-{}-llvm{}", hex_digest(ir), tier, LLVM_VERSION_MAJOR));
+    from_cache = DiskObjectCache(cache_dir).has(module.getModuleIdentifier());
+  } else {
+    module.setModuleIdentifier("orderflow-" + tier);
+    from_cache = false;
+  }
+  if (optimise_ir && !from_cache) {
+    auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+    if (!jtmb) return llvm::toString(jtmb.takeError());
+    auto machine = jtmb->createTargetMachine();
+    if (!machine) return llvm::toString(machine.takeError());
+    optimise(module, **machine, llvm::OptimizationLevel::O2);
+  }
+  std::map<check::PolicyKind, std::string> names = lowered.functions;
+  if (auto err = jit.addIRModule(llvm::orc::ThreadSafeModule(std::move(lowered.module), std::move(lowered.context))))
+    return llvm::toString(std::move(err));
+  for (const auto& [kind, name] : names) {
+    auto address = jit.lookup(name);
+    if (!address) {
+      failures[kind] = "compilation failed: " + llvm::toString(address.takeError());
+      continue;
+    }
+    functions[static_cast<int>(kind)].store(address->toPtr<PolicyFunction>(), std::memory_order_release);
+  }
+  return "";
+}
 
 }  // namespace
 
@@ -135,29 +205,29 @@ JitEngine::JitEngine(std::shared_ptr<const check::CheckedBundle> bundle, JitOpti
 
 std::unique_ptr<JitEngine> JitEngine::create(std::shared_ptr<const check::CheckedBundle> bundle, JitOptions options) {
   std::unique_ptr<JitEngine> engine(new JitEngine(std::move(bundle), std::move(options)));
-  if (engine->options_.background) {
-    JitEngine* raw = engine.get();
-    engine->worker_ = std::thread([raw] { raw->compile(); });
-  } else {
-    engine->compile();
-  }
+  JitEngine* raw = engine.get();
+  engine->worker_ = std::thread([raw] { raw->compile(); });
+  engine->wait_for(engine->options_.wait);
   return engine;
 }
 
 JitEngine::~JitEngine() {
+  // A tier being compiled is finished (LLVM cannot be interrupted), the
+  // ones after it are not started.
+  stopping_.store(true);
   if (worker_.joinable()) worker_.join();
 }
 
-void JitEngine::wait_until_compiled() const {
-  if (worker_.joinable() && worker_.get_id() != std::this_thread::get_id()) {
-    // join() is not const; wait on the status instead.
-    while (true) {
-      {
-        std::lock_guard<std::mutex> lock(status_mutex_);
-        if (status_.finished) return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+void JitEngine::wait_for(JitOptions::Wait what) const {
+  if (what == JitOptions::Wait::Nothing) return;
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(status_mutex_);
+      bool done = status_.finished || (what == JitOptions::Wait::Baseline && status_.compiled) ||
+                  (what == JitOptions::Wait::Optimised && status_.optimised);
+      if (done) return;
     }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
 }
 
@@ -168,121 +238,130 @@ JitStatus JitEngine::status() const {
 
 bool JitEngine::is_compiled(check::PolicyKind kind) const {
   const CompiledPolicies* c = compiled_.load(std::memory_order_acquire);
-  return c && c->functions[static_cast<int>(kind)];
+  return c && c->plain.functions[static_cast<int>(kind)].load(std::memory_order_acquire);
 }
 
 void JitEngine::compile() {
-  JitStatus result;
-  auto finish = [&](std::string warning) {
-    result.finished = true;
-    if (!warning.empty()) result.warning = std::move(warning);
+  auto update = [&](auto&& change) {
     std::lock_guard<std::mutex> lock(status_mutex_);
-    status_ = std::move(result);
+    change(status_);
+  };
+  auto finish = [&](std::string warning) {
+    update([&](JitStatus& s) {
+      s.finished = true;
+      if (!warning.empty()) s.warning = s.warning.empty() ? warning : s.warning + "; " + warning;
+    });
   };
   try {
     auto start = Clock::now();
-    lower::LoweredBundle lowered = lower::lower_bundle(*bundle_, {"orderflow"});
-    result.lower_ms = ms_since(start);
-    result.interpreted = lowered.not_compiled;
+    lower::LoweredBundle lowered = lower::lower_bundle(*bundle_, {"orderflow", false, options_.record_rules});
+    double lower_ms = ms_since(start);
+    size_t instructions = instruction_count(*lowered.module);
+    std::map<check::PolicyKind, std::string> interpreted = lowered.not_compiled;
+    update([&](JitStatus& s) {
+      s.lower_ms = lower_ms;
+      s.ir_instructions = instructions;
+      s.interpreted = interpreted;
+    });
     if (lowered.functions.empty()) {
       finish(bundle_->policies.empty() ? "" : "no policy could be compiled; the interpreter serves them all");
       return;
     }
     initialise_llvm();
-    auto compile_start = Clock::now();
-    auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
-    if (!jtmb) {
-      finish("cannot compile for this machine: " + llvm::toString(jtmb.takeError()));
-      return;
-    }
-    result.ir_instructions = instruction_count(*lowered.module);
-    bool optimised = options_.level == JitOptions::Level::Optimised ||
-                     (options_.level == JitOptions::Level::Auto && result.ir_instructions <= kOptimiseUpTo);
-    jtmb->setCodeGenOptLevel(optimised ? llvm::CodeGenOptLevel::Default : llvm::CodeGenOptLevel::None);
-    auto tm = jtmb->createTargetMachine();
-    if (!tm) {
-      finish("cannot compile for this machine: " + llvm::toString(tm.takeError()));
-      return;
-    }
-    llvm::Module& module = *lowered.module;
-    module.setDataLayout((*tm)->createDataLayout());
-    module.setTargetTriple((*tm)->getTargetTriple().str());
     std::shared_ptr<DiskObjectCache> cache;
-    if (!options_.cache_dir.empty()) {
-      cache = std::make_shared<DiskObjectCache>(options_.cache_dir);
-      // The key is the IR itself, so that a cached object can only be the
-      // compilation of exactly this code by this LLVM at this level.
-      std::string ir;
-      llvm::raw_string_ostream os(ir);
-      module.print(os, nullptr);
-      module.setModuleIdentifier(fmt::format("orderflow-{}-{}-llvm{}", hex_digest(ir), optimised ? "O2" : "O0",
-                                             LLVM_VERSION_MAJOR));
-    }
-    std::string key = module.getModuleIdentifier();
-    result.from_cache = cache && cache->has(key);
-    if (optimised && !result.from_cache) optimise(module, **tm, llvm::OptimizationLevel::O2);
+    if (!options_.cache_dir.empty()) cache = std::make_shared<DiskObjectCache>(options_.cache_dir);
 
-    auto jit = llvm::orc::LLJITBuilder()
-                   .setJITTargetMachineBuilder(*jtmb)
-                   .setCompileFunctionCreator([cache](llvm::orc::JITTargetMachineBuilder builder)
-                                                  -> llvm::Expected<std::unique_ptr<llvm::orc::IRCompileLayer::IRCompiler>> {
-                     auto machine = builder.createTargetMachine();
-                     if (!machine) return machine.takeError();
-                     return std::make_unique<llvm::orc::TMOwningSimpleCompiler>(std::move(*machine), cache.get());
-                   })
-                   .create();
-    if (!jit) {
-      finish("the JIT could not start: " + llvm::toString(jit.takeError()));
-      return;
-    }
-    // The helpers compiled code calls, by name; memcmp and memcpy from the process.
-    llvm::orc::SymbolMap helpers;
-    auto define = [&](const char* name, auto* fn) {
-      helpers[(*jit)->mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn),
-                                               llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
-    };
-#define ORDERFLOW_DEFINE_HELPER(name, ret, ...) define(#name, &::orderflow::lower::name);
-    ORDERFLOW_JIT_HELPERS(ORDERFLOW_DEFINE_HELPER)
-#undef ORDERFLOW_DEFINE_HELPER
-    if (auto err = (*jit)->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(helpers)))) {
-      finish("the JIT could not start: " + llvm::toString(std::move(err)));
-      return;
-    }
-    auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
-        (*jit)->getDataLayout().getGlobalPrefix());
-    if (!process) {
-      finish("the JIT could not start: " + llvm::toString(process.takeError()));
-      return;
-    }
-    (*jit)->getMainJITDylib().addGenerator(std::move(*process));
-    if (auto err = (*jit)->addIRModule(
-            llvm::orc::ThreadSafeModule(std::move(lowered.module), std::move(lowered.context)))) {
-      finish("the JIT could not take the policies: " + llvm::toString(std::move(err)));
+    // Baseline tier: no IR optimisation, the fast instruction selector.
+    auto baseline = make_jit(llvm::CodeGenOptLevel::None, cache);
+    if (!baseline) {
+      finish("the JIT could not start: " + llvm::toString(baseline.takeError()));
       return;
     }
     auto compiled = std::make_unique<CompiledPolicies>();
     compiled->bundle = bundle_;
-    compiled->atoms = std::move(lowered.atoms);
     compiled->routing_fields = engine::RoutingFields::resolve(*bundle_);
-    for (const auto& [kind, name] : lowered.functions) {
-      auto address = (*jit)->lookup(name);
-      if (!address) {
-        result.interpreted[kind] = "compilation failed: " + llvm::toString(address.takeError());
-        continue;
-      }
-      compiled->functions[static_cast<int>(kind)] = address->toPtr<PolicyFunction>();
-      compiled->policies[static_cast<int>(kind)] = bundle_->policy(kind);
-      result.compiled = true;
+    for (const check::Policy& p : bundle_->policies) compiled->policies[static_cast<int>(p.kind)] = &p;
+    compiled->plain.atoms = lowered.atoms;
+    bool from_cache = false;
+    if (std::string why = add_module(**baseline, std::move(lowered), false, "baseline", options_.cache_dir,
+                                     compiled->plain.functions, interpreted, from_cache);
+        !why.empty()) {
+      finish("the JIT could not take the policies: " + why);
+      return;
     }
-    compiled->jit = std::move(*jit);
-    result.compile_ms = ms_since(compile_start);
+    bool any = false;
+    for (auto& f : compiled->plain.functions) any |= f.load() != nullptr;
+    compiled->jits.push_back(std::move(*baseline));
+    CompiledPolicies* published = compiled.get();
     compiled_storage_ = std::move(compiled);
-    compiled_.store(compiled_storage_.get(), std::memory_order_release);
+    compiled_.store(published, std::memory_order_release);
     std::string warning;
-    for (const auto& [kind, why] : result.interpreted)
+    for (const auto& [kind, why] : interpreted)
       warning += fmt::format("{}the {} policy is interpreted: {}", warning.empty() ? "" : "; ",
                              check::policy_kind_name(kind), why);
-    finish(warning);
+    double baseline_ms = ms_since(start);
+    update([&](JitStatus& s) {
+      s.compiled = any;
+      s.baseline_ms = baseline_ms;
+      s.from_cache = from_cache;
+      s.interpreted = interpreted;
+      s.warning = warning;
+    });
+    if (!any) {
+      finish("");
+      return;
+    }
+
+    // Optimised tier: replaces the baseline's functions as it lands.
+    if (stopping_.load()) {
+      finish("");
+      return;
+    }
+    if (instructions > options_.optimise_up_to) {
+      update([&](JitStatus& s) {
+        s.warning += fmt::format("{}the policies stay unoptimised: {} IR instructions is more than the optimiser takes ({})",
+                                 s.warning.empty() ? "" : "; ", instructions, options_.optimise_up_to);
+      });
+    } else {
+      auto optimised = make_jit(llvm::CodeGenOptLevel::Default, cache);
+      if (optimised) {
+        std::map<check::PolicyKind, std::string> failures;
+        bool cached = false;
+        lower::LoweredBundle again = lower::lower_bundle(*bundle_, {"orderflow", false, options_.record_rules});
+        std::string why = add_module(**optimised, std::move(again), true, "optimised", options_.cache_dir,
+                                     published->plain.functions, failures, cached);
+        if (why.empty()) {
+          published->jits.push_back(std::move(*optimised));
+          double optimised_ms = ms_since(start);
+          update([&](JitStatus& s) {
+            s.optimised = true;
+            s.optimised_ms = optimised_ms;
+          });
+        }
+      }
+    }
+
+    // The explaining variant, for `explain` and audits; until it is ready
+    // the interpreter explains (with the same result).
+    if (stopping_.load()) {
+      finish("");
+      return;
+    }
+    lower::LoweredBundle explaining = lower::lower_bundle(*bundle_, {"orderflow", true});
+    published->explain.atoms = explaining.atoms;
+    std::map<check::PolicyKind, std::string> failures;
+    bool cached = false;
+    if (add_module(*published->jits.front(), std::move(explaining), false, "explain", options_.cache_dir,
+                   published->explain.functions, failures, cached)
+            .empty()) {
+      published->explain_ready.store(true, std::memory_order_release);
+      double explain_ms = ms_since(start);
+      update([&](JitStatus& s) {
+        s.explainable = true;
+        s.explain_ms = explain_ms;
+      });
+    }
+    finish("");
   } catch (const std::exception& e) {
     finish(std::string("compilation failed, the interpreter serves every policy: ") + e.what());
   }
@@ -296,7 +375,12 @@ bool JitEngine::condition_holds(const check::Expr& condition, int slots, const e
 void JitEngine::evaluate_into(check::PolicyKind kind, const engine::EvalInput& input, engine::TraceDetail detail,
                               engine::Outcome& out) const {
   const CompiledPolicies* compiled = compiled_.load(std::memory_order_acquire);
-  PolicyFunction fn = compiled ? compiled->functions[static_cast<int>(kind)] : nullptr;
+  const CompiledVariant* variant = nullptr;
+  if (compiled) {
+    if (detail == engine::TraceDetail::Rules) variant = &compiled->plain;
+    else if (compiled->explain_ready.load(std::memory_order_acquire)) variant = &compiled->explain;
+  }
+  PolicyFunction fn = variant ? variant->functions[static_cast<int>(kind)].load(std::memory_order_acquire) : nullptr;
   if (!fn) {
     interpreter_.evaluate_into(kind, input, detail, out);
     return;
@@ -309,6 +393,7 @@ void JitEngine::evaluate_into(check::PolicyKind kind, const engine::EvalInput& i
   thread_local FrameState state;
   state.reset();
   state.compiled = compiled;
+  state.atoms = &variant->atoms;
   state.policy = policy;
   state.outcome = &out;
   state.detail = detail;

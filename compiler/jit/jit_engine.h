@@ -15,23 +15,35 @@
 
 namespace orderflow::jit {
 
+// Compilation runs in tiers on a thread of the engine's own: first a
+// baseline (unoptimised, compiled fast) so that native code serves within
+// milliseconds, then an optimised tier that replaces it, then the
+// explaining variant. Until a tier is ready the one before it serves, and
+// before any is, the interpreter.
 struct JitOptions {
-  // Compile on a thread of its own (else in create()).
-  bool background = true;
-  // Where compiled objects are kept between runs, keyed by the bundle's
-  // content hash; empty: no cache on disk.
+  // What create() waits for before returning.
+  enum class Wait { Nothing, Baseline, Optimised, Everything } wait = Wait::Nothing;
+  // Where compiled objects are kept between runs; empty: no cache on disk.
   std::string cache_dir;
-  // Optimise the IR and the machine code; "auto" picks by the bundle's size.
-  enum class Level { Auto, Fast, Optimised } level = Level::Auto;
+  // Modules larger than this many IR instructions stay at the baseline tier.
+  size_t optimise_up_to = 400'000;
+  // Whether evaluations record which rules were evaluated and matched
+  // (Outcome::matched, rules_evaluated); off, only the decision is made.
+  // Explaining always records.
+  bool record_rules = true;
 };
 
 struct JitStatus {
-  bool finished = false;  // compilation is over (successfully or not)
-  bool compiled = false;  // at least one policy runs as native code
-  std::string warning;    // why something is served by the interpreter
+  bool finished = false;   // every tier is over (successfully or not)
+  bool compiled = false;   // native code serves (at least one policy)
+  bool optimised = false;  // the optimised tier serves
+  bool explainable = false;
+  std::string warning;     // why something is served by the interpreter
   std::map<check::PolicyKind, std::string> interpreted;  // per policy, why
-  double lower_ms = 0;    // typed bundle to LLVM IR
-  double compile_ms = 0;  // IR to machine code, including optimisation
+  double lower_ms = 0;     // typed bundle to LLVM IR
+  double baseline_ms = 0;  // from the start of lowering to native code serving
+  double optimised_ms = 0; // from the start of lowering to optimised code serving
+  double explain_ms = 0;   // from the start of lowering to the explaining variant serving
   bool from_cache = false;
   size_t ir_instructions = 0;
 };
@@ -54,8 +66,8 @@ class JitEngine final : public engine::PolicyEngine {
   std::string name() const override { return "jit"; }
   const check::CheckedBundle& bundle() const override { return *bundle_; }
 
-  // Blocks until compilation is over.
-  void wait_until_compiled() const;
+  // Blocks until that much is compiled (or has failed).
+  void wait_for(JitOptions::Wait what) const;
   JitStatus status() const;
   // Whether `kind` runs as native code right now.
   bool is_compiled(check::PolicyKind kind) const;
@@ -71,6 +83,7 @@ class JitEngine final : public engine::PolicyEngine {
   std::atomic<const CompiledPolicies*> compiled_{nullptr};
   mutable std::mutex status_mutex_;
   JitStatus status_;
+  std::atomic<bool> stopping_{false};
   std::thread worker_;
 };
 

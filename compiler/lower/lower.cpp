@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 #include <llvm/IR/Constants.h>
+#include <llvm/IR/CFG.h>
+#include <llvm/IR/ConstantFolder.h>
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/Verifier.h>
@@ -72,11 +74,101 @@ struct Walk {
   bool nodes = false;       // the inventory's nodes
 };
 
+// Folds constants, and the identities lowering makes all the time (a
+// presence known to be true and-ed into a condition): the baseline tier does
+// not optimise, and its compile time grows with every instruction. It looks
+// at nothing but the operands at hand: loops are built with phis whose
+// incoming values come later, which a simplifier looking through them (as
+// InstSimplifyFolder does) would fold wrongly.
+class LocalFolder final : public llvm::IRBuilderFolder {
+ public:
+  llvm::Value* FoldBinOp(llvm::Instruction::BinaryOps op, llvm::Value* l, llvm::Value* r) const override {
+    if (llvm::Value* v = constants_.FoldBinOp(op, l, r)) return v;
+    auto* cl = llvm::dyn_cast<llvm::ConstantInt>(l);
+    auto* cr = llvm::dyn_cast<llvm::ConstantInt>(r);
+    if (!cl && !cr) return nullptr;
+    llvm::Value* other = cl ? r : l;
+    llvm::ConstantInt* c = cl ? cl : cr;
+    switch (op) {
+      case llvm::Instruction::And: return c->isZero() ? c : c->isMinusOne() ? other : nullptr;
+      case llvm::Instruction::Or: return c->isZero() ? other : c->isMinusOne() ? c : nullptr;
+      case llvm::Instruction::Xor:
+      case llvm::Instruction::Add: return c->isZero() ? other : nullptr;
+      default: return nullptr;
+    }
+  }
+  llvm::Value* FoldExactBinOp(llvm::Instruction::BinaryOps op, llvm::Value* l, llvm::Value* r, bool exact) const override {
+    return constants_.FoldExactBinOp(op, l, r, exact);
+  }
+  llvm::Value* FoldNoWrapBinOp(llvm::Instruction::BinaryOps op, llvm::Value* l, llvm::Value* r, bool nuw,
+                               bool nsw) const override {
+    return constants_.FoldNoWrapBinOp(op, l, r, nuw, nsw);
+  }
+  llvm::Value* FoldBinOpFMF(llvm::Instruction::BinaryOps op, llvm::Value* l, llvm::Value* r,
+                            llvm::FastMathFlags fmf) const override {
+    return constants_.FoldBinOpFMF(op, l, r, fmf);
+  }
+  llvm::Value* FoldUnOpFMF(llvm::Instruction::UnaryOps op, llvm::Value* v, llvm::FastMathFlags fmf) const override {
+    return constants_.FoldUnOpFMF(op, v, fmf);
+  }
+  llvm::Value* FoldCmp(llvm::CmpInst::Predicate p, llvm::Value* l, llvm::Value* r) const override {
+    return constants_.FoldCmp(p, l, r);
+  }
+  llvm::Value* FoldGEP(llvm::Type* t, llvm::Value* p, llvm::ArrayRef<llvm::Value*> indices,
+                       llvm::GEPNoWrapFlags nw) const override {
+    return constants_.FoldGEP(t, p, indices, nw);
+  }
+  llvm::Value* FoldSelect(llvm::Value* c, llvm::Value* t, llvm::Value* f) const override {
+    if (auto* known = llvm::dyn_cast<llvm::ConstantInt>(c)) return known->isOne() ? t : f;
+    if (t == f) return t;
+    return constants_.FoldSelect(c, t, f);
+  }
+  llvm::Value* FoldExtractValue(llvm::Value* agg, llvm::ArrayRef<unsigned> indices) const override {
+    return constants_.FoldExtractValue(agg, indices);
+  }
+  llvm::Value* FoldInsertValue(llvm::Value* agg, llvm::Value* v, llvm::ArrayRef<unsigned> indices) const override {
+    return constants_.FoldInsertValue(agg, v, indices);
+  }
+  llvm::Value* FoldExtractElement(llvm::Value* vec, llvm::Value* i) const override {
+    return constants_.FoldExtractElement(vec, i);
+  }
+  llvm::Value* FoldInsertElement(llvm::Value* vec, llvm::Value* v, llvm::Value* i) const override {
+    return constants_.FoldInsertElement(vec, v, i);
+  }
+  llvm::Value* FoldShuffleVector(llvm::Value* a, llvm::Value* b, llvm::ArrayRef<int> mask) const override {
+    return constants_.FoldShuffleVector(a, b, mask);
+  }
+  llvm::Value* FoldCast(llvm::Instruction::CastOps op, llvm::Value* v, llvm::Type* to) const override {
+    return constants_.FoldCast(op, v, to);
+  }
+  llvm::Value* FoldBinaryIntrinsic(llvm::Intrinsic::ID id, llvm::Value* l, llvm::Value* r, llvm::Type* t,
+                                   llvm::Instruction* fmf_source) const override {
+    return constants_.FoldBinaryIntrinsic(id, l, r, t, fmf_source);
+  }
+  llvm::Value* CreatePointerCast(llvm::Constant* c, llvm::Type* to) const override {
+    return constants_.CreatePointerCast(c, to);
+  }
+  llvm::Value* CreatePointerBitCastOrAddrSpaceCast(llvm::Constant* c, llvm::Type* to) const override {
+    return constants_.CreatePointerBitCastOrAddrSpaceCast(c, to);
+  }
+
+ private:
+  llvm::ConstantFolder constants_;
+};
+
 class FunctionLowerer {
  public:
   FunctionLowerer(const check::CheckedBundle& b, llvm::Module& m, std::vector<Atom>& atoms, const check::Policy& p,
-                  llvm::GlobalVariable* zero_record)
-      : b_(b), m_(m), c_(m.getContext()), B_(c_), atoms_(atoms), policy_(p), zero_record_(zero_record) {
+                  llvm::GlobalVariable* zero_record, const LowerOptions& options)
+      : b_(b),
+        m_(m),
+        c_(m.getContext()),
+        B_(c_, LocalFolder()),
+        atoms_(atoms),
+        policy_(p),
+        zero_record_(zero_record),
+        explain_(options.explain),
+        record_rules_(options.record_rules || options.explain) {
     i1_ = llvm::Type::getInt1Ty(c_);
     i8_ = llvm::Type::getInt8Ty(c_);
     i32_ = llvm::Type::getInt32Ty(c_);
@@ -87,21 +179,38 @@ class FunctionLowerer {
     static_assert(sizeof(RawValue) == 40, "RawValue layout changed: update raw_");
   }
 
+  // Lowers the policy into `name`. A long policy is split into parts of at
+  // most kRulesPerPart rules, each a function of its own that returns
+  // whether the policy is done: code generation time grows faster than
+  // linearly with a function's size.
   llvm::Function* lower(const std::string& name) {
-    fn_ = llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(c_), {ptr_}, false),
-                                 llvm::GlobalValue::ExternalLinkage, name, m_);
-    fn_->addFnAttr(llvm::Attribute::NoUnwind);
-    entry_ = llvm::BasicBlock::Create(c_, "entry", fn_);
-    B_.SetInsertPoint(entry_);
-    frame_ = fn_->getArg(0);
-    slots_.assign(std::max(policy_.slot_count, 2), std::nullopt);
-    slots_[0] = LV{nullptr, load_frame(ptr_, offsetof(JitFrame, order)), nullptr};
-    trace_values_ = B_.CreateICmpNE(load_frame(i8_, offsetof(JitFrame, trace_values)), B_.getInt8(0));
-    lower_rules();
-    std::string problems;
-    llvm::raw_string_ostream os(problems);
-    if (llvm::verifyFunction(*fn_, &os)) throw Unsupported{"the generated code did not verify: " + problems};
-    return fn_;
+    size_t n = policy_.rules.size();
+    if (n <= kRulesPerPart) {
+      begin_function(name, false);
+      lower_rules(0, n, true);
+      return finish_function();
+    }
+    std::vector<llvm::Function*> parts;
+    for (size_t start = 0; start < n; start += kRulesPerPart) {
+      size_t end = std::min(n, start + kRulesPerPart);
+      begin_function(fmt::format("{}.part{}", name, parts.size()), true);
+      lower_rules(start, end, end == n);
+      parts.push_back(finish_function());
+    }
+    begin_function(name, false);
+    bool escalation = policy_.kind == check::PolicyKind::Escalation;
+    for (llvm::Function* part : parts) {
+      llvm::Value* done = B_.CreateCall(part, {frame_});
+      if (escalation) continue;
+      llvm::BasicBlock* stop = block("part.done");
+      llvm::BasicBlock* next = block("part.next");
+      B_.CreateCondBr(B_.CreateICmpNE(done, B_.getInt32(0)), stop, next);
+      B_.SetInsertPoint(stop);
+      B_.CreateRetVoid();
+      B_.SetInsertPoint(next);
+    }
+    B_.CreateRetVoid();
+    return finish_function();
   }
 
  private:
@@ -302,6 +411,18 @@ class FunctionLowerer {
   }
 
   llvm::AllocaInst* raws(unsigned count) { return entry_alloca(raw_, count); }
+  // Room for a helper call's arguments and results, filled just before the
+  // call and read just after: shared by every call of the function, as the
+  // frame (and the baseline tier's work) would grow with each alloca.
+  llvm::AllocaInst* scratch_raws(unsigned count) {
+    llvm::AllocaInst*& a = scratch_raws_[count];
+    if (!a) a = raws(count);
+    return a;
+  }
+  llvm::AllocaInst* scratch_flag() {
+    if (!scratch_flag_) scratch_flag_ = entry_alloca(i8_);
+    return scratch_flag_;
+  }
   llvm::Value* raw_at(llvm::Value* array, unsigned i) { return B_.CreateConstInBoundsGEP1_32(raw_, array, i); }
 
   // Merges values arriving from several blocks; call at the top of the merge block.
@@ -310,6 +431,11 @@ class FunctionLowerer {
     bool any_present = false;
     for (const auto& [bb, v] : in) any_present |= v.present != nullptr;
     auto make = [&](llvm::Type* ty, auto part) -> llvm::Value* {
+      // The same value from every block (a presence that is always true)
+      // needs no phi.
+      bool same = true;
+      for (const auto& [bb, v] : in) same &= part(v) == part(in.front().second);
+      if (same) return part(in.front().second);
       llvm::PHINode* p = B_.CreatePHI(ty, static_cast<unsigned>(in.size()));
       for (const auto& [bb, v] : in) p->addIncoming(part(v), bb);
       return p;
@@ -329,7 +455,7 @@ class FunctionLowerer {
 
   // Reports an atom's outcome when explaining (and facts are wanted here).
   void emit_fact(const Expr& e, llvm::Value* result, const std::vector<std::pair<const Expr*, LV>>& operands) {
-    if (!facts_) return;
+    if (!facts_ || !explain_) return;
     Atom a;
     a.kind = Atom::Kind::Operands;
     a.expr = &e;
@@ -339,7 +465,7 @@ class FunctionLowerer {
     llvm::BasicBlock* done = block("fact.done");
     B_.CreateCondBr(trace_values_, yes, done);
     B_.SetInsertPoint(yes);
-    llvm::Value* array = raws(std::max<unsigned>(1, static_cast<unsigned>(operands.size())));
+    llvm::Value* array = scratch_raws(std::max<unsigned>(1, static_cast<unsigned>(operands.size())));
     for (unsigned i = 0; i < operands.size(); ++i) store_raw(raw_at(array, i), operands[i].second, operands[i].first->type);
     B_.CreateCall(of_fact_fn(), {frame_, B_.getInt32(id), B_.CreateZExt(result, i8_), array});
     B_.CreateBr(done);
@@ -366,7 +492,7 @@ class FunctionLowerer {
       case ExprKind::Const: return v;
       default: break;
     }
-    if (facts_) {
+    if (facts_ && explain_) {
       Atom a;
       a.kind = Atom::Kind::Leaf;
       a.expr = &e;
@@ -375,7 +501,7 @@ class FunctionLowerer {
       llvm::BasicBlock* done = block("leaf.done");
       B_.CreateCondBr(trace_values_, yes, done);
       B_.SetInsertPoint(yes);
-      llvm::Value* array = raws(1);
+      llvm::Value* array = scratch_raws(1);
       store_raw(raw_at(array, 0), v, e.type);
       B_.CreateCall(of_fact_fn(), {frame_, B_.getInt32(id), B_.CreateZExt(B_.CreateAnd(is_present(v), v.a), i8_), array});
       B_.CreateBr(done);
@@ -469,7 +595,7 @@ class FunctionLowerer {
   llvm::Value* list_contains(const model::DataList& list, int index, const LV& v, Type t) {
     constexpr size_t kInlineUpTo = 16;
     if (list.values.size() > kInlineUpTo) {
-      llvm::Value* raw = raws(1);
+      llvm::Value* raw = scratch_raws(1);
       store_raw(raw, v, t);
       return B_.CreateICmpNE(B_.CreateCall(of_list_contains_fn(), {frame_, B_.getInt32(index), raw}), B_.getInt8(0));
     }
@@ -712,7 +838,7 @@ class FunctionLowerer {
       llvm::BasicBlock* good = block("convert.ok");
       B_.CreateCondBr(overflow, bad, good);
       B_.SetInsertPoint(bad);
-      llvm::Value* raw = raws(2);
+      llvm::Value* raw = scratch_raws(2);
       store_raw(raw_at(raw, 0), v, e.args[0]->type);
       B_.CreateCall(of_convert_fn(), {frame_, B_.getInt32(static_cast<int>(to)), raw_at(raw, 0), raw_at(raw, 1)});
       B_.CreateBr(error_block_);
@@ -752,9 +878,12 @@ class FunctionLowerer {
     LV r = condition(*e.args[1]);
     llvm::Value* r_decides = B_.CreateAnd(is_present(r), is_and ? B_.CreateNot(r.a) : r.a);
     llvm::Value* unknown = B_.CreateOr(B_.CreateNot(is_present(l)), B_.CreateNot(is_present(r)));
-    // right decides -> its value; else unknown -> missing; else is_and (true for and, false for or)
+    // right decides -> its value; else unknown -> missing; else is_and (true
+    // for and, false for or). When the right decides, its value is !is_and,
+    // so no select is needed (which the baseline tier's fast instruction
+    // selector does not take on i1).
     llvm::Value* present = B_.CreateOr(r_decides, B_.CreateNot(unknown));
-    llvm::Value* value = B_.CreateSelect(r_decides, r.a, B_.getInt1(is_and));
+    llvm::Value* value = is_and ? B_.CreateNot(r_decides) : r_decides;
     llvm::BasicBlock* from_right = B_.GetInsertBlock();
     B_.CreateBr(done);
     B_.SetInsertPoint(done);
@@ -817,7 +946,7 @@ class FunctionLowerer {
 
   // Calls of_arith; continues only when it succeeded.
   LV arith_helper(const Expr& e, const LV& l, const LV& r) {
-    llvm::Value* array = raws(3);
+    llvm::Value* array = scratch_raws(3);
     store_raw(raw_at(array, 0), l, e.args[0]->type);
     store_raw(raw_at(array, 1), r, e.args[1]->type);
     llvm::Value* ok = B_.CreateCall(of_arith_fn(), {frame_, B_.getInt32(static_cast<int>(e.arith)), raw_at(array, 0),
@@ -870,19 +999,50 @@ class FunctionLowerer {
   }
 
   llvm::Value* compare_helper(CompareForm form, const LV& x, const LV& y, Type tx, Type ty) {
-    llvm::Value* array = raws(2);
+    llvm::Value* array = scratch_raws(2);
     store_raw(raw_at(array, 0), x, tx);
     store_raw(raw_at(array, 1), y, ty);
-    llvm::Value* ok = entry_alloca(i8_);
+    llvm::Value* ok = scratch_flag();
     llvm::Value* c = B_.CreateCall(of_compare_fn(), {frame_, B_.getInt32(static_cast<int>(form)), raw_at(array, 0),
                                                      raw_at(array, 1), ok});
     require(B_.CreateICmpNE(B_.CreateLoad(i8_, ok), B_.getInt8(0)));
     return c;
   }
 
+  // The bytes of a text constant, if `text` is one: its pointer is a
+  // constant global and its length a constant. The global may hold more
+  // than the text (the items of a list share one), so the length counts.
+  static std::optional<llvm::StringRef> constant_bytes(const LV& text) {
+    auto* global = llvm::dyn_cast<llvm::GlobalVariable>(text.a);
+    auto* length = llvm::dyn_cast_or_null<llvm::ConstantInt>(text.b);
+    if (!global || !length || !global->isConstant() || !global->hasInitializer()) return std::nullopt;
+    auto* data = llvm::dyn_cast<llvm::ConstantDataSequential>(global->getInitializer());
+    if (!data || !data->isString() || length->getZExtValue() > data->getAsString().size()) return std::nullopt;
+    return data->getAsString().substr(0, length->getZExtValue());
+  }
+
+  // Whether the `bytes.size()` bytes at `p` are `bytes`: a load and compare
+  // per 8, 4, 2 or 1 bytes, little-endian as the target.
+  llvm::Value* bytes_equal(llvm::Value* p, llvm::StringRef bytes) {
+    llvm::Value* same = B_.getTrue();
+    size_t offset = 0;
+    while (offset < bytes.size()) {
+      size_t width = 8;
+      while (width > bytes.size() - offset) width /= 2;
+      uint64_t expected = 0;
+      for (size_t i = 0; i < width; ++i)
+        expected |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[offset + i])) << (8 * i);
+      llvm::Type* t = B_.getIntNTy(static_cast<unsigned>(width * 8));
+      llvm::LoadInst* load = B_.CreateAlignedLoad(t, B_.CreateConstInBoundsGEP1_64(i8_, p, offset), llvm::Align(1));
+      same = B_.CreateAnd(same, B_.CreateICmpEQ(load, llvm::ConstantInt::get(t, expected)));
+      offset += width;
+    }
+    return same;
+  }
+
   // Equality of two present texts, without a call for different lengths.
-  // Against a constant, the byte count is known, and LLVM compares short
-  // texts with a load or two instead of calling memcmp.
+  // Against a short constant the bytes are compared inline: the optimiser
+  // would do the same with memcmp, the baseline tier would not.
   llvm::Value* strings_equal(const LV& x, const LV& y) {
     llvm::Value* length = x.b;
     if (llvm::isa<llvm::ConstantInt>(y.b)) length = y.b;
@@ -892,7 +1052,16 @@ class FunctionLowerer {
     llvm::BasicBlock* done = block("str.done");
     B_.CreateCondBr(B_.CreateICmpEQ(x.b, y.b), bytes, done);
     B_.SetInsertPoint(bytes);
-    llvm::Value* same = B_.CreateICmpEQ(B_.CreateCall(memcmp_fn(), {x.a, y.a, length}), B_.getInt32(0));
+    constexpr size_t kInlineCompareUpTo = 32;
+    llvm::Value* same = nullptr;
+    std::optional<llvm::StringRef> constant = constant_bytes(y);
+    llvm::Value* other = x.a;
+    if (!constant) {
+      constant = constant_bytes(x);
+      other = y.a;
+    }
+    if (constant && constant->size() <= kInlineCompareUpTo) same = bytes_equal(other, *constant);
+    else same = B_.CreateICmpEQ(B_.CreateCall(memcmp_fn(), {x.a, y.a, length}), B_.getInt32(0));
     llvm::BasicBlock* bytes_end = B_.GetInsertBlock();
     B_.CreateBr(done);
     B_.SetInsertPoint(done);
@@ -906,39 +1075,81 @@ class FunctionLowerer {
   // comparison runs only when both are present (it may fail).
   llvm::Value* compare_values(CompareForm form, CompareOp op, const LV& x, const LV& y, Type tx, Type ty) {
     llvm::Value* present = both_present(x, y);
-    if (form == CompareForm::String && (op == CompareOp::Eq || op == CompareOp::Ne)) {
-      llvm::BasicBlock* from = B_.GetInsertBlock();
-      llvm::BasicBlock* test = block("cmp.str");
-      llvm::BasicBlock* done = block("cmp.str.done");
-      B_.CreateCondBr(present, test, done);
-      B_.SetInsertPoint(test);
-      llvm::Value* eq = strings_equal(x, y);
-      if (op == CompareOp::Ne) eq = B_.CreateNot(eq);
-      llvm::BasicBlock* test_end = B_.GetInsertBlock();
-      B_.CreateBr(done);
-      B_.SetInsertPoint(done);
-      llvm::PHINode* p = B_.CreatePHI(i1_, 2);
-      p->addIncoming(B_.getFalse(), from);
-      p->addIncoming(eq, test_end);
-      return p;
-    }
+    auto known = llvm::dyn_cast<llvm::ConstantInt>(present);
+    if (known && known->isZero()) return B_.getFalse();
+    if (std::optional<llvm::CmpInst::Predicate> pred = integer_predicate(form, op))
+      return B_.CreateAnd(present, B_.CreateICmp(*pred, x.a, y.a));
+    auto test = [&]() -> llvm::Value* {
+      if (form == CompareForm::String && (op == CompareOp::Eq || op == CompareOp::Ne)) {
+        llvm::Value* eq = strings_equal(x, y);
+        return op == CompareOp::Ne ? B_.CreateNot(eq) : eq;
+      }
+      if (form == CompareForm::Money) return money_holds(op, x, y, tx, ty);
+      return outcome(op, three_way(form, x, y, tx, ty));
+    };
     bool needs_guard = form == CompareForm::Money || form == CompareForm::String;
-    if (!needs_guard) {
-      llvm::Value* c = three_way(form, x, y, tx, ty);
-      return B_.CreateAnd(present, outcome(op, c));
-    }
+    if (!needs_guard) return B_.CreateAnd(present, test());
+    // Both there for certain (the usual case: a required field against a
+    // literal): no guard to branch around.
+    if (known) return test();
     llvm::BasicBlock* from = B_.GetInsertBlock();
-    llvm::BasicBlock* test = block("cmp.guarded");
+    llvm::BasicBlock* guarded = block("cmp.guarded");
     llvm::BasicBlock* done = block("cmp.guarded.done");
-    B_.CreateCondBr(present, test, done);
-    B_.SetInsertPoint(test);
-    llvm::Value* result = outcome(op, three_way(form, x, y, tx, ty));
+    B_.CreateCondBr(present, guarded, done);
+    B_.SetInsertPoint(guarded);
+    llvm::Value* result = test();
     llvm::BasicBlock* test_end = B_.GetInsertBlock();
     B_.CreateBr(done);
     B_.SetInsertPoint(done);
     llvm::PHINode* p = B_.CreatePHI(i1_, 2);
     p->addIncoming(B_.getFalse(), from);
     p->addIncoming(result, test_end);
+    return p;
+  }
+
+  // The icmp predicate that is `op` for values compared as integers
+  // (floats are not: their three-way comparison treats NaN as equal).
+  static std::optional<llvm::CmpInst::Predicate> integer_predicate(CompareForm form, CompareOp op) {
+    bool is_signed = true;
+    switch (form) {
+      case CompareForm::Bool: is_signed = false; break;
+      case CompareForm::Int:
+      case CompareForm::Decimal:
+      case CompareForm::Duration:
+      case CompareForm::Time:
+      case CompareForm::Enum: break;
+      default: return std::nullopt;
+    }
+    switch (op) {
+      case CompareOp::Eq: return llvm::CmpInst::ICMP_EQ;
+      case CompareOp::Ne: return llvm::CmpInst::ICMP_NE;
+      case CompareOp::Lt: return is_signed ? llvm::CmpInst::ICMP_SLT : llvm::CmpInst::ICMP_ULT;
+      case CompareOp::Le: return is_signed ? llvm::CmpInst::ICMP_SLE : llvm::CmpInst::ICMP_ULE;
+      case CompareOp::Gt: return is_signed ? llvm::CmpInst::ICMP_SGT : llvm::CmpInst::ICMP_UGT;
+      case CompareOp::Ge: return is_signed ? llvm::CmpInst::ICMP_SGE : llvm::CmpInst::ICMP_UGE;
+    }
+    return std::nullopt;
+  }
+
+  // Money in one currency compares its minor units; across currencies
+  // of_compare converts (and may fail, when no rate is known).
+  llvm::Value* money_holds(CompareOp op, const LV& x, const LV& y, Type tx, Type ty) {
+    llvm::BasicBlock* same = block("money.same");
+    llvm::BasicBlock* other = block("money.convert");
+    llvm::BasicBlock* done = block("money.done");
+    B_.CreateCondBr(B_.CreateICmpEQ(x.b, y.b), same, other);
+    B_.SetInsertPoint(same);
+    llvm::Value* direct = B_.CreateICmp(*integer_predicate(CompareForm::Int, op), x.a, y.a);
+    llvm::BasicBlock* same_end = B_.GetInsertBlock();
+    B_.CreateBr(done);
+    B_.SetInsertPoint(other);
+    llvm::Value* converted = outcome(op, compare_helper(CompareForm::Money, x, y, tx, ty));
+    llvm::BasicBlock* other_end = B_.GetInsertBlock();
+    B_.CreateBr(done);
+    B_.SetInsertPoint(done);
+    llvm::PHINode* p = B_.CreatePHI(i1_, 2);
+    p->addIncoming(direct, same_end);
+    p->addIncoming(converted, other_end);
     return p;
   }
 
@@ -1109,7 +1320,7 @@ class FunctionLowerer {
     facts_ = saved_facts;
     B_.SetInsertPoint(done);
     llvm::Value* r = B_.CreateLoad(i1_, result);
-    if (facts_) {
+    if (facts_ && explain_) {
       Atom a;
       a.kind = Atom::Kind::Quantifier;
       a.expr = &e;
@@ -1192,13 +1403,13 @@ class FunctionLowerer {
       }
     }
     unsigned n = static_cast<unsigned>(args.size());
-    llvm::Value* array = raws(n + 1);
+    llvm::Value* array = scratch_raws(n + 1);
     for (unsigned i = 0; i < n; ++i) store_raw(raw_at(array, i), args[i], e.args[i]->type);
     Atom a;
     a.kind = Atom::Kind::Call;
     a.expr = &e;
     int call_id = atom(std::move(a));
-    llvm::Value* ok = B_.CreateCall(of_builtin_fn(), {frame_, B_.getInt32(call_id), B_.getInt8(facts_ ? 1 : 0), array,
+    llvm::Value* ok = B_.CreateCall(of_builtin_fn(), {frame_, B_.getInt32(call_id), B_.getInt8(facts_ && explain_ ? 1 : 0), array,
                                                       B_.getInt32(n), raw_at(array, n)});
     if (stack) B_.CreateStackRestore(stack);
     require(B_.CreateICmpNE(ok, B_.getInt8(0)));
@@ -1251,7 +1462,7 @@ class FunctionLowerer {
       ArithForm form = t.kind == TypeKind::Int       ? ArithForm::IntAdd
                        : t.kind == TypeKind::Decimal ? ArithForm::DecimalAdd
                                                      : ArithForm::DurationAdd;
-      llvm::Value* array = raws(3);
+      llvm::Value* array = scratch_raws(3);
       store_raw(raw_at(array, 0), LV{nullptr, acc, nullptr}, t);
       store_raw(raw_at(array, 1), el, t);
       B_.CreateCall(of_arith_fn(), {frame_, B_.getInt32(static_cast<int>(form)), raw_at(array, 0), raw_at(array, 1),
@@ -1291,7 +1502,7 @@ class FunctionLowerer {
       B_.SetInsertPoint(next);
     }
     // No row: the interpreter's message, then the rule fails.
-    llvm::Value* array = raws(std::max<unsigned>(1, static_cast<unsigned>(args.size())));
+    llvm::Value* array = scratch_raws(std::max<unsigned>(1, static_cast<unsigned>(args.size())));
     for (unsigned i = 0; i < args.size(); ++i) store_raw(raw_at(array, i), args[i], t.param_types[i]);
     B_.CreateCall(of_table_failure_fn(), {frame_, B_.getInt32(e.index), array});
     B_.CreateBr(error_block_);
@@ -1309,6 +1520,7 @@ class FunctionLowerer {
   }
 
   void trace_call(llvm::FunctionCallee fn, std::vector<llvm::Value*> args) {
+    if (!explain_) return;
     llvm::BasicBlock* yes = block("trace");
     llvm::BasicBlock* done = block("trace.done");
     B_.CreateCondBr(trace_values_, yes, done);
@@ -1335,7 +1547,7 @@ class FunctionLowerer {
     store_frame(B_.getInt32(rule), offsetof(JitFrame, deciding_rule));
     store_frame(B_.getInt32(source), offsetof(JitFrame, decision_source));
     trace_call(of_rule_end_fn(), {frame_, B_.getInt32(rule), B_.getInt8(1), B_.getInt8(1)});
-    B_.CreateRetVoid();
+    return_done();
   }
 
   void annotate(const check::Action& a, int rule, int action) {
@@ -1367,7 +1579,7 @@ class FunctionLowerer {
       case check::ActionKind::Escalate: {
         LV who = lower(*a.value);
         LV priority = a.priority ? lower(*a.priority) : LV{B_.getFalse(), B_.getInt64(0), nullptr};
-        llvm::Value* array = raws(2);
+        llvm::Value* array = scratch_raws(2);
         store_raw(raw_at(array, 0), who, a.value->type);
         store_raw(raw_at(array, 1), priority, Type::of(TypeKind::Int));
         B_.CreateCall(of_notify_fn(), {frame_, B_.getInt32(rule), B_.getInt32(action), raw_at(array, 0), raw_at(array, 1)});
@@ -1377,15 +1589,55 @@ class FunctionLowerer {
     }
   }
 
-  void lower_rules() {
+  // A new function taking the frame; a part returns whether the policy is
+  // done, as an i32 (the baseline tier's fast instruction selector does not
+  // return i1), the policy's own function returns nothing.
+  void begin_function(const std::string& name, bool part) {
+    part_ = part;
+    llvm::Type* result = part ? static_cast<llvm::Type*>(i32_) : llvm::Type::getVoidTy(c_);
+    fn_ = llvm::Function::Create(llvm::FunctionType::get(result, {ptr_}, false),
+                                 part ? llvm::GlobalValue::InternalLinkage : llvm::GlobalValue::ExternalLinkage, name, m_);
+    fn_->addFnAttr(llvm::Attribute::NoUnwind);
+    if (part) fn_->addFnAttr(llvm::Attribute::NoInline);
+    entry_ = llvm::BasicBlock::Create(c_, "entry", fn_);
+    B_.SetInsertPoint(entry_);
+    frame_ = fn_->getArg(0);
+    scratch_raws_.clear();
+    scratch_flag_ = nullptr;
+    slots_.assign(std::max(policy_.slot_count, 2), std::nullopt);
+    slots_[0] = LV{nullptr, load_frame(ptr_, offsetof(JitFrame, order)), nullptr};
+    trace_values_ = B_.getInt1(explain_);
+  }
+
+  llvm::Function* finish_function() {
+    // Blocks left empty after a return (the `after.*` continuations) need a terminator.
+    for (llvm::BasicBlock& bb : *fn_)
+      if (!bb.getTerminator()) {
+        B_.SetInsertPoint(&bb);
+        B_.CreateUnreachable();
+      }
+    std::string problems;
+    llvm::raw_string_ostream os(problems);
+    if (llvm::verifyFunction(*fn_, &os)) throw Unsupported{"the generated code did not verify: " + problems};
+    return fn_;
+  }
+
+  // The policy is decided (or failed): leave.
+  void return_done() {
+    if (part_) B_.CreateRet(B_.getInt32(1));
+    else B_.CreateRetVoid();
+  }
+
+  void lower_rules(size_t first, size_t end, bool with_otherwise) {
     bool escalation = policy_.kind == check::PolicyKind::Escalation;
     auto lower_rule = [&](const check::Rule& rule, int index) {
       // Everything a rule evaluates can fail into this block.
       llvm::BasicBlock* failed = block("rule.failed");
       llvm::BasicBlock* next = block("rule.next");
       error_block_ = failed;
-      if (index >= 0) store_frame(B_.getInt32(index + 1), offsetof(JitFrame, rules_evaluated));
-      else store_frame(B_.getInt8(1), offsetof(JitFrame, otherwise_evaluated));
+      if (index >= 0) {
+        if (record_rules_) store_frame(B_.getInt32(index + 1), offsetof(JitFrame, rules_evaluated));
+      } else store_frame(B_.getInt8(1), offsetof(JitFrame, otherwise_evaluated));
       trace_call(of_rule_begin_fn(), {frame_, B_.getInt32(index)});
       llvm::Value* matched = B_.getTrue();
       if (rule.when) {
@@ -1400,14 +1652,17 @@ class FunctionLowerer {
       trace_call(of_rule_end_fn(), {frame_, B_.getInt32(index), B_.getInt8(0), B_.getInt8(0)});
       B_.CreateBr(next);
       B_.SetInsertPoint(body);
-      if (index >= 0) set_matched_bit(index);
+      if (index >= 0 && record_rules_) set_matched_bit(index);
       for (size_t i = 0; i < rule.actions.size(); ++i)
         if (static_cast<int>(i) != rule.deciding_action) annotate(rule.actions[i], index, static_cast<int>(i));
+      // Whether the body can go on to the next rule (it does not when it
+      // decides for certain): no code is made for what cannot run.
+      bool falls_through = true;
       if (rule.deciding_action >= 0) {
         const check::Action& a = rule.actions[rule.deciding_action];
         if (a.kind == check::ActionKind::Decision) {
           decide(a.decision, index, kDecisionAction);
-          B_.SetInsertPoint(block("after.decision"));
+          falls_through = false;
         } else if (a.kind == check::ActionKind::Route) {
           llvm::Value* routed = route(a.route, index, rule.deciding_action);
           llvm::BasicBlock* yes = block("route.yes");
@@ -1417,17 +1672,24 @@ class FunctionLowerer {
           store_frame(B_.getInt32(index), offsetof(JitFrame, deciding_rule));
           store_frame(B_.getInt32(kRouted), offsetof(JitFrame, decision_source));
           trace_call(of_rule_end_fn(), {frame_, B_.getInt32(index), B_.getInt8(1), B_.getInt8(1)});
-          B_.CreateRetVoid();
+          return_done();
           B_.SetInsertPoint(no_route);
           if (a.route.otherwise == check::Route::Else::Decide) {
             decide(*a.route.else_decision, index, kRouteElse);
-            B_.SetInsertPoint(block("after.else"));
+            falls_through = false;
           }
         }
       }
-      trace_call(of_rule_end_fn(), {frame_, B_.getInt32(index), B_.getInt8(1), B_.getInt8(0)});
-      B_.CreateBr(next);
+      if (falls_through) {
+        trace_call(of_rule_end_fn(), {frame_, B_.getInt32(index), B_.getInt8(1), B_.getInt8(0)});
+        B_.CreateBr(next);
+      }
       // A failure: the rule's error is recorded; acceptance and routing stop.
+      if (llvm::pred_empty(failed)) {
+        failed->eraseFromParent();
+        B_.SetInsertPoint(next);
+        return;
+      }
       B_.SetInsertPoint(failed);
       B_.CreateCall(of_rule_failed_fn(), {frame_, B_.getInt32(index)});
       if (escalation) {
@@ -1435,19 +1697,14 @@ class FunctionLowerer {
       } else {
         store_frame(B_.getInt32(index), offsetof(JitFrame, deciding_rule));
         store_frame(B_.getInt8(1), offsetof(JitFrame, failed));
-        B_.CreateRetVoid();
+        return_done();
       }
       B_.SetInsertPoint(next);
     };
-    for (size_t i = 0; i < policy_.rules.size(); ++i) lower_rule(policy_.rules[i], static_cast<int>(i));
-    if (policy_.otherwise && !escalation) lower_rule(*policy_.otherwise, -1);
-    B_.CreateRetVoid();
-    // Blocks left empty after a return (the `after.*` continuations) need a terminator.
-    for (llvm::BasicBlock& bb : *fn_)
-      if (!bb.getTerminator()) {
-        B_.SetInsertPoint(&bb);
-        B_.CreateUnreachable();
-      }
+    for (size_t i = first; i < end; ++i) lower_rule(policy_.rules[i], static_cast<int>(i));
+    if (with_otherwise && policy_.otherwise && !escalation) lower_rule(*policy_.otherwise, -1);
+    if (part_) B_.CreateRet(B_.getInt32(0));
+    else B_.CreateRetVoid();
   }
 
   // ---------------------------------------------------------- routing
@@ -1478,24 +1735,12 @@ class FunctionLowerer {
     B_.SetInsertPoint(none);
     B_.CreateBr(done);
     B_.SetInsertPoint(go);
-    bool fast = r.max_shipments == 1;
+    // Explaining needs every node's story, which RouteSelection tells.
+    bool fast = r.max_shipments == 1 && !explain_;
     for (const auto& p : r.prefer) fast &= inline_key(p.key->type);
-    if (fast) {
-      llvm::BasicBlock* fast_block = block("route.fast");
-      llvm::BasicBlock* general = block("route.general");
-      B_.CreateCondBr(trace_values_, general, fast_block);
-      B_.SetInsertPoint(fast_block);
-      std::map<std::string, Memo> fast_memos;
-      begin_memos(fast_memos);
-      llvm::Value* routed = route_fast(r, demands);
-      end_memos();
-      outcomes.push_back({B_.GetInsertBlock(), routed});
-      B_.CreateBr(done);
-      B_.SetInsertPoint(general);
-    }
-    std::map<std::string, Memo> general_memos;
-    begin_memos(general_memos);
-    llvm::Value* routed = route_general(r);
+    std::map<std::string, Memo> memos;
+    begin_memos(memos);
+    llvm::Value* routed = fast ? route_fast(r, demands) : route_general(r);
     end_memos();
     outcomes.push_back({B_.GetInsertBlock(), routed});
     B_.CreateBr(done);
@@ -1700,10 +1945,16 @@ class FunctionLowerer {
   const check::CheckedBundle& b_;
   llvm::Module& m_;
   llvm::LLVMContext& c_;
-  llvm::IRBuilder<> B_;
+  llvm::IRBuilder<LocalFolder> B_;
   std::vector<Atom>& atoms_;
   const check::Policy& policy_;
   llvm::GlobalVariable* zero_record_;
+  bool explain_;
+  bool record_rules_;
+  bool part_ = false;
+  std::map<unsigned, llvm::AllocaInst*> scratch_raws_;
+  llvm::AllocaInst* scratch_flag_ = nullptr;
+  static constexpr size_t kRulesPerPart = 48;
 
   llvm::Type *i1_, *i8_, *i32_, *i64_, *f64_;
   llvm::PointerType* ptr_;
@@ -1737,10 +1988,10 @@ LoweredBundle lower_bundle(const check::CheckedBundle& bundle, const LowerOption
                                         llvm::ConstantAggregateZero::get(zero_type), "zero_record");
   zero->setAlignment(llvm::Align(8));
   for (const check::Policy& p : bundle.policies) {
-    std::string name = std::string("policy_") + check::policy_kind_name(p.kind);
+    std::string name = std::string("policy_") + check::policy_kind_name(p.kind) + (options.explain ? "_explain" : "");
     size_t atoms_before = out.atoms.size();
     try {
-      FunctionLowerer(bundle, *out.module, out.atoms, p, zero).lower(name);
+      FunctionLowerer(bundle, *out.module, out.atoms, p, zero, options).lower(name);
       out.functions[p.kind] = name;
     } catch (const Unsupported& u) {
       out.not_compiled[p.kind] = u.why;

@@ -32,7 +32,8 @@ struct Atom {
 struct LoweredBundle {
   std::unique_ptr<llvm::LLVMContext> context;
   std::unique_ptr<llvm::Module> module;
-  // The compiled function of each policy that could be lowered.
+  // The compiled function of each policy that could be lowered:
+  // policy_<kind>, or policy_<kind>_explain for the explaining variant.
   std::map<check::PolicyKind, std::string> functions;
   // Policies left to the interpreter, with the reason.
   std::map<check::PolicyKind, std::string> not_compiled;
@@ -41,6 +42,15 @@ struct LoweredBundle {
 
 struct LowerOptions {
   std::string module_name = "orderflow";
+  // Compile the explaining variant: every fact of every condition and every
+  // node considered is reported through the helpers (TraceDetail::Values).
+  // The plain variant records only which rules matched, and is the one on
+  // the hot path.
+  bool explain = false;
+  // The plain variant records which rules were evaluated and which matched
+  // (the trace kept for every order). Off, only the decision is made: for
+  // measuring what the trace costs, or for throughput over audit.
+  bool record_rules = true;
 };
 
 // Never throws for a valid bundle; constructs it cannot compile are
