@@ -209,6 +209,9 @@ void record_shipments(const check::CheckedBundle& b, const RoutingFields& f, con
 
 void record_single_shipment(const check::CheckedBundle& b, const RoutingFields& f, const model::Inventory& inventory,
                             const Demands& demands, size_t node, Outcome& out) {
+  // Nothing to ship (no lines, or every line cancelled) makes no shipment,
+  // as in the general assignment.
+  if (demands.lines.empty()) return;
   uint32_t index = static_cast<uint32_t>(out.shipments.size());
   out.shipments.push_back({node, node_id(b, f, inventory.node(node))});
   size_t first = out.shipment_lines.size();

@@ -252,10 +252,14 @@ std::string compare_outcomes(const Outcome& a, const Outcome& b) {
     if (x.escalation != y.escalation || x.who != y.who || x.priority != y.priority || x.rule != y.rule)
       return differ("notification", x.who, y.who);
   }
-  if (a.shipments.size() != b.shipments.size()) return "shipments differ";
+  auto nodes = [](const Outcome& o) {
+    std::string out = "[";
+    for (const Shipment& s : o.shipments) out += (out.size() > 1 ? ", " : "") + std::string(s.node_id);
+    return out + "]";
+  };
+  if (a.shipments.size() != b.shipments.size()) return differ("shipments", nodes(a), nodes(b));
   for (size_t i = 0; i < a.shipments.size(); ++i)
-    if (a.shipments[i].node_id != b.shipments[i].node_id)
-      return differ("shipment", std::string(a.shipments[i].node_id), std::string(b.shipments[i].node_id));
+    if (a.shipments[i].node_id != b.shipments[i].node_id) return differ("shipments", nodes(a), nodes(b));
   if (a.shipment_lines.size() != b.shipment_lines.size()) return "shipped lines differ";
   for (size_t i = 0; i < a.shipment_lines.size(); ++i) {
     const ShipmentLine &x = a.shipment_lines[i], &y = b.shipment_lines[i];
@@ -264,7 +268,38 @@ std::string compare_outcomes(const Outcome& a, const Outcome& b) {
   if (a.rules_evaluated != b.rules_evaluated || a.otherwise_evaluated != b.otherwise_evaluated)
     return differ("rules evaluated", std::to_string(a.rules_evaluated), std::to_string(b.rules_evaluated));
   for (int i = 0; i < a.rules_evaluated; ++i)
-    if (a.rule_matched(i) != b.rule_matched(i)) return differ("whether a rule matched", std::to_string(i), "");
+    if (a.rule_matched(i) != b.rule_matched(i))
+      return differ(fmt::format("whether rule {} matched", i).c_str(), a.rule_matched(i) ? "yes" : "no",
+                    b.rule_matched(i) ? "yes" : "no");
+  if (a.error != b.error) return differ("error", a.error, b.error);
+  // The explanation (TraceDetail::Values), fact by fact.
+  if (a.trace.size() != b.trace.size())
+    return differ("traced rules", std::to_string(a.trace.size()), std::to_string(b.trace.size()));
+  for (size_t i = 0; i < a.trace.size(); ++i) {
+    const RuleTrace &x = a.trace[i], &y = b.trace[i];
+    std::string where = fmt::format("trace of rule \"{}\"", x.name);
+    if (x.rule != y.rule || x.name != y.name) return differ("traced rule", x.name, y.name);
+    if (x.matched != y.matched || x.decided != y.decided)
+      return differ(where.c_str(), fmt::format("matched {} decided {}", x.matched, x.decided),
+                    fmt::format("matched {} decided {}", y.matched, y.decided));
+    if (x.error != y.error) return differ((where + ", error").c_str(), x.error, y.error);
+    for (size_t f = 0; f < std::max(x.facts.size(), y.facts.size()); ++f) {
+      std::string fx = f < x.facts.size() ? x.facts[f] : "(none)", fy = f < y.facts.size() ? y.facts[f] : "(none)";
+      if (fx != fy) return differ((where + ", fact " + std::to_string(f + 1)).c_str(), fx, fy);
+    }
+  }
+  if (a.nodes.size() != b.nodes.size())
+    return differ("traced nodes", std::to_string(a.nodes.size()), std::to_string(b.nodes.size()));
+  for (size_t i = 0; i < a.nodes.size(); ++i) {
+    const NodeTrace &x = a.nodes[i], &y = b.nodes[i];
+    std::string where = "trace of node " + x.node_id;
+    if (x.node_id != y.node_id) return differ("traced node", x.node_id, y.node_id);
+    if (x.status != y.status) return differ(where.c_str(), x.status, y.status);
+    for (size_t f = 0; f < std::max(x.facts.size(), y.facts.size()); ++f) {
+      std::string fx = f < x.facts.size() ? x.facts[f] : "(none)", fy = f < y.facts.size() ? y.facts[f] : "(none)";
+      if (fx != fy) return differ((where + ", fact " + std::to_string(f + 1)).c_str(), fx, fy);
+    }
+  }
   return "";
 }
 

@@ -150,8 +150,9 @@ std::string summary(const check::CheckedBundle& bundle, const Outcome& outcome);
 std::vector<std::string> matched_rule_names(const check::CheckedBundle& bundle, const Outcome& outcome);
 
 // Equality of everything both engines must agree on: verdict, reason, hold
-// time and timeout, deciding rule, annotations, shipments and which rules
-// were evaluated and matched. Returns the first difference, or "".
+// time and timeout, deciding rule, annotations, shipments, which rules were
+// evaluated and matched, the error, and (when explained) every rule's and
+// node's facts. Returns the first difference, or "".
 std::string compare_outcomes(const Outcome& reference, const Outcome& other);
 
 // The text of one fact of a trace: an atom of a condition, its outcome and

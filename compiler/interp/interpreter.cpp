@@ -193,9 +193,9 @@ class Evaluation {
 
   Value field(const Expr& e) {
     Value base = eval(*e.args[0]);
-    if (base.is_missing()) return base;
-    const auto* image = static_cast<const std::byte*>(base.ptr);
     const model::FieldDef& fd = b_.schema.record_def(e.record).fields[e.field];
+    if (base.is_missing()) return model::absent_value(b_.schema, fd.type);
+    const auto* image = static_cast<const std::byte*>(base.ptr);
     if (model::presence_bit(image, fd.index)) return model::read_slot(b_.schema, fd.type, image + fd.offset);
     if (e.computed_default) {
       Value saved = self_;
@@ -208,7 +208,7 @@ class Evaluation {
       self_ = saved;
       return v;
     }
-    return Value::missing();
+    return model::absent_value(b_.schema, fd.type);
   }
 
   Value project(const Expr& e) {

@@ -276,7 +276,9 @@ extern "C" void of_rule_failed(JitFrame* frame, int32_t rule) {
   if (s.detail == engine::TraceDetail::Values && !out.trace.empty()) {
     out.trace.back().error = s.pending_error;
     out.trace.back().decided = s.policy->kind != check::PolicyKind::Escalation;
-    // A failure inside `where` leaves the rule unmatched in the interpreter's trace too.
+    // A failure after the condition matched (in an annotation, a route's
+    // `where`) leaves the rule matched, as the condition did.
+    out.trace.back().matched = rule < 0 || out.rule_matched(rule);
   }
   s.pending_error.clear();
   s.fact_target = nullptr;

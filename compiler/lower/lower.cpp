@@ -1937,7 +1937,8 @@ class FunctionLowerer {
     B_.CreateCall(of_route_single_fn(), {frame_, chosen});
     B_.CreateBr(done);
     B_.SetInsertPoint(done);
-    return found;
+    // Nothing to ship routes, with no shipment, whether or not a node passed.
+    return B_.CreateOr(found, B_.CreateICmpEQ(demand_count, B_.getInt64(0)));
   }
 
   // ---------------------------------------------------------- state

@@ -80,9 +80,16 @@ void write_slot(Type type, std::byte* slot, const Value& v) {
   }
 }
 
+Value absent_value(const Schema& schema, Type type) {
+  // Lists and sets are never missing, only empty.
+  if (type.kind == TypeKind::List || type.kind == TypeKind::Set)
+    return Value::list(pack_type(schema.element_type(type)), nullptr, 0);
+  return Value::missing();
+}
+
 Value RecordRef::get(uint32_t field) const {
-  if (!has(field)) return Value::missing();
   const FieldDef& f = def().fields[field];
+  if (!has(field)) return absent_value(*schema_, f.type);
   return read_slot(*schema_, f.type, image_ + f.offset);
 }
 

@@ -50,6 +50,9 @@ inline std::string_view string_slot(const std::byte* slot) {
 
 // Reads one slot of the given type.
 Value read_slot(const Schema& schema, Type type, const std::byte* slot);
+// The value of an absent field of this type: missing, except that lists
+// and sets are never missing, only empty.
+Value absent_value(const Schema& schema, Type type);
 // Writes a value into a slot. Strings and lists are not copied: the caller
 // makes sure they live as long as the image (copy them into its arena).
 void write_slot(Type type, std::byte* slot, const Value& value);

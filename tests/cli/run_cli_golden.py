@@ -30,16 +30,34 @@ CASES = {
 }
 
 
+# Commands that evaluate run a second time with `--engine jit`: the compiled
+# code must print exactly what the interpreter printed (but for the engine's
+# name), so these cases are also differential tests.
+EVALUATING = ("eval", "explain", "test")
+
+
+def run(orderflow, source, args):
+    r = subprocess.run([orderflow] + args, cwd=source, capture_output=True, text=True,
+                       env={**os.environ, "NO_COLOR": "1"})
+    return f"$ orderflow {' '.join(args)}\n--- stdout\n{r.stdout}--- stderr\n{r.stderr}--- exit {r.returncode}\n"
+
+
+def as_interpreted(jit_output, args):
+    """The JIT run's output as the interpreter's run would print it."""
+    out = jit_output.replace(f"$ orderflow {' '.join(args + ['--engine', 'jit'])}\n", f"$ orderflow {' '.join(args)}\n", 1)
+    out = out.replace(" (jit)\n", " (interpreter)\n").replace("evaluated with the jit", "evaluated with the interpreter")
+    return out
+
+
 def main():
     orderflow, source = sys.argv[1], sys.argv[2]
     update = os.environ.get("ORDERFLOW_UPDATE_GOLDEN") == "1"
     expected_dir = os.path.join(source, "tests", "cli", "expected")
     os.makedirs(expected_dir, exist_ok=True)
     failed = []
+    runs = 0
     for name, args in CASES.items():
-        r = subprocess.run([orderflow] + args, cwd=source, capture_output=True, text=True,
-                           env={**os.environ, "NO_COLOR": "1"})
-        actual = f"$ orderflow {' '.join(args)}\n--- stdout\n{r.stdout}--- stderr\n{r.stderr}--- exit {r.returncode}\n"
+        actual = run(orderflow, source, args)
         path = os.path.join(expected_dir, name + ".txt")
         if update:
             with open(path, "w") as f:
@@ -49,13 +67,18 @@ def main():
             failed.append(f"{name}: {path} is missing (run with ORDERFLOW_UPDATE_GOLDEN=1)")
             continue
         want = open(path).read()
-        if want != actual:
-            import difflib
-            diff = "".join(difflib.unified_diff(want.splitlines(True), actual.splitlines(True), path, "actual"))
-            failed.append(f"{name} differs:\n{diff}")
+        outputs = [(name, actual)]
+        if args[0] in EVALUATING:
+            outputs.append((name + " --engine jit", as_interpreted(run(orderflow, source, args + ["--engine", "jit"]), args)))
+        for label, output in outputs:
+            runs += 1
+            if want != output:
+                import difflib
+                diff = "".join(difflib.unified_diff(want.splitlines(True), output.splitlines(True), path, "actual"))
+                failed.append(f"{label} differs:\n{diff}")
     for f in failed:
         print(f)
-    print(f"{len(CASES) - len(failed)} passed, {len(failed)} failed")
+    print(f"{runs - len(failed)} passed, {len(failed)} failed")
     return 1 if failed else 0
 
 

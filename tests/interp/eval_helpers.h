@@ -1,5 +1,9 @@
 #pragma once
-// Evaluating inline policies on inline orders in tests.
+// Evaluating inline policies on inline orders in tests. Every evaluation
+// runs on the reference interpreter and on the JIT (its unoptimised
+// baseline tier and its optimised tier, plain and explaining): a test
+// states what the interpreter must answer, and the harness fails it when
+// the compiled code answers anything else.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -8,6 +12,7 @@
 #include "compiler/interp/interpreter.h"
 #include "runtime/canonical/order_json.h"
 #include "tests/check/check_helpers.h"
+#include "tests/differential/differential.h"
 
 namespace orderflow::testing {
 
@@ -25,6 +30,7 @@ inline std::string order_json(const std::string& extra = "") {
 struct Harness {
   std::shared_ptr<const check::CheckedBundle> bundle;
   std::unique_ptr<interp::Interpreter> interpreter;
+  CompiledEngines compiled;
 
   static Harness of(check::CheckOutcome out) {
     Harness h;
@@ -32,6 +38,7 @@ struct Harness {
     if (out.ok()) {
       h.bundle = std::shared_ptr<const check::CheckedBundle>(std::move(out.bundle));
       h.interpreter = std::make_unique<interp::Interpreter>(h.bundle);
+      h.compiled = CompiledEngines::of(h.bundle);
     }
     return h;
   }
@@ -52,6 +59,8 @@ struct Harness {
     engine::EvalInput input;
     input.order = image.data();
     input.now = *model::parse_time(now);
+    std::string diff = differences(*interpreter, compiled, kind, input);
+    EXPECT_EQ(diff, "") << "the JIT disagrees with the interpreter on " << json;
     return interpreter->evaluate(kind, input, detail);
   }
   engine::Outcome accept(const std::string& json, const std::string& now = "2026-11-20T12:00:00Z") const {

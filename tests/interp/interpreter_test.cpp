@@ -206,6 +206,11 @@ TEST(Interpreter, TheTestsOfTheExampleBundlePass) {
   auto results = runtime::run_policy_tests(*h.interpreter);
   EXPECT_GE(results.size(), 20u);
   for (const auto& r : results) EXPECT_TRUE(r.passed) << r.name << ": " << (r.failures.empty() ? "" : r.failures[0]);
+  for (const jit::JitEngine* jit : {h.compiled.baseline.get(), h.compiled.optimised.get()}) {
+    auto compiled = runtime::run_policy_tests(*jit);
+    ASSERT_EQ(compiled.size(), results.size());
+    for (size_t i = 0; i < results.size(); ++i) EXPECT_EQ(compiled[i].passed, results[i].passed) << results[i].name;
+  }
 }
 
 }  // namespace

@@ -140,6 +140,7 @@ TEST(Routing, ExcludedNodesAreSkipped) {
   input.excluded_nodes = &excluded;
   auto o = h.interpreter->evaluate(check::PolicyKind::Routing, input, engine::TraceDetail::Rules);
   EXPECT_THAT(nodes_of(o), ::testing::ElementsAre("B"));
+  EXPECT_EQ(orderflow::testing::differences(*h.interpreter, h.compiled, check::PolicyKind::Routing, input), "");
 }
 
 }  // namespace

@@ -4,8 +4,8 @@
 Lays the tour's ```flow blocks out as one bundle (each block names its file
 in its first comment), adds small data files and the policy tests of this
 folder, then requires `orderflow check` to pass cleanly and `orderflow test`
-to pass every test: the examples must parse, check and behave as the tour
-says.
+to pass every test, on the interpreter and compiled alike: the examples
+must parse, check and behave as the tour says.
 
 usage: check_tour.py ORDERFLOW LANGUAGE_TOUR_MD THIS_FOLDER
 """
@@ -51,6 +51,13 @@ def main():
         if r.returncode != 0 or " 0 failed" not in r.stdout:
             print("the language tour's examples do not behave as it says", file=sys.stderr)
             return 1
+        # And the same, word for word, compiled to native code.
+        jit = subprocess.run([orderflow, "test", work, "--engine", "jit"], capture_output=True, text=True)
+        if (jit.returncode, jit.stdout, jit.stderr) != (r.returncode, r.stdout, r.stderr):
+            print("compiled to native code, the tour's tests give other results:\n" + jit.stdout + jit.stderr,
+                  file=sys.stderr)
+            return 1
+        print("the same with --engine jit")
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)
