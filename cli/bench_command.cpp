@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -135,6 +136,7 @@ int run_bench(const BenchOptions& o) {
     jit::JitOptions options;
     options.wait = jit::JitOptions::Wait::Optimised;
     options.record_rules = o.trace == "rules";
+    if (const char* dir = std::getenv("ORDERFLOW_JIT_CACHE")) options.cache_dir = dir;
     auto jit = jit::JitEngine::create(bundle, options);
     jit::JitStatus status = jit->status();
     if (!status.warning.empty()) std::cerr << "orderflow bench: warning: " << status.warning << "\n";

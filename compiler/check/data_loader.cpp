@@ -293,8 +293,7 @@ void Checker::load_data(const syntax::UseDecl& use, FileId file) {
         if (nodes) {
           inventory->add_node(key_text, image);
         } else {
-          table.index[key_text] = table.rows.size();
-          table.rows.push_back(image);
+          table.add(key_text, image);
         }
       }
       if (!ok) return;

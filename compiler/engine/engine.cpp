@@ -33,29 +33,6 @@ Verdict verdict_of(DecisionKind kind) {
   return Verdict::None;
 }
 
-void Outcome::reset(PolicyKind kind) {
-  policy = kind;
-  verdict = Verdict::None;
-  reason = {};
-  hold_for.reset();
-  timeout_verdict = Verdict::None;
-  timeout_reason = {};
-  deciding_rule = -2;
-  deciding_rule_name = {};
-  priority.reset();
-  tags.clear();
-  notifications.clear();
-  shipments.clear();
-  shipment_lines.clear();
-  rules_evaluated = 0;
-  otherwise_evaluated = false;
-  std::fill(matched.begin(), matched.end(), 0);
-  trace.clear();
-  nodes.clear();
-  policy_error = false;
-  error.clear();
-}
-
 std::vector<ShipmentLine> Outcome::lines_of(uint32_t shipment) const {
   std::vector<ShipmentLine> out;
   for (const ShipmentLine& l : shipment_lines)

@@ -111,8 +111,30 @@ struct Outcome {
     if (static_cast<size_t>(rule / 64) >= matched.size()) matched.resize(rule / 64 + 1, 0);
     matched[rule / 64] |= uint64_t{1} << (rule % 64);
   }
-  // Empties the outcome for another evaluation, keeping its capacity.
-  void reset(PolicyKind kind);
+  // Empties the outcome for another evaluation, keeping its capacity. On
+  // the hot path: what an evaluation usually leaves empty costs a test.
+  void reset(PolicyKind kind) {
+    policy = kind;
+    verdict = Verdict::None;
+    reason = {};
+    hold_for.reset();
+    timeout_verdict = Verdict::None;
+    timeout_reason = {};
+    deciding_rule = -2;
+    deciding_rule_name = {};
+    priority.reset();
+    if (!tags.empty()) tags.clear();
+    if (!notifications.empty()) notifications.clear();
+    shipments.clear();
+    shipment_lines.clear();
+    rules_evaluated = 0;
+    otherwise_evaluated = false;
+    for (uint64_t& word : matched) word = 0;
+    if (!trace.empty()) trace.clear();
+    if (!nodes.empty()) nodes.clear();
+    policy_error = false;
+    if (!error.empty()) error.clear();
+  }
   // Lines of one shipment, in order.
   std::vector<ShipmentLine> lines_of(uint32_t shipment) const;
 };

@@ -1,5 +1,7 @@
 #include "compiler/interp/interpreter.h"
 
+#include <boost/container/small_vector.hpp>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -186,6 +188,12 @@ class Evaluation {
   }
 
   int three_way(model::CompareForm form, const Value& a, const Value& b) {
+    // Whole numbers of one kind compare directly (the usual case); the rest
+    // (money across currencies, texts, floats) through the shared rules.
+    if (a.kind == b.kind && (form == model::CompareForm::Int || form == model::CompareForm::Decimal ||
+                             form == model::CompareForm::Time || form == model::CompareForm::Duration ||
+                             form == model::CompareForm::Enum))
+      return (a.i > b.i) - (a.i < b.i);
     auto r = model::compare_values(form, a, b, b_.rates.get());
     if (auto* f = std::get_if<model::OpFailure>(&r)) throw EvalFailure{f->message};
     return std::get<int>(r);
@@ -283,13 +291,13 @@ class Evaluation {
   }
 
   // An atom's outcome and the values behind it, for explain.
-  void fact(const Expr& e, bool result, std::initializer_list<std::pair<const Expr*, Value>> operands) {
-    if (facts_) facts_->push_back(engine::format_fact(b_, e, result, operands));
+  // Inlined so that, when no one explains, the operands are not even gathered.
+  inline void fact(const Expr& e, bool result, std::initializer_list<std::pair<const Expr*, Value>> operands) {
+    if (facts_) [[unlikely]] facts_->push_back(engine::format_fact(b_, e, result, operands));
   }
 
   Value call(const Expr& e) {
-    std::vector<Value> args;
-    args.reserve(e.args.size());
+    boost::container::small_vector<Value, 4> args;
     for (const auto& x : e.args) args.push_back(eval(*x));
     engine::BuiltinResult r =
         engine::apply_builtin(b_, e.builtin, e.type, args.data(), args.size(), inventory_, scratch_);
@@ -301,7 +309,7 @@ class Evaluation {
 
   Value table_call(const Expr& e) {
     const check::Table& t = b_.tables.at(e.index);
-    std::vector<Value> args;
+    boost::container::small_vector<Value, 4> args;
     for (const auto& x : e.args) args.push_back(eval(*x));
     for (const check::TableRow& row : t.rows) {
       bool all = true;
@@ -335,9 +343,13 @@ class Evaluation {
   const engine::EvalInput& input_;
   engine::TraceDetail detail_;
   const model::Inventory* inventory_ = nullptr;
-  std::vector<Value> slots_;
+  // A policy's frame is small: kept inline, an evaluation allocates nothing for it.
+  boost::container::small_vector<Value, 12> slots_;
   Value self_;
-  model::Arena scratch_;
+  // Text and lists made while evaluating: in this buffer first, so that a
+  // usual evaluation asks the heap for nothing.
+  alignas(16) std::byte scratch_buffer_[1024];
+  model::Arena scratch_{scratch_buffer_, sizeof scratch_buffer_};
   std::vector<std::string>* facts_ = nullptr;
 };
 

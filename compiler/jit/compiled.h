@@ -66,6 +66,7 @@ struct FrameState {
   const void* stock_sku = nullptr;
   int64_t stock_sku_length = -1;
   const model::StockLevel* stock_row = nullptr;
+  std::vector<uint8_t> excluded;  // one byte per node, when the input excludes some
   // Text made while evaluating (lower(), joined texts): allocated only when used.
   std::optional<model::Arena> scratch;
 
@@ -75,13 +76,13 @@ struct FrameState {
   }
   // Ready for another evaluation; capacity is kept.
   void reset() {
-    pending_error.clear();
+    if (!pending_error.empty()) pending_error.clear();
     rule_facts = nullptr;
     fact_target = nullptr;
-    node_facts.clear();
+    if (!node_facts.empty()) node_facts.clear();
     route = nullptr;
-    selection.reset();
-    scratch.reset();
+    if (selection) selection.reset();
+    if (scratch) scratch.reset();
     stock_sku = nullptr;
     stock_sku_length = -1;
   }

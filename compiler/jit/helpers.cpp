@@ -328,6 +328,17 @@ extern "C" void of_quantifier_fact(JitFrame* frame, int32_t atom, uint8_t result
   s.fact_target->push_back(fmt::format("{}: {} ({})", b.source_text(e.range), result ? "true" : "false", why));
 }
 
+namespace {
+// The ranking of the general route path, made on first use: the one-shipment
+// path never needs it.
+engine::RouteSelection& selection_of(FrameState& s) {
+  if (!s.selection)
+    s.selection.emplace(s.bundle(), *s.compiled->routing_fields, *s.route, *s.inventory, s.demands, s.detail,
+                        *s.outcome);
+  return *s.selection;
+}
+}  // namespace
+
 extern "C" int64_t of_route_begin(JitFrame* frame, int32_t rule, int32_t action) {
   FrameState& s = state_of(frame);
   const check::CheckedBundle& b = s.bundle();
@@ -350,8 +361,7 @@ extern "C" int64_t of_route_begin(JitFrame* frame, int32_t rule, int32_t action)
   frame->demand_rows = s.demand_rows.data();
   frame->demand_quantity = s.demand_quantities.data();
   frame->demand_count = static_cast<int64_t>(s.demands.size());
-  s.selection.reset();
-  s.selection.emplace(b, *s.compiled->routing_fields, *s.route, *s.inventory, s.demands, s.detail, *s.outcome);
+  s.selection.reset();  // made when the general path first asks for it
   return frame->demand_count;
 }
 
@@ -361,11 +371,11 @@ extern "C" void of_route_node(JitFrame* frame, int64_t) {
   s.fact_target = s.detail == engine::TraceDetail::Values ? &s.node_facts : nullptr;
 }
 
-extern "C" void of_route_excluded(JitFrame* frame, int64_t node) { state_of(frame).selection->excluded(node); }
+extern "C" void of_route_excluded(JitFrame* frame, int64_t node) { selection_of(state_of(frame)).excluded(node); }
 
 extern "C" void of_route_filtered(JitFrame* frame, int64_t node) {
   FrameState& s = state_of(frame);
-  s.selection->filtered_out(node, std::move(s.node_facts));
+  selection_of(s).filtered_out(node, std::move(s.node_facts));
   s.node_facts.clear();
   s.fact_target = s.rule_facts;
 }
@@ -375,7 +385,7 @@ extern "C" void of_route_candidate(JitFrame* frame, int64_t node, const RawValue
   std::vector<model::Value> values;
   for (size_t k = 0; k < s.route->prefer.size(); ++k)
     values.push_back(orderflow::jit::typed(s.bundle(), s.route->prefer[k].key->type, keys[k]));
-  s.selection->candidate(node, std::move(values), safety, std::move(s.node_facts));
+  selection_of(s).candidate(node, std::move(values), safety, std::move(s.node_facts));
   s.node_facts.clear();
   s.fact_target = s.rule_facts;
 }
@@ -383,7 +393,7 @@ extern "C" void of_route_candidate(JitFrame* frame, int64_t node, const RawValue
 extern "C" int32_t of_route_finish(JitFrame* frame) {
   FrameState& s = state_of(frame);
   s.fact_target = s.rule_facts;
-  auto r = s.selection->finish(s.rule_facts);
+  auto r = selection_of(s).finish(s.rule_facts);
   if (auto* failure = std::get_if<model::OpFailure>(&r)) {
     s.pending_error = failure->message;
     return -1;

@@ -407,8 +407,8 @@ void JitEngine::evaluate_into(check::PolicyKind kind, const engine::EvalInput& i
     frame.nodes = state.inventory->node_images();
     frame.node_count = state.inventory->node_count();
   }
-  std::vector<uint8_t> excluded;
   if (input.excluded_nodes) {
+    std::vector<uint8_t>& excluded = state.excluded;
     excluded.assign(frame.node_count, 0);
     for (size_t i = 0; i < input.excluded_nodes->size() && i < excluded.size(); ++i) excluded[i] = (*input.excluded_nodes)[i];
     frame.excluded = excluded.data();

@@ -217,7 +217,13 @@ class FunctionLowerer {
   // ---------------------------------------------------------- frame and helpers
 
   llvm::Value* frame_field(size_t offset) { return B_.CreateConstInBoundsGEP1_64(i8_, frame_, offset); }
-  llvm::Value* load_frame(llvm::Type* t, size_t offset) { return B_.CreateLoad(t, frame_field(offset)); }
+  llvm::Value* load_frame(llvm::Type* t, size_t offset) {
+    llvm::LoadInst* load = B_.CreateLoad(t, frame_field(offset));
+    // The inputs are set before the call and never written during it.
+    if (offset < offsetof(JitFrame, deciding_rule))
+      load->setMetadata(llvm::LLVMContext::MD_invariant_load, llvm::MDNode::get(c_, {}));
+    return load;
+  }
   void store_frame(llvm::Value* v, size_t offset) { B_.CreateStore(v, frame_field(offset)); }
 
   template <typename F>
@@ -331,7 +337,33 @@ class FunctionLowerer {
   }
 
   // Reads a slot of the record layout (schema.h).
-  LV load_slot(Type t, llvm::Value* slot) {
+  // Reads a slot. `image`: it is part of a record image (the order, a line,
+  // a node, a table row), which nothing changes while a policy runs; saying
+  // so lets the optimiser keep a field read once across the frame's writes
+  // and the helpers' calls.
+  LV load_slot(Type t, llvm::Value* slot, bool image = false) {
+    LV out = load_slot_plain(t, slot);
+    if (image)
+      for (llvm::Value* v : {out.a, out.b})
+        if (v) mark_invariant(v);
+    return out;
+  }
+
+  void mark_invariant(llvm::Value* v) {
+    if (auto* load = llvm::dyn_cast<llvm::LoadInst>(v)) {
+      load->setMetadata(llvm::LLVMContext::MD_invariant_load, llvm::MDNode::get(c_, {}));
+      return;
+    }
+    // Through the selects and masks a text or a flag is read with.
+    if (auto* inst = llvm::dyn_cast<llvm::Instruction>(v))
+      if (llvm::isa<llvm::SelectInst>(inst) || llvm::isa<llvm::BinaryOperator>(inst) || llvm::isa<llvm::ICmpInst>(inst))
+        for (llvm::Value* operand : inst->operands())
+          if (llvm::isa<llvm::LoadInst>(operand) || llvm::isa<llvm::BinaryOperator>(operand) ||
+              llvm::isa<llvm::ICmpInst>(operand))
+            mark_invariant(operand);
+  }
+
+  LV load_slot_plain(Type t, llvm::Value* slot) {
     LV out;
     switch (t.kind) {
       case TypeKind::Bool: out.a = B_.CreateICmpNE(B_.CreateLoad(i8_, slot), B_.getInt8(0)); break;
@@ -669,10 +701,13 @@ class FunctionLowerer {
 
   // ---------------------------------------------------------- memos
   // Inside a route the same order-only expressions (order.centroid.lat,
-  // sum(order.lines.quantity)) are read for every node. Each is computed the
-  // first time a node needs it and kept for the rest: expressions are pure,
-  // so the outcome, a failure included, is what evaluating it every time
-  // gives. Conditions are never kept, so explain still lists their facts.
+  // sum(order.lines.quantity)) are read for every node. Each is computed
+  // before the nodes are walked and kept: expressions are pure, so the value
+  // is what evaluating it for every node gives. One that fails (an overflow,
+  // a missing exchange rate) fails where the interpreter would, at the first
+  // node that reads it: computed ahead, its failure is set aside and it is
+  // computed again there. Conditions are never kept, so explain still lists
+  // their facts.
 
   struct Memo {
     llvm::AllocaInst* done;
@@ -772,15 +807,50 @@ class FunctionLowerer {
     return out;
   }
 
-  // Opens a memo scope for one route path: memos reset where it starts.
-  void begin_memos(std::map<std::string, Memo>& memos) {
+  // Opens a memo scope for one route: memos reset where it starts, then
+  // every order-only value the route reads is computed ahead.
+  void begin_memos(std::map<std::string, Memo>& memos, const check::Route& r) {
     memo_ = &memos;
     memo_init_ = block("memo.init");
-    llvm::BasicBlock* after = block("memo.after");
+    llvm::BasicBlock* ahead = block("memo.ahead");
     B_.CreateBr(memo_init_);
     B_.SetInsertPoint(memo_init_);
-    B_.CreateBr(after);
-    B_.SetInsertPoint(after);
+    B_.CreateBr(ahead);
+    B_.SetInsertPoint(ahead);
+    std::vector<const Expr*> values;
+    std::function<void(const Expr&)> collect = [&](const Expr& e) {
+      if (memoizable(e)) {
+        values.push_back(&e);
+        return;
+      }
+      for (const auto& a : e.args) collect(*a);
+    };
+    if (r.filter) collect(*r.filter);
+    for (const auto& p : r.prefer) collect(*p.key);
+    if (r.safety_stock) collect(*r.safety_stock);
+    for (const Expr* e : values) compute_ahead(*e);
+  }
+
+  void compute_ahead(const Expr& e) {
+    llvm::BasicBlock* failed = block("memo.ahead.failed");
+    llvm::BasicBlock* next = block("memo.ahead.next");
+    llvm::BasicBlock* saved_error = error_block_;
+    bool saved_facts = facts_;
+    error_block_ = failed;
+    facts_ = false;
+    memoized(e);
+    error_block_ = saved_error;
+    facts_ = saved_facts;
+    B_.CreateBr(next);
+    // Left not done: the node that reads it computes it again and fails
+    // there (the helper's message is set again then).
+    if (llvm::pred_empty(failed)) {
+      failed->eraseFromParent();
+    } else {
+      B_.SetInsertPoint(failed);
+      B_.CreateBr(next);
+    }
+    B_.SetInsertPoint(next);
   }
   void end_memos() { memo_ = nullptr; }
 
@@ -791,12 +861,13 @@ class FunctionLowerer {
     // and the result is marked missing anyway.
     llvm::Value* image = base.present ? B_.CreateSelect(base.present, base.a, zero_record_) : base.a;
     llvm::Value* slot = B_.CreateConstInBoundsGEP1_64(i8_, image, fd.offset);
-    LV v = load_slot(fd.type, slot);
+    LV v = load_slot(fd.type, slot, true);
     bool absent_possible = (fd.optional && fd.default_kind != model::DefaultKind::Constant) ||
                            fd.default_kind == model::DefaultKind::Computed;
     llvm::Value* bit = nullptr;
     if (absent_possible) {
       llvm::Value* byte = B_.CreateLoad(i8_, B_.CreateConstInBoundsGEP1_64(i8_, image, fd.index / 8));
+      mark_invariant(byte);
       bit = B_.CreateICmpNE(B_.CreateAnd(byte, B_.getInt8(1u << (fd.index % 8))), B_.getInt8(0));
     }
     if (e.computed_default && bit) {
@@ -1739,7 +1810,7 @@ class FunctionLowerer {
     bool fast = r.max_shipments == 1 && !explain_;
     for (const auto& p : r.prefer) fast &= inline_key(p.key->type);
     std::map<std::string, Memo> memos;
-    begin_memos(memos);
+    begin_memos(memos, r);
     llvm::Value* routed = fast ? route_fast(r, demands) : route_general(r);
     end_memos();
     outcomes.push_back({B_.GetInsertBlock(), routed});
@@ -1825,7 +1896,8 @@ class FunctionLowerer {
   // One shipment, no explanation wanted: a single pass keeps the best node
   // that passes the filter and has every SKU. The same node as ranking all
   // candidates and taking the first that can ship: keys compare the same,
-  // and a later node replaces the best only when strictly better.
+  // and a later node replaces the best only when strictly better. Stock is
+  // looked at only for a node that would replace the best (most do not).
   llvm::Value* route_fast(const check::Route& r, llvm::Value* demand_count) {
     Walk w = node_walk();
     size_t nk = r.prefer.size();
@@ -1853,15 +1925,50 @@ class FunctionLowerer {
       std::vector<LV> keys;
       for (const auto& p : r.prefer) keys.push_back(lower(*p.key));
       llvm::Value* keep = safety_stock(r);
+      // Better than the best so far? Missing keys rank last.
+      llvm::BasicBlock* better = block("fast.better");
+      llvm::BasicBlock* first = block("fast.first");
+      llvm::BasicBlock* compare_keys = block("fast.compare");
+      B_.CreateCondBr(B_.CreateICmpSLT(B_.CreateLoad(i64_, best), B_.getInt64(0)), first, compare_keys);
+      B_.SetInsertPoint(first);
+      B_.CreateBr(better);
+      B_.SetInsertPoint(compare_keys);
+      for (size_t k = 0; k < nk; ++k) {
+        Type t = r.prefer[k].key->type;
+        llvm::Value* np = is_present(keys[k]);
+        llvm::Value* bp = B_.CreateLoad(i1_, best_present[k]);
+        llvm::Value* bv = B_.CreateLoad(part_a(t), best_value[k]);
+        // differ in presence: the present one is better
+        llvm::BasicBlock* presence_differs = block("key.presence");
+        llvm::BasicBlock* same_presence = block("key.same");
+        B_.CreateCondBr(B_.CreateXor(np, bp), presence_differs, same_presence);
+        B_.SetInsertPoint(presence_differs);
+        B_.CreateCondBr(np, better, step);
+        B_.SetInsertPoint(same_presence);
+        llvm::BasicBlock* both = block("key.both");
+        llvm::BasicBlock* next_key = block("key.next");
+        B_.CreateCondBr(np, both, next_key);
+        B_.SetInsertPoint(both);
+        llvm::Value* c = three_way(*model::compare_form_of(t), keys[k], LV{nullptr, bv, nullptr}, t, t);
+        bool lowest = r.prefer[k].direction == check::Preference::Direction::Lowest;
+        llvm::Value* is_better = lowest ? B_.CreateICmpSLT(c, B_.getInt32(0)) : B_.CreateICmpSGT(c, B_.getInt32(0));
+        llvm::Value* worse = lowest ? B_.CreateICmpSGT(c, B_.getInt32(0)) : B_.CreateICmpSLT(c, B_.getInt32(0));
+        llvm::BasicBlock* not_better = block("key.notbetter");
+        B_.CreateCondBr(is_better, better, not_better);
+        B_.SetInsertPoint(not_better);
+        B_.CreateCondBr(worse, step, next_key);
+        B_.SetInsertPoint(next_key);
+      }
+      B_.CreateBr(step);  // equal on every key: the earlier node stays
       // Every SKU available at this node?
+      B_.SetInsertPoint(better);
       llvm::BasicBlock* stocked = block("fast.stocked");
-      llvm::BasicBlock* pre = B_.GetInsertBlock();
       llvm::BasicBlock* head = block("fast.demand");
       llvm::BasicBlock* body = block("fast.demand.body");
       B_.CreateBr(head);
       B_.SetInsertPoint(head);
       llvm::PHINode* d = B_.CreatePHI(i64_, 2);
-      d->addIncoming(B_.getInt64(0), pre);
+      d->addIncoming(B_.getInt64(0), better);
       B_.CreateCondBr(B_.CreateICmpSLT(d, demand_count), body, stocked);
       B_.SetInsertPoint(body);
       llvm::Value* row = B_.CreateLoad(ptr_, B_.CreateInBoundsGEP(ptr_, rows, d));
@@ -1882,43 +1989,7 @@ class FunctionLowerer {
       B_.SetInsertPoint(enough);
       d->addIncoming(B_.CreateAdd(d, B_.getInt64(1)), enough);
       B_.CreateBr(head);
-      // Better than the best so far? Missing keys rank last.
       B_.SetInsertPoint(stocked);
-      llvm::BasicBlock* take_it = block("fast.better");
-      llvm::BasicBlock* first = block("fast.first");
-      llvm::BasicBlock* compare_keys = block("fast.compare");
-      B_.CreateCondBr(B_.CreateICmpSLT(B_.CreateLoad(i64_, best), B_.getInt64(0)), first, compare_keys);
-      B_.SetInsertPoint(first);
-      B_.CreateBr(take_it);
-      B_.SetInsertPoint(compare_keys);
-      for (size_t k = 0; k < nk; ++k) {
-        Type t = r.prefer[k].key->type;
-        llvm::Value* np = is_present(keys[k]);
-        llvm::Value* bp = B_.CreateLoad(i1_, best_present[k]);
-        llvm::Value* bv = B_.CreateLoad(part_a(t), best_value[k]);
-        // differ in presence: the present one is better
-        llvm::BasicBlock* presence_differs = block("key.presence");
-        llvm::BasicBlock* same_presence = block("key.same");
-        B_.CreateCondBr(B_.CreateXor(np, bp), presence_differs, same_presence);
-        B_.SetInsertPoint(presence_differs);
-        B_.CreateCondBr(np, take_it, step);
-        B_.SetInsertPoint(same_presence);
-        llvm::BasicBlock* both = block("key.both");
-        llvm::BasicBlock* next_key = block("key.next");
-        B_.CreateCondBr(np, both, next_key);
-        B_.SetInsertPoint(both);
-        llvm::Value* c = three_way(*model::compare_form_of(t), keys[k], LV{nullptr, bv, nullptr}, t, t);
-        bool lowest = r.prefer[k].direction == check::Preference::Direction::Lowest;
-        llvm::Value* better = lowest ? B_.CreateICmpSLT(c, B_.getInt32(0)) : B_.CreateICmpSGT(c, B_.getInt32(0));
-        llvm::Value* worse = lowest ? B_.CreateICmpSGT(c, B_.getInt32(0)) : B_.CreateICmpSLT(c, B_.getInt32(0));
-        llvm::BasicBlock* not_better = block("key.notbetter");
-        B_.CreateCondBr(better, take_it, not_better);
-        B_.SetInsertPoint(not_better);
-        B_.CreateCondBr(worse, step, next_key);
-        B_.SetInsertPoint(next_key);
-      }
-      B_.CreateBr(step);  // equal on every key: the earlier node stays
-      B_.SetInsertPoint(take_it);
       B_.CreateStore(i, best);
       for (size_t k = 0; k < nk; ++k) {
         B_.CreateStore(is_present(keys[k]), best_present[k]);

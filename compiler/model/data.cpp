@@ -8,24 +8,67 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <unordered_set>
 
 namespace orderflow::model {
 
-uint64_t hash_string(std::string_view s) { return XXH3_64bits(s.data(), s.size()); }
+namespace {
+uint64_t load64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+uint32_t load32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+uint64_t mix(uint64_t a, uint64_t b) {
+  __uint128_t m = static_cast<__uint128_t>(a ^ 0xa0761d6478bd642fULL) * (b ^ 0xe7037ed1a0b428dbULL);
+  return static_cast<uint64_t>(m) ^ static_cast<uint64_t>(m >> 64);
+}
+}  // namespace
 
-StringSet::StringSet(const std::vector<std::string>& values) {
-  std::unordered_set<std::string_view> seen;
-  values_.reserve(values.size());
-  for (const std::string& v : values)
-    if (seen.insert(v).second) values_.push_back(v);
-  size_t capacity = 8;
-  while (capacity < values_.size() * 2) capacity *= 2;
+uint64_t hash_string(std::string_view s) {
+  const char* p = s.data();
+  size_t n = s.size();
+  uint64_t a, b;
+  if (n > 16) return XXH3_64bits(p, n);
+  if (n >= 8) {
+    a = load64(p);
+    b = load64(p + n - 8);  // overlaps the first load when n < 16
+  } else if (n >= 4) {
+    a = load32(p);
+    b = load32(p + n - 4);
+  } else {
+    a = n ? (static_cast<uint64_t>(static_cast<uint8_t>(p[0])) << 16) |
+                (static_cast<uint64_t>(static_cast<uint8_t>(p[n >> 1])) << 8) | static_cast<uint8_t>(p[n - 1])
+          : 0;
+    b = 0;
+  }
+  return mix(a ^ n, b);
+}
+
+uint32_t TextIndex::add(std::string_view text) {
+  if (int64_t known = find(text); known >= 0) return static_cast<uint32_t>(known);
+  if ((texts_.size() + 1) * 2 > slots_.size()) grow();
+  uint64_t h = hash_string(text);
+  size_t pos = h & mask_;
+  while (slots_[pos] >= 0) pos = (pos + 1) & mask_;
+  slots_[pos] = static_cast<int32_t>(texts_.size());
+  hashes_[pos] = h;
+  texts_.emplace_back(text);
+  return static_cast<uint32_t>(texts_.size() - 1);
+}
+
+void TextIndex::grow() {
+  size_t capacity = slots_.empty() ? 16 : slots_.size() * 2;
   slots_.assign(capacity, -1);
   hashes_.assign(capacity, 0);
   mask_ = capacity - 1;
-  for (size_t i = 0; i < values_.size(); ++i) {
-    uint64_t h = hash_string(values_[i]);
+  for (size_t i = 0; i < texts_.size(); ++i) {
+    uint64_t h = hash_string(texts_[i]);
     size_t pos = h & mask_;
     while (slots_[pos] >= 0) pos = (pos + 1) & mask_;
     slots_[pos] = static_cast<int32_t>(i);
@@ -33,13 +76,13 @@ StringSet::StringSet(const std::vector<std::string>& values) {
   }
 }
 
-bool StringSet::contains(std::string_view s) const {
-  if (slots_.empty()) return false;
-  uint64_t h = hash_string(s);
+int64_t TextIndex::find(std::string_view text) const {
+  if (slots_.empty()) return -1;
+  uint64_t h = hash_string(text);
   for (size_t pos = h & mask_;; pos = (pos + 1) & mask_) {
     int32_t i = slots_[pos];
-    if (i < 0) return false;
-    if (hashes_[pos] == h && values_[i] == s) return true;
+    if (i < 0) return -1;
+    if (hashes_[pos] == h && texts_[i] == text) return i;
   }
 }
 
@@ -78,21 +121,16 @@ std::optional<int64_t> RateTable::convert(int64_t micros, CurrencyCode from, Cur
   return std::nullopt;
 }
 
-const std::byte* KeyedTable::find(std::string_view key) const {
-  auto it = index.find(key);
-  return it == index.end() ? nullptr : rows[it->second];
-}
-
 const StockLevel* StaticInventory::sku_stock(std::string_view sku) const {
-  auto it = stock_.find(sku);
-  return it == stock_.end() ? nullptr : it->second.data();
+  int64_t i = skus_.find(sku);
+  return i < 0 ? nullptr : stock_[static_cast<size_t>(i)].data();
 }
 
 void StaticInventory::add_node(std::string id, const std::byte* image) {
   by_id_[id] = nodes_.size();
   ids_.push_back(std::move(id));
   nodes_.push_back(image);
-  for (auto& [sku, row] : stock_) row.resize(nodes_.size());
+  for (auto& row : stock_) row.resize(nodes_.size());
 }
 
 std::optional<size_t> StaticInventory::find_node(std::string_view id) const {
@@ -102,14 +140,13 @@ std::optional<size_t> StaticInventory::find_node(std::string_view id) const {
 }
 
 StockLevel& StaticInventory::stock(size_t node, std::string_view sku) {
-  auto it = stock_.find(sku);
-  if (it == stock_.end()) it = stock_.emplace(std::string(sku), std::vector<StockLevel>(nodes_.size())).first;
-  return it->second.at(node);
+  uint32_t i = skus_.add(sku);
+  if (i == stock_.size()) stock_.emplace_back(nodes_.size());
+  return stock_[i].at(node);
 }
 
 std::vector<std::string> StaticInventory::skus() const {
-  std::vector<std::string> out;
-  for (const auto& [sku, row] : stock_) out.push_back(sku);
+  std::vector<std::string> out = skus_.texts();
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -16,24 +16,47 @@
 
 namespace orderflow::model {
 
-// A set of strings with a membership test that neither allocates nor
-// copies: open addressing over 64-bit hashes.
-class StringSet {
+// A hash of a text: short texts (SKUs, postal codes, ids) with a few loads
+// and one multiplication, longer ones with XXH3.
+uint64_t hash_string(std::string_view s);
+
+// Distinct texts numbered in the order they were added, found by text
+// without allocating or copying: open addressing over 64-bit hashes. Every
+// table keyed by text (lists, keyed tables, stock by SKU) is one of these.
+class TextIndex {
  public:
-  StringSet() = default;
-  explicit StringSet(const std::vector<std::string>& values);
-  bool contains(std::string_view s) const;
-  size_t size() const { return values_.size(); }
-  const std::vector<std::string>& values() const { return values_; }
+  // The text's number, added when new.
+  uint32_t add(std::string_view text);
+  // The text's number, or -1.
+  int64_t find(std::string_view text) const;
+  bool contains(std::string_view text) const { return find(text) >= 0; }
+  size_t size() const { return texts_.size(); }
+  const std::string& text(uint32_t number) const { return texts_[number]; }
+  const std::vector<std::string>& texts() const { return texts_; }
 
  private:
-  std::vector<std::string> values_;
-  std::vector<int32_t> slots_;  // index into values_, -1 empty; size is a power of two
+  void grow();
+
+  std::vector<std::string> texts_;
+  std::vector<int32_t> slots_;  // a text's number, -1 empty; size is a power of two
   std::vector<uint64_t> hashes_;
   uint64_t mask_ = 0;
 };
 
-uint64_t hash_string(std::string_view s);
+// A set of texts (a `use list` of texts).
+class StringSet {
+ public:
+  StringSet() = default;
+  explicit StringSet(const std::vector<std::string>& values) {
+    for (const std::string& v : values) index_.add(v);
+  }
+  bool contains(std::string_view s) const { return index_.contains(s); }
+  size_t size() const { return index_.size(); }
+  const std::vector<std::string>& values() const { return index_.texts(); }
+
+ private:
+  TextIndex index_;
+};
 
 // A `use list`: its values in file order, with a fast membership test.
 struct DataList {
@@ -94,7 +117,7 @@ class RecordStore {
 // into an order never builds a std::string.
 struct TextHash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  size_t operator()(std::string_view s) const { return hash_string(s); }
 };
 
 // A `use table ... of RECORD by FIELD`: records looked up by a key.
@@ -102,11 +125,17 @@ struct KeyedTable {
   std::string name;
   int record = -1;
   int key_field = -1;
-  std::vector<const std::byte*> rows;
-  std::unordered_map<std::string, size_t, TextHash, std::equal_to<>> index;  // key text -> row
+  std::vector<const std::byte*> rows;  // by key number
+  TextIndex keys;
   std::shared_ptr<RecordStore> store;
 
-  const std::byte* find(std::string_view key) const;
+  void add(std::string_view key, const std::byte* row) {
+    if (keys.add(key) == rows.size()) rows.push_back(row);
+  }
+  const std::byte* find(std::string_view key) const {
+    int64_t i = keys.find(key);
+    return i < 0 ? nullptr : rows[static_cast<size_t>(i)];
+  }
 };
 
 struct StockLevel {
@@ -162,7 +191,8 @@ class StaticInventory : public Inventory {
   std::vector<const std::byte*> nodes_;
   std::vector<std::string> ids_;
   std::unordered_map<std::string, size_t> by_id_;
-  std::unordered_map<std::string, std::vector<StockLevel>, TextHash, std::equal_to<>> stock_;
+  TextIndex skus_;
+  std::vector<std::vector<StockLevel>> stock_;  // by SKU number, one per node
   std::shared_ptr<RecordStore> store_ = std::make_shared<RecordStore>();
 };
 

@@ -2,6 +2,7 @@
 // Reading and writing record images (layout in schema.h).
 #include <cstring>
 #include <memory_resource>
+#include <optional>
 #include <string_view>
 
 #include "compiler/model/schema.h"
@@ -12,25 +13,32 @@ namespace orderflow::model {
 // once with the arena. Not thread-safe.
 class Arena {
  public:
-  Arena() : resource_(4096) {}
+  Arena() = default;
+  // Takes from `initial` (which must outlive the arena) before the heap.
+  Arena(std::byte* initial, size_t size) { resource_.emplace(initial, size); }
   Arena(const Arena&) = delete;
   Arena& operator=(const Arena&) = delete;
 
   // Zero-filled, 8-byte aligned.
   std::byte* allocate(size_t bytes) {
-    void* p = resource_.allocate(bytes == 0 ? 8 : bytes, 8);
+    void* p = resource().allocate(bytes == 0 ? 8 : bytes, 8);
     std::memset(p, 0, bytes);
     return static_cast<std::byte*>(p);
   }
   std::string_view copy(std::string_view text) {
     if (text.empty()) return {};
-    char* p = static_cast<char*>(resource_.allocate(text.size(), 1));
+    char* p = static_cast<char*>(resource().allocate(text.size(), 1));
     std::memcpy(p, text.data(), text.size());
     return {p, text.size()};
   }
 
  private:
-  std::pmr::monotonic_buffer_resource resource_;
+  // Made on first use: an evaluation that makes no text allocates nothing.
+  std::pmr::monotonic_buffer_resource& resource() {
+    if (!resource_) resource_.emplace(4096);
+    return *resource_;
+  }
+  std::optional<std::pmr::monotonic_buffer_resource> resource_;
 };
 
 // Texts of up to this many bytes live inside their 16-byte slot, so that

@@ -396,7 +396,11 @@ Bundle generate_bundle(Rng& rng, const Sizes& sizes) {
     b.escalation.push_back(std::move(r));
   }
 
-  b.data["pinlist.csv"] = "560001\n110001\nIN\n56\n";
+  // Short lists are compared inline, long ones hashed: both ways, by turns.
+  std::string pins = "560001\n110001\nIN\n56\n";
+  if (rng.chance(50))
+    for (int i = 0; i < 30; ++i) pins += fmt::format("{}\n", 700000 + i * 37);
+  b.data["pinlist.csv"] = pins;
   b.data["fx.csv"] = "from,to,rate\nUSD,INR,83.5\nEUR,INR,90.25\nEUR,USD,1.08\n";  // no SGD: converting it fails
   b.data["geo.csv"] = "postal_code,lat,lon\n560,12.97,77.59\n110,28.61,77.21\n400,19.07,72.87\n";
   std::string nodes = "id,kind,active,lat,lon,postal_code,region,cost_per_order,priority,daily_capacity\n";
