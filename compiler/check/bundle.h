@@ -286,6 +286,15 @@ class CheckedBundle {
   std::vector<model::DataList> lists;
   std::vector<model::KeyedTable> keyed_tables;
   std::unique_ptr<model::GeoTable> geo;
+  // Where each record keeps what places it on the map, for distance():
+  // field indices of `lat` and `lon` (floats) and `postal_code` (text), -1
+  // where a record has none. By record index.
+  struct PlaceFields {
+    int lat = -1;
+    int lon = -1;
+    int postal_code = -1;
+  };
+  std::vector<PlaceFields> places;
   std::unique_ptr<model::RateTable> rates;
   // Nodes and stock from `use nodes` / `use stock`, when the bundle has them.
   std::unique_ptr<model::StaticInventory> inventory;

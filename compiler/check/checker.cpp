@@ -598,6 +598,15 @@ void Checker::finish() {
   diags_.sort(*out_.sources);
   if (diags_.has_errors()) return;
   layout_for_use();
+  for (size_t r = 0; r < b_.schema.record_count(); ++r) {
+    const model::RecordDef& def = b_.schema.record_def(static_cast<int>(r));
+    auto typed = [&](const char* name, TypeKind kind) {
+      int f = def.find(name);
+      return f >= 0 && def.fields[f].type.kind == kind ? f : -1;
+    };
+    b_.places.push_back({typed("lat", TypeKind::Float), typed("lon", TypeKind::Float),
+                         typed("postal_code", TypeKind::String)});
+  }
   std::string all;
   for (FileId f : b_.bundle_files) {
     const SourceFile& file = out_.sources->file(f);

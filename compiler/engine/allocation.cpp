@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/container/small_vector.hpp>
 #include <cstring>
 
 #include "compiler/check/checker.h"
@@ -21,16 +22,22 @@ std::optional<std::vector<Assignment>> find_allocation(const std::vector<size_t>
                                                        const std::function<bool(size_t, size_t)>& can_ship) {
   if (demand_count == 0) return std::vector<Assignment>{};
   // Which candidates can ship which demands, computed once.
-  std::vector<std::vector<bool>> ships(ranked.size(), std::vector<bool>(demand_count));
-  std::vector<size_t> useful;  // ranks that can ship at least one demand
+  std::vector<uint8_t> ship_table(ranked.size() * demand_count);
+  auto ships_row = [&](size_t r) { return ship_table.data() + r * demand_count; };
+  struct Row {
+    const uint8_t* cells;
+    bool operator[](size_t d) const { return cells[d]; }
+  };
+  auto ships = [&](size_t r) { return Row{ships_row(r)}; };
+  boost::container::small_vector<size_t, 32> useful;  // ranks that can ship at least one demand
   for (size_t r = 0; r < ranked.size(); ++r) {
     bool any = false;
-    for (size_t d = 0; d < demand_count; ++d) any |= (ships[r][d] = can_ship(r, d));
+    for (size_t d = 0; d < demand_count; ++d) any |= (ships_row(r)[d] = can_ship(r, d));
     if (any) useful.push_back(r);
   }
   for (size_t d = 0; d < demand_count; ++d) {
     bool somewhere = false;
-    for (size_t r : useful) somewhere |= ships[r][d];
+    for (size_t r : useful) somewhere |= ships(r)[d];
     if (!somewhere) return std::nullopt;
   }
   auto assign = [&](const std::vector<size_t>& chosen) {
@@ -38,7 +45,7 @@ std::optional<std::vector<Assignment>> find_allocation(const std::vector<size_t>
     for (size_t r : chosen) out.push_back({ranked[r], {}});
     for (size_t d = 0; d < demand_count; ++d)
       for (size_t i = 0; i < chosen.size(); ++i)
-        if (ships[chosen[i]][d]) {
+        if (ships(chosen[i])[d]) {
           out[i].demands.push_back(d);
           break;
         }
@@ -60,7 +67,7 @@ std::optional<std::vector<Assignment>> find_allocation(const std::vector<size_t>
         bool covers = true;
         for (size_t d = 0; d < demand_count && covers; ++d) {
           bool ok = false;
-          for (int i = 0; i < k && !ok; ++i) ok = ships[useful[idx[i]]][d];
+          for (int i = 0; i < k && !ok; ++i) ok = ships(useful[idx[i]])[d];
           covers = ok;
         }
         if (covers) {
@@ -88,7 +95,7 @@ greedy:
       size_t best = SIZE_MAX, best_count = 0;
       for (size_t r : useful) {
         size_t count = 0;
-        for (size_t d = 0; d < demand_count; ++d) count += !covered[d] && ships[r][d];
+        for (size_t d = 0; d < demand_count; ++d) count += !covered[d] && ships(r)[d];
         if (count > best_count) {
           best = r;
           best_count = count;
@@ -97,7 +104,7 @@ greedy:
       if (best == SIZE_MAX) break;
       chosen.push_back(best);
       for (size_t d = 0; d < demand_count; ++d)
-        if (!covered[d] && ships[best][d]) {
+        if (!covered[d] && ships(best)[d]) {
           covered[d] = true;
           --left;
         }
@@ -242,9 +249,10 @@ void RouteSelection::filtered_out(size_t node, std::vector<std::string> facts) {
     out_.nodes.push_back({std::string(node_id(bundle_, fields_, inventory_.node(node))), "filtered out", std::move(facts)});
 }
 
-void RouteSelection::candidate(size_t node, std::vector<model::Value> keys, int64_t safety,
+void RouteSelection::candidate(size_t node, const model::Value* keys, int64_t safety,
                                std::vector<std::string> facts) {
-  candidates_.push_back({node, std::move(keys), safety});
+  candidates_.push_back({node, safety});
+  keys_.insert(keys_.end(), keys, keys + route_.prefer.size());
   if (values_) {
     trace_index_.push_back(out_.nodes.size());
     out_.nodes.push_back({std::string(node_id(bundle_, fields_, inventory_.node(node))), "", std::move(facts)});
@@ -253,13 +261,13 @@ void RouteSelection::candidate(size_t node, std::vector<model::Value> keys, int6
 
 std::variant<bool, model::OpFailure> RouteSelection::finish(std::vector<std::string>* rule_facts) {
   // Rank: each preference in turn, missing keys last, then inventory order.
-  std::vector<size_t> order(candidates_.size());
+  boost::container::small_vector<size_t, 32> order(candidates_.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::optional<model::OpFailure> failure;
   std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
     for (size_t k = 0; k < route_.prefer.size(); ++k) {
-      const model::Value& a = candidates_[x].keys[k];
-      const model::Value& c = candidates_[y].keys[k];
+      const model::Value& a = key(x, k);
+      const model::Value& c = key(y, k);
       if (a.is_missing() != c.is_missing()) return c.is_missing();
       if (a.is_missing()) continue;
       auto r = model::compare_values(*model::compare_form_of(a.kind), a, c, bundle_.rates.get());
@@ -289,7 +297,8 @@ std::variant<bool, model::OpFailure> RouteSelection::finish(std::vector<std::str
       t.status = fmt::format("candidate {}", r + 1);
       for (size_t k = 0; k < route_.prefer.size(); ++k)
         t.facts.push_back(fmt::format("{}: {}", route_.prefer[k].label,
-                                      c.keys[k].is_missing() ? "unknown" : check::print_value(bundle_, c.keys[k])));
+                                      key(order[r], k).is_missing() ? "unknown"
+                                                                    : check::print_value(bundle_, key(order[r], k))));
       for (size_t d = 0; d < demands_.size(); ++d)
         if (!can_ship(r, d))
           t.facts.push_back(fmt::format("cannot ship {} x {}: {} available", demands_[d].quantity, demands_[d].sku,

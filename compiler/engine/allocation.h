@@ -94,7 +94,8 @@ class RouteSelection {
 
   void excluded(size_t node);
   void filtered_out(size_t node, std::vector<std::string> facts);
-  void candidate(size_t node, std::vector<model::Value> keys, int64_t safety, std::vector<std::string> facts);
+  // `keys`: one per preference of the route.
+  void candidate(size_t node, const model::Value* keys, int64_t safety, std::vector<std::string> facts);
 
   // True when the order is allocated (out.shipments filled), false when no
   // assignment exists within the route's limit; OpFailure when two keys
@@ -104,9 +105,9 @@ class RouteSelection {
  private:
   struct Candidate {
     size_t node;
-    std::vector<model::Value> keys;
     int64_t safety;
   };
+  const model::Value& key(size_t candidate, size_t k) const { return keys_[candidate * route_.prefer.size() + k]; }
   const check::CheckedBundle& bundle_;
   const RoutingFields& fields_;
   const check::Route& route_;
@@ -115,6 +116,7 @@ class RouteSelection {
   bool values_;
   Outcome& out_;
   std::vector<Candidate> candidates_;
+  std::vector<model::Value> keys_;  // each candidate's keys, one after the other
   std::vector<size_t> trace_index_;  // candidate -> its entry in out.nodes
 };
 

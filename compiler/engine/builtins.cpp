@@ -27,10 +27,14 @@ model::ArithForm sum_form(model::TypeKind k) {
 std::optional<model::GeoPoint> place(const check::CheckedBundle& b, const Value& v) {
   if (v.is_missing() || v.kind != Value::Kind::Record) return std::nullopt;
   model::RecordRef r(b.schema, static_cast<int>(v.aux), static_cast<const std::byte*>(v.ptr));
-  Value lat = r.get("lat"), lon = r.get("lon");
-  if (lat.kind == Value::Kind::Float && lon.kind == Value::Kind::Float) return model::GeoPoint{lat.f, lon.f};
-  Value code = r.get("postal_code");
-  if (code.kind == Value::Kind::String && b.geo) return b.geo->locate(code.as_string());
+  const check::CheckedBundle::PlaceFields& f = b.places.at(v.aux);
+  if (f.lat >= 0 && f.lon >= 0) {
+    Value lat = r.get(static_cast<uint32_t>(f.lat)), lon = r.get(static_cast<uint32_t>(f.lon));
+    if (lat.kind == Value::Kind::Float && lon.kind == Value::Kind::Float) return model::GeoPoint{lat.f, lon.f};
+  }
+  if (f.postal_code < 0 || !b.geo) return std::nullopt;
+  Value code = r.get(static_cast<uint32_t>(f.postal_code));
+  if (code.kind == Value::Kind::String) return b.geo->locate(code.as_string());
   return std::nullopt;
 }
 

@@ -432,7 +432,7 @@ bool try_route(const check::CheckedBundle& b, const check::Route& route, const e
       }
     }
     ev.record_facts(nullptr);
-    std::vector<Value> keys;
+    boost::container::small_vector<Value, 4> keys;
     for (const check::Preference& p : route.prefer) keys.push_back(ev.eval(*p.key));
     int64_t safety = 0;
     if (route.safety_stock) {
@@ -440,7 +440,7 @@ bool try_route(const check::CheckedBundle& b, const check::Route& route, const e
       safety = s.is_missing() ? 0 : std::max<int64_t>(0, s.i);
     }
     ev.record_facts(facts);
-    selection.candidate(n, std::move(keys), safety, std::move(node_facts));
+    selection.candidate(n, keys.data(), safety, std::move(node_facts));
   }
   auto result = selection.finish(facts);
   if (auto* f = std::get_if<model::OpFailure>(&result)) throw EvalFailure{f->message};

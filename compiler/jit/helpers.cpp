@@ -1,6 +1,7 @@
 // The C functions compiled policy code calls (declared in lower/abi.h).
 // Each converts its raw arguments back into Values and calls the same code
 // the interpreter uses, so that messages, facts and allocations agree.
+#include <boost/container/small_vector.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -382,10 +383,10 @@ extern "C" void of_route_filtered(JitFrame* frame, int64_t node) {
 
 extern "C" void of_route_candidate(JitFrame* frame, int64_t node, const RawValue* keys, int64_t safety) {
   FrameState& s = state_of(frame);
-  std::vector<model::Value> values;
+  boost::container::small_vector<model::Value, 4> values;
   for (size_t k = 0; k < s.route->prefer.size(); ++k)
     values.push_back(orderflow::jit::typed(s.bundle(), s.route->prefer[k].key->type, keys[k]));
-  selection_of(s).candidate(node, std::move(values), safety, std::move(s.node_facts));
+  selection_of(s).candidate(node, values.data(), safety, std::move(s.node_facts));
   s.node_facts.clear();
   s.fact_target = s.rule_facts;
 }

@@ -93,14 +93,14 @@ bool DataList::contains(const Value& v) const {
 
 std::optional<GeoPoint> GeoTable::locate(std::string_view code) const {
   // Postal codes are often written with a space ("560 001"); ignore it.
-  std::string key;
-  for (char c : code)
-    if (c != ' ') key += c;
-  while (key.size() >= 2) {
-    auto it = points_.find(key);
-    if (it != points_.end()) return it->second;
-    key.pop_back();
+  std::string spaceless;
+  if (code.find(' ') != std::string_view::npos) {
+    for (char c : code)
+      if (c != ' ') spaceless += c;
+    code = spaceless;
   }
+  for (std::string_view key = code; key.size() >= 2; key.remove_suffix(1))
+    if (int64_t i = codes_.find(key); i >= 0) return points_[static_cast<size_t>(i)];
   return std::nullopt;
 }
 

@@ -80,12 +80,17 @@ struct GeoPoint {
 class GeoTable {
  public:
   std::string name;
-  void add(std::string code, GeoPoint p) { points_[std::move(code)] = p; }
+  void add(std::string_view code, GeoPoint p) {
+    uint32_t i = codes_.add(code);
+    if (i == points_.size()) points_.push_back(p);
+    else points_[i] = p;
+  }
   std::optional<GeoPoint> locate(std::string_view postal_code) const;
   size_t size() const { return points_.size(); }
 
  private:
-  std::unordered_map<std::string, GeoPoint> points_;
+  TextIndex codes_;
+  std::vector<GeoPoint> points_;  // by code number
 };
 
 // Great-circle distance in metres (haversine, mean Earth radius).
