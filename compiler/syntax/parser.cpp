@@ -68,6 +68,16 @@ SourceRange token_range(FileId file, const antlr4::Token* t) {
     r.end.column += 1;
     return r;
   }
+  // Only these tokens can span lines (a raw string, a string with an
+  // escaped line break, a line break itself); every other one ends on its
+  // line, as many code points on as it holds, without building its text.
+  size_t type = t->getType();
+  if (type != P::RAW_STRING && type != P::STRING && type != P::UNTERMINATED_STRING && type != P::NEWLINE &&
+      t->getStopIndex() >= t->getStartIndex()) {
+    r.end.line = r.begin.line;
+    r.end.column = r.begin.column + static_cast<uint32_t>(t->getStopIndex() - t->getStartIndex() + 1);
+    return r;
+  }
   std::string text = t->getText();
   size_t newline = text.rfind('\n');
   if (newline == std::string::npos) {
@@ -263,8 +273,14 @@ class AstBuilder {
     return r;
   }
 
-  static std::string name(P::NameContext* c) { return c ? c->getText() : std::string(); }
-  static std::string member_name(P::MemberNameContext* c) { return c ? c->getText() : std::string(); }
+  // The text of a one-token rule from its token (a rule context's getText
+  // walks and joins its children).
+  static std::string token_text(antlr4::ParserRuleContext* c) {
+    if (!c) return {};
+    return c->getStart() == c->getStop() ? c->getStart()->getText() : c->getText();
+  }
+  static std::string name(P::NameContext* c) { return token_text(c); }
+  static std::string member_name(P::MemberNameContext* c) { return token_text(c); }
 
   void outside_policy(SourceRange where, const std::string& what) {
     diagnostics_.error("E0006", where, what + " must come after a `policy` line",
@@ -810,7 +826,7 @@ class AstBuilder {
 
   ExprPtr literal(P::LiteralContext* c) {
     auto e = make(ExprKind::Literal, c);
-    e->text = c->getText();
+    e->text = token_text(c);
     antlr4::Token* t = c->getStart();
     switch (t->getType()) {
       case P::INT: e->literal_kind = LiteralKind::Int; break;
