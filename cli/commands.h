@@ -13,5 +13,6 @@ void add_check_command(CLI::App& app, Command& run);
 void add_eval_commands(CLI::App& app, Command& run);
 void add_test_command(CLI::App& app, Command& run);
 void add_bench_command(CLI::App& app, Command& run);
+void add_runtime_commands(CLI::App& app, Command& run);
 
 }  // namespace orderflow::cli

@@ -7,8 +7,7 @@
 #include <iostream>
 
 #include "compiler/check/checker.h"
-#include "compiler/interp/interpreter.h"
-#include "compiler/jit/jit_engine.h"
+#include "runtime/engine/deployments.h"
 
 namespace orderflow::cli {
 
@@ -26,15 +25,15 @@ std::shared_ptr<const check::CheckedBundle> load_bundle(const std::string& path)
 
 std::unique_ptr<engine::PolicyEngine> make_engine(std::shared_ptr<const check::CheckedBundle> bundle,
                                                   const std::string& which) {
-  if (which != "jit") return std::make_unique<interp::Interpreter>(std::move(bundle));
-  jit::JitOptions options;
+  runtime::EngineChoice choice;
+  choice.kind = which == "jit" ? "jit" : "interp";
   // A command line run asked for the JIT to see the compiled code answer
   // (optimised, and explaining where asked), from the first order on.
-  options.wait = jit::JitOptions::Wait::Everything;
-  if (const char* dir = std::getenv("ORDERFLOW_JIT_CACHE")) options.cache_dir = dir;
-  auto engine = jit::JitEngine::create(std::move(bundle), options);
-  jit::JitStatus status = engine->status();
-  if (!status.warning.empty()) std::cerr << "orderflow: warning: " << status.warning << "\n";
+  choice.wait_for_native = true;
+  if (const char* dir = std::getenv("ORDERFLOW_JIT_CACHE")) choice.cache_dir = dir;
+  std::string warning;
+  auto engine = runtime::make_policy_engine(std::move(bundle), choice, &warning);
+  if (!warning.empty()) std::cerr << "orderflow: warning: " << warning << "\n";
   return engine;
 }
 

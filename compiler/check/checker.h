@@ -15,8 +15,10 @@
 namespace orderflow::check {
 
 struct CheckOptions {
-  // Texts that replace files on disk, by path as given (the language server's
-  // unsaved editor buffers).
+  // Texts that replace files on disk, by path as given: the language
+  // server's unsaved editor buffers, a deployment's files read back from the
+  // store. Data files are looked up by their normalised path
+  // ("bundle/data/blocked.csv").
   std::map<std::string, std::string> overlay;
 };
 

@@ -28,7 +28,10 @@ void Checker::load_data(const syntax::UseDecl& use, FileId file) {
   std::string shown = path.lexically_normal().generic_string();
   std::optional<std::string> text;
   std::error_code ec;
-  if (fs::is_regular_file(path, ec)) text = read_text(path);
+  if (auto o = options_.overlay.find(shown); o != options_.overlay.end())
+    text = o->second;
+  else if (fs::is_regular_file(path, ec))
+    text = read_text(path);
   if (!text) {
     std::string hint = "data files are found relative to the .flow file that names them";
     std::vector<std::string> nearby;

@@ -571,7 +571,11 @@ void Checker::check_tests() {
       if (decl.order_file) {
         fs::path path = data_path(file.file, *decl.order_file);
         std::ifstream in(path, std::ios::binary);
-        if (!in) {
+        auto overlaid = options_.overlay.find(path.lexically_normal().generic_string());
+        if (overlaid != options_.overlay.end()) {
+          t.order_json = overlaid->second;
+          t.order_origin = path.lexically_normal().generic_string();
+        } else if (!in) {
           diags_.error("E0801", decl.order_range, fmt::format("order file '{}' not found", path.generic_string()),
                        "order files are found relative to the .flow file of the test");
         } else {

@@ -1,0 +1,94 @@
+#include "runtime/engine/deadline.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace orderflow::runtime {
+
+namespace {
+
+using check::Expr;
+using check::ExprKind;
+
+constexpr int64_t kMinute = 60'000;
+constexpr int64_t kHour = 60 * kMinute;
+constexpr int64_t kDay = 24 * kHour;
+
+// The finest clock-face period an expression reads (hour(now): an hour), or 0.
+int64_t clock_face_period(const Expr& e) {
+  int64_t period = 0;
+  auto finer = [&](int64_t p) {
+    if (p > 0 && (period == 0 || p < period)) period = p;
+  };
+  if (e.kind == ExprKind::Call && !e.args.empty() && reads_clock(*e.args[0])) {
+    switch (e.builtin) {
+      case check::Builtin::Minute: finer(kMinute); break;
+      case check::Builtin::Hour: finer(kHour); break;
+      case check::Builtin::Weekday: finer(kDay); break;
+      default: break;
+    }
+  }
+  for (const auto& a : e.args) finer(clock_face_period(*a));
+  if (e.computed_default) finer(clock_face_period(*e.computed_default));
+  return period;
+}
+
+void collect_atoms(const Expr& e, std::vector<const Expr*>& atoms) {
+  if (e.kind == ExprKind::And || e.kind == ExprKind::Or || e.kind == ExprKind::Not) {
+    for (const auto& a : e.args) collect_atoms(*a, atoms);
+    return;
+  }
+  if (reads_clock(e)) atoms.push_back(&e);
+}
+
+}  // namespace
+
+bool reads_clock(const Expr& e) {
+  if (e.kind == ExprKind::Now) return true;
+  if (e.computed_default && reads_clock(*e.computed_default)) return true;
+  for (const auto& a : e.args)
+    if (reads_clock(*a)) return true;
+  return false;
+}
+
+std::optional<int64_t> next_moment_true(const engine::PolicyEngine& engine, const Expr& condition, int slots,
+                                        const std::byte* order, int64_t from, int64_t horizon) {
+  auto holds_at = [&](const Expr& e, int64_t t) {
+    engine::EvalInput input;
+    input.order = order;
+    input.now = t;
+    return engine.condition_holds(e, slots, input);
+  };
+  std::vector<const Expr*> atoms;
+  collect_atoms(condition, atoms);
+  std::vector<int64_t> turning;
+  const int64_t end = from + horizon;
+  std::optional<int64_t> look_again;
+  for (const Expr* atom : atoms) {
+    if (int64_t period = clock_face_period(*atom)) {
+      int64_t boundary = (from / period + 1) * period;
+      if (!look_again || boundary < *look_again) look_again = boundary;
+      continue;
+    }
+    bool first = holds_at(*atom, from);
+    if (holds_at(*atom, end) == first) continue;
+    int64_t lo = from, hi = end;  // holds_at(lo) == first, holds_at(hi) != first
+    while (hi - lo > 1) {
+      int64_t mid = lo + (hi - lo) / 2;
+      if (holds_at(*atom, mid) == first)
+        lo = mid;
+      else
+        hi = mid;
+    }
+    turning.push_back(hi);
+  }
+  std::sort(turning.begin(), turning.end());
+  turning.erase(std::unique(turning.begin(), turning.end()), turning.end());
+  for (int64_t t : turning) {
+    if (look_again && t >= *look_again) break;
+    if (t > from && t <= end && holds_at(condition, t)) return t;
+  }
+  return look_again;
+}
+
+}  // namespace orderflow::runtime

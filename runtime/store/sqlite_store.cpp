@@ -1,0 +1,527 @@
+#include "runtime/store/sqlite_store.h"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <unordered_map>
+
+namespace orderflow::runtime {
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS journal(
+  seq INTEGER PRIMARY KEY,
+  order_id TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS journal_by_order ON journal(order_id, seq);
+CREATE TABLE IF NOT EXISTS intake(
+  channel TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  channel_event_id TEXT NOT NULL,
+  order_id TEXT NOT NULL,
+  PRIMARY KEY(channel, external_id, channel_event_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS orders(
+  order_id TEXT PRIMARY KEY,
+  channel TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  deployment INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  state_since INTEGER NOT NULL,
+  state_entry INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  last_seq INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS timers(
+  id INTEGER PRIMARY KEY,
+  order_id TEXT NOT NULL,
+  due INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  state_entry INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS timers_by_due ON timers(due, id);
+CREATE INDEX IF NOT EXISTS timers_by_order ON timers(order_id);
+CREATE TABLE IF NOT EXISTS deployments(
+  id INTEGER PRIMARY KEY,
+  content_hash TEXT NOT NULL,
+  version TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  title TEXT NOT NULL,
+  deployed_at INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  files TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS live(
+  one INTEGER PRIMARY KEY CHECK(one = 1),
+  deployment INTEGER NOT NULL REFERENCES deployments(id));
+CREATE TABLE IF NOT EXISTS dead_letters(
+  id INTEGER PRIMARY KEY,
+  received_at INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  body BLOB NOT NULL,
+  error TEXT NOT NULL);
+)sql";
+
+std::string explain_code(int code, const std::string& path) {
+  switch (code & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return fmt::format("the database '{}' is locked by another process; stop it, or use another --db", path);
+    case SQLITE_NOTADB:
+      return fmt::format("'{}' is not an orderflow database (it is not SQLite, or its header is damaged)", path);
+    case SQLITE_CORRUPT:
+      return fmt::format("the database '{}' is corrupt; restore it from a backup (`orderflow rebuild` can redo the "
+                         "order table from an intact journal)",
+                         path);
+    case SQLITE_FULL:
+      return fmt::format("the database '{}' is full (no space left on its disk, or its size cap reached); nothing of "
+                         "the unfinished batch was stored",
+                         path);
+    case SQLITE_READONLY:
+      return fmt::format("cannot write '{}': the file or its folder is read-only (SQLite also needs to create "
+                         "'{}-wal' beside it)",
+                         path, path);
+    case SQLITE_CANTOPEN:
+      return fmt::format("cannot open '{}': its folder does not exist or cannot be written", path);
+    case SQLITE_IOERR:
+      return fmt::format("input/output error on '{}'", path);
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+      return fmt::format("no permission to use '{}'", path);
+    default:
+      return fmt::format("database error on '{}'", path);
+  }
+}
+
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql, const std::string& path) : db_(db), path_(path) {
+    int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
+    if (rc != SQLITE_OK) fail(rc);
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+
+  Statement& bind(int i, int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  Statement& bind(int i, const std::string& v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& bind_blob(int i, const std::string& v) {
+    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  // True while there is a row.
+  bool step() {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    sqlite3_reset(stmt_);
+    fail(rc);
+  }
+  void run() {
+    step();
+    reset();
+  }
+  void reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+  std::string text(int col) const {
+    const unsigned char* p = sqlite3_column_text(stmt_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, col)) : std::string();
+  }
+  bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+ private:
+  [[noreturn]] void fail(int rc) {
+    throw StoreError(fmt::format("{} ({})", explain_code(rc, path_), sqlite3_errmsg(db_)), rc);
+  }
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  const std::string& path_;
+};
+
+// Resets a statement when a scope ends, however it ends.
+struct Reset {
+  Statement& s;
+  ~Reset() { s.reset(); }
+};
+
+nlohmann::json order_body(const StoredOrder& o) {
+  nlohmann::json lines = nlohmann::json::array();
+  for (const auto& line : o.lines) {
+    nlohmann::json parts = nlohmann::json::array();
+    for (const LineState& part : line) parts.push_back({part.state, part.quantity});
+    lines.push_back(std::move(parts));
+  }
+  nlohmann::json body = {{"order", o.order}, {"lines", std::move(lines)}, {"hold", o.hold},
+                         {"tags", o.tags},   {"fired", o.fired}};
+  if (o.priority) body["priority"] = *o.priority;
+  return body;
+}
+
+void read_order_body(const nlohmann::json& body, StoredOrder& o) {
+  o.order = body.at("order");
+  for (const auto& line : body.at("lines")) {
+    std::vector<LineState> parts;
+    for (const auto& part : line) parts.push_back({part.at(0).get<std::string>(), part.at(1).get<int64_t>()});
+    o.lines.push_back(std::move(parts));
+  }
+  o.hold = body.value("hold", nlohmann::json());
+  o.tags = body.value("tags", std::vector<std::string>{});
+  o.fired = body.value("fired", std::vector<std::string>{});
+  if (body.contains("priority")) o.priority = body["priority"].get<std::string>();
+}
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(const std::string& path, const SqliteOptions& options) : path_(path), options_(options) {
+    namespace fs = std::filesystem;
+    int flags = options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    std::error_code ec;
+    if (options.read_only && !fs::exists(path, ec))
+      throw StoreError(fmt::format("the database '{}' does not exist", path), SQLITE_CANTOPEN);
+    int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+      std::string detail = db_ ? sqlite3_errmsg(db_) : "";
+      sqlite3_close(db_);
+      db_ = nullptr;
+      throw StoreError(fmt::format("{} ({})", explain_code(rc, path), detail), rc);
+    }
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, options.busy_timeout_ms);
+    try {
+      setup();
+    } catch (...) {
+      statements_.clear();
+      sqlite3_close(db_);
+      db_ = nullptr;
+      throw;
+    }
+  }
+
+  ~SqliteStore() override {
+    statements_.clear();
+    if (db_) {
+      if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      sqlite3_close(db_);
+    }
+  }
+
+  void begin() override { exec("BEGIN IMMEDIATE"); }
+  void commit() override { exec("COMMIT"); }
+  void rollback() override {
+    if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  bool in_transaction() const override { return sqlite3_get_autocommit(db_) == 0; }
+  void mark() override { exec("SAVEPOINT event"); }
+  void release_mark() override { exec("RELEASE event"); }
+  void undo_to_mark() override {
+    exec("ROLLBACK TO event");
+    exec("RELEASE event");
+  }
+
+  bool claim(const IntakeKey& key, const std::string& order_id) override {
+    Statement& s = statement("INSERT OR IGNORE INTO intake VALUES(?,?,?,?)");
+    Reset r{s};
+    s.bind(1, key.channel).bind(2, key.external_id).bind(3, key.channel_event_id).bind(4, order_id);
+    s.step();
+    return sqlite3_changes(db_) == 1;
+  }
+
+  std::optional<std::string> claimed(const IntakeKey& key) override {
+    Statement& s =
+        statement("SELECT order_id FROM intake WHERE channel = ? AND external_id = ? AND channel_event_id = ?");
+    Reset r{s};
+    s.bind(1, key.channel).bind(2, key.external_id).bind(3, key.channel_event_id);
+    if (!s.step()) return std::nullopt;
+    return s.text(0);
+  }
+
+  int64_t append(JournalEntry& entry) override {
+    Statement& s = statement("INSERT INTO journal(order_id, at, kind, body) VALUES(?,?,?,?)");
+    Reset r{s};
+    s.bind(1, entry.order_id).bind(2, entry.at).bind(3, entry.kind).bind(4, entry.body.dump());
+    s.step();
+    entry.seq = sqlite3_last_insert_rowid(db_);
+    return entry.seq;
+  }
+
+  std::vector<JournalEntry> journal(const std::string& order_id) override {
+    Statement& s = statement("SELECT seq, order_id, at, kind, body FROM journal WHERE order_id = ? ORDER BY seq");
+    Reset r{s};
+    s.bind(1, order_id);
+    std::vector<JournalEntry> out;
+    while (s.step()) out.push_back(read_entry(s));
+    return out;
+  }
+
+  void scan_journal(const std::function<void(const JournalEntry&)>& visit) override {
+    Statement s(db_, "SELECT seq, order_id, at, kind, body FROM journal ORDER BY seq", path_);
+    while (s.step()) visit(read_entry(s));
+  }
+
+  void put_order(const StoredOrder& o) override {
+    Statement& s = statement("INSERT OR REPLACE INTO orders VALUES(?,?,?,?,?,?,?,?,?)");
+    Reset r{s};
+    s.bind(1, o.order_id).bind(2, o.channel).bind(3, o.external_id).bind(4, o.deployment).bind(5, o.state);
+    s.bind(6, o.state_since).bind(7, o.state_entry).bind(8, order_body(o).dump()).bind(9, o.last_seq);
+    s.step();
+  }
+
+  std::optional<StoredOrder> get_order(const std::string& order_id) override {
+    Statement& s = statement("SELECT * FROM orders WHERE order_id = ?");
+    Reset r{s};
+    s.bind(1, order_id);
+    if (!s.step()) return std::nullopt;
+    return read_order(s);
+  }
+
+  void scan_orders(const std::function<void(const StoredOrder&)>& visit) override {
+    Statement s(db_, "SELECT * FROM orders ORDER BY order_id", path_);
+    while (s.step()) visit(read_order(s));
+  }
+
+  int64_t order_count() override {
+    Statement& s = statement("SELECT count(*) FROM orders");
+    Reset r{s};
+    s.step();
+    return s.integer(0);
+  }
+
+  int64_t add_timer(const Timer& t) override {
+    Statement& s = statement("INSERT INTO timers VALUES(?,?,?,?,?)");
+    Reset r{s};
+    if (t.id > 0) s.bind(1, t.id);
+    s.bind(2, t.order_id).bind(3, t.due).bind(4, t.kind).bind(5, t.state_entry);
+    s.step();
+    return sqlite3_last_insert_rowid(db_);
+  }
+
+  bool delete_timer(int64_t id) override {
+    Statement& s = statement("DELETE FROM timers WHERE id = ?");
+    Reset r{s};
+    s.bind(1, id);
+    s.step();
+    return sqlite3_changes(db_) == 1;
+  }
+
+  std::vector<Timer> timers_of(const std::string& order_id) override {
+    Statement& s = statement("SELECT * FROM timers WHERE order_id = ? ORDER BY due, id");
+    Reset r{s};
+    s.bind(1, order_id);
+    return read_timers(s);
+  }
+
+  std::vector<Timer> due_timers(int64_t until, size_t limit) override {
+    Statement& s = statement("SELECT * FROM timers WHERE due <= ? ORDER BY due, id LIMIT ?");
+    Reset r{s};
+    s.bind(1, until).bind(2, static_cast<int64_t>(limit));
+    return read_timers(s);
+  }
+
+  std::optional<int64_t> next_due() override {
+    Statement& s = statement("SELECT min(due) FROM timers");
+    Reset r{s};
+    s.step();
+    if (s.is_null(0)) return std::nullopt;
+    return s.integer(0);
+  }
+
+  int64_t add_deployment(const Deployment& d) override {
+    nlohmann::json files = nlohmann::json::array();
+    for (const DeploymentFile& f : d.files) files.push_back({{"path", f.path}, {"text", f.text}});
+    Statement& s = statement(
+        "INSERT INTO deployments(content_hash, version, owner, title, deployed_at, source, files) "
+        "VALUES(?,?,?,?,?,?,?)");
+    Reset r{s};
+    s.bind(1, d.content_hash).bind(2, d.version).bind(3, d.owner).bind(4, d.title).bind(5, d.deployed_at);
+    s.bind(6, d.source).bind(7, files.dump());
+    s.step();
+    return sqlite3_last_insert_rowid(db_);
+  }
+
+  void set_live(int64_t deployment) override {
+    Statement& s = statement("INSERT OR REPLACE INTO live VALUES(1, ?)");
+    Reset r{s};
+    s.bind(1, deployment);
+    s.step();
+  }
+
+  std::optional<int64_t> live() override {
+    Statement& s = statement("SELECT deployment FROM live");
+    Reset r{s};
+    if (!s.step()) return std::nullopt;
+    return s.integer(0);
+  }
+
+  std::vector<Deployment> deployments(bool with_files) override {
+    Statement s(db_, "SELECT * FROM deployments ORDER BY id", path_);
+    std::vector<Deployment> out;
+    while (s.step()) out.push_back(read_deployment(s, with_files));
+    return out;
+  }
+
+  std::optional<Deployment> deployment(int64_t id) override {
+    Statement& s = statement("SELECT * FROM deployments WHERE id = ?");
+    Reset r{s};
+    s.bind(1, id);
+    if (!s.step()) return std::nullopt;
+    return read_deployment(s, true);
+  }
+
+  int64_t add_dead_letter(const DeadLetter& d) override {
+    Statement& s = statement("INSERT INTO dead_letters(received_at, source, body, error) VALUES(?,?,?,?)");
+    Reset r{s};
+    s.bind(1, d.received_at).bind(2, d.source).bind_blob(3, d.body).bind(4, d.error);
+    s.step();
+    return sqlite3_last_insert_rowid(db_);
+  }
+
+  std::vector<DeadLetter> dead_letters() override {
+    Statement s(db_, "SELECT id, received_at, source, body, error FROM dead_letters ORDER BY id", path_);
+    std::vector<DeadLetter> out;
+    while (s.step()) out.push_back({s.integer(0), s.integer(1), s.text(2), s.text(3), s.text(4)});
+    return out;
+  }
+
+  void clear_projections() override {
+    exec("DELETE FROM orders");
+    exec("DELETE FROM timers");
+  }
+
+ private:
+  void setup() {
+    if (options_.read_only) {
+      int64_t version = pragma_int("PRAGMA user_version");
+      if (version != kSchemaVersion)
+        throw StoreError(fmt::format("'{}' is not an orderflow database (schema version {})", path_, version));
+      return;
+    }
+    std::string mode = pragma_text("PRAGMA journal_mode=WAL");
+    if (mode != "wal")
+      throw StoreError(fmt::format("cannot use '{}' in WAL mode (it is in '{}' mode)", path_, mode));
+    exec(options_.sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    exec("PRAGMA foreign_keys=ON");
+    if (options_.max_pages > 0) exec(fmt::format("PRAGMA max_page_count={}", options_.max_pages).c_str());
+    int64_t version = pragma_int("PRAGMA user_version");
+    if (version == 0) {
+      exec("BEGIN IMMEDIATE");
+      try {
+        exec(kSchema);
+        exec(fmt::format("PRAGMA user_version={}", kSchemaVersion).c_str());
+        exec("COMMIT");
+      } catch (...) {
+        rollback();
+        throw;
+      }
+    } else if (version != kSchemaVersion) {
+      throw StoreError(fmt::format("'{}' has orderflow schema version {}; this build knows version {}", path_,
+                                   version, kSchemaVersion));
+    }
+  }
+
+  void exec(const char* sql) {
+    char* error = nullptr;
+    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &error);
+    if (rc != SQLITE_OK) {
+      std::string detail = error ? error : sqlite3_errmsg(db_);
+      sqlite3_free(error);
+      throw StoreError(fmt::format("{} ({})", explain_code(rc, path_), detail), rc);
+    }
+  }
+  void exec(const std::string& sql) { exec(sql.c_str()); }
+
+  int64_t pragma_int(const char* sql) {
+    Statement s(db_, sql, path_);
+    return s.step() ? s.integer(0) : 0;
+  }
+  std::string pragma_text(const char* sql) {
+    Statement s(db_, sql, path_);
+    return s.step() ? s.text(0) : "";
+  }
+
+  Statement& statement(const char* sql) {
+    auto it = statements_.find(sql);
+    if (it == statements_.end()) it = statements_.emplace(sql, std::make_unique<Statement>(db_, sql, path_)).first;
+    return *it->second;
+  }
+
+  JournalEntry read_entry(const Statement& s) {
+    JournalEntry e;
+    e.seq = s.integer(0);
+    e.order_id = s.text(1);
+    e.at = s.integer(2);
+    e.kind = s.text(3);
+    e.body = nlohmann::json::parse(s.text(4), nullptr, false);
+    if (e.body.is_discarded())
+      throw StoreError(fmt::format("the database '{}' is corrupt: journal entry {} is not JSON", path_, e.seq),
+                       SQLITE_CORRUPT);
+    return e;
+  }
+
+  StoredOrder read_order(const Statement& s) {
+    StoredOrder o;
+    o.order_id = s.text(0);
+    o.channel = s.text(1);
+    o.external_id = s.text(2);
+    o.deployment = s.integer(3);
+    o.state = s.text(4);
+    o.state_since = s.integer(5);
+    o.state_entry = s.integer(6);
+    nlohmann::json body = nlohmann::json::parse(s.text(7), nullptr, false);
+    try {
+      read_order_body(body, o);
+    } catch (const nlohmann::json::exception&) {
+      throw StoreError(fmt::format("the database '{}' is corrupt: order '{}' cannot be read", path_, o.order_id),
+                       SQLITE_CORRUPT);
+    }
+    o.last_seq = s.integer(8);
+    return o;
+  }
+
+  static std::vector<Timer> read_timers(Statement& s) {
+    std::vector<Timer> out;
+    while (s.step()) out.push_back({s.integer(0), s.text(1), s.integer(2), s.text(3), s.integer(4)});
+    return out;
+  }
+
+  Deployment read_deployment(const Statement& s, bool with_files) {
+    Deployment d;
+    d.id = s.integer(0);
+    d.content_hash = s.text(1);
+    d.version = s.text(2);
+    d.owner = s.text(3);
+    d.title = s.text(4);
+    d.deployed_at = s.integer(5);
+    d.source = s.text(6);
+    if (with_files) {
+      nlohmann::json files = nlohmann::json::parse(s.text(7), nullptr, false);
+      if (!files.is_array())
+        throw StoreError(fmt::format("the database '{}' is corrupt: deployment {} cannot be read", path_, d.id),
+                         SQLITE_CORRUPT);
+      for (const auto& f : files) d.files.push_back({f.value("path", ""), f.value("text", "")});
+    }
+    return d;
+  }
+
+  std::string path_;
+  SqliteOptions options_;
+  sqlite3* db_ = nullptr;
+  std::unordered_map<const char*, std::unique_ptr<Statement>> statements_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, const SqliteOptions& options) {
+  return std::make_unique<SqliteStore>(path, options);
+}
+
+}  // namespace orderflow::runtime

@@ -1,0 +1,102 @@
+#pragma once
+// A fresh database with the example bundle deployed, an engine over it on a
+// manual clock, and the example's real orders to feed it.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "compiler/model/value.h"
+#include "runtime/engine/order_engine.h"
+#include "runtime/store/sqlite_store.h"
+
+namespace orderflow::runtime::testing {
+
+inline const std::string kExample = std::string(ORDERFLOW_SOURCE_DIR) + "/examples/marketplace";
+
+inline nlohmann::json example_order(const std::string& file) {
+  std::ifstream in(kExample + "/orders/" + file);
+  return nlohmann::json::parse(in);
+}
+
+inline int64_t at(const char* iso) { return *model::parse_time(iso); }
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "orderflow-test-XXXXXX").string();
+    path_ = mkdtemp(pattern.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::permissions(path_, std::filesystem::perms::owner_all, ec);
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Parameterised by the engine that decides: "interp" or "jit".
+class EngineTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    store_ = open_sqlite_store(db(), {.sync_full = false});
+    DeployResult r = deploy_bundle(*store_, kExample, at("2026-11-19T00:00:00Z"), choice());
+    ASSERT_EQ(r.status, DeployResult::Status::Deployed) << r.message << r.diagnostics;
+    start();
+  }
+  virtual EngineChoice choice() const {
+    EngineChoice c;
+    c.kind = GetParam();
+    return c;
+  }
+  void start() {
+    EngineOptions options;
+    options.engine = choice();
+    engine_ = std::make_unique<OrderEngine>(*store_, clock_, options);
+  }
+  // Stops the engine and opens the database again, as after a restart.
+  void restart() {
+    engine_.reset();
+    store_.reset();
+    store_ = open_sqlite_store(db(), {.sync_full = false});
+    start();
+  }
+  std::string db() const { return dir_.file("orders.db"); }
+
+  Ack submit(const nlohmann::json& input, const char* when) {
+    clock_.set(at(when));
+    Ack ack = engine_->submit(input, "test");
+    engine_->commit();
+    return ack;
+  }
+  Ack event(const std::string& order, const std::string& name, const char* when, nlohmann::json extra = {}) {
+    nlohmann::json e = {{"type", "event"}, {"order_id", order}, {"event", name}};
+    if (extra.is_object()) e.update(extra);
+    return submit(e, when);
+  }
+  std::vector<Ack> advance_to(const char* when) {
+    clock_.set(at(when));
+    auto acks = engine_->fire_due(at(when), true);
+    engine_->commit();
+    return acks;
+  }
+  StoredOrder order(const std::string& id) { return *store_->get_order(id); }
+  std::vector<std::string> kinds(const std::string& id) {
+    std::vector<std::string> out;
+    for (const auto& e : store_->journal(id)) out.push_back(e.kind);
+    return out;
+  }
+
+  TempDir dir_;
+  ManualClock clock_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<OrderEngine> engine_;
+};
+
+}  // namespace orderflow::runtime::testing

@@ -1,0 +1,302 @@
+// The order engine on the example bundle: lifecycle, holds and their
+// timers, escalation deadlines, idempotent intake, refusals, restarts,
+// line-level states, projections, deployments. Every case runs on both
+// engines.
+#include <gmock/gmock.h>
+
+#include "runtime/engine/lifecycle.h"
+#include "runtime/store/projection.h"
+#include "tests/runtime/engine_fixture.h"
+
+namespace orderflow::runtime::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+const JournalEntry* last_of(const std::vector<JournalEntry>& journal, const std::string& kind) {
+  const JournalEntry* found = nullptr;
+  for (const auto& e : journal)
+    if (e.kind == kind) found = &e;
+  return found;
+}
+
+int count_of(const std::vector<JournalEntry>& journal, const std::string& kind, const std::string& timer_kind = "") {
+  int n = 0;
+  for (const auto& e : journal)
+    if (e.kind == kind && (timer_kind.empty() || e.body.value("kind", "") == timer_kind)) ++n;
+  return n;
+}
+
+TEST_P(EngineTest, AcceptedOrderIsRoutedAndEveryStepJournalled) {
+  Ack ack = submit(example_order("amazon-express-prepaid.json"), "2026-11-20T04:00:00Z");
+  EXPECT_EQ(ack.status, Ack::Status::Stored);
+  EXPECT_EQ(ack.state, "allocated");
+  EXPECT_THAT(kinds("AMZ-407-1184403"),
+              ::testing::IsSupersetOf({"received", "state", "decision"}));
+  auto journal = store_->journal("AMZ-407-1184403");
+  ASSERT_GE(journal.size(), 6u);
+  EXPECT_EQ(journal[0].kind, "received");
+  EXPECT_EQ(journal[1].body["to"], "new");
+  EXPECT_EQ(journal[2].kind, "decision");
+  EXPECT_EQ(journal[2].body["policy"], "acceptance");
+  EXPECT_EQ(journal[2].body["decision"], "accept");
+  EXPECT_EQ(journal[2].body["rule"], "otherwise");
+  EXPECT_EQ(journal[2].body["version"], "2026.11-3");
+  EXPECT_EQ(journal[2].body["deployment"], 1);
+  EXPECT_EQ(journal[2].body["content_hash"].get<std::string>().size(), 64u);
+  EXPECT_EQ(journal[3].body["to"], "accepted");
+  EXPECT_EQ(journal[4].body["policy"], "routing");
+  EXPECT_EQ(journal[4].body["shipments"][0]["node"], "BLR-DS2");
+  EXPECT_EQ(journal[5].body["to"], "allocated");
+  StoredOrder o = order("AMZ-407-1184403");
+  EXPECT_EQ(o.state, "allocated");
+  EXPECT_EQ(o.priority, "high");
+  EXPECT_EQ(o.deployment, 1);
+}
+
+TEST_P(EngineTest, HoldTimesOutOnceAtItsDeadline) {
+  Ack ack = submit(example_order("flipkart-cod-high-value.json"), "2026-11-20T05:10:00Z");
+  EXPECT_EQ(ack.state, "held");
+  EXPECT_EQ(order("FK-OD33120099812").hold["reason"], "cod_confirmation");
+  advance_to("2026-11-21T05:09:59Z");
+  EXPECT_EQ(order("FK-OD33120099812").state, "held");
+  advance_to("2026-11-21T05:10:00Z");
+  EXPECT_EQ(order("FK-OD33120099812").state, "cancelled");
+  EXPECT_TRUE(advance_to("2026-11-25T00:00:00Z").empty());
+  auto journal = store_->journal("FK-OD33120099812");
+  EXPECT_EQ(count_of(journal, "timer_fired", "hold_timeout"), 1);
+  const JournalEntry* event = last_of(journal, "event");
+  ASSERT_NE(event, nullptr);
+  EXPECT_EQ(event->body["event"], "timeout");
+  EXPECT_EQ(event->at, at("2026-11-21T05:10:00Z"));
+  EXPECT_TRUE(store_->timers_of("FK-OD33120099812").empty()) << "a cancelled order keeps no timers";
+}
+
+TEST_P(EngineTest, HoldThatTimesOutIntoAcceptanceIsRouted) {
+  submit(example_order("web-new-customer-big-basket.json"), "2026-11-20T06:00:00Z");
+  EXPECT_EQ(order("WEB-88120").state, "held");
+  advance_to("2026-11-20T10:00:00Z");
+  EXPECT_EQ(order("WEB-88120").state, "allocated");
+}
+
+TEST_P(EngineTest, EventTheStateDoesNotTakeIsRefusedAndChangesNothing) {
+  submit(example_order("shopify-cod-repeat-rto.json"), "2026-11-20T06:00:00Z");
+  StoredOrder before = order("SHP-1002");
+  Ack ship = event("SHP-1002", "ship", "2026-11-20T07:00:00Z");
+  EXPECT_EQ(ship.status, Ack::Status::Refused);
+  EXPECT_THAT(ship.message, HasSubstr("is held, which does not take the event 'ship' (it takes release, "
+                                      "cod_confirmed, timeout, cancel)"));
+  StoredOrder after = order("SHP-1002");
+  EXPECT_EQ(after.state, "held");
+  EXPECT_EQ(after.lines, before.lines);
+  EXPECT_EQ(after.state_entry, before.state_entry);
+  EXPECT_EQ(kinds("SHP-1002").back(), "refused");
+
+  Ack release = event("SHP-1002", "release", "2026-11-20T08:00:00Z", {{"by", "priya@ops"}});
+  EXPECT_EQ(release.status, Ack::Status::Stored);
+  EXPECT_EQ(release.state, "allocated");
+  EXPECT_EQ(event("SHP-1002", "release", "2026-11-20T08:01:00Z").status, Ack::Status::Refused);
+  EXPECT_EQ(event("SHP-1002", "teleport", "2026-11-20T08:02:00Z").message.substr(0, 24), "unknown event 'teleport'");
+}
+
+TEST_P(EngineTest, RedeliveriesAreStoredOnce) {
+  nlohmann::json o = example_order("amazon-express-prepaid.json");
+  EXPECT_EQ(submit(o, "2026-11-20T04:00:00Z").status, Ack::Status::Stored);
+  Ack again = submit(o, "2026-11-20T04:00:05Z");
+  EXPECT_EQ(again.status, Ack::Status::Duplicate);
+  EXPECT_EQ(again.state, "allocated");
+  nlohmann::json pack = {{"event_id", "amzn-evt-1"}, {"lines", {{{"line", 0}, {"quantity", 1}}}}};
+  EXPECT_EQ(event("AMZ-407-1184403", "pack", "2026-11-20T05:00:00Z", pack).status, Ack::Status::Stored);
+  EXPECT_EQ(event("AMZ-407-1184403", "pack", "2026-11-20T05:00:01Z", pack).status, Ack::Status::Duplicate);
+  auto journal = store_->journal("AMZ-407-1184403");
+  EXPECT_EQ(count_of(journal, "received"), 1);
+  EXPECT_EQ(count_of(journal, "event"), 1);
+  EXPECT_EQ(store_->order_count(), 1);
+}
+
+TEST_P(EngineTest, MalformedInputIsDeadLetteredAndTheEngineGoesOn) {
+  nlohmann::json bad = example_order("amazon-express-prepaid.json");
+  bad["total"]["amount"] = "25.98.00";
+  Ack ack = submit(bad, "2026-11-20T04:00:00Z");
+  EXPECT_EQ(ack.status, Ack::Status::Invalid);
+  EXPECT_THAT(ack.message, HasSubstr("$.total.amount"));
+  EXPECT_EQ(event("NO-SUCH-ORDER", "ship", "2026-11-20T04:00:01Z").status, Ack::Status::Invalid);
+  auto letters = store_->dead_letters();
+  ASSERT_EQ(letters.size(), 2u);
+  EXPECT_THAT(letters[0].body, HasSubstr("25.98.00"));
+  EXPECT_EQ(submit(example_order("amazon-express-prepaid.json"), "2026-11-20T04:00:02Z").status,
+            Ack::Status::Stored);
+}
+
+TEST_P(EngineTest, EscalationTimerIsSetForTheMomentItsConditionTurnsTrue) {
+  submit(example_order("amazon-accepted-near-deadline.json"), "2026-11-20T02:31:00Z");
+  std::string id = example_order("amazon-accepted-near-deadline.json")["id"];
+  auto timers = store_->timers_of(id);
+  ASSERT_EQ(timers.size(), 1u);
+  EXPECT_EQ(timers[0].kind, "escalation");
+  // dispatch_by 20:00 +05:30 = 14:30Z; `order.dispatch_by - now < 2h` turns true just after 12:30Z.
+  EXPECT_EQ(timers[0].due, at("2026-11-20T12:30:00Z") + 1);
+  advance_to("2026-11-20T12:30:00Z");
+  EXPECT_EQ(count_of(store_->journal(id), "escalation"), 0);
+  advance_to("2026-11-20T12:30:00.001Z");
+  auto journal = store_->journal(id);
+  const JournalEntry* fired = last_of(journal, "escalation");
+  ASSERT_NE(fired, nullptr);
+  EXPECT_EQ(fired->body["rules"][0], "Dispatch deadline close");
+  EXPECT_EQ(fired->body["notifications"][0]["to"], "ops-oncall");
+  // Then the breach, at the deadline itself; each rule once per state entry.
+  advance_to("2026-11-21T00:00:00Z");
+  journal = store_->journal(id);
+  EXPECT_EQ(count_of(journal, "escalation"), 2);
+  EXPECT_EQ(last_of(journal, "escalation")->body["rules"][0], "Dispatch SLA breached");
+  EXPECT_THAT(order(id).tags, ::testing::Contains("sla_breached"));
+}
+
+TEST_P(EngineTest, DeadlineThatPassedWhileDownFiresAtStartUp) {
+  submit(example_order("flipkart-cod-high-value.json"), "2026-11-20T05:10:00Z");
+  restart();
+  clock_.set(at("2026-11-23T00:00:00Z"));
+  auto acks = engine_->fire_due(clock_.now());
+  engine_->commit();
+  EXPECT_EQ(order("FK-OD33120099812").state, "cancelled");
+  auto journal = store_->journal("FK-OD33120099812");
+  int late = 0;
+  for (const auto& e : journal)
+    if (e.kind == "timer_fired" && e.body.contains("late_ms")) ++late;
+  EXPECT_GE(late, 1);
+  restart();
+  EXPECT_TRUE(engine_->fire_due(at("2026-11-30T00:00:00Z")).empty()) << "fired timers never fire again";
+}
+
+TEST_P(EngineTest, UnitsMoveLineByLineAndTheOrderStateFollowsTheLeastAdvanced) {
+  submit(example_order("amazon-express-prepaid.json"), "2026-11-20T04:00:00Z");
+  const std::string id = "AMZ-407-1184403";
+  nlohmann::json one = {{"lines", {{{"sku", "KURTA-M-IND"}, {"quantity", 1}}}}};
+  EXPECT_EQ(event(id, "pack", "2026-11-20T05:00:00Z", one).state, "allocated");
+  EXPECT_THAT(order(id).lines[0], ElementsAre(LineState{"allocated", 1}, LineState{"packed", 1}));
+  EXPECT_EQ(event(id, "pack", "2026-11-20T05:01:00Z", one).state, "packed");
+  nlohmann::json three = {{"lines", {{{"line", 0}, {"quantity", 3}}}}};
+  Ack too_many = event(id, "ship", "2026-11-20T05:02:00Z", three);
+  EXPECT_EQ(too_many.status, Ack::Status::Refused);
+  EXPECT_THAT(too_many.message, HasSubstr("has only 2 unit(s)"));
+  EXPECT_EQ(event(id, "ship", "2026-11-20T06:00:00Z", one).state, "packed");
+  EXPECT_EQ(event(id, "ship", "2026-11-20T06:30:00Z").state, "shipped");
+  EXPECT_EQ(event(id, "deliver", "2026-11-21T10:00:00Z").state, "delivered");
+  EXPECT_EQ(order(id).order["delivered_at"], "2026-11-21T10:00:00Z");
+  Ack late_return = event(id, "return_request", "2026-12-25T10:00:00Z");
+  EXPECT_EQ(late_return.status, Ack::Status::Refused);
+  EXPECT_THAT(late_return.message, HasSubstr("now < order.delivered_at + 30d"));
+  EXPECT_EQ(event(id, "return_request", "2026-11-24T10:00:00Z").state, "return_requested");
+}
+
+TEST_P(EngineTest, CancellingSomeUnitsLeavesTheRestGoing) {
+  submit(example_order("amazon-express-prepaid.json"), "2026-11-20T04:00:00Z");
+  const std::string id = "AMZ-407-1184403";
+  EXPECT_EQ(event(id, "cancel", "2026-11-20T05:00:00Z", {{"lines", {{{"line", 0}, {"quantity", 1}}}}}).state,
+            "allocated");
+  EXPECT_EQ(order(id).order["lines"][0]["cancelled_quantity"], 1);
+  EXPECT_EQ(event(id, "cancel", "2026-11-20T05:01:00Z").state, "cancelled");
+}
+
+TEST_P(EngineTest, ProjectionsRebuildFromTheJournalExactly) {
+  submit(example_order("amazon-express-prepaid.json"), "2026-11-20T04:00:00Z");
+  submit(example_order("flipkart-cod-high-value.json"), "2026-11-20T05:10:00Z");
+  submit(example_order("shopify-cod-repeat-rto.json"), "2026-11-20T06:00:00Z");
+  submit(example_order("amazon-accepted-near-deadline.json"), "2026-11-20T06:01:00Z");
+  event("AMZ-407-1184403", "pack", "2026-11-20T07:00:00Z", {{"lines", {{{"line", 0}, {"quantity", 1}}}}});
+  event("SHP-1002", "release", "2026-11-20T07:10:00Z");
+  event("SHP-1002", "ship", "2026-11-20T07:20:00Z");  // refused
+  advance_to("2026-11-20T20:00:00Z");
+
+  auto snapshot = [&] {
+    std::vector<StoredOrder> orders;
+    store_->scan_orders([&](const StoredOrder& o) { orders.push_back(o); });
+    std::vector<std::tuple<int64_t, std::string, int64_t, std::string, int64_t>> timers;
+    for (const Timer& t : store_->due_timers(INT64_MAX, 1000))
+      timers.push_back({t.id, t.order_id, t.due, t.kind, t.state_entry});
+    return std::pair{orders, timers};
+  };
+  auto live = snapshot();
+  ASSERT_EQ(live.first.size(), 4u);
+  ASSERT_FALSE(live.second.empty());
+  RebuildReport report = rebuild_projections(*store_);
+  EXPECT_EQ(report.orders, 4);
+  auto rebuilt = snapshot();
+  EXPECT_EQ(rebuilt.second, live.second);
+  ASSERT_EQ(rebuilt.first.size(), live.first.size());
+  for (size_t i = 0; i < live.first.size(); ++i) EXPECT_EQ(rebuilt.first[i], live.first[i]) << live.first[i].order_id;
+}
+
+TEST_P(EngineTest, OrdersInFlightKeepTheVersionThatAcceptedThemUntilMigrated) {
+  submit(example_order("shopify-cod-repeat-rto.json"), "2026-11-20T06:00:00Z");
+  // A new version of the bundle: same rules, another declared version.
+  TempDir copy;
+  std::filesystem::copy(kExample, copy.path(), std::filesystem::copy_options::recursive);
+  std::string path = copy.path() + "/acceptance.flow";
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  text.replace(text.find("2026.11-3"), 9, "2026.12-1");
+  std::ofstream(path) << text;
+  DeployResult r = deploy_bundle(*store_, copy.path(), at("2026-11-20T06:30:00Z"), choice());
+  ASSERT_EQ(r.status, DeployResult::Status::Deployed) << r.message << r.diagnostics;
+  EXPECT_EQ(r.id, 2);
+  EXPECT_EQ(deploy_bundle(*store_, copy.path(), at("2026-11-20T06:31:00Z"), choice()).status,
+            DeployResult::Status::Unchanged);
+  restart();
+
+  submit(example_order("amazon-express-prepaid.json"), "2026-11-20T07:00:00Z");
+  EXPECT_EQ(order("AMZ-407-1184403").deployment, 2);
+  EXPECT_EQ(last_of(store_->journal("AMZ-407-1184403"), "decision")->body["deployment"], 2);
+  event("SHP-1002", "release", "2026-11-20T07:10:00Z");
+  EXPECT_EQ(order("SHP-1002").deployment, 1);
+  EXPECT_EQ(last_of(store_->journal("SHP-1002"), "decision")->body["deployment"], 1);
+
+  submit(example_order("flipkart-cod-high-value.json"), "2026-11-20T07:20:00Z");
+  // SHP-1002 is in flight on deployment 1 (allocated); the Flipkart order is on 2 already.
+  EXPECT_EQ(engine_->migrate_to_live(at("2026-11-20T07:30:00Z")), 1);
+  engine_->commit();
+  EXPECT_EQ(order("SHP-1002").deployment, 2);
+  EXPECT_EQ(last_of(store_->journal("SHP-1002"), "migrated")->body["from"], 1);
+
+  std::optional<Deployment> v1 = find_deployment(*store_, "2026.11-3");
+  std::optional<Deployment> v2 = find_deployment(*store_, "2");
+  ASSERT_TRUE(v1 && v2);
+  std::string diff = diff_deployments(*v1, *v2);
+  EXPECT_THAT(diff, HasSubstr("-version \"2026.11-3\""));
+  EXPECT_THAT(diff, HasSubstr("+version \"2026.12-1\""));
+  EXPECT_THAT(diff, HasSubstr("acceptance.flow"));
+}
+
+TEST_P(EngineTest, MigrationMovesHeldOrdersToTheLiveVersion) {
+  submit(example_order("shopify-cod-repeat-rto.json"), "2026-11-20T06:00:00Z");
+  TempDir copy;
+  std::filesystem::copy(kExample, copy.path(), std::filesystem::copy_options::recursive);
+  std::ofstream(copy.path() + "/notes.md") << "a note, so that the content differs\n";
+  ASSERT_EQ(deploy_bundle(*store_, copy.path(), at("2026-11-20T06:30:00Z"), choice()).status,
+            DeployResult::Status::Deployed);
+  restart();
+  EXPECT_EQ(engine_->migrate_to_live(at("2026-11-20T06:40:00Z")), 1);
+  engine_->commit();
+  EXPECT_EQ(order("SHP-1002").deployment, 2);
+  event("SHP-1002", "release", "2026-11-20T07:10:00Z");
+  EXPECT_EQ(last_of(store_->journal("SHP-1002"), "decision")->body["deployment"], 2);
+}
+
+TEST_P(EngineTest, BundleWithErrorsIsRefusedAndTheLiveOneStays) {
+  TempDir copy;
+  std::filesystem::copy(kExample, copy.path(), std::filesystem::copy_options::recursive);
+  std::ofstream(copy.path() + "/broken.flow") << "const limit = 5000 INR\nconst other = limit > 5\n";
+  DeployResult r = deploy_bundle(*store_, copy.path(), at("2026-11-20T06:30:00Z"), choice());
+  EXPECT_EQ(r.status, DeployResult::Status::Refused);
+  EXPECT_THAT(r.message, HasSubstr("the live version stays"));
+  EXPECT_THAT(r.diagnostics, HasSubstr("broken.flow:2"));
+  EXPECT_EQ(store_->live(), 1);
+  EXPECT_EQ(store_->deployments(false).size(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, EngineTest, ::testing::Values("interp", "jit"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace orderflow::runtime::testing
