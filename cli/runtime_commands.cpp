@@ -164,7 +164,8 @@ class Printer {
     if (o_.format == "json") {
       nlohmann::ordered_json j;
       j["input"] = origin;
-      for (auto& [k, v] : a.to_json().items()) j[k] = v;
+      nlohmann::ordered_json ack = a.to_json();
+      for (auto& [k, v] : ack.items()) j[k] = std::move(v);
       std::cout << j.dump() << "\n";
     } else {
       std::string what = a.message.empty() ? fmt::format("{}", fmt::join(a.steps, "; ")) : a.message;
@@ -283,9 +284,17 @@ int run_run(const RunOptions& o) {
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       std::string origin = fmt::format("{}", line_number);
       std::string source = fmt::format("run:{}:{}", o.events, line_number);
-      nlohmann::json input = nlohmann::json::parse(line, nullptr, false);
-      if (input.is_discarded()) {
-        pending.push_back({engine.reject_unparsable(line, source, "not JSON"), origin});
+      nlohmann::json input;
+      std::string parse_error;
+      try {
+        input = nlohmann::json::parse(line);
+      } catch (const nlohmann::json::parse_error& e) {
+        // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." without the library's tag.
+        parse_error = e.what();
+        if (auto tag = parse_error.find("] "); tag != std::string::npos) parse_error.erase(0, tag + 2);
+      }
+      if (!parse_error.empty()) {
+        pending.push_back({engine.reject_unparsable(line, source, "not JSON: " + parse_error), origin});
       } else {
         std::optional<int64_t> at;
         if (replay) {
@@ -317,11 +326,15 @@ int run_run(const RunOptions& o) {
     progress.done();
     double seconds = std::chrono::duration<double>(Clock::now() - started).count();
     size_t inputs = tally.stored + tally.duplicate + tally.refused + tally.invalid;
+    runtime::StoreStats db = store->stats();
+    double ms = std::max(seconds * 1000, 1e-9);
     std::cerr << fmt::format(
-        "orderflow run: {} inputs: {} stored, {} duplicates, {} refused, {} invalid (dead letters); {} timers fired; "
-        "{:.0f} inputs/s, {:.0f}% of the time in the store\n",
-        inputs, tally.stored, tally.duplicate, tally.refused, tally.invalid, tally.timers, inputs / std::max(seconds, 1e-9),
-        100.0 * engine.store_ms() / std::max(seconds * 1000, 1e-9));
+        "orderflow run: {} inputs: {} stored, {} duplicates, {} refused, {} invalid (dead letters); {} timers fired\n"
+        "orderflow run: {:.0f} inputs/s in {:.2f} s; {:.0f}% of the time inside SQLite ({} statements, {} commits), "
+        "{:.0f}% in the store with encoding\n",
+        inputs, tally.stored, tally.duplicate, tally.refused, tally.invalid, tally.timers,
+        inputs / std::max(seconds, 1e-9), seconds, 100.0 * db.database_ms / ms, db.statements, db.commits,
+        100.0 * engine.store_ms() / ms);
 
     if (o.follow) {
       // Serve the timers live until interrupted.
@@ -364,8 +377,21 @@ std::string describe_entry(const runtime::JournalEntry& e) {
                        str("channel"), str("external_id"), b.value("deployment", 0), str("version"));
   if (e.kind == "state") {
     std::string from = str("from");
-    return fmt::format("{}{}{}", from.empty() ? "enters " : from + " -> ", str("to"),
-                       str("cause").empty() ? "" : " (" + str("cause") + ")");
+    std::string s = fmt::format("{}{}{}", from.empty() ? "enters " : from + " -> ", str("to"),
+                                str("cause").empty() ? "" : " (" + str("cause") + ")");
+    // Where the units are, when they are not all in the order's state.
+    std::vector<std::string> lines;
+    bool split = false;
+    for (size_t i = 0; i < b["lines"].size(); ++i) {
+      std::vector<std::string> parts;
+      for (const auto& part : b["lines"][i]) {
+        parts.push_back(fmt::format("{} {}", part[1].get<int64_t>(), part[0].get<std::string>()));
+        split |= part[0] != b["to"];
+      }
+      lines.push_back(fmt::format("line {}: {}", i, fmt::join(parts, ", ")));
+    }
+    if (split) s += fmt::format("; {}", fmt::join(lines, "; "));
+    return s;
   }
   if (e.kind == "decision") {
     std::string s = fmt::format("{} policy: {}", str("policy"), str("decision"));

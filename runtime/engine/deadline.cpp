@@ -1,6 +1,7 @@
 #include "runtime/engine/deadline.h"
 
 #include <algorithm>
+#include <functional>
 #include <vector>
 
 namespace orderflow::runtime {
@@ -33,6 +34,35 @@ int64_t clock_face_period(const Expr& e) {
   return period;
 }
 
+// The condition's value when every atom that does not read the clock is
+// fixed at its present value and the clock atoms are unknown: nullopt when
+// the clock could still make a difference.
+std::optional<bool> without_clock(const Expr& e, const std::function<bool(const Expr&)>& holds) {
+  switch (e.kind) {
+    case ExprKind::Not:
+      // `not missing` is missing, which a yes/no test cannot tell from
+      // false: leave negations unsettled rather than guess.
+      return std::nullopt;
+    case ExprKind::And:
+    case ExprKind::Or: {
+      bool is_and = e.kind == ExprKind::And;
+      bool unknown = false;
+      for (const auto& a : e.args) {
+        auto v = without_clock(*a, holds);
+        if (!v)
+          unknown = true;
+        else if (*v != is_and)
+          return !is_and;  // false in an and, true in an or, decides
+      }
+      if (unknown) return std::nullopt;
+      return is_and;
+    }
+    default:
+      if (reads_clock(e)) return std::nullopt;
+      return holds(e);
+  }
+}
+
 void collect_atoms(const Expr& e, std::vector<const Expr*>& atoms) {
   if (e.kind == ExprKind::And || e.kind == ExprKind::Or || e.kind == ExprKind::Not) {
     for (const auto& a : e.args) collect_atoms(*a, atoms);
@@ -59,6 +89,10 @@ std::optional<int64_t> next_moment_true(const engine::PolicyEngine& engine, cons
     input.now = t;
     return engine.condition_holds(e, slots, input);
   };
+  // A condition that the order's own fields already settle (a rule for
+  // held orders, for an order that is not held) turns true at no time.
+  auto settled = without_clock(condition, [&](const Expr& e) { return holds_at(e, from); });
+  if (settled) return std::nullopt;
   std::vector<const Expr*> atoms;
   collect_atoms(condition, atoms);
   std::vector<int64_t> turning;

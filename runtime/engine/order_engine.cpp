@@ -88,6 +88,8 @@ struct OrderEngine::LiveOrder {
   StoredOrder stored;
   std::optional<OrderImage> image;
   const LoadedDeployment* dep = nullptr;
+  // Its pending timers, once read from the store (a new order has none).
+  std::optional<std::vector<Timer>> timers;
 };
 
 // One input's work on one order: every journal entry goes through here, so
@@ -260,15 +262,19 @@ class OrderEngine::Step {
       Timed timed{engine_.store_ms_};
       t.id = engine_.store_.add_timer(t);
     }
+    if (o_.timers) o_.timers->push_back(t);
     append("timer_set", {{"id", t.id}, {"kind", kind}, {"due", due}, {"due_time", model::format_time(due)},
                          {"state_entry", t.state_entry}});
   }
 
   std::vector<Timer> timers(const char* kind = nullptr) {
+    if (!o_.timers) {
+      Timed timed{engine_.store_ms_};
+      o_.timers = engine_.store_.timers_of(o_.stored.order_id);
+    }
     std::vector<Timer> out;
-    Timed timed{engine_.store_ms_};
-    for (Timer& t : engine_.store_.timers_of(o_.stored.order_id))
-      if (!kind || t.kind == kind) out.push_back(std::move(t));
+    for (const Timer& t : *o_.timers)
+      if (!kind || t.kind == kind) out.push_back(t);
     return out;
   }
 
@@ -278,6 +284,7 @@ class OrderEngine::Step {
         Timed timed{engine_.store_ms_};
         engine_.store_.delete_timer(t.id);
       }
+      std::erase_if(*o_.timers, [&](const Timer& x) { return x.id == t.id; });
       append("timer_cancelled", {{"id", t.id}, {"kind", t.kind}});
     }
   }
@@ -414,13 +421,20 @@ Ack OrderEngine::submit(const nlohmann::json& input, const std::string& source, 
                      fmt::format("$.type: unknown input type '{}'; expected \"order\" or \"event\"", type), when);
 }
 
-Ack OrderEngine::submit_order(const nlohmann::json& order, const std::string& source, int64_t at) {
+Ack OrderEngine::submit_order(const nlohmann::json& given, const std::string& source, int64_t at) {
   const LoadedDeployment& dep = deployment(live_id_);
+  // What the engine keeps (the state and since when) is not the channel's to say.
+  nlohmann::json order = given;
+  if (order.is_object()) {
+    order.erase("state");
+    order.erase("state_since");
+  }
   DecodeResult decoded = decode_order(*dep.bundle, order);
   if (auto* error = std::get_if<DecodeError>(&decoded)) return dead_letter(order.dump(), source, error->text(), at);
   auto live = std::make_unique<LiveOrder>();
   live->dep = &dep;
   live->image.emplace(std::move(std::get<OrderImage>(decoded)));
+  live->timers.emplace();
   Ack ack;
   ack.order_id = order_id(*dep.bundle, live->image->data());
   IntakeKey key{order.value("channel", ""), order.value("external_id", ack.order_id), "order"};
@@ -716,6 +730,7 @@ std::optional<Ack> OrderEngine::fire(const Timer& timer, int64_t at) {
       return std::nullopt;
     }
   }
+  if (o && o->timers) std::erase_if(*o->timers, [&](const Timer& x) { return x.id == timer.id; });
   if (!o) {
     store_.release_mark();
     ack.status = Ack::Status::Refused;

@@ -102,9 +102,17 @@ struct DeadLetter {
   std::string error;
 };
 
+// What the database itself cost, for the throughput report.
+struct StoreStats {
+  double database_ms = 0;  // inside the database's own calls
+  int64_t statements = 0;
+  int64_t commits = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
+  virtual StoreStats stats() const { return {}; }
 
   // A unit of work: everything between begin() and commit() is durable
   // together or not at all. Inside it, mark() and undo() bracket one

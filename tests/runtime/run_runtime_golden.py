@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Golden test of the runtime's commands on one database: deploy, run (new
+orders, then events and timers on a replayed clock), audit, versions, diff,
+deadletters, rebuild, and the errors of a broken bundle and of a file that
+is not a database. What they print, and their exit status, is compared with
+tests/runtime/expected/scenario.txt; ORDERFLOW_UPDATE_GOLDEN=1 rewrites it.
+Times that depend on the moment of the test (deployment times, speeds) are
+masked.
+
+usage: run_runtime_golden.py ORDERFLOW SOURCE_DIR
+"""
+import difflib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+EX = "examples/marketplace"
+
+
+def main():
+    orderflow, source = sys.argv[1], sys.argv[2]
+    work = tempfile.mkdtemp(prefix="orderflow-golden-")
+    db = os.path.join(work, "orders.db")
+    v2 = os.path.join(work, "marketplace-v2")
+    shutil.copytree(os.path.join(source, EX), v2)
+    path = os.path.join(v2, "acceptance.flow")
+    text = open(path).read().replace('version "2026.11-3"', 'version "2026.12-1"').replace(
+        'hold "cod_confirmation" for 24h', 'hold "cod_confirmation" for 12h')
+    open(path, "w").write(text)
+    not_a_db = os.path.join(work, "notes.db")
+    open(not_a_db, "w").write("these are notes, not a database\n" * 200)
+
+    steps = [
+        ["deploy", EX, "--db", db],
+        ["deploy", EX, "--db", db],
+        ["deploy", "tests/runtime/broken-bundle", "--db", db],
+        ["run", "--db", db, "--events", f"{EX}/orders/sample.jsonl", "--clock", "events", "--format", "text"],
+        ["run", "--db", db, "--events", "tests/runtime/events.jsonl", "--clock", "events", "--format", "text",
+         "--until", "2026-11-22T00:00:00Z"],
+        ["audit", "FK-OD33120099812", "--db", db],
+        ["audit", "AMZ-407-1184403", "--db", db],
+        ["audit", "SHP-1002", "--db", db, "--format", "json"],
+        ["audit", "NO-SUCH-ORDER", "--db", db],
+        ["deadletters", "--db", db],
+        ["deploy", v2, "--db", db],
+        ["versions", "--db", db],
+        ["diff", "2026.11-3", "2", "--db", db],
+        ["diff", "1", "7", "--db", db],
+        ["migrate", "--db", db, "--engine", "interp"],
+        ["rebuild", "--db", db],
+        ["run", "--db", not_a_db, "--events", "tests/runtime/events.jsonl"],
+        ["audit", "X", "--db", os.path.join(work, "missing.db")],
+    ]
+    out = []
+    for args in steps:
+        r = subprocess.run([orderflow] + args, cwd=source, capture_output=True, text=True,
+                           env={**os.environ, "NO_COLOR": "1"})
+        out.append(f"$ orderflow {' '.join(args)}\n--- stdout\n{r.stdout}--- stderr\n{r.stderr}--- exit {r.returncode}\n")
+    actual = "".join(out).replace(work, "$WORK")
+    # Deployment times and speeds change from run to run.
+    actual = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z(?=\s+[0-9a-f]{12})", "<deployed at>", actual)
+    actual = re.sub(r'"deployed_at": "[^"]+"', '"deployed_at": "<deployed at>"', actual)
+    actual = re.sub(r"orderflow run: \d+ inputs/s in .*\n", "orderflow run: <speed>\n", actual)
+    shutil.rmtree(work)
+
+    expected_path = os.path.join(source, "tests", "runtime", "expected", "scenario.txt")
+    if os.environ.get("ORDERFLOW_UPDATE_GOLDEN") == "1":
+        os.makedirs(os.path.dirname(expected_path), exist_ok=True)
+        open(expected_path, "w").write(actual)
+        print(f"wrote {expected_path}")
+        return 0
+    if not os.path.exists(expected_path):
+        print(f"{expected_path} is missing (run with ORDERFLOW_UPDATE_GOLDEN=1)")
+        return 1
+    want = open(expected_path).read()
+    if want != actual:
+        sys.stdout.writelines(difflib.unified_diff(want.splitlines(True), actual.splitlines(True), expected_path,
+                                                    "actual"))
+        return 1
+    print("runtime scenario matches")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
