@@ -139,6 +139,7 @@ struct RunOptions {
   std::string until;
   std::string format = "json";
   std::string sync = "full";
+  std::string trace = "values";
   bool follow = false;
   bool quiet = false;
   size_t batch = 512;
@@ -252,6 +253,7 @@ int run_run(const RunOptions& o) {
     }
     runtime::EngineOptions engine_options;
     engine_options.engine = engine_choice(o.engine);
+    engine_options.trace = o.trace == "rules" ? engine::TraceDetail::Rules : engine::TraceDetail::Values;
     runtime::OrderEngine engine(*store, clock, engine_options);
 
     auto acknowledge = [&] {
@@ -435,7 +437,7 @@ std::string describe_entry(const runtime::JournalEntry& e) {
   return b.dump();
 }
 
-int run_audit(const std::string& order_id, const std::string& db, const std::string& format) {
+int run_audit(const std::string& order_id, const std::string& db, const std::string& format, bool explain) {
   return with_store_errors("audit", [&] {
     auto store = open_store(db, true);
     std::optional<runtime::StoredOrder> order = store->get_order(order_id);
@@ -463,9 +465,22 @@ int run_audit(const std::string& order_id, const std::string& db, const std::str
       std::cout << fmt::format("order {} ({} order {}): {} since {}, deployment {}\n", order_id, order->channel,
                                order->external_id, order->state, model::format_time(order->state_since),
                                order->deployment);
-    for (const auto& e : entries)
+    for (const auto& e : entries) {
       std::cout << fmt::format("  {:>6}  {}  {:<15} {}\n", e.seq, model::format_time(e.at), e.kind,
                                describe_entry(e));
+      if (e.kind == "decision" && e.body.contains("trace") && explain) {
+        for (const auto& r : e.body["trace"]["rules"]) {
+          std::cout << fmt::format("            {} rule \"{}\"{}\n", r.value("matched", false) ? "+" : "-",
+                                   r.value("rule", ""), r.value("decided", false) ? ": decided" : "");
+          for (const auto& f : r["facts"]) std::cout << "                " << f.get<std::string>() << "\n";
+          if (r.contains("error")) std::cout << "                error: " << r["error"].get<std::string>() << "\n";
+        }
+        for (const auto& n : e.body["trace"].value("nodes", nlohmann::json::array())) {
+          std::cout << fmt::format("            node {}: {}\n", n.value("node", ""), n.value("status", ""));
+          for (const auto& f : n["facts"]) std::cout << "                " << f.get<std::string>() << "\n";
+        }
+      }
+    }
     return 0;
   });
 }
@@ -559,6 +574,8 @@ void add_runtime_commands(CLI::App& app, Command& run) {
     cmd->add_option("--batch", o->batch, "Inputs per commit (group commit)")->check(CLI::Range(1, 100000));
     cmd->add_option("--sync", o->sync, "full (survives power loss) or normal (survives a crash)")
         ->check(CLI::IsMember({"full", "normal"}));
+    cmd->add_option("--trace", o->trace, "What decisions keep: values (every rule and the values behind it) or rules")
+        ->check(CLI::IsMember({"values", "rules"}));
     cmd->add_flag("--follow", o->follow, "Keep running and fire timers on time until interrupted");
     cmd->add_flag("--quiet", o->quiet, "Print only the summary");
     cmd->callback([&run, o] { run = [=] { return run_run(*o); }; });
@@ -568,10 +585,12 @@ void add_runtime_commands(CLI::App& app, Command& run) {
     auto id = std::make_shared<std::string>();
     auto db = std::make_shared<std::string>();
     auto format = std::make_shared<std::string>("text");
+    auto explain = std::make_shared<bool>(false);
     cmd->add_option("order", *id, "Order id")->required();
     cmd->add_option("--db", *db, "SQLite database")->required();
     cmd->add_option("--format", *format, "text or json")->check(CLI::IsMember({"text", "json"}));
-    cmd->callback([&run, id, db, format] { run = [=] { return run_audit(*id, *db, *format); }; });
+    cmd->add_flag("--explain", *explain, "Under each decision, every rule considered and the values behind it");
+    cmd->callback([&run, id, db, format, explain] { run = [=] { return run_audit(*id, *db, *format, *explain); }; });
   }
   {
     auto* cmd = app.add_subcommand("rebuild", "Rebuild the order and timer tables from the journal");

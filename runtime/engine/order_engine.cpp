@@ -57,6 +57,25 @@ struct Timed {
   ~Timed() { total += std::chrono::duration<double, std::milli>(Clocked::now() - start).count(); }
 };
 
+// Why a policy decided as it did, for the auditor: every rule considered
+// with the values behind it, and every node routing looked at.
+nlohmann::json trace_json(const engine::Outcome& out) {
+  nlohmann::json rules = nlohmann::json::array();
+  for (const engine::RuleTrace& t : out.trace) {
+    nlohmann::json r = {{"rule", t.name}, {"matched", t.matched}, {"decided", t.decided}, {"facts", t.facts}};
+    if (!t.error.empty()) r["error"] = t.error;
+    rules.push_back(std::move(r));
+  }
+  nlohmann::json trace = {{"rules", std::move(rules)}};
+  if (!out.nodes.empty()) {
+    nlohmann::json nodes = nlohmann::json::array();
+    for (const engine::NodeTrace& n : out.nodes)
+      nodes.push_back({{"node", n.node_id}, {"status", n.status}, {"facts", n.facts}});
+    trace["nodes"] = std::move(nodes);
+  }
+  return trace;
+}
+
 // Refused inputs leave by this exception; the engine undoes what the input wrote.
 struct Refusal {
   std::string message;
@@ -169,7 +188,7 @@ class OrderEngine::Step {
     engine::EvalInput input;
     input.order = o_.image->data();
     input.now = at_;
-    dep_.engine->evaluate_into(kind, input, engine::TraceDetail::Rules, out);
+    dep_.engine->evaluate_into(kind, input, engine_.options_.trace, out);
     if (out.verdict == Verdict::None && kind == check::PolicyKind::Routing && !bundle_.policy(kind)) {
       // A bundle without routing leaves accepted orders where they are.
       return "";
@@ -179,6 +198,7 @@ class OrderEngine::Step {
     body["deployment"] = dep_.meta.id;
     body["content_hash"] = dep_.meta.content_hash;
     body["matched"] = engine::matched_rule_names(bundle_, out);
+    if (!out.trace.empty()) body["trace"] = trace_json(out);
     if (out.hold_for) body["until"] = model::format_time(at_ + *out.hold_for);
     append("decision", std::move(body));
     ack_.steps.push_back(engine::summary(bundle_, out));

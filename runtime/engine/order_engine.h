@@ -28,6 +28,10 @@ namespace orderflow::runtime {
 
 struct EngineOptions {
   EngineChoice engine;
+  // What a decision's journal entry keeps: Values, every rule considered
+  // with the values behind it (what `explain` shows); Rules, which rules
+  // matched.
+  engine::TraceDetail trace = engine::TraceDetail::Values;
   // How far ahead escalation deadlines are looked for.
   int64_t escalation_horizon_ms = 366LL * 24 * 3600 * 1000;
 };

@@ -42,6 +42,7 @@ def main():
          "--until", "2026-11-22T00:00:00Z"],
         ["audit", "FK-OD33120099812", "--db", db],
         ["audit", "AMZ-407-1184403", "--db", db],
+        ["audit", "WC-727", "--db", db, "--explain"],
         ["audit", "SHP-1002", "--db", db, "--format", "json"],
         ["audit", "NO-SUCH-ORDER", "--db", db],
         ["deadletters", "--db", db],
