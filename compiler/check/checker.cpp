@@ -24,14 +24,6 @@ std::string display_path(const fs::path& p) {
   return s;
 }
 
-std::optional<std::string> read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string sha256_hex(const std::string& data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
@@ -129,7 +121,7 @@ void Checker::load_sources() {
     if (o != options_.overlay.end())
       text = o->second;
     else
-      text = read_file(path);
+      text = read_text_file(path);
     if (!text) {
       diags_.error("E0005", {}, fmt::format("cannot read '{}'", shown));
       continue;

@@ -10,18 +10,6 @@
 
 namespace orderflow::check {
 
-namespace {
-
-std::optional<std::string> read_text(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-}  // namespace
-
 void Checker::load_data(const syntax::UseDecl& use, FileId file) {
   namespace fs = std::filesystem;
   fs::path path = data_path(file, use.path);
@@ -31,7 +19,7 @@ void Checker::load_data(const syntax::UseDecl& use, FileId file) {
   if (auto o = options_.overlay.find(shown); o != options_.overlay.end())
     text = o->second;
   else if (fs::is_regular_file(path, ec))
-    text = read_text(path);
+    text = read_text_file(path);
   if (!text) {
     std::string hint = "data files are found relative to the .flow file that names them";
     std::vector<std::string> nearby;

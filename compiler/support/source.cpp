@@ -1,8 +1,18 @@
 #include "compiler/support/source.h"
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 
 namespace orderflow {
+
+std::optional<std::string> read_text_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 SourceRange SourceRange::cover(const SourceRange& a, const SourceRange& b) {
   if (!a.known()) return b;

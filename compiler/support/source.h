@@ -3,12 +3,17 @@
 // points into a SourceManager by FileId; positions are 1-based lines and
 // columns counted in Unicode code points, as an editor shows them.
 #include <cstdint>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace orderflow {
+
+// A whole file's bytes, or nullopt when it cannot be read.
+std::optional<std::string> read_text_file(const std::filesystem::path& path);
 
 using FileId = uint32_t;
 inline constexpr FileId kNoFile = UINT32_MAX;

@@ -37,14 +37,6 @@ bool kept_extension(const fs::path& p) {
   return std::any_of(std::begin(kinds), std::end(kinds), [&](const char* k) { return ext == k; });
 }
 
-std::optional<std::string> read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::vector<std::string> split_lines(const std::string& text) {
   std::vector<std::string> lines;
   std::string line;
@@ -69,7 +61,7 @@ std::vector<DeploymentFile> read_bundle_folder(const std::string& dir) {
       continue;
     }
     if (!it->is_regular_file() || !kept_extension(it->path())) continue;
-    auto text = read_text(it->path());
+    auto text = read_text_file(it->path());
     if (!text) throw std::runtime_error(fmt::format("cannot read '{}'", it->path().string()));
     total += text->size();
     if (total > kLimit) throw std::runtime_error(fmt::format("the bundle '{}' is larger than 64 MiB", dir));
