@@ -16,6 +16,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -427,6 +429,20 @@ std::string describe_entry(const runtime::JournalEntry& e) {
       parts.push_back(fmt::format("{} {}", n.value("kind", ""), n.value("to", "")));
     return fmt::format("escalation rules {}: {}", b["rules"].dump(), fmt::join(parts, ", "));
   }
+  if (e.kind == "allocation" || e.kind == "stock") {
+    auto units = [](const nlohmann::json& list) {
+      std::vector<std::string> parts;
+      for (const auto& u : list)
+        parts.push_back(fmt::format("{} x{} at {}", u.value("sku", ""), u.value("quantity", 0), u.value("node", "")));
+      return fmt::format("{}", fmt::join(parts, ", "));
+    };
+    std::vector<std::string> parts;
+    if (b.contains("reserved")) parts.push_back("reserved " + units(b["reserved"]));
+    if (b.contains("released")) parts.push_back("released " + units(b["released"]));
+    if (b.contains("consumed")) parts.push_back("shipped " + units(b["consumed"]));
+    if (b.contains("exclude_node")) parts.push_back(fmt::format("{} left out of routing", str("exclude_node")));
+    return fmt::format("{}", fmt::join(parts, "; "));
+  }
   if (e.kind == "timer_set") return fmt::format("timer {} set ({}), due {}", b.value("id", 0), str("kind"), str("due_time"));
   if (e.kind == "timer_fired")
     return fmt::format("timer {} fired ({}){}", b.value("id", 0), str("kind"),
@@ -511,6 +527,70 @@ int run_deadletters(const std::string& db, const std::string& format) {
     for (const auto& d : letters)
       std::cout << fmt::format("{:>5}  {}  {}\n       {}\n", d.id, model::format_time(d.received_at), d.source,
                                d.error);
+    return 0;
+  });
+}
+
+int run_stock(const std::string& db, const std::string& format, const std::string& only_sku) {
+  return with_store_errors("stock", [&] {
+    auto store = open_store(db, true);
+    std::vector<runtime::StockRow> rows;
+    store->scan_stock([&](const runtime::StockRow& r) {
+      if (only_sku.empty() || r.sku == only_sku) rows.push_back(r);
+    });
+    auto atp = [](const runtime::StockRow& r) {
+      return model::StockLevel{r.on_hand, r.reserved, r.safety_stock}.available(0);
+    };
+    // What each channel is told it may sell, by SKU.
+    std::map<std::string, std::map<std::string, int64_t>> channels;
+    std::set<std::string> skus;
+    for (const auto& r : rows) skus.insert(r.sku);
+    int channel_enum = -1;
+    std::vector<std::string> channel_names;
+    if (auto live = store->live()) {
+      auto d = runtime::load_deployment(*store, *live, engine_choice("interp"));
+      channel_enum = d->bundle->schema.find_enum("Channel");
+      if (channel_enum >= 0) channel_names = d->bundle->schema.enum_def(channel_enum).values;
+    }
+    for (const std::string& c : channel_names)
+      for (const std::string& sku : skus)
+        if (auto q = store->advertised(c, sku)) channels[c][sku] = *q;
+    size_t pending = store->outbox(true, 1'000'000).size();
+    if (format == "json") {
+      nlohmann::ordered_json out;
+      nlohmann::ordered_json nodes = nlohmann::ordered_json::array();
+      for (const auto& r : rows)
+        nodes.push_back({{"node", r.node}, {"sku", r.sku}, {"on_hand", r.on_hand}, {"reserved", r.reserved},
+                         {"safety_stock", r.safety_stock}, {"available", atp(r)}});
+      out["nodes"] = nodes;
+      out["channels"] = channels;
+      out["unsent_channel_updates"] = pending;
+      std::cout << out.dump(2) << "\n";
+      return 0;
+    }
+    if (rows.empty()) {
+      std::cout << "no stock in " << db << "\n";
+      return 0;
+    }
+    std::cout << fmt::format("{:<10} {:<18} {:>8} {:>9} {:>7} {:>10}\n", "node", "sku", "on hand", "reserved",
+                             "safety", "available");
+    for (const auto& r : rows)
+      std::cout << fmt::format("{:<10} {:<18} {:>8} {:>9} {:>7} {:>10}\n", r.node, r.sku, r.on_hand, r.reserved,
+                               r.safety_stock, atp(r));
+    std::cout << "\nwhat each channel may sell:\n";
+    std::cout << fmt::format("{:<12}", "sku");
+    for (const auto& [c, _] : channels) std::cout << fmt::format(" {:>11}", c);
+    std::cout << "\n";
+    for (const std::string& sku : skus) {
+      std::cout << fmt::format("{:<12}", sku.substr(0, 12));
+      for (const auto& [c, by_sku] : channels) {
+        auto it = by_sku.find(sku);
+        std::cout << fmt::format(" {:>11}", it == by_sku.end() ? std::string("-") : std::to_string(it->second));
+      }
+      std::cout << "\n";
+    }
+    std::cout << fmt::format("\n{} inventory update{} waiting for the channels' connectors\n", pending,
+                             pending == 1 ? "" : "s");
     return 0;
   });
 }
@@ -605,6 +685,16 @@ void add_runtime_commands(CLI::App& app, Command& run) {
     cmd->add_option("--db", *db, "SQLite database")->required();
     cmd->add_option("--format", *format, "text or json")->check(CLI::IsMember({"text", "json"}));
     cmd->callback([&run, db, format] { run = [=] { return run_deadletters(*db, *format); }; });
+  }
+  {
+    auto* cmd = app.add_subcommand("stock", "Stock per node and SKU, and what each channel may sell");
+    auto db = std::make_shared<std::string>();
+    auto format = std::make_shared<std::string>("text");
+    auto sku = std::make_shared<std::string>();
+    cmd->add_option("--db", *db, "SQLite database")->required();
+    cmd->add_option("--format", *format, "text or json")->check(CLI::IsMember({"text", "json"}));
+    cmd->add_option("--sku", *sku, "Only this SKU");
+    cmd->callback([&run, db, format, sku] { run = [=] { return run_stock(*db, *format, *sku); }; });
   }
   {
     auto* cmd = app.add_subcommand("migrate", "Move in-flight orders to the live deployment");

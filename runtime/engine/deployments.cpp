@@ -121,6 +121,12 @@ DeployResult deploy_bundle(Store& store, const std::string& dir, int64_t now, co
     return result;
   }
   std::shared_ptr<const check::CheckedBundle> bundle(std::move(checked.bundle));
+  std::string channel_error;
+  ChannelPlan::from_files(*bundle, files, &channel_error);
+  if (!channel_error.empty()) {
+    result.message = channel_error + "; it was not deployed, and the live version stays";
+    return result;
+  }
   // Compiled before it goes live, so that a warning comes now, not with the first order.
   EngineChoice compile = choice;
   compile.wait_for_native = true;
@@ -179,6 +185,7 @@ std::unique_ptr<LoadedDeployment> load_deployment(Store& store, int64_t id, cons
   loaded->bundle = std::shared_ptr<const check::CheckedBundle>(std::move(checked.bundle));
   loaded->engine = make_policy_engine(loaded->bundle, choice);
   loaded->lifecycle = std::make_unique<Lifecycle>(*loaded->bundle);
+  loaded->channels = ChannelPlan::from_files(*loaded->bundle, d->files, nullptr);
   d->files.clear();
   loaded->meta = std::move(*d);
   return loaded;

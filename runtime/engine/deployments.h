@@ -9,6 +9,7 @@
 #include "compiler/check/checker.h"
 #include "compiler/engine/engine.h"
 #include "runtime/engine/lifecycle.h"
+#include "runtime/engine/stock.h"
 #include "runtime/store/store.h"
 
 namespace orderflow::runtime {
@@ -30,6 +31,9 @@ struct LoadedDeployment {
   std::shared_ptr<const check::CheckedBundle> bundle;
   std::unique_ptr<engine::PolicyEngine> engine;
   std::unique_ptr<Lifecycle> lifecycle;
+  ChannelPlan channels;
+  // Its nodes over the engine's live stock; set by the engine that loads it.
+  std::unique_ptr<LiveInventory> inventory;
 };
 
 // The files of a bundle folder worth keeping: policies, data, test orders

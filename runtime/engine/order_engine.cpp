@@ -136,7 +136,8 @@ class OrderEngine::Step {
   // Moves units to `target` (every unit in a state `sources` lists, or all
   // when `sources` is empty), then records the order's new state.
   void move(const std::vector<int>& sources, const std::string& target, const std::string& cause,
-            std::vector<std::vector<LineState>> lines) {
+            std::vector<std::vector<LineState>> lines, const std::string& event = "") {
+    if (!o_.stored.allocations.empty()) settle_stock(o_.stored.lines, lines, event);
     std::string from = o_.stored.state;
     std::string to = life_.derive(lines, target);
     bool entered = to != from;
@@ -188,8 +189,25 @@ class OrderEngine::Step {
     engine::EvalInput input;
     input.order = o_.image->data();
     input.now = at_;
-    dep_.engine->evaluate_into(kind, input, engine_.options_.trace, out);
-    if (out.verdict == Verdict::None && kind == check::PolicyKind::Routing && !bundle_.policy(kind)) {
+    std::vector<bool> excluded;
+    bool routing = kind == check::PolicyKind::Routing;
+    if (routing && dep_.inventory) {
+      input.inventory = dep_.inventory.get();
+      if (!o_.stored.excluded_nodes.empty()) {
+        excluded.assign(dep_.inventory->node_count(), false);
+        for (const std::string& id : o_.stored.excluded_nodes)
+          if (auto n = dep_.inventory->find_node(id)) excluded[*n] = true;
+        input.excluded_nodes = &excluded;
+      }
+    }
+    nlohmann::json reserved;
+    for (int attempt = 0;; ++attempt) {
+      dep_.engine->evaluate_into(kind, input, engine_.options_.trace, out);
+      if (out.verdict != Verdict::Route || reserve(out, reserved)) break;
+      // Another engine took the stock since this one last looked: route again on what is there now.
+      if (attempt == 2) throw std::runtime_error("the stock kept changing while the order was being routed");
+    }
+    if (out.verdict == Verdict::None && routing && !bundle_.policy(kind)) {
       // A bundle without routing leaves accepted orders where they are.
       return "";
     }
@@ -202,13 +220,115 @@ class OrderEngine::Step {
     if (out.hold_for) body["until"] = model::format_time(at_ + *out.hold_for);
     append("decision", std::move(body));
     ack_.steps.push_back(engine::summary(bundle_, out));
+    if (!reserved.empty()) {
+      append("allocation", {{"reserved", reserved}});
+      for (const auto& r : reserved) advertise(r["sku"].get<std::string>());
+    }
     hold_for_ = out.verdict == Verdict::Hold ? out.hold_for : std::nullopt;
     return verdict_target(out.verdict);
   }
 
+  // Reserves what a route allocates, all or nothing.
+  bool reserve(const engine::Outcome& out, nlohmann::json& reserved) {
+    reserved = nlohmann::json::array();
+    const nlohmann::json& lines = o_.stored.order.at("lines");
+    for (uint32_t s = 0; s < out.shipments.size(); ++s)
+      for (const engine::ShipmentLine& l : out.lines_of(s)) {
+        std::string node(out.shipments[s].node_id);
+        std::string sku = lines.at(l.line).value("sku", "");
+        Timed timed{engine_.store_ms_};
+        stock_touched_ = true;
+        if (!engine_.stock_.reserve(node, sku, l.quantity, o_.stored.order_id, at_)) {
+          for (const auto& r : reserved)
+            stock_change(r["node"], r["sku"], 0, -r["quantity"].get<int64_t>(), "released: routed again");
+          reserved = nlohmann::json::array();
+          return false;
+        }
+        reserved.push_back({{"line", l.line}, {"sku", sku}, {"node", node}, {"quantity", l.quantity}});
+      }
+    return true;
+  }
+
+  void stock_change(const std::string& node, const std::string& sku, int64_t on_hand, int64_t reserved,
+                    const std::string& cause) {
+    StockChange c;
+    c.at = at_;
+    c.node = node;
+    c.sku = sku;
+    c.on_hand_change = on_hand;
+    c.reserved_change = reserved;
+    c.cause = cause;
+    c.order_id = o_.stored.order_id;
+    Timed timed{engine_.store_ms_};
+    stock_touched_ = true;
+    engine_.stock_.change(std::move(c));
+  }
+
+  void advertise(const std::string& sku) {
+    const LoadedDeployment& live = engine_.deployment(engine_.live_id_);
+    if (!live.inventory) return;
+    Timed timed{engine_.store_ms_};
+    engine_.stock_.advertise(live.channels, *live.inventory, *live.bundle, sku, at_);
+  }
+
+  // Units that ship consume their reservation; units that end (cancelled,
+  // rejected) or go back to routing release it.
+  void settle_stock(const std::vector<std::vector<LineState>>& before,
+                    const std::vector<std::vector<LineState>>& after, const std::string& event) {
+    nlohmann::json released = nlohmann::json::array(), consumed = nlohmann::json::array();
+    for (size_t i = 0; i < after.size() && i < before.size(); ++i) {
+      std::map<std::string, int64_t> change;
+      for (const LineState& p : before[i]) change[p.state] -= p.quantity;
+      for (const LineState& p : after[i]) change[p.state] += p.quantity;
+      int64_t leaving = 0, ending = 0;
+      for (const auto& [state, delta] : change) {
+        if (delta < 0) leaving -= delta;
+        if (delta > 0 && life_.terminal(state)) ending += delta;
+      }
+      bool ships = event == "ship";
+      int64_t settle = ships ? leaving : ending;
+      for (const auto& a : o_.stored.allocations) {
+        if (settle == 0) break;
+        if (a["line"].get<size_t>() != i) continue;
+        int64_t q = std::min(settle, a["quantity"].get<int64_t>());
+        settle -= q;
+        nlohmann::json part = {{"line", i}, {"sku", a["sku"]}, {"node", a["node"]}, {"quantity", q}};
+        (ships ? consumed : released).push_back(part);
+      }
+    }
+    if (!released.empty() || !consumed.empty()) record_stock(released, consumed, {});
+  }
+
+  // Writes released and consumed units to the stock and the order's journal.
+  void record_stock(const nlohmann::json& released, const nlohmann::json& consumed, const std::string& exclude) {
+    std::vector<std::string> skus;
+    for (const auto& r : released)
+      stock_change(r["node"], r["sku"], 0, -r["quantity"].get<int64_t>(), "released");
+    for (const auto& c : consumed)
+      stock_change(c["node"], c["sku"], -c["quantity"].get<int64_t>(), -c["quantity"].get<int64_t>(), "shipped");
+    nlohmann::json body = nlohmann::json::object();
+    if (!released.empty()) body["released"] = released;
+    if (!consumed.empty()) body["consumed"] = consumed;
+    if (!exclude.empty()) body["exclude_node"] = exclude;
+    append("stock", std::move(body));
+    for (const auto& list : {released, consumed})
+      for (const auto& x : list) advertise(x["sku"].get<std::string>());
+  }
+
+  // Every reservation of the order given back, the node that refused it
+  // kept out of its next routing.
+  void release_all(const std::string& refusing_node) {
+    nlohmann::json released = nlohmann::json::array();
+    for (const auto& a : o_.stored.allocations) released.push_back(a);
+    record_stock(released, nlohmann::json::array(), refusing_node);
+  }
+
+  bool stock_touched() const { return stock_touched_; }
+
   // Takes transition `t` to `target`; false when the machine has no such
   // move (recorded, and the order stays).
-  bool take(const check::Transition* t, const std::string& target, const std::string& cause) {
+  bool take(const check::Transition* t, const std::string& target, const std::string& cause,
+            const std::string& event = "") {
     if (target.empty()) return false;
     int ts = life_.state(target);
     if (ts < 0 || std::find(t->targets.begin(), t->targets.end(), ts) == t->targets.end()) {
@@ -217,7 +337,7 @@ class OrderEngine::Step {
       return false;
     }
     std::string before = o_.stored.state;
-    move(t->sources, target, cause, all_units_to(t, target));
+    move(t->sources, target, cause, all_units_to(t, target), event);
     if (o_.stored.state == "held" && hold_for_) set_timer(kHoldTimeout, at_ + *hold_for_);
     hold_for_.reset();
     return o_.stored.state != before;
@@ -346,16 +466,32 @@ class OrderEngine::Step {
   const Lifecycle& life_;
   std::optional<int64_t> hold_for_;
   bool changed_ = false;
+  bool stock_touched_ = false;
 };
 
 // ------------------------------------------------------------ engine
 
 OrderEngine::OrderEngine(Store& store, const Clock& clock, EngineOptions options)
-    : store_(store), clock_(clock), options_(std::move(options)) {
+    : store_(store), clock_(clock), options_(std::move(options)), stock_(store) {
   std::optional<int64_t> live = store_.live();
   if (!live) throw std::runtime_error("nothing is deployed in this database yet; run `orderflow deploy BUNDLE_DIR`");
   live_id_ = *live;
-  deployment(live_id_);
+  stock_.load();
+  const LoadedDeployment& dep = deployment(live_id_);
+  if (stock_.empty() && dep.bundle->inventory) {
+    // The first engine on a database starts the stock from the bundle's `use stock` file.
+    store_.begin();
+    try {
+      stock_.seed(*dep.bundle, clock_.now(), fmt::format("seeded from deployment {}", live_id_));
+      for (const std::string& sku : stock_.book().skus())
+        stock_.advertise(dep.channels, *dep.inventory, *dep.bundle, sku, clock_.now());
+      store_.commit();
+    } catch (...) {
+      store_.rollback();
+      stock_.reload();
+      throw;
+    }
+  }
 }
 
 OrderEngine::~OrderEngine() {
@@ -367,7 +503,10 @@ OrderEngine::~OrderEngine() {
 
 const LoadedDeployment& OrderEngine::deployment(int64_t id) {
   auto it = deployments_.find(id);
-  if (it == deployments_.end()) it = deployments_.emplace(id, load_deployment(store_, id, options_.engine)).first;
+  if (it == deployments_.end()) {
+    it = deployments_.emplace(id, load_deployment(store_, id, options_.engine)).first;
+    it->second->inventory = std::make_unique<LiveInventory>(*it->second->bundle, stock_.book());
+  }
   return *it->second;
 }
 
@@ -378,6 +517,7 @@ void OrderEngine::begin_if_needed() {
 }
 
 void OrderEngine::commit() {
+  std::lock_guard lock(mutex_);
   if (!store_.in_transaction()) return;
   Timed t{store_ms_};
   store_.commit();
@@ -385,8 +525,10 @@ void OrderEngine::commit() {
 }
 
 void OrderEngine::abort() {
+  std::lock_guard lock(mutex_);
   store_.rollback();
   orders_.clear();
+  stock_.reload();
   uncommitted_ = 0;
 }
 
@@ -428,17 +570,21 @@ Ack OrderEngine::dead_letter(const std::string& raw, const std::string& source, 
 }
 
 Ack OrderEngine::reject_unparsable(const std::string& raw, const std::string& source, const std::string& error) {
+  std::lock_guard lock(mutex_);
   return dead_letter(raw, source, error, clock_.now());
 }
 
 Ack OrderEngine::submit(const nlohmann::json& input, const std::string& source, std::optional<int64_t> at) {
+  std::lock_guard lock(mutex_);
   int64_t when = at ? *at : clock_.now();
   if (!input.is_object()) return dead_letter(input.dump(), source, "$: expected a JSON object", when);
   std::string type = input.value("type", "order");
   if (type == "event") return submit_event(input, source, when);
   if (type == "order") return submit_order(input.contains("order") ? input["order"] : input, source, when);
+  if (type == "stock") return submit_stock(input, source, when);
   return dead_letter(input.dump(), source,
-                     fmt::format("$.type: unknown input type '{}'; expected \"order\" or \"event\"", type), when);
+                     fmt::format("$.type: unknown input type '{}'; expected \"order\", \"event\" or \"stock\"", type),
+                     when);
 }
 
 Ack OrderEngine::submit_order(const nlohmann::json& given, const std::string& source, int64_t at) {
@@ -509,6 +655,7 @@ Ack OrderEngine::submit_order(const nlohmann::json& given, const std::string& so
     throw;  // the store is failing: the batch is lost as a whole
   } catch (const std::exception& e) {
     store_.undo_to_mark();
+    stock_.reload();
     orders_.erase(ack.order_id);
     return dead_letter(order.dump(), source, fmt::format("could not process order '{}': {}", ack.order_id, e.what()),
                        at);
@@ -547,6 +694,35 @@ Ack OrderEngine::submit_event(const nlohmann::json& input, const std::string& so
     }
     const Lifecycle& life = step.life();
     int event = life.event(event_name);
+    if (event < 0 && event_name == "reject_allocation") {
+      // Built in, for machines without such an event: a node refuses what it
+      // was allocated; the stock goes back and the order is routed again
+      // without that node, from the state routing starts from.
+      if (o->stored.allocations.empty())
+        throw Refusal{fmt::format("order '{}' has no allocation to reject", ack.order_id)};
+      const check::Transition* routing = nullptr;
+      for (const check::Transition& t : life.machine().transitions)
+        if (!routing && t.event < 0 && t.by == check::PolicyKind::Routing) routing = &t;
+      if (!routing) throw Refusal{"the machine has no `by routing` transition to route the order again"};
+      std::string node = input.value("node", o->stored.allocations[0].value("node", ""));
+      nlohmann::json record = {{"event", event_name}, {"node", node}};
+      for (const char* key : {"by", "reason", "at"})
+        if (input.contains(key)) record[key] = input[key];
+      step.append("event", std::move(record));
+      step.release_all(node);
+      const std::string& again = life.state_name(routing->sources.front());
+      step.move({}, again, fmt::format("{} refused the allocation", node), step.all_units_to(nullptr, again));
+      step.run_policies("by policy");
+      step.escalate();
+      step.save();
+      {
+        Timed t{store_ms_};
+        store_.release_mark();
+      }
+      ack.state = o->stored.state;
+      ++uncommitted_;
+      return ack;
+    }
     if (event < 0)
       throw Refusal{fmt::format("unknown event '{}'; the events are {}", event_name,
                                 fmt::join(life.event_names(), ", "))};
@@ -672,12 +848,16 @@ Ack OrderEngine::submit_event(const nlohmann::json& input, const std::string& so
     }
     step.sync_image();
     std::string cause = fmt::format("on {}", event_name);
+    if (event_name == "reject_allocation" && !o->stored.allocations.empty()) {
+      // A machine with its own reject_allocation event: the stock goes back all the same.
+      step.release_all(input.value("node", o->stored.allocations[0].value("node", "")));
+    }
     if (wanted.empty()) {
       auto [t, target] = moves.front();
       if (target.empty() && t->by) target = step.decide(*t->by);
-      if (!target.empty()) step.take(t, target, cause);
+      if (!target.empty()) step.take(t, target, cause, event_name);
     } else {
-      step.move({}, o->stored.state, cause, std::move(lines));
+      step.move({}, o->stored.state, cause, std::move(lines), event_name);
     }
     step.run_policies("by policy");
     step.escalate();
@@ -688,6 +868,7 @@ Ack OrderEngine::submit_event(const nlohmann::json& input, const std::string& so
     }
   } catch (const Refusal& r) {
     store_.undo_to_mark();
+    stock_.reload();
     orders_.erase(ack.order_id);
     // The refusal itself is part of the order's history.
     o = load(ack.order_id);
@@ -707,6 +888,7 @@ Ack OrderEngine::submit_event(const nlohmann::json& input, const std::string& so
     throw;
   } catch (const std::exception& e) {
     store_.undo_to_mark();
+    stock_.reload();
     orders_.erase(ack.order_id);
     return bad(fmt::format("could not process the event for order '{}': {}", ack.order_id, e.what()));
   }
@@ -716,12 +898,128 @@ Ack OrderEngine::submit_event(const nlohmann::json& input, const std::string& so
   return ack;
 }
 
+Ack OrderEngine::submit_stock(const nlohmann::json& input, const std::string& source, int64_t at) {
+  Ack ack;
+  auto bad = [&](const std::string& message) { return dead_letter(input.dump(), source, message, at); };
+  std::string node = input.value("node", "");
+  std::string sku = input.value("sku", "");
+  if (node.empty()) return bad("$.node: expected the node's id");
+  if (sku.empty()) return bad("$.sku: expected the SKU");
+  const LoadedDeployment& live = deployment(live_id_);
+  if (!live.inventory || !live.inventory->find_node(node))
+    return bad(fmt::format("$.node: the live deployment has no node '{}'", node));
+  auto whole = [&](const char* key) -> std::optional<int64_t> {
+    if (!input.contains(key)) return std::nullopt;
+    if (!input[key].is_number_integer()) throw Refusal{fmt::format("$.{}: expected a whole number", key)};
+    return input[key].get<int64_t>();
+  };
+  begin_if_needed();
+  {
+    Timed t{store_ms_};
+    store_.mark();
+  }
+  int64_t before_atp = 0, after_atp = 0;
+  try {
+    std::string event_id = input.value("event_id", "");
+    if (!event_id.empty()) {
+      Timed t{store_ms_};
+      if (!store_.claim({"stock", node, event_id}, "")) {
+        store_.undo_to_mark();
+        ack.status = Ack::Status::Duplicate;
+        return ack;
+      }
+    }
+    std::optional<StockRow> row;
+    {
+      Timed t{store_ms_};
+      row = store_.stock(node, sku);
+    }
+    StockRow current = row.value_or(StockRow{node, sku, 0, 0, 0});
+    StockChange c;
+    c.at = at;
+    c.node = node;
+    c.sku = sku;
+    std::string reason = input.value("reason", "");
+    auto cause = [&](const char* what) { return reason.empty() ? std::string(what) : fmt::format("{}: {}", what, reason); };
+    if (auto on_hand = whole("on_hand")) {
+      if (*on_hand < 0) throw Refusal{"$.on_hand: cannot be negative"};
+      c.on_hand_change = *on_hand - current.on_hand;
+      c.cause = cause("count");
+    } else if (auto received = whole("received")) {
+      if (*received <= 0) throw Refusal{"$.received: expected a positive number of units"};
+      c.on_hand_change = *received;
+      c.cause = cause("receipt");
+    } else if (auto adjust = whole("adjust")) {
+      c.on_hand_change = *adjust;
+      c.cause = cause("adjustment");
+    } else if (!input.contains("safety_stock")) {
+      throw Refusal{"expected one of on_hand, received, adjust or safety_stock"};
+    } else {
+      c.cause = cause("safety stock");
+    }
+    if (auto safety = whole("safety_stock")) {
+      if (*safety < 0) throw Refusal{"$.safety_stock: cannot be negative"};
+      c.safety_stock = *safety;
+    }
+    if (current.on_hand + c.on_hand_change < current.reserved)
+      throw Refusal{fmt::format("{} {} would have {} on hand but {} are reserved for orders; ship or release them "
+                                "first",
+                                node, sku, current.on_hand + c.on_hand_change, current.reserved)};
+    before_atp = model::StockLevel{current.on_hand, current.reserved, current.safety_stock}.available(0);
+    StockRow after;
+    {
+      Timed t{store_ms_};
+      after = stock_.change(c);
+      stock_.advertise(live.channels, *live.inventory, *live.bundle, sku, at);
+      store_.release_mark();
+    }
+    after_atp = model::StockLevel{after.on_hand, after.reserved, after.safety_stock}.available(0);
+    ack.steps.push_back(fmt::format("{} {}: on hand {} -> {}, available {} -> {}", node, sku, current.on_hand,
+                                    after.on_hand, before_atp, after_atp));
+  } catch (const Refusal& r) {
+    store_.undo_to_mark();
+    stock_.reload();
+    return bad(r.message);
+  } catch (const StoreError&) {
+    throw;
+  }
+  ++uncommitted_;
+  if (after_atp > before_atp) wake_backordered(sku, at, ack);
+  return ack;
+}
+
+void OrderEngine::wake_backordered(const std::string& sku, int64_t at, Ack& ack) {
+  std::vector<std::string> waiting;
+  {
+    Timed t{store_ms_};
+    for (const std::string& state : {std::string("backordered")})
+      for (std::string& id : store_.orders_in_state(state)) waiting.push_back(std::move(id));
+  }
+  // Oldest first: the order that has waited longest gets the stock first.
+  for (const std::string& id : waiting) {
+    LiveOrder* o = load(id);
+    if (!o) continue;
+    bool needs = false;
+    for (const auto& line : o->stored.order.value("lines", nlohmann::json::array()))
+      needs |= line.value("sku", "") == sku;
+    if (!needs) continue;
+    int s = o->dep->lifecycle->state(o->stored.state);
+    int restock = o->dep->lifecycle->event("restock");
+    if (s < 0 || restock < 0 || !o->dep->lifecycle->on_event(s, restock)) continue;
+    Ack woke = submit_event({{"type", "event"}, {"order_id", id}, {"event", "restock"}, {"by", "stock"}}, "restock",
+                            at);
+    ack.steps.push_back(fmt::format("{}: {}", id, woke.state));
+  }
+}
+
 std::optional<int64_t> OrderEngine::next_timer() {
+  std::lock_guard lock(mutex_);
   Timed t{store_ms_};
   return store_.next_due();
 }
 
 std::vector<Ack> OrderEngine::fire_due(int64_t until, bool at_due) {
+  std::lock_guard lock(mutex_);
   std::vector<Ack> out;
   for (;;) {
     std::vector<Timer> due;
@@ -780,6 +1078,7 @@ std::optional<Ack> OrderEngine::fire(const Timer& timer, int64_t at) {
     throw;
   } catch (const std::exception& e) {
     store_.undo_to_mark();
+    stock_.reload();
     orders_.erase(timer.order_id);
     // The timer stays deleted only with its effects; put the failure on record instead.
     return dead_letter(nlohmann::json{{"timer", timer.id}, {"order_id", timer.order_id}}.dump(), "timer",
@@ -791,6 +1090,7 @@ std::optional<Ack> OrderEngine::fire(const Timer& timer, int64_t at) {
 }
 
 int64_t OrderEngine::migrate_to_live(int64_t at) {
+  std::lock_guard lock(mutex_);
   std::vector<std::string> ids;
   store_.scan_orders([&](const StoredOrder& o) {
     if (o.deployment != live_id_) ids.push_back(o.order_id);

@@ -13,6 +13,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -61,9 +62,10 @@ class OrderEngine {
   OrderEngine(const OrderEngine&) = delete;
 
   // One input: a canonical order (optionally wrapped as
-  // {"type": "order", "order": {...}, "event_id": ..., "at": ...}) or an
+  // {"type": "order", "order": {...}, "event_id": ..., "at": ...}), an
   // event {"type": "event", "order_id", "event", "event_id"?, "lines"?,
-  // "set"?, "by"?, "at"?}. `at` is when it happened (default: the clock);
+  // "set"?, "by"?, "at"?}, or a stock change {"type": "stock", "node",
+  // "sku", "on_hand" | "received" | "adjust", "safety_stock"?, "event_id"?}. `at` is when it happened (default: the clock);
   // `source` says where it came from, for dead letters.
   Ack submit(const nlohmann::json& input, const std::string& source, std::optional<int64_t> at = std::nullopt);
   // A line of text that is not JSON at all: dead-lettered.
@@ -84,6 +86,7 @@ class OrderEngine {
   int64_t migrate_to_live(int64_t at);
 
   const LoadedDeployment& live() const { return *deployments_.at(live_id_); }
+  StockBook& stock() { return stock_.book(); }
   Store& store() { return store_; }
   // Time spent inside the store (appending and committing), ms, since start.
   double store_ms() const { return store_ms_; }
@@ -93,6 +96,8 @@ class OrderEngine {
   class Step;
 
   Ack submit_order(const nlohmann::json& input, const std::string& source, int64_t at);
+  Ack submit_stock(const nlohmann::json& input, const std::string& source, int64_t at);
+  void wake_backordered(const std::string& sku, int64_t at, Ack& ack);
   Ack submit_event(const nlohmann::json& input, const std::string& source, int64_t at);
   std::optional<Ack> fire(const Timer& timer, int64_t at);  // nullopt: cancelled meanwhile
 
@@ -104,6 +109,10 @@ class OrderEngine {
   Store& store_;
   const Clock& clock_;
   EngineOptions options_;
+  // One input at a time: the engine is the store's only writer, so that a
+  // unit of stock is promised once however many threads submit.
+  mutable std::recursive_mutex mutex_;
+  StockKeeper stock_;
   int64_t live_id_ = 0;
   std::map<int64_t, std::unique_ptr<LoadedDeployment>> deployments_;
   std::unordered_map<std::string, std::unique_ptr<LiveOrder>> orders_;

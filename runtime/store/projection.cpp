@@ -67,6 +67,27 @@ void apply_entry(const JournalEntry& e, StoredOrder& order) {
     for (const auto& rule : b.at("rules")) order.fired.push_back(rule.get<std::string>());
     if (b.contains("tags")) add_tags(order, b["tags"]);
     if (b.contains("priority")) order.priority = b["priority"].get<std::string>();
+  } else if (e.kind == "allocation") {
+    for (const auto& a : b.at("reserved")) order.allocations.push_back(a);
+  } else if (e.kind == "stock") {
+    // Released or shipped units leave the allocations they were reserved by.
+    for (const char* key : {"released", "consumed"})
+      for (const auto& done : b.value(key, nlohmann::json::array())) {
+        for (auto& a : order.allocations)
+          if (a["line"] == done["line"] && a["node"] == done["node"] && a["sku"] == done["sku"]) {
+            a["quantity"] = a["quantity"].get<int64_t>() - done["quantity"].get<int64_t>();
+            break;
+          }
+        nlohmann::json kept = nlohmann::json::array();
+        for (auto& a : order.allocations)
+          if (a["quantity"].get<int64_t>() > 0) kept.push_back(a);
+        order.allocations = std::move(kept);
+      }
+    if (b.contains("exclude_node")) {
+      std::string node = b["exclude_node"].get<std::string>();
+      if (std::find(order.excluded_nodes.begin(), order.excluded_nodes.end(), node) == order.excluded_nodes.end())
+        order.excluded_nodes.push_back(node);
+    }
   } else if (e.kind == "migrated") {
     order.deployment = b.at("to").get<int64_t>();
   }
@@ -96,11 +117,22 @@ RebuildReport rebuild_projections(Store& store) {
     apply_entry(e, orders[e.order_id]);
     apply_timer_entry(e, timers);
   });
+  std::map<std::pair<std::string, std::string>, StockRow> stock;
+  store.scan_stock_log([&](const StockChange& c) {
+    ++report.stock_changes;
+    StockRow& row = stock[{c.node, c.sku}];
+    row.node = c.node;
+    row.sku = c.sku;
+    row.on_hand += c.on_hand_change;
+    row.reserved += c.reserved_change;
+    if (c.safety_stock) row.safety_stock = *c.safety_stock;
+  });
   store.begin();
   try {
     store.clear_projections();
     for (const auto& [id, order] : orders) store.put_order(order);
     for (const auto& [id, timer] : timers) store.add_timer(timer);
+    for (const auto& [key, row] : stock) store.put_stock(row);
     store.commit();
   } catch (...) {
     store.rollback();

@@ -21,10 +21,11 @@ struct RebuildReport {
   int64_t entries = 0;
   int64_t orders = 0;
   int64_t timers = 0;
+  int64_t stock_changes = 0;
 };
 
-// Replaces the order and timer tables with the journal's account, in one
-// transaction.
+// Replaces the order, timer and stock tables with the account of the
+// journal and the stock log, in one transaction.
 RebuildReport rebuild_projections(Store& store);
 
 }  // namespace orderflow::runtime

@@ -11,7 +11,9 @@ namespace orderflow::runtime {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 2: stock, stock_log, advertised, outbox. Every change is additive, so an
+// older file is brought up to date by running the schema again.
+constexpr int kSchemaVersion = 2;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS journal(
@@ -57,6 +59,36 @@ CREATE TABLE IF NOT EXISTS deployments(
 CREATE TABLE IF NOT EXISTS live(
   one INTEGER PRIMARY KEY CHECK(one = 1),
   deployment INTEGER NOT NULL REFERENCES deployments(id));
+CREATE INDEX IF NOT EXISTS orders_by_state ON orders(state, state_since);
+CREATE TABLE IF NOT EXISTS stock(
+  node TEXT NOT NULL,
+  sku TEXT NOT NULL,
+  on_hand INTEGER NOT NULL,
+  reserved INTEGER NOT NULL,
+  safety_stock INTEGER NOT NULL,
+  PRIMARY KEY(node, sku)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stock_log(
+  seq INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  node TEXT NOT NULL,
+  sku TEXT NOT NULL,
+  on_hand_change INTEGER NOT NULL,
+  reserved_change INTEGER NOT NULL,
+  safety_stock INTEGER,
+  cause TEXT NOT NULL,
+  order_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS advertised(
+  channel TEXT NOT NULL,
+  sku TEXT NOT NULL,
+  quantity INTEGER NOT NULL,
+  PRIMARY KEY(channel, sku)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox(
+  id INTEGER PRIMARY KEY,
+  created_at INTEGER NOT NULL,
+  channel TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  body TEXT NOT NULL,
+  sent_at INTEGER);
 CREATE TABLE IF NOT EXISTS dead_letters(
   id INTEGER PRIMARY KEY,
   received_at INTEGER NOT NULL,
@@ -185,6 +217,8 @@ nlohmann::json order_body(const StoredOrder& o) {
   }
   nlohmann::json body = {{"order", o.order}, {"lines", std::move(lines)}, {"hold", o.hold},
                          {"tags", o.tags},   {"fired", o.fired}};
+  if (!o.allocations.empty()) body["allocations"] = o.allocations;
+  if (!o.excluded_nodes.empty()) body["excluded_nodes"] = o.excluded_nodes;
   if (o.priority) body["priority"] = *o.priority;
   return body;
 }
@@ -199,6 +233,8 @@ void read_order_body(const nlohmann::json& body, StoredOrder& o) {
   o.hold = body.value("hold", nlohmann::json());
   o.tags = body.value("tags", std::vector<std::string>{});
   o.fired = body.value("fired", std::vector<std::string>{});
+  o.allocations = body.value("allocations", nlohmann::json::array());
+  o.excluded_nodes = body.value("excluded_nodes", std::vector<std::string>{});
   if (body.contains("priority")) o.priority = body["priority"].get<std::string>();
 }
 
@@ -422,13 +458,111 @@ class SqliteStore final : public Store {
   void clear_projections() override {
     exec("DELETE FROM orders");
     exec("DELETE FROM timers");
+    exec("DELETE FROM stock");
+  }
+
+  std::optional<StockRow> stock(const std::string& node, const std::string& sku) override {
+    Statement& s = statement("SELECT node, sku, on_hand, reserved, safety_stock FROM stock WHERE node = ? AND sku = ?");
+    Reset r{s};
+    s.bind(1, node).bind(2, sku);
+    if (!s.step()) return std::nullopt;
+    return StockRow{s.text(0), s.text(1), s.integer(2), s.integer(3), s.integer(4)};
+  }
+
+  void put_stock(const StockRow& row) override {
+    Statement& s = statement("INSERT OR REPLACE INTO stock VALUES(?,?,?,?,?)");
+    Reset r{s};
+    s.bind(1, row.node).bind(2, row.sku).bind(3, row.on_hand).bind(4, row.reserved).bind(5, row.safety_stock);
+    s.step();
+  }
+
+  void scan_stock(const std::function<void(const StockRow&)>& visit) override {
+    Statement s(db_, "SELECT node, sku, on_hand, reserved, safety_stock FROM stock ORDER BY node, sku", path_);
+    while (s.step()) visit({s.text(0), s.text(1), s.integer(2), s.integer(3), s.integer(4)});
+  }
+
+  int64_t log_stock(StockChange& c) override {
+    Statement& s = statement(
+        "INSERT INTO stock_log(at, node, sku, on_hand_change, reserved_change, safety_stock, cause, order_id) "
+        "VALUES(?,?,?,?,?,?,?,?)");
+    Reset r{s};
+    s.bind(1, c.at).bind(2, c.node).bind(3, c.sku).bind(4, c.on_hand_change).bind(5, c.reserved_change);
+    if (c.safety_stock) s.bind(6, *c.safety_stock);
+    s.bind(7, c.cause).bind(8, c.order_id);
+    s.step();
+    c.seq = sqlite3_last_insert_rowid(db_);
+    return c.seq;
+  }
+
+  void scan_stock_log(const std::function<void(const StockChange&)>& visit) override {
+    Statement s(db_, "SELECT * FROM stock_log ORDER BY seq", path_);
+    while (s.step()) {
+      StockChange c;
+      c.seq = s.integer(0);
+      c.at = s.integer(1);
+      c.node = s.text(2);
+      c.sku = s.text(3);
+      c.on_hand_change = s.integer(4);
+      c.reserved_change = s.integer(5);
+      if (!s.is_null(6)) c.safety_stock = s.integer(6);
+      c.cause = s.text(7);
+      c.order_id = s.text(8);
+      visit(c);
+    }
+  }
+
+  std::vector<std::string> orders_in_state(const std::string& state) override {
+    Statement& s = statement("SELECT order_id FROM orders WHERE state = ? ORDER BY state_since, order_id");
+    Reset r{s};
+    s.bind(1, state);
+    std::vector<std::string> out;
+    while (s.step()) out.push_back(s.text(0));
+    return out;
+  }
+
+  std::optional<int64_t> advertised(const std::string& channel, const std::string& sku) override {
+    Statement& s = statement("SELECT quantity FROM advertised WHERE channel = ? AND sku = ?");
+    Reset r{s};
+    s.bind(1, channel).bind(2, sku);
+    if (!s.step()) return std::nullopt;
+    return s.integer(0);
+  }
+
+  void put_advertised(const std::string& channel, const std::string& sku, int64_t quantity) override {
+    Statement& s = statement("INSERT OR REPLACE INTO advertised VALUES(?,?,?)");
+    Reset r{s};
+    s.bind(1, channel).bind(2, sku).bind(3, quantity);
+    s.step();
+  }
+
+  int64_t add_outbox(const OutboxMessage& m) override {
+    Statement& s = statement("INSERT INTO outbox(created_at, channel, kind, body) VALUES(?,?,?,?)");
+    Reset r{s};
+    s.bind(1, m.created_at).bind(2, m.channel).bind(3, m.kind).bind(4, m.body.dump());
+    s.step();
+    return sqlite3_last_insert_rowid(db_);
+  }
+
+  std::vector<OutboxMessage> outbox(bool unsent_only, size_t limit) override {
+    Statement& s = statement(unsent_only ? "SELECT * FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?"
+                                         : "SELECT * FROM outbox ORDER BY id LIMIT ?");
+    Reset r{s};
+    s.bind(1, static_cast<int64_t>(limit));
+    std::vector<OutboxMessage> out;
+    while (s.step()) {
+      OutboxMessage m{s.integer(0), s.integer(1), s.text(2), s.text(3), nlohmann::json::parse(s.text(4), nullptr, false),
+                      std::nullopt};
+      if (!s.is_null(5)) m.sent_at = s.integer(5);
+      out.push_back(std::move(m));
+    }
+    return out;
   }
 
  private:
   void setup() {
     if (options_.read_only) {
       int64_t version = pragma_int("PRAGMA user_version");
-      if (version != kSchemaVersion)
+      if (version < 1 || version > kSchemaVersion)
         throw StoreError(fmt::format("'{}' is not an orderflow database (schema version {})", path_, version));
       return;
     }
@@ -441,7 +575,7 @@ class SqliteStore final : public Store {
     exec("PRAGMA cache_size=-65536");
     if (options_.max_pages > 0) exec(fmt::format("PRAGMA max_page_count={}", options_.max_pages).c_str());
     int64_t version = pragma_int("PRAGMA user_version");
-    if (version == 0) {
+    if (version < kSchemaVersion) {
       exec("BEGIN IMMEDIATE");
       try {
         exec(kSchema);
@@ -451,7 +585,7 @@ class SqliteStore final : public Store {
         rollback();
         throw;
       }
-    } else if (version != kSchemaVersion) {
+    } else if (version > kSchemaVersion) {
       throw StoreError(fmt::format("'{}' has orderflow schema version {}; this build knows version {}", path_,
                                    version, kSchemaVersion));
     }

@@ -65,6 +65,10 @@ struct StoredOrder {
   std::optional<std::string> priority;  // the Priority a policy set, by name
   std::vector<std::string> tags;
   std::vector<std::string> fired;  // escalation rules fired since the order entered its state
+  // Stock reserved for the order and not yet shipped or released:
+  // [{"line", "sku", "node", "quantity"}].
+  nlohmann::json allocations = nlohmann::json::array();
+  std::vector<std::string> excluded_nodes;  // nodes that refused the order
   int64_t last_seq = 0;
 
   bool operator==(const StoredOrder&) const = default;
@@ -107,6 +111,39 @@ struct StoreStats {
   double database_ms = 0;  // inside the database's own calls
   int64_t statements = 0;
   int64_t commits = 0;
+};
+
+// One node's stock of one SKU.
+struct StockRow {
+  std::string node;
+  std::string sku;
+  int64_t on_hand = 0;
+  int64_t reserved = 0;
+  int64_t safety_stock = 0;
+};
+
+// A change to a stock row, with its cause; the stock table is a projection
+// of these, as the order table is of the journal.
+struct StockChange {
+  int64_t seq = 0;
+  int64_t at = 0;
+  std::string node;
+  std::string sku;
+  int64_t on_hand_change = 0;
+  int64_t reserved_change = 0;
+  std::optional<int64_t> safety_stock;  // set to this, when given
+  std::string cause;     // seeded, count, receipt, reserved, released, shipped
+  std::string order_id;  // for reservations
+};
+
+// Something to tell a channel (an inventory update), kept until a connector sends it.
+struct OutboxMessage {
+  int64_t id = 0;
+  int64_t created_at = 0;
+  std::string channel;
+  std::string kind;  // inventory_update
+  nlohmann::json body;
+  std::optional<int64_t> sent_at;
 };
 
 class Store {
@@ -153,7 +190,23 @@ class Store {
   virtual int64_t add_dead_letter(const DeadLetter& letter) = 0;
   virtual std::vector<DeadLetter> dead_letters() = 0;
 
-  // Replaces the order and timer tables with what the journal says.
+  // Stock: the rows, and the log of every change to them.
+  virtual std::optional<StockRow> stock(const std::string& node, const std::string& sku) = 0;
+  virtual void put_stock(const StockRow& row) = 0;
+  virtual void scan_stock(const std::function<void(const StockRow&)>& visit) = 0;
+  virtual int64_t log_stock(StockChange& change) = 0;  // sets change.seq
+  virtual void scan_stock_log(const std::function<void(const StockChange&)>& visit) = 0;
+  // Orders in a state, oldest in it first.
+  virtual std::vector<std::string> orders_in_state(const std::string& state) = 0;
+
+  // What each channel was last told it may sell, and the messages to send.
+  virtual std::optional<int64_t> advertised(const std::string& channel, const std::string& sku) = 0;
+  virtual void put_advertised(const std::string& channel, const std::string& sku, int64_t quantity) = 0;
+  virtual int64_t add_outbox(const OutboxMessage& message) = 0;
+  virtual std::vector<OutboxMessage> outbox(bool unsent_only, size_t limit) = 0;
+
+  // Replaces the order, timer and stock tables with what the journal and
+  // the stock log say.
   virtual void clear_projections() = 0;
 };
 

@@ -35,7 +35,7 @@ TEST_P(EngineTest, AcceptedOrderIsRoutedAndEveryStepJournalled) {
   EXPECT_THAT(kinds("AMZ-407-1184403"),
               ::testing::IsSupersetOf({"received", "state", "decision"}));
   auto journal = store_->journal("AMZ-407-1184403");
-  ASSERT_GE(journal.size(), 6u);
+  ASSERT_GE(journal.size(), 7u);
   EXPECT_EQ(journal[0].kind, "received");
   EXPECT_EQ(journal[1].body["to"], "new");
   EXPECT_EQ(journal[2].kind, "decision");
@@ -48,7 +48,10 @@ TEST_P(EngineTest, AcceptedOrderIsRoutedAndEveryStepJournalled) {
   EXPECT_EQ(journal[3].body["to"], "accepted");
   EXPECT_EQ(journal[4].body["policy"], "routing");
   EXPECT_EQ(journal[4].body["shipments"][0]["node"], "BLR-DS2");
-  EXPECT_EQ(journal[5].body["to"], "allocated");
+  EXPECT_EQ(journal[5].kind, "allocation");
+  EXPECT_EQ(journal[5].body["reserved"][0]["node"], "BLR-DS2");
+  EXPECT_EQ(journal[5].body["reserved"][0]["quantity"], 2);
+  EXPECT_EQ(journal[6].body["to"], "allocated");
   StoredOrder o = order("AMZ-407-1184403");
   EXPECT_EQ(o.state, "allocated");
   EXPECT_EQ(o.priority, "high");

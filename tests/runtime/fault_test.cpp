@@ -53,6 +53,16 @@ class FaultyStore final : public Store {
   int64_t add_dead_letter(const DeadLetter& d) override { return s_.add_dead_letter(d); }
   std::vector<DeadLetter> dead_letters() override { return s_.dead_letters(); }
   void clear_projections() override { s_.clear_projections(); }
+  std::optional<StockRow> stock(const std::string& n, const std::string& k) override { return s_.stock(n, k); }
+  void put_stock(const StockRow& r) override { s_.put_stock(r); }
+  void scan_stock(const std::function<void(const StockRow&)>& v) override { s_.scan_stock(v); }
+  int64_t log_stock(StockChange& c) override { return s_.log_stock(c); }
+  void scan_stock_log(const std::function<void(const StockChange&)>& v) override { s_.scan_stock_log(v); }
+  std::vector<std::string> orders_in_state(const std::string& st) override { return s_.orders_in_state(st); }
+  std::optional<int64_t> advertised(const std::string& c, const std::string& k) override { return s_.advertised(c, k); }
+  void put_advertised(const std::string& c, const std::string& k, int64_t q) override { s_.put_advertised(c, k, q); }
+  int64_t add_outbox(const OutboxMessage& m) override { return s_.add_outbox(m); }
+  std::vector<OutboxMessage> outbox(bool u, size_t l) override { return s_.outbox(u, l); }
 
  private:
   Store& s_;
