@@ -290,6 +290,23 @@ std::variant<bool, model::OpFailure> RouteSelection::finish(std::vector<std::str
     return d.stock && d.stock[ranked[rank]].available(candidates_[order[rank]].safety) >= d.quantity;
   };
   auto allocation = find_allocation(ranked, demands_.size(), route_.max_shipments, can_ship);
+  if (values_ && rule_facts) {
+    // A preference that cannot be measured (a distance to an order with no
+    // known location) ranks nothing: say so once, not only node by node.
+    for (size_t k = 0; k < route_.prefer.size(); ++k) {
+      size_t unknown = 0;
+      for (size_t c = 0; c < candidates_.size(); ++c) unknown += key(c, k).is_missing();
+      if (unknown == 0) continue;
+      rule_facts->push_back(
+          unknown == candidates_.size()
+              ? fmt::format("{}: unknown for every candidate node{}, so it does not rank them{}",
+                            route_.prefer[k].label,
+                            route_.prefer[k].label == "nearest" ? " (the order's ship_to has no known location)" : "",
+                            k + 1 < route_.prefer.size() ? "; the next preference does" : "; inventory order does")
+              : fmt::format("{}: unknown for {} of the {} candidate nodes, which rank after the others on it",
+                            route_.prefer[k].label, unknown, candidates_.size()));
+    }
+  }
   if (values_) {
     for (size_t r = 0; r < order.size(); ++r) {
       const Candidate& c = candidates_[order[r]];

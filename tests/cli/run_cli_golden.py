@@ -20,6 +20,7 @@ CASES = {
     "eval-example-text": ["eval", "--bundle", EX, "--orders", f"{EX}/orders/sample.jsonl", "--now", NOW, "--format", "text"],
     "explain-cod": ["explain", "--bundle", EX, "--order", f"{EX}/orders/lazada-malaysia-cod.json", "--now", NOW],
     "explain-split": ["explain", "--bundle", EX, "--order", f"{EX}/orders/woocommerce-split-shipment.json", "--now", NOW],
+    "explain-unknown-location": ["explain", "--bundle", EX, "--order", "tests/cli/unknown-pincode.json", "--now", NOW],
     "test-example": ["test", EX],
     "eval-bad-input": ["eval", "--bundle", EX, "--orders", "tests/cli/bad-orders.jsonl", "--now", NOW],
     "eval-broken-bundle": ["eval", "--bundle", "tests/golden/diagnostics/missing-otherwise.flow",
