@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 
+#include "compiler/model/record.h"
 #include "runtime/engine/deadline.h"
 #include "runtime/store/projection.h"
 
@@ -190,15 +192,29 @@ class OrderEngine::Step {
     input.order = o_.image->data();
     input.now = at_;
     std::vector<bool> excluded;
+    std::map<std::string, std::string> why_excluded;  // node id -> the reason, for the trace
     bool routing = kind == check::PolicyKind::Routing;
     if (routing && dep_.inventory) {
-      input.inventory = dep_.inventory.get();
-      if (!o_.stored.excluded_nodes.empty()) {
-        excluded.assign(dep_.inventory->node_count(), false);
-        for (const std::string& id : o_.stored.excluded_nodes)
-          if (auto n = dep_.inventory->find_node(id)) excluded[*n] = true;
-        input.excluded_nodes = &excluded;
+      const LiveInventory& nodes = *dep_.inventory;
+      input.inventory = &nodes;
+      excluded.assign(nodes.node_count(), false);
+      for (const std::string& id : o_.stored.excluded_nodes)
+        if (auto n = nodes.find_node(id)) {
+          excluded[*n] = true;
+          why_excluded[id] = "excluded: it refused this order before";
+        }
+      for (size_t n = 0; n < nodes.node_count(); ++n) {
+        model::Value capacity = model::RecordRef(bundle_.schema, bundle_.node_record, nodes.node(n)).get("daily_capacity");
+        if (capacity.kind != model::Value::Kind::Int || excluded[n]) continue;
+        Timed timed{engine_.store_ms_};
+        int64_t today = engine_.stock_.orders_today(nodes.node_id(n), at_);
+        if (today >= capacity.i) {
+          excluded[n] = true;
+          why_excluded[nodes.node_id(n)] =
+              fmt::format("excluded: at its daily capacity ({} of {} orders today)", today, capacity.i);
+        }
       }
+      if (!why_excluded.empty()) input.excluded_nodes = &excluded;
     }
     nlohmann::json reserved;
     for (int attempt = 0;; ++attempt) {
@@ -211,6 +227,8 @@ class OrderEngine::Step {
       // A bundle without routing leaves accepted orders where they are.
       return "";
     }
+    for (engine::NodeTrace& n : out.nodes)
+      if (auto why = why_excluded.find(n.node_id); why != why_excluded.end()) n.status = why->second;
     nlohmann::json body(engine::outcome_to_json(bundle_, out, o_.image->data()));
     body.erase("order");
     body["deployment"] = dep_.meta.id;
@@ -221,6 +239,9 @@ class OrderEngine::Step {
     append("decision", std::move(body));
     ack_.steps.push_back(engine::summary(bundle_, out));
     if (!reserved.empty()) {
+      std::set<std::string> shipping;
+      for (const auto& r : reserved) shipping.insert(r["node"].get<std::string>());
+      for (const std::string& node : shipping) engine_.stock_.count_order(node, at_);
       append("allocation", {{"reserved", reserved}});
       for (const auto& r : reserved) advertise(r["sku"].get<std::string>());
     }

@@ -145,7 +145,25 @@ void StockKeeper::seed(const check::CheckedBundle& bundle, int64_t at, const std
   }
 }
 
+int64_t StockKeeper::orders_today(const std::string& node, int64_t now) {
+  constexpr int64_t kDay = 24LL * 3600 * 1000;
+  int64_t day = now >= 0 ? now / kDay : (now - kDay + 1) / kDay;
+  if (day != day_) {
+    orders_today_ = store_.orders_reserved_since(day * kDay);
+    day_ = day;
+  }
+  auto it = orders_today_.find(node);
+  return it == orders_today_.end() ? 0 : it->second;
+}
+
+void StockKeeper::count_order(const std::string& node, int64_t now) {
+  orders_today(node, now);  // the right day's counts first
+  ++orders_today_[node];
+}
+
 void StockKeeper::reload() {
+  day_ = -1;
+  orders_today_.clear();
   for (const std::string& sku : book_.skus())
     for (size_t n = 0; n < book_.node_count(); ++n) book_.level(n, sku) = {};
   advertised_.clear();

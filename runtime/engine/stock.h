@@ -95,6 +95,11 @@ class StockKeeper {
   bool reserve(const std::string& node, const std::string& sku, int64_t quantity, const std::string& order_id,
                int64_t at);
 
+  // Orders a node has been allocated on the (UTC) day of `now`, for its
+  // daily capacity; count_order() adds one.
+  int64_t orders_today(const std::string& node, int64_t now);
+  void count_order(const std::string& node, int64_t now);
+
   // Recomputes what each channel may sell of `sku`; when that changed,
   // records it and queues an inventory update for the channel's connector.
   void advertise(const ChannelPlan& plan, const LiveInventory& nodes, const check::CheckedBundle& bundle,
@@ -105,6 +110,8 @@ class StockKeeper {
   StockBook book_;
   bool empty_ = true;
   std::unordered_map<std::string, int64_t> advertised_;  // channel '\0' sku -> quantity
+  int64_t day_ = -1;                                      // the day orders_today_ counts
+  std::map<std::string, int64_t> orders_today_;
 };
 
 }  // namespace orderflow::runtime

@@ -511,6 +511,16 @@ class SqliteStore final : public Store {
     }
   }
 
+  std::map<std::string, int64_t> orders_reserved_since(int64_t since) override {
+    Statement& s = statement(
+        "SELECT node, count(DISTINCT order_id) FROM stock_log WHERE cause = 'reserved' AND at >= ? GROUP BY node");
+    Reset r{s};
+    s.bind(1, since);
+    std::map<std::string, int64_t> out;
+    while (s.step()) out[s.text(0)] = s.integer(1);
+    return out;
+  }
+
   std::vector<std::string> orders_in_state(const std::string& state) override {
     Statement& s = statement("SELECT order_id FROM orders WHERE state = ? ORDER BY state_since, order_id");
     Reset r{s};

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -196,6 +197,8 @@ class Store {
   virtual void scan_stock(const std::function<void(const StockRow&)>& visit) = 0;
   virtual int64_t log_stock(StockChange& change) = 0;  // sets change.seq
   virtual void scan_stock_log(const std::function<void(const StockChange&)>& visit) = 0;
+  // How many orders each node has had stock reserved for since `since`.
+  virtual std::map<std::string, int64_t> orders_reserved_since(int64_t since) = 0;
   // Orders in a state, oldest in it first.
   virtual std::vector<std::string> orders_in_state(const std::string& state) = 0;
 

@@ -59,6 +59,7 @@ class FaultyStore final : public Store {
   int64_t log_stock(StockChange& c) override { return s_.log_stock(c); }
   void scan_stock_log(const std::function<void(const StockChange&)>& v) override { s_.scan_stock_log(v); }
   std::vector<std::string> orders_in_state(const std::string& st) override { return s_.orders_in_state(st); }
+  std::map<std::string, int64_t> orders_reserved_since(int64_t t) override { return s_.orders_reserved_since(t); }
   std::optional<int64_t> advertised(const std::string& c, const std::string& k) override { return s_.advertised(c, k); }
   void put_advertised(const std::string& c, const std::string& k, int64_t q) override { s_.put_advertised(c, k, q); }
   int64_t add_outbox(const OutboxMessage& m) override { return s_.add_outbox(m); }

@@ -67,7 +67,7 @@ TEST_F(InventoryTest, StockStartsFromTheBundleAndIsLogged) {
   EXPECT_EQ(row("DEL-WH1", "LAST-UNITS").on_hand, 2);
   int seeded = 0;
   store_->scan_stock_log([&](const StockChange& c) { seeded += c.cause == "seeded from deployment 1"; });
-  EXPECT_EQ(seeded, 4) << "rows with nothing in them are not seeded";
+  EXPECT_EQ(seeded, 5) << "rows with nothing in them are not seeded";
 }
 
 TEST_F(InventoryTest, ThreadsRacingForTheLastUnitsNeverOversell) {
@@ -188,6 +188,31 @@ TEST_F(InventoryTest, BadStockInputsAreRefusedAndChangeNothing) {
   EXPECT_EQ(below.status, Ack::Status::Invalid);
   EXPECT_THAT(below.message, HasSubstr("2 are reserved"));
   EXPECT_EQ(row("BLR-DS1", "LAST-UNITS").on_hand, 3);
+}
+
+TEST_F(InventoryTest, NodeAtItsDailyCapacityTakesNoMoreOrdersThatDay) {
+  // BLR-DS1 ships 3 orders a day.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(submit(order_of(fmt::format("TEE-{}", i), {{"TEE-M-BLK", 1}})).state, "allocated");
+  EXPECT_EQ(submit(order_of("TEE-3", {{"TEE-M-BLK", 1}})).state, "backordered");
+  auto journal = store_->journal("TEE-3");
+  const JournalEntry* routing = nullptr;
+  for (const auto& e : journal)
+    if (e.kind == "decision" && e.body["policy"] == "routing") routing = &e;
+  ASSERT_NE(routing, nullptr);
+  bool explained = false;
+  for (const auto& n : routing->body["trace"]["nodes"])
+    explained |= n["node"] == "BLR-DS1" && n["status"] == "excluded: at its daily capacity (3 of 3 orders today)";
+  EXPECT_TRUE(explained) << routing->body["trace"].dump();
+  // A new day, a new capacity; a restart counts the day from the store.
+  clock_.set(at("2026-11-21T00:00:01Z"));
+  EXPECT_EQ(submit(order_of("TEE-4", {{"TEE-M-BLK", 1}})).state, "allocated");
+  EngineOptions options;
+  options.engine.kind = "interp";
+  engine_.reset();
+  engine_ = std::make_unique<OrderEngine>(*store_, clock_, options);
+  EXPECT_EQ(submit(order_of("TEE-5", {{"TEE-M-BLK", 1}})).state, "allocated");
+  EXPECT_EQ(submit(order_of("TEE-6", {{"TEE-M-BLK", 1}})).state, "allocated");
+  EXPECT_EQ(submit(order_of("TEE-7", {{"TEE-M-BLK", 1}})).state, "backordered");
 }
 
 TEST_F(InventoryTest, StockTableRebuildsFromItsLog) {
