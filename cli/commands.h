@@ -14,5 +14,6 @@ void add_eval_commands(CLI::App& app, Command& run);
 void add_test_command(CLI::App& app, Command& run);
 void add_bench_command(CLI::App& app, Command& run);
 void add_runtime_commands(CLI::App& app, Command& run);
+void add_fmt_command(CLI::App& app, Command& run);
 
 }  // namespace orderflow::cli
