@@ -15,5 +15,6 @@ void add_test_command(CLI::App& app, Command& run);
 void add_bench_command(CLI::App& app, Command& run);
 void add_runtime_commands(CLI::App& app, Command& run);
 void add_fmt_command(CLI::App& app, Command& run);
+void add_lsp_command(CLI::App& app, Command& run);
 
 }  // namespace orderflow::cli

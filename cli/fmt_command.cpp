@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "compiler/format/formatter.h"
+#include "compiler/lsp/server.h"
 #include "compiler/support/source.h"
 
 namespace orderflow::cli {
@@ -92,6 +93,18 @@ int run_fmt(const FmtOptions& o) {
 }
 
 }  // namespace
+
+void add_lsp_command(CLI::App& app, Command& run) {
+  auto* cmd = app.add_subcommand("lsp", "The language server, over standard input and output (for editors)");
+  auto stdio = std::make_shared<bool>(true);
+  cmd->add_flag("--stdio", *stdio, "Talk over standard input and output (the only way; editors pass it)");
+  cmd->callback([&run, stdio] {
+    run = [] {
+      std::ios::sync_with_stdio(false);
+      return lsp::serve(std::cin, std::cout);
+    };
+  });
+}
 
 void add_fmt_command(CLI::App& app, Command& run) {
   auto* cmd = app.add_subcommand("fmt", "Lay .flow files out canonically (keeps comments; idempotent)");
