@@ -1,0 +1,39 @@
+#include <map>
+
+#include "connectors/connector.h"
+
+namespace orderflow::connectors {
+
+std::unique_ptr<Connector> make_shopify();
+std::unique_ptr<Connector> make_woocommerce();
+
+namespace {
+
+// Every adapter, once. A new channel adds its line here.
+const std::map<std::string, std::unique_ptr<Connector>>& registry() {
+  static const auto adapters = [] {
+    std::map<std::string, std::unique_ptr<Connector>> m;
+    for (auto make : {make_shopify, make_woocommerce}) {
+      std::unique_ptr<Connector> c = make();
+      std::string channel = c->channel();
+      m.emplace(channel, std::move(c));
+    }
+    return m;
+  }();
+  return adapters;
+}
+
+}  // namespace
+
+const Connector* find_connector(const std::string& channel) {
+  auto it = registry().find(channel);
+  return it == registry().end() ? nullptr : it->second.get();
+}
+
+std::vector<std::string> connector_channels() {
+  std::vector<std::string> out;
+  for (const auto& [channel, c] : registry()) out.push_back(channel);
+  return out;
+}
+
+}  // namespace orderflow::connectors

@@ -1,0 +1,207 @@
+// Shopify Admin REST: orders (GET /orders/{id}.json and the orders/*
+// webhooks, whose body is the bare order) and refunds.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "connectors/connector.h"
+
+namespace orderflow::connectors {
+
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::string order_id(const std::string& shopify_id) { return "SHOPIFY-" + shopify_id; }
+
+nlohmann::json money(const Reader& r, const char* key, const std::string& currency) {
+  return {{"amount", r.amount(key)}, {"currency", currency}};
+}
+
+nlohmann::json address(const Reader& a) {
+  nlohmann::json out = nlohmann::json::object();
+  std::string name = a.text_or("name", "");
+  if (name.empty()) {
+    std::string first = a.text_or("first_name", ""), last = a.text_or("last_name", "");
+    name = first + (first.empty() || last.empty() ? "" : " ") + last;
+  }
+  if (!name.empty()) out["name"] = name;
+  for (auto [from, to] : {std::pair{"phone", "phone"}, {"address1", "line1"}, {"address2", "line2"}, {"city", "city"},
+                          {"province", "region"}, {"zip", "postal_code"}, {"country_code", "country"}})
+    if (std::string v = a.text_or(from, ""); !v.empty()) out[to] = v;
+  for (auto [from, to] : {std::pair{"latitude", "lat"}, {"longitude", "lon"}})
+    if (a.has(from) && a.value()[from].is_number()) out[to] = a.value()[from];
+  return out;
+}
+
+// Shopify's financial_status, as the schema's PaymentStatus.
+std::string payment_status(const std::string& financial) {
+  if (financial == "partially_paid") return "pending";
+  if (financial == "expired") return "failed";
+  for (const char* same : {"pending", "authorized", "paid", "partially_refunded", "refunded", "voided"})
+    if (financial == same) return same;
+  return "";
+}
+
+nlohmann::json map_order(const Reader& o) {
+  std::string id = o.text("id");
+  std::string currency = o.text_or("currency", o.text_or("presentment_currency", ""));
+  if (currency.empty()) o.fail("is missing", "currency");
+  nlohmann::json out;
+  out["id"] = order_id(id);
+  out["channel"] = "shopify";
+  out["external_id"] = id;
+  out["placed_at"] = o.text("created_at");
+  out["total"] = money(o, "total_price", currency);
+  if (o.has("subtotal_price")) out["subtotal"] = money(o, "subtotal_price", currency);
+  if (o.has("total_tax")) out["tax"] = money(o, "total_tax", currency);
+  if (o.has("total_discounts")) out["discount"] = money(o, "total_discounts", currency);
+  if (o.has("total_shipping_price_set")) {
+    Reader shop = o.at("total_shipping_price_set").at("shop_money");
+    out["shipping_fee"] = {{"amount", shop.amount("amount")}, {"currency", shop.text_or("currency_code", currency)}};
+  }
+
+  // Payment: cash on delivery shows in the gateway's name.
+  std::vector<std::string> gateways;
+  if (o.has("payment_gateway_names"))
+    for (const auto& g : o.value()["payment_gateway_names"])
+      if (g.is_string()) gateways.push_back(g.get<std::string>());
+  if (gateways.empty() && o.has("gateway")) gateways.push_back(o.text("gateway"));
+  std::string method = "prepaid";
+  for (const std::string& g : gateways) {
+    std::string l = lower(g);
+    if (l.find("cash on delivery") != std::string::npos || l.find("cod") != std::string::npos) method = "cod";
+  }
+  if (method != "cod" && !gateways.empty() &&
+      std::all_of(gateways.begin(), gateways.end(), [](const std::string& g) { return g == "gift_card"; }))
+    method = "gift_card";
+  nlohmann::json payment = {{"method", method}};
+  if (std::string s = payment_status(o.text_or("financial_status", "")); !s.empty()) payment["status"] = s;
+  if (!gateways.empty()) payment["gateway"] = gateways.front();
+  out["payment"] = payment;
+
+  nlohmann::json customer = nlohmann::json::object();
+  if (o.has("customer")) {
+    Reader c = o.at("customer");
+    if (c.has("id")) customer["id"] = c.text("id");
+    std::string name = c.text_or("first_name", "") + (c.has("last_name") ? " " + c.text("last_name") : "");
+    if (!name.empty() && name != " ") customer["name"] = name;
+    if (c.has("phone")) customer["phone"] = c.text("phone");
+    if (c.has("orders_count")) {
+      customer["order_count"] = c.integer("orders_count");
+      customer["is_new"] = c.integer("orders_count") <= 1;
+    }
+  }
+  if (std::string email = o.text_or("email", o.text_or("contact_email", "")); !email.empty()) customer["email"] = email;
+  out["customer"] = customer;
+  if (o.has("shipping_address")) out["ship_to"] = address(o.at("shipping_address"));
+  if (o.has("billing_address")) out["bill_to"] = address(o.at("billing_address"));
+
+  Reader items = o.at("line_items");
+  if (!items.value().is_array()) items.fail("expected a list of line items");
+  nlohmann::json lines = nlohmann::json::array();
+  for (size_t i = 0; i < items.value().size(); ++i) {
+    Reader l = items.at(i);
+    // A line without a SKU is known by its variant (or product): routing needs a key.
+    std::string sku = l.text_or("sku", "");
+    if (sku.empty() && l.has("variant_id")) sku = "variant-" + l.text("variant_id");
+    if (sku.empty() && l.has("product_id")) sku = "product-" + l.text("product_id");
+    // A custom item (created by hand, no product behind it) is known by its title.
+    if (sku.empty() && l.has("title")) sku = "custom:" + l.text("title");
+    if (sku.empty()) l.fail("has no sku, variant, product or title to know the item by", "sku");
+    nlohmann::json line = {{"sku", sku}, {"quantity", l.integer("quantity")}, {"unit_price", money(l, "price", currency)}};
+    if (l.has("id")) line["id"] = l.text("id");
+    if (l.has("title")) line["title"] = l.text("title");
+    lines.push_back(std::move(line));
+  }
+  out["lines"] = lines;
+  if (std::string tags = o.text_or("tags", ""); !tags.empty()) {
+    nlohmann::json list = nlohmann::json::array();
+    size_t start = 0;
+    while (start <= tags.size()) {
+      size_t end = tags.find(',', start);
+      if (end == std::string::npos) end = tags.size();
+      std::string tag = tags.substr(start, end - start);
+      tag.erase(0, tag.find_first_not_of(' '));
+      tag.erase(tag.find_last_not_of(' ') + 1);
+      if (!tag.empty()) list.push_back(tag);
+      start = end + 1;
+    }
+    out["tags"] = list;
+  }
+  return out;
+}
+
+class Shopify final : public Connector {
+ public:
+  std::string channel() const override { return "shopify"; }
+
+  Normalized normalize(const nlohmann::json& payload) const override {
+    try {
+      Reader root(payload, "$");
+      if (!payload.is_object()) root.fail("expected a JSON object");
+      if (root.has("refund")) return refund(root.at("refund"));
+      if (payload.contains("id") && payload.contains("order_id") && payload.contains("refund_line_items"))
+        return refund(root);  // the refunds/create webhook: the bare refund
+      if (root.has("orders")) root.fail("a list of orders: send each order on its own", "orders");
+      if (root.has("fulfillment_orders"))
+        root.fail("fulfillment orders say where Shopify would ship from; orderflow routes itself", "fulfillment_orders");
+      Reader order = root.has("order") ? root.at("order") : root;
+      std::vector<nlohmann::json> inputs = {map_order(order)};
+      if (order.has("cancelled_at")) {
+        // Cancelled at the channel: the order and then its cancellation.
+        nlohmann::json cancel = {{"type", "event"},
+                                 {"order_id", order_id(order.text("id"))},
+                                 {"event", "cancel"},
+                                 {"event_id", "shopify-cancel-" + order.text("id")},
+                                 {"by", "shopify"},
+                                 {"at", order.text("cancelled_at")}};
+        if (order.has("cancel_reason")) cancel["reason"] = order.text("cancel_reason");
+        inputs.push_back(cancel);
+      }
+      return inputs;
+    } catch (const PayloadError& e) {
+      return e;
+    }
+  }
+
+ private:
+  // A refund gives items back: returned units are received, units never
+  // shipped are cancelled.
+  static Normalized refund(const Reader& r) {
+    std::string order = order_id(r.text("order_id"));
+    nlohmann::json cancelled = nlohmann::json::array(), returned = nlohmann::json::array();
+    if (r.has("refund_line_items")) {
+      Reader items = r.at("refund_line_items");
+      for (size_t i = 0; i < items.value().size(); ++i) {
+        Reader item = items.at(i);
+        nlohmann::json line = {{"id", item.text("line_item_id")}, {"quantity", item.integer("quantity")}};
+        (item.text_or("restock_type", "") == "return" ? returned : cancelled).push_back(line);
+      }
+    }
+    std::vector<nlohmann::json> inputs;
+    std::string id = r.text("id");
+    auto event = [&](const char* name, const nlohmann::json& lines, const char* suffix) {
+      nlohmann::json e = {{"type", "event"}, {"order_id", order}, {"event", name},
+                          {"event_id", fmt::format("shopify-refund-{}-{}", id, suffix)},
+                          {"by", "shopify"}, {"lines", lines}};
+      if (r.has("created_at")) e["at"] = r.text("created_at");
+      if (r.has("note")) e["reason"] = r.text("note");
+      inputs.push_back(e);
+    };
+    if (!cancelled.empty()) event("cancel", cancelled, "cancel");
+    if (!returned.empty()) event("return_received", returned, "return");
+    if (inputs.empty()) r.fail("refunds money only (no line items): nothing changes in the order's lifecycle");
+    return inputs;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Connector> make_shopify() { return std::make_unique<Shopify>(); }
+
+}  // namespace orderflow::connectors

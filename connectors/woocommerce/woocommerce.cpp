@@ -1,0 +1,146 @@
+// WooCommerce REST API v3: orders (GET /wp-json/wc/v3/orders/{id} and the
+// order.created / order.updated webhooks, whose body is the same order).
+#include <fmt/format.h>
+
+#include "connectors/connector.h"
+
+namespace orderflow::connectors {
+
+namespace {
+
+std::string order_id(const std::string& woo_id) { return "WOO-" + woo_id; }
+
+nlohmann::json address(const Reader& a) {
+  nlohmann::json out = nlohmann::json::object();
+  std::string first = a.text_or("first_name", ""), last = a.text_or("last_name", "");
+  std::string name = first + (first.empty() || last.empty() ? "" : " ") + last;
+  if (!name.empty()) out["name"] = name;
+  for (auto [from, to] : {std::pair{"phone", "phone"}, {"address_1", "line1"}, {"address_2", "line2"},
+                          {"city", "city"}, {"state", "region"}, {"postcode", "postal_code"}, {"country", "country"}})
+    if (std::string v = a.text_or(from, ""); !v.empty()) out[to] = v;
+  return out;
+}
+
+// WooCommerce's payment gateways, as the schema's PaymentMethod.
+std::string payment_method(const std::string& gateway) {
+  if (gateway == "cod") return "cod";
+  if (gateway == "bacs") return "bank_transfer";
+  if (gateway == "cheque") return "other";
+  return "prepaid";
+}
+
+class WooCommerce final : public Connector {
+ public:
+  std::string channel() const override { return "woocommerce"; }
+
+  Normalized normalize(const nlohmann::json& payload) const override {
+    try {
+      Reader o(payload, "$");
+      if (payload.is_array() && !payload.empty() && payload[0].contains("refunded_by")) return refunds(o);
+      if (payload.is_object() && payload.contains("refunded_by")) return refunds(Reader(nlohmann::json::array({payload}), "$"));
+      if (payload.is_array()) o.fail("a list of orders: send each order on its own");
+      if (!payload.is_object()) o.fail("expected a JSON object");
+      if (o.has("create") || o.has("update")) o.fail("a batch response: send each order on its own");
+      std::string id = o.text("id");
+      std::string currency = o.text("currency");
+      auto money = [&](const Reader& r, const char* key) {
+        return nlohmann::json{{"amount", r.amount(key)}, {"currency", currency}};
+      };
+      nlohmann::json out;
+      out["id"] = order_id(id);
+      out["channel"] = "woocommerce";
+      out["external_id"] = o.text_or("number", id);
+      // date_created is the shop's local time without a zone; date_created_gmt is UTC.
+      if (o.has("date_created_gmt"))
+        out["placed_at"] = o.text("date_created_gmt") + "Z";
+      else
+        out["placed_at"] = o.text("date_created");
+      out["total"] = money(o, "total");
+      if (o.has("total_tax")) out["tax"] = money(o, "total_tax");
+      if (o.has("shipping_total")) out["shipping_fee"] = money(o, "shipping_total");
+      if (o.has("discount_total")) out["discount"] = money(o, "discount_total");
+      std::string status = o.text_or("status", "");
+      nlohmann::json payment = {{"method", payment_method(o.text_or("payment_method", ""))}};
+      if (status == "processing" || status == "completed" || o.text_or("date_paid_gmt", "") != "")
+        payment["status"] = "paid";
+      else if (status == "pending" || status == "on-hold")
+        payment["status"] = "pending";
+      else if (status == "failed")
+        payment["status"] = "failed";
+      else if (status == "refunded")
+        payment["status"] = "refunded";
+      if (o.has("payment_method_title")) payment["gateway"] = o.text("payment_method_title");
+      out["payment"] = payment;
+      nlohmann::json customer = nlohmann::json::object();
+      if (o.has("customer_id") && o.integer("customer_id") != 0) customer["id"] = o.text("customer_id");
+      if (o.has("billing")) {
+        Reader b = o.at("billing");
+        if (std::string e = b.text_or("email", ""); !e.empty()) customer["email"] = e;
+        if (std::string p = b.text_or("phone", ""); !p.empty()) customer["phone"] = p;
+        out["bill_to"] = address(b);
+      }
+      out["customer"] = customer;
+      if (o.has("shipping")) out["ship_to"] = address(o.at("shipping"));
+      Reader items = o.at("line_items");
+      nlohmann::json lines = nlohmann::json::array();
+      for (size_t i = 0; i < items.value().size(); ++i) {
+        Reader l = items.at(i);
+        std::string sku = l.text_or("sku", "");
+        if (sku.empty() && l.has("variation_id") && l.integer("variation_id") != 0) sku = "variation-" + l.text("variation_id");
+        if (sku.empty() && l.has("product_id")) sku = "product-" + l.text("product_id");
+        if (sku.empty()) l.fail("has no sku or product_id to ship it by", "sku");
+        nlohmann::json line = {{"sku", sku}, {"quantity", l.integer("quantity")}, {"unit_price", money(l, "price")}};
+        if (l.has("id")) line["id"] = l.text("id");
+        if (l.has("name")) line["title"] = l.text("name");
+        lines.push_back(std::move(line));
+      }
+      out["lines"] = lines;
+      std::vector<nlohmann::json> inputs = {out};
+      if (status == "cancelled" || status == "refunded")
+        inputs.push_back({{"type", "event"}, {"order_id", order_id(id)}, {"event", "cancel"},
+                          {"event_id", "woocommerce-" + status + "-" + id}, {"by", "woocommerce"}});
+      return inputs;
+    } catch (const PayloadError& e) {
+      return e;
+    }
+  }
+
+ private:
+  // Refunds (GET /orders/{id}/refunds, or one refund): refunded items are
+  // cancelled units of the order the refund's `up` link names; a refund of
+  // money alone changes nothing in the lifecycle.
+  static Normalized refunds(const Reader& list) {
+    std::vector<nlohmann::json> inputs;
+    for (size_t i = 0; i < list.value().size(); ++i) {
+      Reader r = list.at(i);
+      std::string up = r.at("_links").at("up").at(size_t{0}).text("href");
+      std::string order = up.substr(up.find_last_of('/') + 1);
+      if (order.empty()) r.fail("names no order", "_links.up");
+      nlohmann::json lines = nlohmann::json::array();
+      Reader items = r.at("line_items");
+      for (size_t k = 0; k < items.value().size(); ++k) {
+        Reader item = items.at(k);
+        std::string refunded;
+        for (const auto& meta : item.value().value("meta_data", nlohmann::json::array()))
+          if (meta.value("key", "") == "_refunded_item_id") refunded = exact_text(meta["value"]);
+        if (refunded.empty()) item.fail("names no refunded item (meta_data _refunded_item_id)");
+        int64_t quantity = item.integer("quantity");
+        lines.push_back({{"id", refunded}, {"quantity", quantity < 0 ? -quantity : quantity}});
+      }
+      if (lines.empty()) continue;
+      nlohmann::json e = {{"type", "event"}, {"order_id", order_id(order)}, {"event", "cancel"},
+                          {"event_id", "woocommerce-refund-" + r.text("id")}, {"by", "woocommerce"}, {"lines", lines}};
+      if (r.has("date_created_gmt")) e["at"] = r.text("date_created_gmt") + "Z";
+      if (std::string reason = r.text_or("reason", ""); !reason.empty()) e["reason"] = reason;
+      inputs.push_back(std::move(e));
+    }
+    if (inputs.empty()) list.fail("refunds money only (no items): nothing changes in the orders' lifecycle");
+    return inputs;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Connector> make_woocommerce() { return std::make_unique<WooCommerce>(); }
+
+}  // namespace orderflow::connectors
