@@ -13,6 +13,7 @@
 
 #include <map>
 #include <memory>
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -116,7 +117,7 @@ class OrderEngine {
   int64_t live_id_ = 0;
   std::map<int64_t, std::unique_ptr<LoadedDeployment>> deployments_;
   std::unordered_map<std::string, std::unique_ptr<LiveOrder>> orders_;
-  size_t uncommitted_ = 0;
+  std::atomic<size_t> uncommitted_ = 0;
   double store_ms_ = 0;
 };
 

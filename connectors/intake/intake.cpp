@@ -1,0 +1,304 @@
+#include "connectors/intake/intake.h"
+
+#include <fmt/format.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "connectors/connector.h"
+
+namespace orderflow::intake {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+HttpResponse json_response(int status, nlohmann::json body) {
+  return {status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json"};
+}
+
+std::string header(const HttpRequest& r, const std::string& name) {
+  auto it = r.headers.find(name);
+  return it == r.headers.end() ? "" : it->second;
+}
+
+// The header each channel signs its webhooks with.
+const char* signature_header(const std::string& channel) {
+  if (channel == "shopify") return "x-shopify-hmac-sha256";
+  if (channel == "woocommerce") return "x-wc-webhook-signature";
+  return nullptr;
+}
+
+}  // namespace
+
+IntakeConfig IntakeConfig::from_json(const nlohmann::json& j) {
+  IntakeConfig c;
+  if (j.contains("secrets"))
+    for (const auto& [channel, secret] : j["secrets"].items()) c.secrets[channel] = secret.get<std::string>();
+  c.api_token = j.value("api_token", "");
+  c.body_limit = j.value("body_limit", c.body_limit);
+  c.max_connections = j.value("max_connections", c.max_connections);
+  c.read_timeout = std::chrono::seconds(j.value("read_timeout_seconds", 10));
+  return c;
+}
+
+std::string hmac_sha256_base64(const std::string& secret, const std::string& body) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest, &length);
+  std::string out(4 * ((length + 2) / 3), '\0');
+  int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), digest, static_cast<int>(length));
+  out.resize(static_cast<size_t>(written));
+  return out;
+}
+
+bool signatures_match(const std::string& expected, const std::string& received) {
+  if (expected.size() != received.size()) return false;
+  return CRYPTO_memcmp(expected.data(), received.data(), expected.size()) == 0;
+}
+
+Intake::Intake(runtime::OrderEngine& engine, runtime::Store& reader, IntakeConfig config)
+    : engine_(engine), reader_(reader), config_(std::move(config)) {}
+
+Intake::~Intake() { stop(); }
+
+void Intake::start() { committer_ = std::thread([this] { committer(); }); }
+
+void Intake::stop() {
+  {
+    std::lock_guard lock(waiting_mutex_);
+    stopping_ = true;
+  }
+  waiting_signal_.notify_all();
+  if (committer_.joinable()) committer_.join();
+}
+
+void Intake::committer() {
+  std::unique_lock lock(waiting_mutex_);
+  for (;;) {
+    waiting_signal_.wait_for(lock, config_.commit_every, [&] { return stopping_; });
+    if (waiting_.empty()) {
+      if (stopping_) return;
+      continue;
+    }
+    auto batch = std::move(waiting_);
+    waiting_.clear();
+    lock.unlock();
+    std::string failure;
+    try {
+      engine_.commit();
+    } catch (const std::exception& e) {
+      // Nothing of the batch was stored: every sender hears so and sends again.
+      failure = e.what();
+      engine_.abort();
+      ++aborts_;
+      std::lock_guard m(metrics_mutex_);
+      ++commit_failures_;
+    }
+    for (Waiting& w : batch) {
+      if (w.aborts_before != aborts_.load())
+        w.response = json_response(503, {{"error", "not stored, send again: " +
+                                                       (failure.empty() ? std::string("the store failed") : failure)}});
+      w.done(std::move(w.response));
+    }
+    lock.lock();
+  }
+}
+
+void Intake::count(const std::string& channel, const std::string& status) {
+  std::lock_guard lock(metrics_mutex_);
+  ++inputs_[{channel, status}];
+}
+
+HttpResponse Intake::reject(int status, const std::string& error, const HttpRequest& request,
+                            const std::string& source) {
+  // Kept for replay (`orderflow deadletters`), whatever was wrong with it.
+  engine_.reject_unparsable(request.body, source, error);
+  return json_response(status, {{"error", error}});
+}
+
+void Intake::handle(HttpRequest request, std::function<void(HttpResponse)> done) {
+  auto started = Clock::now();
+  auto finish = [this, started, done = std::move(done)](HttpResponse r) {
+    double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    {
+      std::lock_guard lock(metrics_mutex_);
+      size_t b = 0;
+      while (b < latency_buckets_.size() && seconds > latency_buckets_[b]) ++b;
+      ++latency_counts_[b];
+      latency_sum_ += seconds;
+      ++latency_count_;
+    }
+    done(std::move(r));
+  };
+  bool wait = false;
+  HttpResponse response;
+  int64_t aborts_before = aborts_.load();
+  const std::string& t = request.target;
+  std::string path = t.substr(0, t.find('?'));
+  if (request.method == "GET" && path == "/healthz") {
+    response = json_response(200, {{"status", "ok"}});
+  } else if (request.method == "GET" && path == "/metrics") {
+    response = {200, metrics(), "text/plain; version=0.0.4"};
+  } else if (path.rfind("/webhooks/", 0) == 0) {
+    std::string channel = path.substr(10);
+    if (request.method != "POST")
+      response = json_response(405, {{"error", "webhooks are POSTed"}});
+    else
+      response = webhook(channel, request, wait);
+  } else if (path.rfind("/api/", 0) == 0) {
+    response = api(request, wait);
+  } else {
+    response = json_response(404, {{"error", "no such endpoint: " + path}});
+  }
+  if (!wait) return finish(std::move(response));
+  {
+    std::lock_guard lock(waiting_mutex_);
+    waiting_.push_back({std::move(response), std::move(finish), aborts_before});
+  }
+}
+
+HttpResponse Intake::webhook(const std::string& channel, const HttpRequest& request, bool& wait) {
+  std::string source = "webhook:" + channel;
+  const connectors::Connector* connector = connectors::find_connector(channel);
+  if (request.body_too_large) {
+    count(channel, "too_large");
+    return reject(413, fmt::format("the body is larger than {} bytes", config_.body_limit), request, source);
+  }
+  if (!connector) {
+    count(channel, "unknown_channel");
+    return reject(404, fmt::format("no connector for the channel '{}'", channel), request, source);
+  }
+  const char* signed_by = signature_header(channel);
+  auto secret = config_.secrets.find(channel);
+  if (!signed_by || secret == config_.secrets.end()) {
+    count(channel, "unsigned");
+    return reject(401, fmt::format("no webhook secret is configured for {}: unsigned webhooks are not taken", channel),
+                  request, source);
+  }
+  std::string received = header(request, signed_by);
+  if (received.empty()) {
+    count(channel, "unsigned");
+    return reject(401, fmt::format("the {} header is missing", signed_by), request, source);
+  }
+  if (!signatures_match(hmac_sha256_base64(secret->second, request.body), received)) {
+    count(channel, "bad_signature");
+    return reject(401, fmt::format("the {} signature does not match the body", signed_by), request, source);
+  }
+  nlohmann::json payload;
+  try {
+    payload = nlohmann::json::parse(request.body);
+  } catch (const nlohmann::json::parse_error& e) {
+    count(channel, "invalid");
+    std::string why = e.what();
+    if (auto tag = why.find("] "); tag != std::string::npos) why.erase(0, tag + 2);
+    return reject(400, "$: not JSON: " + why, request, source);
+  }
+  connectors::Normalized normalized = connector->normalize(payload);
+  if (auto* error = std::get_if<connectors::PayloadError>(&normalized)) {
+    count(channel, "invalid");
+    return reject(422, error->text(), request, source);
+  }
+  nlohmann::json results = nlohmann::json::array();
+  int status = 200;
+  for (const nlohmann::json& input : std::get<std::vector<nlohmann::json>>(normalized)) {
+    runtime::Ack ack = engine_.submit(input, source);
+    count(channel, runtime::status_name(ack.status));
+    if (ack.status == runtime::Ack::Status::Invalid) status = 422;
+    results.push_back(nlohmann::json(ack.to_json()));
+  }
+  wait = true;  // answered once durable
+  return json_response(status, {{"results", results}});
+}
+
+HttpResponse Intake::api(const HttpRequest& request, bool& wait) {
+  const std::string path = request.target.substr(0, request.target.find('?'));
+  bool changes = request.method != "GET";
+  if (changes) {
+    std::string auth = header(request, "authorization");
+    if (config_.api_token.empty() || !signatures_match("Bearer " + config_.api_token, auth))
+      return json_response(401, {{"error", "a bearer token is needed for anything that changes state"}});
+  }
+  // /api/orders/{id}, /api/orders/{id}/events, /api/stock, /api/deployments
+  if (path.rfind("/api/orders/", 0) == 0) {
+    std::string rest = path.substr(12);
+    size_t slash = rest.find('/');
+    std::string id = rest.substr(0, slash);
+    std::string what = slash == std::string::npos ? "" : rest.substr(slash + 1);
+    if (request.method == "GET" && what.empty()) {
+      std::lock_guard lock(reader_mutex_);
+      auto o = reader_.get_order(id);
+      if (!o) return json_response(404, {{"error", "no order " + id}});
+      return json_response(200, {{"order", o->order_id}, {"state", o->state}, {"channel", o->channel},
+                                 {"deployment", o->deployment}, {"hold", o->hold}, {"allocations", o->allocations},
+                                 {"tags", o->tags}});
+    }
+    if (request.method == "POST" && what == "events") {
+      nlohmann::json event = nlohmann::json::parse(request.body, nullptr, false);
+      if (!event.is_object()) return json_response(400, {{"error", "$: expected a JSON object"}});
+      event["type"] = "event";
+      event["order_id"] = id;
+      runtime::Ack ack = engine_.submit(event, "api");
+      wait = true;
+      int status = ack.status == runtime::Ack::Status::Refused   ? 409
+                   : ack.status == runtime::Ack::Status::Invalid ? 422
+                                                                 : 200;
+      return json_response(status, nlohmann::json(ack.to_json()));
+    }
+  }
+  if (path == "/api/stock" && request.method == "POST") {
+    nlohmann::json change = nlohmann::json::parse(request.body, nullptr, false);
+    if (!change.is_object()) return json_response(400, {{"error", "$: expected a JSON object"}});
+    change["type"] = "stock";
+    runtime::Ack ack = engine_.submit(change, "api");
+    wait = true;
+    return json_response(ack.status == runtime::Ack::Status::Invalid ? 422 : 200, nlohmann::json(ack.to_json()));
+  }
+  if (path == "/api/stock" && request.method == "GET") {
+    std::lock_guard lock(reader_mutex_);
+    nlohmann::json rows = nlohmann::json::array();
+    reader_.scan_stock([&](const runtime::StockRow& r) {
+      rows.push_back({{"node", r.node}, {"sku", r.sku}, {"on_hand", r.on_hand}, {"reserved", r.reserved},
+                      {"safety_stock", r.safety_stock}});
+    });
+    return json_response(200, {{"stock", rows}});
+  }
+  if (path == "/api/deployments" && request.method == "GET") {
+    std::lock_guard lock(reader_mutex_);
+    nlohmann::json list = nlohmann::json::array();
+    auto live = reader_.live();
+    for (const auto& d : reader_.deployments(false))
+      list.push_back({{"id", d.id}, {"version", d.version}, {"content_hash", d.content_hash}, {"live", live == d.id}});
+    return json_response(200, {{"deployments", list}});
+  }
+  return json_response(404, {{"error", "no such endpoint: " + request.method + " " + path}});
+}
+
+std::string Intake::metrics() const {
+  std::lock_guard lock(metrics_mutex_);
+  std::string out;
+  out += "# HELP orderflow_inputs_total Webhook inputs by channel and what became of them.\n";
+  out += "# TYPE orderflow_inputs_total counter\n";
+  for (const auto& [key, n] : inputs_)
+    out += fmt::format("orderflow_inputs_total{{channel=\"{}\",status=\"{}\"}} {}\n", key.first, key.second, n);
+  out += "# HELP orderflow_request_seconds Time from a request read to its answer (after the durable commit).\n";
+  out += "# TYPE orderflow_request_seconds histogram\n";
+  int64_t cumulative = 0;
+  for (size_t b = 0; b < latency_buckets_.size(); ++b) {
+    cumulative += latency_counts_[b];
+    out += fmt::format("orderflow_request_seconds_bucket{{le=\"{}\"}} {}\n", latency_buckets_[b], cumulative);
+  }
+  out += fmt::format("orderflow_request_seconds_bucket{{le=\"+Inf\"}} {}\n", latency_count_);
+  out += fmt::format("orderflow_request_seconds_sum {}\norderflow_request_seconds_count {}\n", latency_sum_, latency_count_);
+  out += "# HELP orderflow_uncommitted_inputs Inputs in the open batch, not yet durable.\n";
+  out += "# TYPE orderflow_uncommitted_inputs gauge\n";
+  out += fmt::format("orderflow_uncommitted_inputs {}\n", engine_.uncommitted());
+  out += "# TYPE orderflow_open_connections gauge\n";
+  out += fmt::format("orderflow_open_connections {}\n", open_connections.load());
+  out += "# TYPE orderflow_commit_failures_total counter\n";
+  out += fmt::format("orderflow_commit_failures_total {}\n", commit_failures_);
+  return out;
+}
+
+}  // namespace orderflow::intake

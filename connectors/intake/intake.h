@@ -1,0 +1,116 @@
+#pragma once
+// The intake: what `orderflow serve` does with each HTTP request, apart
+// from the sockets (http_server.cpp). Webhooks are verified on their raw
+// body, normalized by the channel's connector and submitted to the engine;
+// the answer waits until the batch they are in is durably committed.
+// Anything that cannot be taken gets a 4xx with a JSON error and its raw
+// body kept as a dead letter.
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "runtime/engine/order_engine.h"
+
+namespace orderflow::intake {
+
+struct IntakeConfig {
+  std::map<std::string, std::string> secrets;  // webhook secret by channel
+  std::string api_token;                       // bearer token for anything that changes state
+  size_t body_limit = 2u << 20;                // bytes
+  size_t header_limit = 16u << 10;
+  size_t max_connections = 512;
+  std::chrono::seconds read_timeout{10};
+  std::chrono::milliseconds commit_every{2};   // group commit: the longest an answer waits for company
+
+  // {"secrets": {"shopify": "..."}, "api_token": "...", "body_limit": N, "max_connections": N}
+  static IntakeConfig from_json(const nlohmann::json& config);
+};
+
+struct HttpRequest {
+  std::string method;
+  std::string target;
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::string body;
+  bool body_too_large = false;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string body;  // JSON, or the Prometheus text for /metrics
+  std::string content_type = "application/json";
+};
+
+// base64(HMAC-SHA256(secret, body)), as Shopify and WooCommerce sign webhooks.
+std::string hmac_sha256_base64(const std::string& secret, const std::string& body);
+// Constant-time comparison of a received signature with the expected one.
+bool signatures_match(const std::string& expected, const std::string& received);
+
+class Intake {
+ public:
+  // `engine` takes the inputs; `reader` is a read-only connection for the API's reads.
+  Intake(runtime::OrderEngine& engine, runtime::Store& reader, IntakeConfig config);
+  ~Intake();
+
+  // Answers a request; `done` runs once the answer may be sent (after the
+  // durable commit for anything stored), possibly on another thread.
+  void handle(HttpRequest request, std::function<void(HttpResponse)> done);
+
+  // The group committer: commits the open batch every few milliseconds and
+  // then releases the answers that waited for it.
+  void start();
+  void stop();
+
+  std::string metrics() const;
+  const IntakeConfig& config() const { return config_; }
+  std::atomic<int64_t> open_connections{0};
+
+ private:
+  HttpResponse webhook(const std::string& channel, const HttpRequest& request, bool& wait_for_commit);
+  HttpResponse api(const HttpRequest& request, bool& wait_for_commit);
+  HttpResponse reject(int status, const std::string& error, const HttpRequest& request, const std::string& source);
+  void count(const std::string& channel, const std::string& status);
+  void committer();
+
+  runtime::OrderEngine& engine_;
+  runtime::Store& reader_;
+  std::mutex reader_mutex_;
+  IntakeConfig config_;
+
+  std::mutex waiting_mutex_;
+  std::condition_variable waiting_signal_;
+  struct Waiting {
+    HttpResponse response;
+    std::function<void(HttpResponse)> done;
+    int64_t aborts_before = 0;  // failed commits before its input was submitted
+  };
+  std::vector<Waiting> waiting_;
+  // Failed commits so far: an answer whose input was submitted before one
+  // of them was not stored, whichever batch it waits in.
+  std::atomic<int64_t> aborts_{0};
+  std::thread committer_;
+  bool stopping_ = false;
+
+  mutable std::mutex metrics_mutex_;
+  std::map<std::pair<std::string, std::string>, int64_t> inputs_;  // (channel, status) -> count
+  std::vector<double> latency_buckets_ = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
+  std::vector<int64_t> latency_counts_ = std::vector<int64_t>(10, 0);
+  double latency_sum_ = 0;
+  int64_t latency_count_ = 0;
+  int64_t commit_failures_ = 0;
+};
+
+// Serves HTTP on address:port until SIGINT/SIGTERM; timers fire on time
+// meanwhile. Returns the exit code.
+int serve_http(Intake& intake, runtime::OrderEngine& engine, const runtime::Clock& clock, const std::string& address,
+               unsigned short port, std::function<void(unsigned short)> listening);
+
+}  // namespace orderflow::intake
