@@ -118,41 +118,38 @@ std::vector<json> LanguageServer::analyse(const std::string& uri) {
   return out;
 }
 
-json LanguageServer::hover(const json& params) {
+const check::SymbolReference* LanguageServer::symbol_at(const json& params) {
   std::string uri = params["textDocument"]["uri"];
   if (!documents_.count(uri)) return nullptr;
   Analysis& a = analysis_for(uri);
   uint32_t line = params["position"]["line"].get<uint32_t>() + 1;
   uint32_t column = params["position"]["character"].get<uint32_t>() + 1;
   std::string path = normal(documents_[uri].path);
-  for (const check::SymbolReference& s : a.outcome.symbols) {
-    if (!s.range.known() || normal(a.outcome.sources->file(s.range.file).path()) != path) continue;
-    if (!contains(s.range, line, column)) continue;
-    std::string text = fmt::format("```orderflow\n{}\n```\n", s.detail);
-    if (!s.doc.empty()) text += "\n" + s.doc + "\n";
-    text += fmt::format("\n*{}*", s.kind);
-    return {{"contents", {{"kind", "markdown"}, {"value", text}}}, {"range", range_of(s.range)}};
-  }
+  for (const check::SymbolReference& s : a.outcome.symbols)
+    if (s.range.known() && normal(a.outcome.sources->file(s.range.file).path()) == path &&
+        contains(s.range, line, column))
+      return &s;
   return nullptr;
 }
 
+json LanguageServer::hover(const json& params) {
+  const check::SymbolReference* s = symbol_at(params);
+  if (!s) return nullptr;
+  std::string text = fmt::format("```orderflow\n{}\n```\n", s->detail);
+  if (!s->doc.empty()) text += "\n" + s->doc + "\n";
+  text += fmt::format("\n*{}*", s->kind);
+  return {{"contents", {{"kind", "markdown"}, {"value", text}}}, {"range", range_of(s->range)}};
+}
+
 json LanguageServer::definition(const json& params) {
-  std::string uri = params["textDocument"]["uri"];
-  if (!documents_.count(uri)) return nullptr;
-  Analysis& a = analysis_for(uri);
-  uint32_t line = params["position"]["line"].get<uint32_t>() + 1;
-  uint32_t column = params["position"]["character"].get<uint32_t>() + 1;
-  std::string path = normal(documents_[uri].path);
-  for (const check::SymbolReference& s : a.outcome.symbols) {
-    if (!s.range.known() || normal(a.outcome.sources->file(s.range.file).path()) != path) continue;
-    if (!contains(s.range, line, column) || !s.definition.known()) continue;
-    std::string target = a.outcome.sources->file(s.definition.file).path();
-    std::error_code ec;
-    if (!fs::exists(target, ec)) return nullptr;  // the standard library is built in
-    return {{"uri", uri_of_path(fs::absolute(target).lexically_normal().generic_string())},
-            {"range", range_of(s.definition)}};
-  }
-  return nullptr;
+  const check::SymbolReference* s = symbol_at(params);
+  if (!s || !s->definition.known()) return nullptr;
+  Analysis& a = analysis_for(params["textDocument"]["uri"]);
+  std::string target = a.outcome.sources->file(s->definition.file).path();
+  std::error_code ec;
+  if (!fs::exists(target, ec)) return nullptr;  // the standard library is built in
+  return {{"uri", uri_of_path(fs::absolute(target).lexically_normal().generic_string())},
+          {"range", range_of(s->definition)}};
 }
 
 json LanguageServer::completion(const json& params) {

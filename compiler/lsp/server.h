@@ -40,6 +40,8 @@ class LanguageServer {
   nlohmann::json initialize_result() const;
   std::vector<nlohmann::json> analyse(const std::string& uri);
   Analysis& analysis_for(const std::string& uri);
+  // The symbol reference under the request's position, or null.
+  const check::SymbolReference* symbol_at(const nlohmann::json& params);
   nlohmann::json hover(const nlohmann::json& params);
   nlohmann::json definition(const nlohmann::json& params);
   nlohmann::json completion(const nlohmann::json& params);
