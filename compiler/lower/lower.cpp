@@ -631,18 +631,27 @@ class FunctionLowerer {
       store_raw(raw, v, t);
       return B_.CreateICmpNE(B_.CreateCall(of_list_contains_fn(), {frame_, B_.getInt32(index), raw}), B_.getInt8(0));
     }
+    return present_and_any(v, list.values.size(), "list", [&](size_t i) {
+      const Value& item = list.values[i];
+      return t.kind == TypeKind::String ? strings_equal(v, constant(item, t)) : B_.CreateICmpEQ(v.a, B_.getInt64(item.i));
+    });
+  }
+
+  // Whether `v` is there and one of `count` tests holds; the tests are
+  // emitted in order and run until one does (false when `v` is missing).
+  llvm::Value* present_and_any(const LV& v, size_t count, const std::string& name,
+                               const std::function<llvm::Value*(size_t)>& test) {
     llvm::BasicBlock* from = B_.GetInsertBlock();
-    llvm::BasicBlock* done = block("list.done");
-    llvm::BasicBlock* scan = block("list.scan");
+    llvm::BasicBlock* done = block((name + ".done").c_str());
+    llvm::BasicBlock* scan = block((name + ".scan").c_str());
     B_.CreateCondBr(is_present(v), scan, done);
     std::vector<std::pair<llvm::BasicBlock*, llvm::Value*>> results = {{from, B_.getFalse()}};
     B_.SetInsertPoint(scan);
-    for (const Value& item : list.values) {
-      llvm::Value* eq = t.kind == TypeKind::String ? strings_equal(v, constant(item, t))
-                                                   : B_.CreateICmpEQ(v.a, B_.getInt64(item.i));
+    for (size_t i = 0; i < count; ++i) {
+      llvm::Value* holds = test(i);
       llvm::BasicBlock* here = B_.GetInsertBlock();
-      llvm::BasicBlock* next = block("list.next");
-      B_.CreateCondBr(eq, done, next);
+      llvm::BasicBlock* next = block((name + ".next").c_str());
+      B_.CreateCondBr(holds, done, next);
       results.push_back({here, B_.getTrue()});
       B_.SetInsertPoint(next);
     }
@@ -1248,27 +1257,10 @@ class FunctionLowerer {
   LV in_list(const Expr& e) {
     LV l = lower(*e.args[0]);
     // Items are evaluated in order until one equals the value (only while the value is there).
-    llvm::BasicBlock* done = block("in.done");
-    std::vector<std::pair<llvm::BasicBlock*, llvm::Value*>> found;
-    llvm::BasicBlock* start = B_.GetInsertBlock();
-    llvm::BasicBlock* first = block("in.items");
-    B_.CreateCondBr(is_present(l), first, done);
-    found.push_back({start, B_.getFalse()});
-    B_.SetInsertPoint(first);
-    for (size_t i = 1; i < e.args.size(); ++i) {
-      LV item = lower(*e.args[i]);
-      llvm::Value* eq = compare_values(e.compare, CompareOp::Eq, l, item, e.args[0]->type, e.args[i]->type);
-      llvm::BasicBlock* here = B_.GetInsertBlock();
-      llvm::BasicBlock* next = block("in.next");
-      B_.CreateCondBr(eq, done, next);
-      found.push_back({here, B_.getTrue()});
-      B_.SetInsertPoint(next);
-    }
-    found.push_back({B_.GetInsertBlock(), B_.getFalse()});
-    B_.CreateBr(done);
-    B_.SetInsertPoint(done);
-    llvm::PHINode* p = B_.CreatePHI(i1_, static_cast<unsigned>(found.size()));
-    for (auto& [bb, v] : found) p->addIncoming(v, bb);
+    llvm::Value* p = present_and_any(l, e.args.size() - 1, "in", [&](size_t i) {
+      LV item = lower(*e.args[i + 1]);
+      return compare_values(e.compare, CompareOp::Eq, l, item, e.args[0]->type, e.args[i + 1]->type);
+    });
     llvm::Value* result = B_.CreateAnd(is_present(l), e.negated ? B_.CreateNot(p) : static_cast<llvm::Value*>(p));
     emit_fact(e, result, {{e.args[0].get(), l}});
     return LV{nullptr, result, nullptr};
