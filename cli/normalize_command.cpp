@@ -32,9 +32,13 @@ int run_normalize(const NormalizeOptions& o) {
     std::cerr << fmt::format("orderflow normalize: cannot read '{}'\n", o.file);
     return 2;
   }
-  nlohmann::json payload = nlohmann::json::parse(*text, nullptr, false);
-  if (payload.is_discarded()) {
-    std::cerr << fmt::format("orderflow normalize: {}: $: not JSON\n", o.file);
+  nlohmann::json payload;
+  try {
+    payload = nlohmann::json::parse(*text);
+  } catch (const nlohmann::json::parse_error& e) {
+    std::string why = e.what();
+    if (auto tag = why.find("] "); tag != std::string::npos) why.erase(0, tag + 2);
+    std::cerr << fmt::format("orderflow normalize: {}: $: not JSON: {}\n", o.file, why);
     return 1;
   }
   connectors::Normalized result = connector->normalize(payload);

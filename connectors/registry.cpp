@@ -6,6 +6,7 @@ namespace orderflow::connectors {
 
 std::unique_ptr<Connector> make_shopify();
 std::unique_ptr<Connector> make_woocommerce();
+std::unique_ptr<Connector> make_shopee();
 
 namespace {
 
@@ -13,7 +14,7 @@ namespace {
 const std::map<std::string, std::unique_ptr<Connector>>& registry() {
   static const auto adapters = [] {
     std::map<std::string, std::unique_ptr<Connector>> m;
-    for (auto make : {make_shopify, make_woocommerce}) {
+    for (auto make : {make_shopify, make_woocommerce, make_shopee}) {
       std::unique_ptr<Connector> c = make();
       std::string channel = c->channel();
       m.emplace(channel, std::move(c));

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 
-CHANNELS = ["shopify", "woocommerce"]
+CHANNELS = ["shopify", "woocommerce", "shopee"]
 
 
 def normalize(orderflow, channel, path):
@@ -29,11 +29,17 @@ def normalize(orderflow, channel, path):
 
 def check_order(channel, payload, order, failures, name):
     """Totals, line count and SKUs, read from the payload independently."""
-    src = payload.get("order", payload) if channel == "shopify" else payload
-    total = src.get("total_price" if channel == "shopify" else "total")
+    if channel == "shopee":
+        src = next(o for o in payload["response"]["order_list"] if o["order_sn"] == order["external_id"])
+        total = str(src["total_amount"])
+        items = [{"sku": i.get("model_sku") or i.get("item_sku"), "quantity": i["model_quantity_purchased"]}
+                 for i in src["item_list"]]
+    else:
+        src = payload.get("order", payload) if channel == "shopify" else payload
+        total = src.get("total_price" if channel == "shopify" else "total")
+        items = src.get("line_items", [])
     if order["total"]["amount"] != total:
         failures.append(f"{name}: total {order['total']['amount']} != payload {total}")
-    items = src.get("line_items", [])
     if len(order["lines"]) != len(items):
         failures.append(f"{name}: {len(order['lines'])} lines for {len(items)} line items")
     for line, item in zip(order["lines"], items):
@@ -75,7 +81,7 @@ def main():
                 while text[at:].strip():
                     value, at = decoder.raw_decode(text, at + (len(text[at:]) - len(text[at:].lstrip())))
                     inputs.append(value)
-                payload = json.load(open(path))
+                payload = json.loads(open(path).read())
                 for value in inputs:
                     if value.get("type", "order") == "order":
                         check_order(channel, payload, value, failures, f"{channel}/{name}")

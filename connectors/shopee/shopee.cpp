@@ -1,0 +1,144 @@
+// Shopee Open Platform v2: v2.order.get_order_detail responses (one or more
+// orders in response.order_list). Times are Unix seconds; amounts are
+// numbers in the order's currency.
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "connectors/connector.h"
+
+namespace orderflow::connectors {
+
+namespace {
+
+std::string iso_time(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+nlohmann::json map_order(const Reader& o, std::vector<nlohmann::json>& inputs) {
+  std::string sn = o.text("order_sn");
+  std::string currency = o.text("currency");
+  std::string id = "SHOPEE-" + sn;
+  nlohmann::json out;
+  out["id"] = id;
+  out["channel"] = "shopee";
+  out["external_id"] = sn;
+  out["placed_at"] = iso_time(o.integer("create_time"));
+  if (o.has("ship_by_date")) out["dispatch_by"] = iso_time(o.integer("ship_by_date"));
+  out["total"] = {{"amount", o.amount("total_amount")}, {"currency", currency}};
+  bool cod = o.has("cod") && o.value()["cod"].is_boolean() && o.value()["cod"].get<bool>();
+  nlohmann::json payment = {{"method", cod ? "cod" : "prepaid"}};
+  if (o.has("payment_method")) payment["gateway"] = o.text("payment_method");
+  if (o.has("pay_time")) payment["status"] = "paid";
+  else if (!cod) payment["status"] = "pending";
+  out["payment"] = payment;
+  nlohmann::json customer = nlohmann::json::object();
+  if (o.has("buyer_user_id")) customer["id"] = o.text("buyer_user_id");
+  if (o.has("buyer_username")) customer["name"] = o.text("buyer_username");
+  out["customer"] = customer;
+  if (o.has("recipient_address")) {
+    Reader a = o.at("recipient_address");
+    nlohmann::json to = nlohmann::json::object();
+    for (auto [from, key] : {std::pair{"name", "name"}, {"phone", "phone"}, {"full_address", "line1"},
+                             {"district", "line2"}, {"city", "city"}, {"state", "region"}, {"zipcode", "postal_code"},
+                             {"region", "country"}})
+      if (std::string v = a.text_or(from, ""); !v.empty()) to[key] = v;
+    out["ship_to"] = to;
+  }
+  Reader items = o.at("item_list");
+  nlohmann::json lines = nlohmann::json::array();
+  for (size_t i = 0; i < items.value().size(); ++i) {
+    Reader l = items.at(i);
+    std::string sku = l.text_or("model_sku", l.text_or("item_sku", ""));
+    if (sku.empty()) sku = fmt::format("item-{}-{}", l.text("item_id"), l.text_or("model_id", "0"));
+    nlohmann::json line = {{"sku", sku},
+                           {"quantity", l.integer("model_quantity_purchased")},
+                           {"unit_price", {{"amount", l.amount("model_discounted_price")}, {"currency", currency}}}};
+    line["id"] = l.has("order_item_id") ? l.text("order_item_id") : l.text("item_id");
+    if (l.has("item_name")) line["title"] = l.text("item_name");
+    lines.push_back(std::move(line));
+  }
+  out["lines"] = lines;
+  inputs.push_back(out);
+  // A cancellation (done, or asked for by the buyer and pending) reaches the order as its cancel event.
+  std::string status = o.text_or("order_status", "");
+  if (status == "CANCELLED" || status == "IN_CANCEL") {
+    nlohmann::json cancel = {{"type", "event"}, {"order_id", id}, {"event", "cancel"},
+                             {"event_id", "shopee-" + status + "-" + sn}, {"by", o.text_or("cancel_by", "shopee")}};
+    std::string reason = o.text_or("cancel_reason", o.text_or("buyer_cancel_reason", ""));
+    if (!reason.empty()) cancel["reason"] = reason;
+    if (o.has("update_time")) cancel["at"] = iso_time(o.integer("update_time"));
+    inputs.push_back(cancel);
+  }
+  return out;
+}
+
+class Shopee final : public Connector {
+ public:
+  std::string channel() const override { return "shopee"; }
+
+  Normalized normalize(const nlohmann::json& payload) const override {
+    try {
+      Reader root(payload, "$");
+      if (!payload.is_object()) root.fail("expected a JSON object");
+      std::string error = root.text_or("error", "");
+      if (!error.empty() && error != "-")
+        root.fail(fmt::format("Shopee answered with an error: {} {}", root.text("error"), root.text_or("message", "")),
+                  "error");
+      Reader response = root.at("response");
+      if (response.has("return_sn")) return map_return(response);
+      if (!response.has("order_list"))
+        response.fail("neither an order (get_order_detail's response.order_list) nor a return (response.return_sn): "
+                      "cancel_order's answer names no order; the cancellation comes with the order's detail",
+                      "order_list");
+      Reader list = response.at("order_list");
+      std::vector<nlohmann::json> inputs;
+      for (size_t i = 0; i < list.value().size(); ++i) {
+        Reader o = list.at(i);
+        if (!o.has("item_list"))
+          o.fail("names the order only (get_order_list): fetch it with get_order_detail", "item_list");
+        map_order(o, inputs);
+      }
+      if (inputs.empty()) list.fail("holds no orders");
+      return inputs;
+    } catch (const PayloadError& e) {
+      return e;
+    }
+  }
+
+ private:
+  // v2.returns.get_return_detail: a return asked for, taken back, or withdrawn.
+  static Normalized map_return(const Reader& r) {
+    std::string status = r.text("status");
+    const char* event = status == "CLOSED" || status == "COMPLETED" ? "return_received"
+                        : status == "CANCELLED"                      ? "return_rejected"
+                                                                     : "return_request";
+    nlohmann::json lines = nlohmann::json::array();
+    if (r.has("item")) {
+      Reader items = r.at("item");
+      for (size_t i = 0; i < items.value().size(); ++i) {
+        Reader item = items.at(i);
+        std::string sku = item.text_or("variation_sku", item.text_or("item_sku", ""));
+        if (sku.empty()) sku = fmt::format("item-{}-{}", item.text("item_id"), item.text_or("model_id", "0"));
+        lines.push_back({{"sku", sku}, {"quantity", item.integer("amount")}});
+      }
+    }
+    nlohmann::json e = {{"type", "event"}, {"order_id", "SHOPEE-" + r.text("order_sn")}, {"event", event},
+                        {"event_id", fmt::format("shopee-return-{}-{}", r.text("return_sn"), status)}, {"by", "shopee"}};
+    if (!lines.empty()) e["lines"] = lines;
+    if (std::string reason = r.text_or("text_reason", r.text_or("reason", "")); !reason.empty()) e["reason"] = reason;
+    if (r.has("update_time")) e["at"] = iso_time(r.integer("update_time"));
+    return std::vector<nlohmann::json>{e};
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Connector> make_shopee() { return std::make_unique<Shopee>(); }
+
+}  // namespace orderflow::connectors
