@@ -485,6 +485,18 @@ class FunctionLowerer {
     return static_cast<int>(atoms_.size() - 1);
   }
 
+  // Emits code that runs only while explaining (the frame asks for values):
+  // the fast path pays one predictable branch.
+  void when_explaining(const char* name, const std::function<void()>& emit) {
+    llvm::BasicBlock* yes = block(name);
+    llvm::BasicBlock* done = block((std::string(name) + ".done").c_str());
+    B_.CreateCondBr(trace_values_, yes, done);
+    B_.SetInsertPoint(yes);
+    emit();
+    B_.CreateBr(done);
+    B_.SetInsertPoint(done);
+  }
+
   // Reports an atom's outcome when explaining (and facts are wanted here).
   void emit_fact(const Expr& e, llvm::Value* result, const std::vector<std::pair<const Expr*, LV>>& operands) {
     if (!facts_ || !explain_) return;
@@ -493,15 +505,12 @@ class FunctionLowerer {
     a.expr = &e;
     for (const auto& [x, v] : operands) a.operands.push_back(x);
     int id = atom(std::move(a));
-    llvm::BasicBlock* yes = block("fact");
-    llvm::BasicBlock* done = block("fact.done");
-    B_.CreateCondBr(trace_values_, yes, done);
-    B_.SetInsertPoint(yes);
-    llvm::Value* array = scratch_raws(std::max<unsigned>(1, static_cast<unsigned>(operands.size())));
-    for (unsigned i = 0; i < operands.size(); ++i) store_raw(raw_at(array, i), operands[i].second, operands[i].first->type);
-    B_.CreateCall(of_fact_fn(), {frame_, B_.getInt32(id), B_.CreateZExt(result, i8_), array});
-    B_.CreateBr(done);
-    B_.SetInsertPoint(done);
+    when_explaining("fact", [&] {
+      llvm::Value* array = scratch_raws(std::max<unsigned>(1, static_cast<unsigned>(operands.size())));
+      for (unsigned i = 0; i < operands.size(); ++i)
+        store_raw(raw_at(array, i), operands[i].second, operands[i].first->type);
+      B_.CreateCall(of_fact_fn(), {frame_, B_.getInt32(id), B_.CreateZExt(result, i8_), array});
+    });
   }
 
   // ---------------------------------------------------------- expressions
@@ -529,15 +538,12 @@ class FunctionLowerer {
       a.kind = Atom::Kind::Leaf;
       a.expr = &e;
       int id = atom(std::move(a));
-      llvm::BasicBlock* yes = block("leaf.fact");
-      llvm::BasicBlock* done = block("leaf.done");
-      B_.CreateCondBr(trace_values_, yes, done);
-      B_.SetInsertPoint(yes);
-      llvm::Value* array = scratch_raws(1);
-      store_raw(raw_at(array, 0), v, e.type);
-      B_.CreateCall(of_fact_fn(), {frame_, B_.getInt32(id), B_.CreateZExt(B_.CreateAnd(is_present(v), v.a), i8_), array});
-      B_.CreateBr(done);
-      B_.SetInsertPoint(done);
+      when_explaining("leaf.fact", [&] {
+        llvm::Value* array = scratch_raws(1);
+        store_raw(raw_at(array, 0), v, e.type);
+        B_.CreateCall(of_fact_fn(),
+                      {frame_, B_.getInt32(id), B_.CreateZExt(B_.CreateAnd(is_present(v), v.a), i8_), array});
+      });
     }
     return v;
   }
@@ -1388,14 +1394,11 @@ class FunctionLowerer {
       a.kind = Atom::Kind::Quantifier;
       a.expr = &e;
       int id = atom(std::move(a));
-      llvm::BasicBlock* yes = block("quant.fact");
-      llvm::BasicBlock* after = block("quant.fact.done");
-      B_.CreateCondBr(trace_values_, yes, after);
-      B_.SetInsertPoint(yes);
-      B_.CreateCall(of_quantifier_fact_fn(), {frame_, B_.getInt32(id), B_.CreateZExt(r, i8_), B_.CreateLoad(i64_, witness),
-                                              w.list.b, B_.CreateLoad(ptr_, witness_element)});
-      B_.CreateBr(after);
-      B_.SetInsertPoint(after);
+      when_explaining("quant.fact", [&] {
+        B_.CreateCall(of_quantifier_fact_fn(), {frame_, B_.getInt32(id), B_.CreateZExt(r, i8_),
+                                                B_.CreateLoad(i64_, witness), w.list.b,
+                                                B_.CreateLoad(ptr_, witness_element)});
+      });
     }
     return LV{nullptr, r, nullptr};
   }
@@ -1584,13 +1587,7 @@ class FunctionLowerer {
 
   void trace_call(llvm::FunctionCallee fn, std::vector<llvm::Value*> args) {
     if (!explain_) return;
-    llvm::BasicBlock* yes = block("trace");
-    llvm::BasicBlock* done = block("trace.done");
-    B_.CreateCondBr(trace_values_, yes, done);
-    B_.SetInsertPoint(yes);
-    B_.CreateCall(fn, args);
-    B_.CreateBr(done);
-    B_.SetInsertPoint(done);
+    when_explaining("trace", [&] { B_.CreateCall(fn, args); });
   }
 
   // Stores the decision's computed parts (the hold's time limit) and ends
