@@ -96,6 +96,27 @@ struct Expr {
 };
 using ExprPtr = std::unique_ptr<Expr>;
 
+// Whether a true/false expression in a condition is a fact of its own in a
+// trace (a field such as order.customer.is_new, a table's answer), rather
+// than one that reports itself (a comparison) or is made of others (and,
+// or). Both engines explain by it, so their traces agree.
+inline bool is_leaf_fact(const Expr& e) {
+  switch (e.kind) {
+    case ExprKind::And:
+    case ExprKind::Or:
+    case ExprKind::Not:
+    case ExprKind::Compare:
+    case ExprKind::Presence:
+    case ExprKind::InList:
+    case ExprKind::InData:
+    case ExprKind::InCollection:
+    case ExprKind::Quantifier:
+    case ExprKind::Literal:
+    case ExprKind::Const: return false;
+    default: return true;
+  }
+}
+
 // ------------------------------------------------------------ policies
 
 using syntax::DecisionKind;

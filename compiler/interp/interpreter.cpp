@@ -50,23 +50,9 @@ class Evaluation {
   // order.customer.is_new, a table's answer) is recorded as a fact too.
   Value condition(const Expr& e) {
     Value v = eval(e);
-    switch (e.kind) {
-      case ExprKind::And:
-      case ExprKind::Or:
-      case ExprKind::Not:
-      case ExprKind::Compare:
-      case ExprKind::Presence:
-      case ExprKind::InList:
-      case ExprKind::InData:
-      case ExprKind::InCollection:
-      case ExprKind::Quantifier:
-      case ExprKind::Literal:
-      case ExprKind::Const: break;
-      default:
-        if (facts_)
-          facts_->push_back(fmt::format("{}: {}", b_.source_text(e.range),
-                                        v.is_missing() ? "missing" : (v.b ? "true" : "false")));
-    }
+    if (facts_ && check::is_leaf_fact(e))
+      facts_->push_back(
+          fmt::format("{}: {}", b_.source_text(e.range), v.is_missing() ? "missing" : (v.b ? "true" : "false")));
     return v;
   }
 

@@ -519,21 +519,7 @@ class FunctionLowerer {
   // a table's answer) is a fact of its own.
   LV condition(const Expr& e) {
     LV v = lower(e);
-    switch (e.kind) {
-      case ExprKind::And:
-      case ExprKind::Or:
-      case ExprKind::Not:
-      case ExprKind::Compare:
-      case ExprKind::Presence:
-      case ExprKind::InList:
-      case ExprKind::InData:
-      case ExprKind::InCollection:
-      case ExprKind::Quantifier:
-      case ExprKind::Literal:
-      case ExprKind::Const: return v;
-      default: break;
-    }
-    if (facts_ && explain_) {
+    if (facts_ && explain_ && check::is_leaf_fact(e)) {
       Atom a;
       a.kind = Atom::Kind::Leaf;
       a.expr = &e;
