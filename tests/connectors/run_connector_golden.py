@@ -11,13 +11,15 @@ the expected files.
 
 usage: run_connector_golden.py ORDERFLOW SOURCE_DIR
 """
-import difflib
 import glob
 import json
 import os
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import golden_file  # noqa: E402
 
 CHANNELS = ["shopify", "woocommerce", "shopee"]
 
@@ -52,7 +54,6 @@ def check_order(channel, payload, order, failures, name):
 def main():
     orderflow, source = sys.argv[1], sys.argv[2]
     payloads = os.path.join(source, "..", "shared", "payloads")
-    update = os.environ.get("ORDERFLOW_UPDATE_GOLDEN") == "1"
     failures, seen = [], 0
     for channel in CHANNELS:
         files = sorted(glob.glob(os.path.join(payloads, channel, "*.json")) +
@@ -64,15 +65,10 @@ def main():
             name = os.path.basename(path)
             r = normalize(orderflow, channel, path)
             shown = f"--- stdout\n{r.stdout}--- stderr\n{r.stderr.replace(path, name)}--- exit {r.returncode}\n"
-            expected = os.path.join(source, "tests", "connectors", "expected", channel, name + ".txt")
-            if update:
-                os.makedirs(os.path.dirname(expected), exist_ok=True)
-                open(expected, "w").write(shown)
-            elif not os.path.exists(expected):
-                failures.append(f"{expected} is missing (run with ORDERFLOW_UPDATE_GOLDEN=1)")
-            elif open(expected).read() != shown:
-                failures.append(f"{channel}/{name} differs:\n" + "".join(difflib.unified_diff(
-                    open(expected).read().splitlines(True), shown.splitlines(True), expected, "actual")))
+            problem = golden_file.compare(
+                os.path.join(source, "tests", "connectors", "expected", channel, name + ".txt"), shown)
+            if problem:
+                failures.append(problem)
             if "Traceback" in r.stderr or r.returncode not in (0, 1):
                 failures.append(f"{channel}/{name}: exit {r.returncode}")
             if r.returncode == 0:

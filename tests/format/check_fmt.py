@@ -16,6 +16,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import golden_file  # noqa: E402
+
 
 def run(*args, **kw):
     return subprocess.run(list(args), capture_output=True, text=True, **kw)
@@ -80,11 +83,9 @@ def main():
         if case.endswith(".expected.flow"):
             continue
         want_path = case[:-5] + ".expected.flow"
-        got = run(orderflow, "fmt", "--stdout", case).stdout
-        if os.environ.get("ORDERFLOW_UPDATE_GOLDEN") == "1":
-            open(want_path, "w").write(got)
-        elif not os.path.exists(want_path) or open(want_path).read() != got:
-            failures.append(f"{case} formats differently from {want_path}:\n{got}")
+        problem = golden_file.compare(want_path, run(orderflow, "fmt", "--stdout", case).stdout)
+        if problem:
+            failures.append(problem)
     shutil.rmtree(work)
     for f in failures:
         print(f)

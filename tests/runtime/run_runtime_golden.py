@@ -9,13 +9,15 @@ masked.
 
 usage: run_runtime_golden.py ORDERFLOW SOURCE_DIR
 """
-import difflib
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import golden_file  # noqa: E402
 
 EX = "examples/marketplace"
 
@@ -70,19 +72,9 @@ def main():
     actual = re.sub(r"orderflow run: \d+ inputs/s in .*\n", "orderflow run: <speed>\n", actual)
     shutil.rmtree(work)
 
-    expected_path = os.path.join(source, "tests", "runtime", "expected", "scenario.txt")
-    if os.environ.get("ORDERFLOW_UPDATE_GOLDEN") == "1":
-        os.makedirs(os.path.dirname(expected_path), exist_ok=True)
-        open(expected_path, "w").write(actual)
-        print(f"wrote {expected_path}")
-        return 0
-    if not os.path.exists(expected_path):
-        print(f"{expected_path} is missing (run with ORDERFLOW_UPDATE_GOLDEN=1)")
-        return 1
-    want = open(expected_path).read()
-    if want != actual:
-        sys.stdout.writelines(difflib.unified_diff(want.splitlines(True), actual.splitlines(True), expected_path,
-                                                    "actual"))
+    problem = golden_file.compare(os.path.join(source, "tests", "runtime", "expected", "scenario.txt"), actual)
+    if problem:
+        print(problem)
         return 1
     print("runtime scenario matches")
     return 0
