@@ -6,7 +6,6 @@
 #include <chrono>
 #include <set>
 
-#include "compiler/model/record.h"
 #include "runtime/engine/deadline.h"
 #include "runtime/store/projection.h"
 
@@ -204,14 +203,14 @@ class OrderEngine::Step {
           why_excluded[id] = "excluded: it refused this order before";
         }
       for (size_t n = 0; n < nodes.node_count(); ++n) {
-        model::Value capacity = model::RecordRef(bundle_.schema, bundle_.node_record, nodes.node(n)).get("daily_capacity");
-        if (capacity.kind != model::Value::Kind::Int || excluded[n]) continue;
+        std::optional<int64_t> capacity = nodes.daily_capacity(n);
+        if (!capacity || excluded[n]) continue;
         Timed timed{engine_.store_ms_};
         int64_t today = engine_.stock_.orders_today(nodes.node_id(n), at_);
-        if (today >= capacity.i) {
+        if (today >= *capacity) {
           excluded[n] = true;
           why_excluded[nodes.node_id(n)] =
-              fmt::format("excluded: at its daily capacity ({} of {} orders today)", today, capacity.i);
+              fmt::format("excluded: at its daily capacity ({} of {} orders today)", today, *capacity);
         }
       }
       if (!why_excluded.empty()) input.excluded_nodes = &excluded;
@@ -289,7 +288,7 @@ class OrderEngine::Step {
     const LoadedDeployment& live = engine_.deployment(engine_.live_id_);
     if (!live.inventory) return;
     Timed timed{engine_.store_ms_};
-    engine_.stock_.advertise(live.channels, *live.inventory, *live.bundle, sku, at_);
+    engine_.stock_.advertise(live.channels, *live.inventory, sku, at_);
   }
 
   // Units that ship consume their reservation; units that end (cancelled,
@@ -505,7 +504,7 @@ OrderEngine::OrderEngine(Store& store, const Clock& clock, EngineOptions options
     try {
       stock_.seed(*dep.bundle, clock_.now(), fmt::format("seeded from deployment {}", live_id_));
       for (const std::string& sku : stock_.book().skus())
-        stock_.advertise(dep.channels, *dep.inventory, *dep.bundle, sku, clock_.now());
+        stock_.advertise(dep.channels, *dep.inventory, sku, clock_.now());
       store_.commit();
     } catch (...) {
       store_.rollback();
@@ -991,7 +990,7 @@ Ack OrderEngine::submit_stock(const nlohmann::json& input, const std::string& so
     {
       Timed t{store_ms_};
       after = stock_.change(c);
-      stock_.advertise(live.channels, *live.inventory, *live.bundle, sku, at);
+      stock_.advertise(live.channels, *live.inventory, sku, at);
       store_.release_mark();
     }
     after_atp = model::StockLevel{after.on_hand, after.reserved, after.safety_stock}.available(0);

@@ -46,6 +46,16 @@ LiveInventory::LiveInventory(const check::CheckedBundle& bundle, StockBook& book
   for (size_t i = 0; i < nodes->node_count(); ++i) {
     images_.push_back(nodes->node(i));
     to_book_.push_back(book.add_node(nodes->node_id(i)));
+    model::RecordRef node(bundle.schema, bundle.node_record, nodes->node(i));
+    model::Value capacity = node.get("daily_capacity");
+    capacity_.push_back(capacity.kind == model::Value::Kind::Int ? std::optional<int64_t>(capacity.i) : std::nullopt);
+    model::Value active = node.get("active");
+    active_.push_back(active.kind != model::Value::Kind::Bool || active.b);
+    model::Value tags = node.get("tags");
+    std::vector<std::string> texts;
+    for (uint64_t t = 0; tags.kind == model::Value::Kind::List && t < tags.size; ++t)
+      texts.emplace_back(model::list_element(bundle.schema, tags, t).as_string());
+    tags_.push_back(std::move(texts));
     same_order_ &= to_book_.back() == i;
   }
 }
@@ -200,24 +210,16 @@ bool StockKeeper::reserve(const std::string& node, const std::string& sku, int64
   return true;
 }
 
-void StockKeeper::advertise(const ChannelPlan& plan, const LiveInventory& nodes, const check::CheckedBundle& bundle,
-                            const std::string& sku, int64_t at) {
+void StockKeeper::advertise(const ChannelPlan& plan, const LiveInventory& nodes, const std::string& sku, int64_t at) {
   const model::StockLevel* levels = nodes.sku_stock(sku);
   for (const ChannelRule& rule : plan.rules) {
     int64_t total = 0;
     for (size_t n = 0; levels && n < nodes.node_count(); ++n) {
-      model::RecordRef node(bundle.schema, bundle.node_record, nodes.node(n));
-      model::Value active = node.get("active");
-      if (active.kind == model::Value::Kind::Bool && !active.b) continue;
+      if (!nodes.active(n)) continue;
       const std::string& id = nodes.node_id(n);
       if (!rule.nodes.empty() && std::find(rule.nodes.begin(), rule.nodes.end(), id) == rule.nodes.end()) continue;
-      if (!rule.tag.empty()) {
-        model::Value tags = node.get("tags");
-        bool tagged = false;
-        for (uint64_t t = 0; tags.kind == model::Value::Kind::List && t < tags.size; ++t)
-          tagged |= model::list_element(bundle.schema, tags, t).as_string() == rule.tag;
-        if (!tagged) continue;
-      }
+      const std::vector<std::string>& tags = nodes.tags(n);
+      if (!rule.tag.empty() && std::find(tags.begin(), tags.end(), rule.tag) == tags.end()) continue;
       total += levels[n].available(0);
     }
     int64_t quantity = std::max<int64_t>(0, total - rule.buffer);

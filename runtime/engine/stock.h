@@ -46,11 +46,19 @@ class LiveInventory final : public model::Inventory {
   const std::string& node_id(size_t index) const { return book_.node_id(to_book_[index]); }
   std::optional<size_t> find_node(std::string_view id) const;
   size_t book_index(size_t node) const { return to_book_[node]; }
+  // The node's daily_capacity (orders a day), when it has one; read once.
+  std::optional<int64_t> daily_capacity(size_t node) const { return capacity_[node]; }
+  bool active(size_t node) const { return active_[node]; }
+  const std::vector<std::string>& tags(size_t node) const { return tags_[node]; }
 
  private:
   StockBook& book_;
   std::vector<const std::byte*> images_;
   std::vector<size_t> to_book_;
+  // What channel sync and capacity read of each node, read from its record once.
+  std::vector<std::optional<int64_t>> capacity_;
+  std::vector<bool> active_;
+  std::vector<std::vector<std::string>> tags_;
   bool same_order_ = true;  // node i is the book's node i
 };
 
@@ -102,8 +110,7 @@ class StockKeeper {
 
   // Recomputes what each channel may sell of `sku`; when that changed,
   // records it and queues an inventory update for the channel's connector.
-  void advertise(const ChannelPlan& plan, const LiveInventory& nodes, const check::CheckedBundle& bundle,
-                 const std::string& sku, int64_t at);
+  void advertise(const ChannelPlan& plan, const LiveInventory& nodes, const std::string& sku, int64_t at);
 
  private:
   Store& store_;
