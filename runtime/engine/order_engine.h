@@ -87,7 +87,6 @@ class OrderEngine {
   int64_t migrate_to_live(int64_t at);
 
   const LoadedDeployment& live() const { return *deployments_.at(live_id_); }
-  StockBook& stock() { return stock_.book(); }
   Store& store() { return store_; }
   // Time spent inside the store (appending and committing), ms, since start.
   double store_ms() const { return store_ms_; }

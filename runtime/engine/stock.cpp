@@ -21,12 +21,6 @@ size_t StockBook::add_node(const std::string& id) {
   return index;
 }
 
-std::optional<size_t> StockBook::find_node(std::string_view id) const {
-  auto it = by_id_.find(std::string(id));
-  if (it == by_id_.end()) return std::nullopt;
-  return it->second;
-}
-
 const model::StockLevel* StockBook::levels(std::string_view sku) const {
   int64_t n = skus_.find(sku);
   return n < 0 ? nullptr : levels_[static_cast<size_t>(n)].data();

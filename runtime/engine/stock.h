@@ -20,7 +20,6 @@ namespace orderflow::runtime {
 class StockBook {
  public:
   size_t add_node(const std::string& id);  // its index, added when new
-  std::optional<size_t> find_node(std::string_view id) const;
   const std::string& node_id(size_t index) const { return ids_.at(index); }
   size_t node_count() const { return ids_.size(); }
   // One level per node for the SKU, or null when no node has a row for it.
@@ -45,7 +44,6 @@ class LiveInventory final : public model::Inventory {
   const model::StockLevel* sku_stock(std::string_view sku) const override;
   const std::string& node_id(size_t index) const { return book_.node_id(to_book_[index]); }
   std::optional<size_t> find_node(std::string_view id) const;
-  size_t book_index(size_t node) const { return to_book_[node]; }
   // The node's daily_capacity (orders a day), when it has one; read once.
   std::optional<int64_t> daily_capacity(size_t node) const { return capacity_[node]; }
   bool active(size_t node) const { return active_[node]; }
