@@ -1,4 +1,6 @@
-// orderflow normalize --channel NAME FILE [--bundle DIR]
+// orderflow normalize --channel NAME FILE... [--bundle DIR]
+// Several files are the parts of one order, for channels that answer in
+// parts (Amazon's getOrder + getOrderItems, Lazada's GetOrder + GetOrderItems).
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -8,6 +10,7 @@
 #include "compiler/check/checker.h"
 #include "compiler/support/source.h"
 #include "connectors/connector.h"
+#include "connectors/csv/csv_orders.h"
 #include "runtime/canonical/order_json.h"
 
 namespace orderflow::cli {
@@ -16,34 +19,47 @@ namespace {
 
 struct NormalizeOptions {
   std::string channel;
-  std::string file;
+  std::vector<std::string> files;
   std::string bundle;
+  bool lines = false;
 };
 
 int run_normalize(const NormalizeOptions& o) {
   const connectors::Connector* connector = connectors::find_connector(o.channel);
-  if (!connector) {
+  if (!connector && o.channel != "csv") {
     std::cerr << fmt::format("orderflow normalize: no connector for '{}'; there are: {}\n", o.channel,
                              fmt::join(connectors::connector_channels(), ", "));
     return 2;
   }
-  std::optional<std::string> text = read_text_file(o.file);
-  if (!text) {
-    std::cerr << fmt::format("orderflow normalize: cannot read '{}'\n", o.file);
-    return 2;
+  std::string named = fmt::format("{}", fmt::join(o.files, " + "));
+  connectors::Normalized result;
+  std::vector<nlohmann::json> payloads;
+  for (const std::string& file : o.files) {
+    std::optional<std::string> text = read_text_file(file);
+    if (!text) {
+      std::cerr << fmt::format("orderflow normalize: cannot read '{}'\n", file);
+      return 2;
+    }
+    if (o.channel == "csv") {
+      if (o.files.size() != 1) {
+        std::cerr << "orderflow normalize: a sheet is read on its own: give one CSV file\n";
+        return 2;
+      }
+      result = connectors::orders_from_csv(*text);
+      break;
+    }
+    try {
+      payloads.push_back(nlohmann::json::parse(*text));
+    } catch (const nlohmann::json::parse_error& e) {
+      std::string why = e.what();
+      if (auto tag = why.find("] "); tag != std::string::npos) why.erase(0, tag + 2);
+      std::cerr << fmt::format("orderflow normalize: {}: $: not JSON: {}\n", file, why);
+      return 1;
+    }
   }
-  nlohmann::json payload;
-  try {
-    payload = nlohmann::json::parse(*text);
-  } catch (const nlohmann::json::parse_error& e) {
-    std::string why = e.what();
-    if (auto tag = why.find("] "); tag != std::string::npos) why.erase(0, tag + 2);
-    std::cerr << fmt::format("orderflow normalize: {}: $: not JSON: {}\n", o.file, why);
-    return 1;
-  }
-  connectors::Normalized result = connector->normalize(payload);
+  if (connector) result = connector->normalize_parts(payloads);
   if (auto* error = std::get_if<connectors::PayloadError>(&result)) {
-    std::cerr << fmt::format("orderflow normalize: {}: {}\n", o.file, error->text());
+    std::cerr << fmt::format("orderflow normalize: {}: {}\n", named, error->text());
     return 1;
   }
   // Orders are checked against the schema they will meet: the bundle's, or the standard library's.
@@ -63,11 +79,11 @@ int run_normalize(const NormalizeOptions& o) {
     if (input.value("type", "order") == "order") {
       runtime::DecodeResult decoded = runtime::decode_order(*checked.bundle, input);
       if (auto* e = std::get_if<runtime::DecodeError>(&decoded)) {
-        std::cerr << fmt::format("orderflow normalize: {}: the canonical order is not valid: {}\n", o.file, e->text());
+        std::cerr << fmt::format("orderflow normalize: {}: the canonical order is not valid: {}\n", named, e->text());
         status = 1;
       }
     }
-    std::cout << input.dump(2) << "\n";
+    std::cout << input.dump(o.lines ? -1 : 2) << "\n";
   }
   return status;
 }
@@ -75,11 +91,14 @@ int run_normalize(const NormalizeOptions& o) {
 }  // namespace
 
 void add_normalize_command(CLI::App& app, Command& run) {
-  auto* cmd = app.add_subcommand("normalize", "Print the canonical order (or event) of one channel payload");
+  auto* cmd = app.add_subcommand("normalize", "Print the canonical order (or events) of a channel payload");
   auto o = std::make_shared<NormalizeOptions>();
-  cmd->add_option("--channel", o->channel, "The channel: " + fmt::format("{}", fmt::join(connectors::connector_channels(), ", ")))
+  cmd->add_option("--channel", o->channel, "The channel (" + fmt::format("{}", fmt::join(connectors::connector_channels(), ", ")) +
+                      "), or csv for a sheet of orders")
       ->required();
-  cmd->add_option("file", o->file, "The payload (JSON)")->required();
+  cmd->add_option("files", o->files, "The payload (JSON); several are the parts of one order (Amazon v0, Lazada)")
+      ->required();
+  cmd->add_flag("--lines", o->lines, "One input per line (JSON lines), to pipe into `orderflow run --events -`");
   cmd->add_option("--bundle", o->bundle, "Check orders against this bundle's schema (default: the standard library's)");
   cmd->callback([&run, o] { run = [o] { return run_normalize(*o); }; });
 }

@@ -1,6 +1,12 @@
 #include "connectors/connector.h"
 
 #include <fmt/format.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <ctime>
+
+#include "compiler/model/value.h"
 
 namespace orderflow::connectors {
 
@@ -11,21 +17,96 @@ std::string exact_text(const nlohmann::json& value) {
   return value.dump();
 }
 
+Normalized Connector::normalize_parts(const std::vector<nlohmann::json>& parts) const {
+  if (parts.size() == 1) return normalize(parts.front());
+  return PayloadError{"$[1]", fmt::format("{} takes one payload at a time", channel())};
+}
+
+std::string Connector::expected_signature(const WebhookSecret&, const std::string&) const { return ""; }
+
+std::string iso_from_unix_seconds(int64_t seconds) {
+  std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string hmac_sha256(const std::string& key, const std::string& message) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
+       message.size(), digest, &length);
+  return std::string(reinterpret_cast<const char*>(digest), length);
+}
+
+std::string base64(const std::string& bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+  int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(written));
+  return out;
+}
+
+std::string hex(const std::string& bytes) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char b : bytes) {
+    out += digits[b >> 4];
+    out += digits[b & 15];
+  }
+  return out;
+}
+
+nlohmann::json lifecycle_event(const std::string& order_id, const std::string& event, const std::string& event_id,
+                               const std::string& by) {
+  return {{"type", "event"}, {"order_id", order_id}, {"event", event}, {"event_id", event_id}, {"by", by}};
+}
+
+std::string sum_amounts(const std::vector<std::string>& terms, const std::string& where) {
+  int64_t total = 0;
+  for (const std::string& term : terms) {
+    std::optional<int64_t> micros = model::parse_decimal(term);
+    std::optional<int64_t> next = micros ? model::decimal_add(total, *micros) : std::nullopt;
+    if (!next) throw PayloadError{where, fmt::format("'{}' is not an amount", term)};
+    total = *next;
+  }
+  return model::format_decimal(total, 2);
+}
+
+std::string multiply_amount(const std::string& amount, int64_t by, const std::string& where) {
+  std::optional<int64_t> micros = model::parse_decimal(amount);
+  std::optional<int64_t> factor = model::decimal_from_int(by);
+  std::optional<int64_t> product = micros && factor ? model::decimal_mul(*micros, *factor) : std::nullopt;
+  if (!micros) throw PayloadError{where, fmt::format("'{}' is not an amount", amount)};
+  if (!product) throw PayloadError{where, fmt::format("{} times {} is too large an amount", amount, by)};
+  return model::format_decimal(*product, 2);
+}
+
+std::string divide_amount(const std::string& amount, int64_t by, const std::string& where) {
+  std::optional<int64_t> micros = model::parse_decimal(amount);
+  if (!micros) throw PayloadError{where, fmt::format("'{}' is not an amount", amount)};
+  if (by <= 0) throw PayloadError{where, "divided among no units"};
+  return model::format_decimal(*micros / by, 2);
+}
+
 void Reader::fail(const std::string& message, const std::string& key) const {
   throw PayloadError{key.empty() ? path_ : path_ + "." + key, message};
 }
 
 Reader Reader::at(const char* key) const {
-  if (!v_.is_object()) fail("expected an object");
+  if (!v_->is_object()) fail("expected an object");
   if (!has(key)) fail("is missing", key);
-  return Reader(v_[key], path_ + "." + key);
+  return Reader((*v_)[key], path_ + "." + key);
 }
 
-Reader Reader::at(size_t index) const { return Reader(v_.at(index), fmt::format("{}[{}]", path_, index)); }
+Reader Reader::at(size_t index) const { return Reader(v_->at(index), fmt::format("{}[{}]", path_, index)); }
 
 std::string Reader::text(const char* key) const {
   Reader r = at(key);
-  if (r.v_.is_string() || r.v_.is_number_integer()) return exact_text(r.v_);
+  if (r.v_->is_string() || r.v_->is_number_integer()) return exact_text(*r.v_);
   r.fail("expected text");
 }
 
@@ -37,20 +118,20 @@ std::string Reader::text_or(const char* key, const std::string& otherwise) const
 
 std::string Reader::amount(const char* key) const {
   Reader r = at(key);
-  if (r.v_.is_string()) return r.v_.get<std::string>();
-  if (r.v_.is_number_integer()) return exact_text(r.v_);
-  if (r.v_.is_number_float()) return fmt::format("{}", r.v_.get<double>());  // shortest exact form
+  if (r.v_->is_string()) return r.v_->get<std::string>();
+  if (r.v_->is_number_integer()) return exact_text(*r.v_);
+  if (r.v_->is_number_float()) return fmt::format("{}", r.v_->get<double>());  // shortest exact form
   r.fail("expected an amount");
 }
 
 int64_t Reader::integer(const char* key) const {
   Reader r = at(key);
-  if (r.v_.is_number_integer()) return r.v_.get<int64_t>();
-  if (r.v_.is_string()) {
+  if (r.v_->is_number_integer()) return r.v_->get<int64_t>();
+  if (r.v_->is_string()) {
     try {
       size_t used = 0;
-      int64_t v = std::stoll(r.v_.get<std::string>(), &used);
-      if (used == r.v_.get<std::string>().size()) return v;
+      int64_t v = std::stoll(r.v_->get<std::string>(), &used);
+      if (used == r.v_->get<std::string>().size()) return v;
     } catch (const std::exception&) {
     }
   }

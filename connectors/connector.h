@@ -20,6 +20,14 @@ struct PayloadError {
   std::string text() const { return path + ": " + message; }
 };
 
+// What the intake's config holds to check a channel's webhooks with:
+// {"secrets": {"shopify": "shpss_...", "lazada": {"app_key": "...", "app_secret": "..."}}}.
+struct WebhookSecret {
+  std::string secret;
+  std::string app_key;  // Lazada signs over its app key and the body
+  std::string header;   // where a channel with configurable credentials (noon) sends them; "" for its own
+};
+
 // One payload may give several inputs: an order and, when it arrives
 // cancelled, its cancellation.
 using Normalized = std::variant<std::vector<nlohmann::json>, PayloadError>;
@@ -29,20 +37,31 @@ class Connector {
   virtual ~Connector() = default;
   virtual std::string channel() const = 0;  // a value of the schema's Channel enum
   virtual Normalized normalize(const nlohmann::json& payload) const = 0;
+  // Channels that spread one order over several API answers (Amazon's
+  // getOrder + getOrderItems, Lazada's GetOrder + GetOrderItems) take them
+  // together; paths in errors start at $[i], the i-th part. Other
+  // channels take one payload at a time.
+  virtual Normalized normalize_parts(const std::vector<nlohmann::json>& parts) const;
+
+  // The header (lower case) the channel signs its webhooks in, or "" when
+  // it has no signed webhooks (Amazon's notifications come through AWS).
+  virtual std::string signature_header() const { return ""; }
+  // What that header must hold for this raw body.
+  virtual std::string expected_signature(const WebhookSecret& secret, const std::string& body) const;
 };
 
 // The adapters, by channel.
-const Connector* find_connector(const std::string& channel);
+const Connector* find_connector(const std::string& by);
 std::vector<std::string> connector_channels();
 
 // Reading a payload with the JSON path at hand, so that every error names
 // where it is. Throws PayloadError.
 class Reader {
  public:
-  Reader(const nlohmann::json& value, std::string path) : v_(value), path_(std::move(path)) {}
-  const nlohmann::json& value() const { return v_; }
+  Reader(const nlohmann::json& value, std::string path) : v_(&value), path_(std::move(path)) {}
+  const nlohmann::json& value() const { return *v_; }
   const std::string& path() const { return path_; }
-  bool has(const char* key) const { return v_.is_object() && v_.contains(key) && !v_[key].is_null(); }
+  bool has(const char* key) const { return v_->is_object() && v_->contains(key) && !(*v_)[key].is_null(); }
   Reader at(const char* key) const;               // required
   Reader at(size_t index) const;
   std::string text(const char* key) const;        // required string (or number, as its exact text)
@@ -53,9 +72,32 @@ class Reader {
   [[noreturn]] void fail(const std::string& message, const std::string& key = "") const;
 
  private:
-  const nlohmann::json& v_;
+  const nlohmann::json* v_;  // a pointer, so that a Reader can be kept and reassigned
   std::string path_;
 };
+
+// An event on an order already received, in the engine's input shape.
+// `event_id` is derived from the channel's own ids, so that a redelivery is
+// recognised and stored once.
+nlohmann::json lifecycle_event(const std::string& order_id, const std::string& event, const std::string& event_id,
+                               const std::string& by);
+
+// Exact decimal sum of amounts given as text ("25.99" + "1.26" = "27.25"),
+// with at least two decimals. Throws PayloadError naming `where` when a term
+// is not an amount.
+std::string sum_amounts(const std::vector<std::string>& terms, const std::string& where);
+// an amount times a whole number ("8.975" * 2 = "17.95")
+std::string multiply_amount(const std::string& amount, int64_t by, const std::string& where);
+// an amount divided by a whole number, exact to six decimals ("17.95" / 2 = "8.975")
+std::string divide_amount(const std::string& amount, int64_t by, const std::string& where);
+
+// Unix seconds as ISO 8601 UTC ("2026-11-20T10:15:00Z").
+std::string iso_from_unix_seconds(int64_t seconds);
+
+// Signing: raw HMAC-SHA256 bytes, and the two ways channels spell them.
+std::string hmac_sha256(const std::string& key, const std::string& message);
+std::string base64(const std::string& bytes);
+std::string hex(const std::string& bytes);  // lower case
 
 // A JSON scalar as exact text: 64-bit ids stay exact, strings stay as they are.
 std::string exact_text(const nlohmann::json& value);

@@ -7,6 +7,11 @@ namespace orderflow::connectors {
 std::unique_ptr<Connector> make_shopify();
 std::unique_ptr<Connector> make_woocommerce();
 std::unique_ptr<Connector> make_shopee();
+std::unique_ptr<Connector> make_amazon();
+std::unique_ptr<Connector> make_lazada();
+std::unique_ptr<Connector> make_magento();
+std::unique_ptr<Connector> make_flipkart();
+std::unique_ptr<Connector> make_noon();
 
 namespace {
 
@@ -14,7 +19,8 @@ namespace {
 const std::map<std::string, std::unique_ptr<Connector>>& registry() {
   static const auto adapters = [] {
     std::map<std::string, std::unique_ptr<Connector>> m;
-    for (auto make : {make_shopify, make_woocommerce, make_shopee}) {
+    for (auto make : {make_shopify, make_woocommerce, make_shopee, make_amazon, make_lazada, make_magento, make_flipkart,
+                      make_noon}) {
       std::unique_ptr<Connector> c = make();
       std::string channel = c->channel();
       m.emplace(channel, std::move(c));

@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "connectors/connector.h"
 
@@ -22,35 +20,22 @@ std::string header(const HttpRequest& r, const std::string& name) {
   return it == r.headers.end() ? "" : it->second;
 }
 
-// The header each channel signs its webhooks with.
-const char* signature_header(const std::string& channel) {
-  if (channel == "shopify") return "x-shopify-hmac-sha256";
-  if (channel == "woocommerce") return "x-wc-webhook-signature";
-  return nullptr;
-}
-
 }  // namespace
 
 IntakeConfig IntakeConfig::from_json(const nlohmann::json& j) {
   IntakeConfig c;
   if (j.contains("secrets"))
-    for (const auto& [channel, secret] : j["secrets"].items()) c.secrets[channel] = secret.get<std::string>();
+    for (const auto& [channel, secret] : j["secrets"].items()) {
+      if (secret.is_string()) c.secrets[channel] = {secret.get<std::string>(), ""};
+      else
+        c.secrets[channel] = {secret.value("app_secret", secret.value("secret", "")), secret.value("app_key", ""),
+                              secret.value("header", "")};
+    }
   c.api_token = j.value("api_token", "");
   c.body_limit = j.value("body_limit", c.body_limit);
   c.max_connections = j.value("max_connections", c.max_connections);
   c.read_timeout = std::chrono::seconds(j.value("read_timeout_seconds", 10));
   return c;
-}
-
-std::string hmac_sha256_base64(const std::string& secret, const std::string& body) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest, &length);
-  std::string out(4 * ((length + 2) / 3), '\0');
-  int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), digest, static_cast<int>(length));
-  out.resize(static_cast<size_t>(written));
-  return out;
 }
 
 bool signatures_match(const std::string& expected, const std::string& received) {
@@ -170,9 +155,11 @@ HttpResponse Intake::webhook(const std::string& channel, const HttpRequest& requ
     count(channel, "unknown_channel");
     return reject(404, fmt::format("no connector for the channel '{}'", channel), request, source);
   }
-  const char* signed_by = signature_header(channel);
   auto secret = config_.secrets.find(channel);
-  if (!signed_by || secret == config_.secrets.end()) {
+  std::string signed_by = connector->signature_header();
+  if (secret != config_.secrets.end() && !secret->second.header.empty()) signed_by = secret->second.header;
+  for (char& c : signed_by) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (signed_by.empty() || secret == config_.secrets.end()) {
     count(channel, "unsigned");
     return reject(401, fmt::format("no webhook secret is configured for {}: unsigned webhooks are not taken", channel),
                   request, source);
@@ -182,7 +169,7 @@ HttpResponse Intake::webhook(const std::string& channel, const HttpRequest& requ
     count(channel, "unsigned");
     return reject(401, fmt::format("the {} header is missing", signed_by), request, source);
   }
-  if (!signatures_match(hmac_sha256_base64(secret->second, request.body), received)) {
+  if (!signatures_match(connector->expected_signature(secret->second, request.body), received)) {
     count(channel, "bad_signature");
     return reject(401, fmt::format("the {} signature does not match the body", signed_by), request, source);
   }

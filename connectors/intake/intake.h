@@ -18,12 +18,13 @@
 #include <thread>
 #include <vector>
 
+#include "connectors/connector.h"
 #include "runtime/engine/order_engine.h"
 
 namespace orderflow::intake {
 
 struct IntakeConfig {
-  std::map<std::string, std::string> secrets;  // webhook secret by channel
+  std::map<std::string, connectors::WebhookSecret> secrets;  // by channel
   std::string api_token;                       // bearer token for anything that changes state
   size_t body_limit = 2u << 20;                // bytes
   size_t header_limit = 16u << 10;
@@ -49,8 +50,6 @@ struct HttpResponse {
   std::string content_type = "application/json";
 };
 
-// base64(HMAC-SHA256(secret, body)), as Shopify and WooCommerce sign webhooks.
-std::string hmac_sha256_base64(const std::string& secret, const std::string& body);
 // Constant-time comparison of a received signature with the expected one.
 bool signatures_match(const std::string& expected, const std::string& received);
 

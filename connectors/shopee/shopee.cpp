@@ -11,15 +11,6 @@ namespace orderflow::connectors {
 
 namespace {
 
-std::string iso_time(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 nlohmann::json map_order(const Reader& o, std::vector<nlohmann::json>& inputs) {
   std::string sn = o.text("order_sn");
   std::string currency = o.text("currency");
@@ -28,8 +19,8 @@ nlohmann::json map_order(const Reader& o, std::vector<nlohmann::json>& inputs) {
   out["id"] = id;
   out["channel"] = "shopee";
   out["external_id"] = sn;
-  out["placed_at"] = iso_time(o.integer("create_time"));
-  if (o.has("ship_by_date")) out["dispatch_by"] = iso_time(o.integer("ship_by_date"));
+  out["placed_at"] = iso_from_unix_seconds(o.integer("create_time"));
+  if (o.has("ship_by_date")) out["dispatch_by"] = iso_from_unix_seconds(o.integer("ship_by_date"));
   out["total"] = {{"amount", o.amount("total_amount")}, {"currency", currency}};
   bool cod = o.has("cod") && o.value()["cod"].is_boolean() && o.value()["cod"].get<bool>();
   nlohmann::json payment = {{"method", cod ? "cod" : "prepaid"}};
@@ -68,11 +59,10 @@ nlohmann::json map_order(const Reader& o, std::vector<nlohmann::json>& inputs) {
   // A cancellation (done, or asked for by the buyer and pending) reaches the order as its cancel event.
   std::string status = o.text_or("order_status", "");
   if (status == "CANCELLED" || status == "IN_CANCEL") {
-    nlohmann::json cancel = {{"type", "event"}, {"order_id", id}, {"event", "cancel"},
-                             {"event_id", "shopee-" + status + "-" + sn}, {"by", o.text_or("cancel_by", "shopee")}};
+    nlohmann::json cancel = lifecycle_event(id, "cancel", "shopee-" + status + "-" + sn, o.text_or("cancel_by", "shopee"));
     std::string reason = o.text_or("cancel_reason", o.text_or("buyer_cancel_reason", ""));
     if (!reason.empty()) cancel["reason"] = reason;
-    if (o.has("update_time")) cancel["at"] = iso_time(o.integer("update_time"));
+    if (o.has("update_time")) cancel["at"] = iso_from_unix_seconds(o.integer("update_time"));
     inputs.push_back(cancel);
   }
   return out;
@@ -128,11 +118,11 @@ class Shopee final : public Connector {
         lines.push_back({{"sku", sku}, {"quantity", item.integer("amount")}});
       }
     }
-    nlohmann::json e = {{"type", "event"}, {"order_id", "SHOPEE-" + r.text("order_sn")}, {"event", event},
-                        {"event_id", fmt::format("shopee-return-{}-{}", r.text("return_sn"), status)}, {"by", "shopee"}};
+    nlohmann::json e = lifecycle_event("SHOPEE-" + r.text("order_sn"), event,
+                                       fmt::format("shopee-return-{}-{}", r.text("return_sn"), status), "shopee");
     if (!lines.empty()) e["lines"] = lines;
     if (std::string reason = r.text_or("text_reason", r.text_or("reason", "")); !reason.empty()) e["reason"] = reason;
-    if (r.has("update_time")) e["at"] = iso_time(r.integer("update_time"));
+    if (r.has("update_time")) e["at"] = iso_from_unix_seconds(r.integer("update_time"));
     return std::vector<nlohmann::json>{e};
   }
 };

@@ -140,6 +140,12 @@ class Shopify final : public Connector {
  public:
   std::string channel() const override { return "shopify"; }
 
+  // base64 HMAC-SHA256 of the raw body, keyed by the webhook secret.
+  std::string signature_header() const override { return "x-shopify-hmac-sha256"; }
+  std::string expected_signature(const WebhookSecret& secret, const std::string& body) const override {
+    return base64(hmac_sha256(secret.secret, body));
+  }
+
   Normalized normalize(const nlohmann::json& payload) const override {
     try {
       Reader root(payload, "$");
@@ -154,12 +160,9 @@ class Shopify final : public Connector {
       std::vector<nlohmann::json> inputs = {map_order(order)};
       if (order.has("cancelled_at")) {
         // Cancelled at the channel: the order and then its cancellation.
-        nlohmann::json cancel = {{"type", "event"},
-                                 {"order_id", order_id(order.text("id"))},
-                                 {"event", "cancel"},
-                                 {"event_id", "shopify-cancel-" + order.text("id")},
-                                 {"by", "shopify"},
-                                 {"at", order.text("cancelled_at")}};
+        nlohmann::json cancel =
+            lifecycle_event(order_id(order.text("id")), "cancel", "shopify-cancel-" + order.text("id"), "shopify");
+        cancel["at"] = order.text("cancelled_at");
         if (order.has("cancel_reason")) cancel["reason"] = order.text("cancel_reason");
         inputs.push_back(cancel);
       }
@@ -186,9 +189,8 @@ class Shopify final : public Connector {
     std::vector<nlohmann::json> inputs;
     std::string id = r.text("id");
     auto event = [&](const char* name, const nlohmann::json& lines, const char* suffix) {
-      nlohmann::json e = {{"type", "event"}, {"order_id", order}, {"event", name},
-                          {"event_id", fmt::format("shopify-refund-{}-{}", id, suffix)},
-                          {"by", "shopify"}, {"lines", lines}};
+      nlohmann::json e = lifecycle_event(order, name, fmt::format("shopify-refund-{}-{}", id, suffix), "shopify");
+      e["lines"] = lines;
       if (r.has("created_at")) e["at"] = r.text("created_at");
       if (r.has("note")) e["reason"] = r.text("note");
       inputs.push_back(e);

@@ -33,6 +33,12 @@ class WooCommerce final : public Connector {
  public:
   std::string channel() const override { return "woocommerce"; }
 
+  // base64 HMAC-SHA256 of the raw body, keyed by the webhook secret.
+  std::string signature_header() const override { return "x-wc-webhook-signature"; }
+  std::string expected_signature(const WebhookSecret& secret, const std::string& body) const override {
+    return base64(hmac_sha256(secret.secret, body));
+  }
+
   Normalized normalize(const nlohmann::json& payload) const override {
     try {
       Reader o(payload, "$");
@@ -97,8 +103,7 @@ class WooCommerce final : public Connector {
       out["lines"] = lines;
       std::vector<nlohmann::json> inputs = {out};
       if (status == "cancelled" || status == "refunded")
-        inputs.push_back({{"type", "event"}, {"order_id", order_id(id)}, {"event", "cancel"},
-                          {"event_id", "woocommerce-" + status + "-" + id}, {"by", "woocommerce"}});
+        inputs.push_back(lifecycle_event(order_id(id), "cancel", "woocommerce-" + status + "-" + id, "woocommerce"));
       return inputs;
     } catch (const PayloadError& e) {
       return e;
@@ -128,8 +133,8 @@ class WooCommerce final : public Connector {
         lines.push_back({{"id", refunded}, {"quantity", quantity < 0 ? -quantity : quantity}});
       }
       if (lines.empty()) continue;
-      nlohmann::json e = {{"type", "event"}, {"order_id", order_id(order)}, {"event", "cancel"},
-                          {"event_id", "woocommerce-refund-" + r.text("id")}, {"by", "woocommerce"}, {"lines", lines}};
+      nlohmann::json e = lifecycle_event(order_id(order), "cancel", "woocommerce-refund-" + r.text("id"), "woocommerce");
+      e["lines"] = lines;
       if (r.has("date_created_gmt")) e["at"] = r.text("date_created_gmt") + "Z";
       if (std::string reason = r.text_or("reason", ""); !reason.empty()) e["reason"] = reason;
       inputs.push_back(std::move(e));

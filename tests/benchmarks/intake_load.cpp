@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < orders; ++i) {
     order["id"] = first_id + static_cast<uint64_t>(i);
     std::string body = order.dump();
-    std::string sig = orderflow::intake::hmac_sha256_base64(secret, body);
+    std::string sig = orderflow::connectors::base64(orderflow::connectors::hmac_sha256(secret, body));
     requests.push_back("POST /webhooks/shopify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                        "X-Shopify-Hmac-Sha256: " + sig + "\r\nContent-Length: " + std::to_string(body.size()) +
                        "\r\n\r\n" + body);

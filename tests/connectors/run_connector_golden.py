@@ -9,38 +9,91 @@ lines are also checked against the payload itself. Broken input (cut short,
 not JSON) gets an error, never a crash. ORDERFLOW_UPDATE_GOLDEN=1 rewrites
 the expected files.
 
+Besides the payloads as they are, the cases of fixtures/README.md: parts of
+one order joined (Amazon v0, Lazada), the Magento order without its
+elisions, and Flipkart answers written with its documented field names.
+
 usage: run_connector_golden.py ORDERFLOW SOURCE_DIR
 """
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
+from decimal import Decimal
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import golden_file  # noqa: E402
+import csv  # noqa: E402
 
-CHANNELS = ["shopify", "woocommerce", "shopee"]
+CHANNELS = ["shopify", "woocommerce", "shopee", "amazon", "lazada", "magento", "flipkart", "noon"]
 
 
-def normalize(orderflow, channel, path):
-    r = subprocess.run([orderflow, "normalize", "--channel", channel, path], capture_output=True, text=True)
+def normalize(orderflow, channel, *paths):
+    r = subprocess.run([orderflow, "normalize", "--channel", channel, *paths], capture_output=True, text=True)
     return r
 
 
-def check_order(channel, payload, order, failures, name):
-    """Totals, line count and SKUs, read from the payload independently."""
+def amount_sum(values):
+    total = sum((Decimal(str(v)) for v in values), Decimal(0))
+    return str(total.quantize(Decimal("0.01")) if total == total.quantize(Decimal("0.01")) else total)
+
+
+def expected_amazon_v0(parts):
+    order = next(p["payload"] for p in parts if "PurchaseDate" in p["payload"])
+    items = next(p["payload"]["OrderItems"] for p in parts if "OrderItems" in p["payload"])
+    if "OrderTotal" in order:
+        total = order["OrderTotal"]["Amount"]
+    else:
+        terms = []
+        for i in items:
+            terms += [i[k]["Amount"] for k in ("ItemPrice", "ShippingPrice", "ItemTax", "ShippingTax") if k in i]
+            terms += ["-" + i[k]["Amount"] for k in ("PromotionDiscount", "ShippingDiscount") if k in i]
+        total = amount_sum(terms)
+    return total, [{"sku": i["SellerSKU"], "quantity": i["QuantityOrdered"]} for i in items]
+
+
+def expected(channel, payload, order):
+    """The total and the lines' SKUs and quantities, read from the payload (or its parts) alone."""
+    if channel == "amazon":
+        if isinstance(payload, list):
+            return expected_amazon_v0(payload)
+        o = payload["order"]
+        return o["proceeds"]["grandTotal"]["amount"], [
+            {"sku": i["product"]["sellerSku"], "quantity": i["quantityOrdered"]} for i in o["orderItems"]]
+    if channel == "lazada":
+        head = next(p["data"] for p in payload if isinstance(p["data"], dict))
+        entry = next(e for p in payload if isinstance(p["data"], list) for e in p["data"]
+                     if e["order_id"] == head["order_id"])
+        return head["price"], [{"sku": i["sku"], "quantity": 1} for i in entry["order_items"]]
+    if channel == "magento":
+        items = [i for i in payload["items"] if "parent_item_id" not in i]
+        return f"{payload['grand_total']}", [{"sku": i["sku"], "quantity": i["qty_ordered"]} for i in items]
+    if channel == "flipkart":
+        shipments = payload.get("shipments", [payload])
+        s = next(s for s in shipments if "FLIPKART-" + s["shipmentId"] == order["id"])
+        return amount_sum(i["priceComponents"]["totalPrice"] for i in s["orderItems"]), [
+            {"sku": i["sku"], "quantity": i["quantity"]} for i in s["orderItems"]]
+    if channel == "csv":
+        rows = [r for r in payload if r["order_id"] == order["id"]]
+        terms = [Decimal(r["unit_price"]) * int(r["quantity"]) for r in rows]
+        terms += [Decimal(r["shipping_fee"]) for r in rows if r.get("shipping_fee")]
+        return amount_sum(terms), [{"sku": r["sku"], "quantity": int(r["quantity"])} for r in rows]
     if channel == "shopee":
         src = next(o for o in payload["response"]["order_list"] if o["order_sn"] == order["external_id"])
         total = str(src["total_amount"])
         items = [{"sku": i.get("model_sku") or i.get("item_sku"), "quantity": i["model_quantity_purchased"]}
                  for i in src["item_list"]]
-    else:
-        src = payload.get("order", payload) if channel == "shopify" else payload
-        total = src.get("total_price" if channel == "shopify" else "total")
-        items = src.get("line_items", [])
-    if order["total"]["amount"] != total:
+        return total, items
+    src = payload.get("order", payload) if channel == "shopify" else payload
+    return src.get("total_price" if channel == "shopify" else "total"), src.get("line_items", [])
+
+
+def check_order(channel, payload, order, failures, name):
+    total, items = expected(channel, payload, order)
+    if Decimal(order["total"]["amount"]) != Decimal(str(total)):
         failures.append(f"{name}: total {order['total']['amount']} != payload {total}")
     if len(order["lines"]) != len(items):
         failures.append(f"{name}: {len(order['lines'])} lines for {len(items)} line items")
@@ -51,6 +104,71 @@ def check_order(channel, payload, order, failures, name):
             failures.append(f"{name}: quantity {line['quantity']} != {item['quantity']}")
 
 
+def derived_cases(payloads, work):
+    """The cases of fixtures/README.md: (channel, label, [files])."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    amazon = lambda name: os.path.join(payloads, "amazon", f"ordersV0_{name}_200_example_application_json.json")
+    lazada = lambda name: os.path.join(payloads, "lazada", f"open.lazada.com_{name}.response_example.json")
+
+    def write(name, value):
+        path = os.path.join(work, name)
+        open(path, "w").write(value if isinstance(value, str) else json.dumps(value, indent=2))
+        return path
+
+    items = json.load(open(amazon("getOrderItems")))
+    items["payload"]["AmazonOrderId"] = json.load(open(amazon("getOrder")))["payload"]["AmazonOrderId"]
+    joined_items = write("amazon_getOrderItems_of_the_getOrder_example.json", items)
+    lazada_items = json.load(open(lazada("orders_items_get")))
+    wanted = json.load(open(lazada("order_get")))["data"]["order_id"]
+    lazada_items["data"][0]["order_id"] = wanted
+    for item in lazada_items["data"][0]["order_items"]:
+        item["order_id"] = wanted
+    joined_lazada = write("lazada_orders_items_get_of_the_order_get_example.json", lazada_items)
+    elided = open(os.path.join(payloads, "magento", "rest_V1_orders_3_get_pending_banktransfer.elided.json.txt")).read()
+    magento = write("magento_rest_V1_orders_3_without_elisions.json", re.sub(r",\s*\n\s*\.\.\.\s*\n", "\n", elided))
+    flipkart = sorted(glob.glob(os.path.join(here, "fixtures", "flipkart", "*.json")))
+    return ([("amazon", "v0 getOrder + getOrderItems examples (different orders)",
+              [amazon("getOrder"), amazon("getOrderItems")]),
+             ("amazon", "v0 getOrder + its items + address + buyer info",
+              [amazon("getOrder"), joined_items, amazon("getOrderAddress"), amazon("getOrderBuyerInfo")]),
+             ("lazada", "GetOrder + GetMultipleOrderItems examples (different orders)",
+              [lazada("order_get"), lazada("orders_items_get")]),
+             ("lazada", "GetOrder + its items", [lazada("order_get"), joined_lazada]),
+             ("magento", "REST order 3 without elisions", [magento])] +
+            [("flipkart", os.path.basename(f), [f]) for f in flipkart])
+
+
+def run_case(orderflow, source, channel, golden_name, paths, failures):
+    r = normalize(orderflow, channel, *paths)
+    stderr = r.stderr
+    for path in paths:
+        stderr = stderr.replace(path, os.path.basename(path))
+    shown = f"--- stdout\n{r.stdout}--- stderr\n{stderr}--- exit {r.returncode}\n"
+    problem = golden_file.compare(os.path.join(source, "tests", "connectors", "expected", channel, golden_name), shown)
+    if problem:
+        failures.append(problem)
+    if "Traceback" in r.stderr or r.returncode not in (0, 1):
+        failures.append(f"{channel}/{golden_name}: exit {r.returncode}")
+    if r.returncode != 0:
+        return
+    decoder = json.JSONDecoder()
+    text, at, inputs = r.stdout, 0, []
+    while text[at:].strip():
+        value, at = decoder.raw_decode(text, at + (len(text[at:]) - len(text[at:].lstrip())))
+        inputs.append(value)
+    if channel == "csv":
+        payload = [r for r in csv.DictReader(l for l in open(paths[0]) if not l.startswith("#"))]
+        for value in inputs:
+            check_order(channel, payload, value, failures, f"{channel}/{golden_name}")
+        return
+    payload = [json.loads(open(p).read()) for p in paths]
+    if len(payload) == 1 and channel != "lazada":
+        payload = payload[0]
+    for value in inputs:
+        if value.get("type", "order") == "order":
+            check_order(channel, payload, value, failures, f"{channel}/{golden_name}")
+
+
 def main():
     orderflow, source = sys.argv[1], sys.argv[2]
     payloads = os.path.join(source, "..", "shared", "payloads")
@@ -58,29 +176,20 @@ def main():
     for channel in CHANNELS:
         files = sorted(glob.glob(os.path.join(payloads, channel, "*.json")) +
                        glob.glob(os.path.join(payloads, channel, "*.json.txt")))
-        if not files:
+        if not files and channel != "flipkart":  # Flipkart publishes no example body (fixtures/README.md)
             failures.append(f"no payloads for {channel} in {payloads}")
         for path in files:
             seen += 1
-            name = os.path.basename(path)
-            r = normalize(orderflow, channel, path)
-            shown = f"--- stdout\n{r.stdout}--- stderr\n{r.stderr.replace(path, name)}--- exit {r.returncode}\n"
-            problem = golden_file.compare(
-                os.path.join(source, "tests", "connectors", "expected", channel, name + ".txt"), shown)
-            if problem:
-                failures.append(problem)
-            if "Traceback" in r.stderr or r.returncode not in (0, 1):
-                failures.append(f"{channel}/{name}: exit {r.returncode}")
-            if r.returncode == 0:
-                decoder = json.JSONDecoder()
-                text, at, inputs = r.stdout, 0, []
-                while text[at:].strip():
-                    value, at = decoder.raw_decode(text, at + (len(text[at:]) - len(text[at:].lstrip())))
-                    inputs.append(value)
-                payload = json.loads(open(path).read())
-                for value in inputs:
-                    if value.get("type", "order") == "order":
-                        check_order(channel, payload, value, failures, f"{channel}/{name}")
+            run_case(orderflow, source, channel, os.path.basename(path) + ".txt", [path], failures)
+    here = os.path.dirname(os.path.abspath(__file__))
+    for sheet in sorted(glob.glob(os.path.join(here, "fixtures", "csv", "*.csv"))):
+        seen += 1
+        run_case(orderflow, source, "csv", os.path.basename(sheet) + ".txt", [sheet], failures)
+    with tempfile.TemporaryDirectory() as work:
+        for channel, label, paths in derived_cases(payloads, work):
+            seen += 1
+            name = re.sub(r"[^A-Za-z0-9.]+", "_", label).strip("_")
+            run_case(orderflow, source, channel, f"derived_{name}.txt", paths, failures)
     # Broken input: an error with a path, exit 1, no crash.
     with tempfile.TemporaryDirectory() as work:
         for label, text in [("truncated", '{"order": {"id": 450789469, "line_items": ['), ("not json", "hello")]:
@@ -94,7 +203,7 @@ def main():
             failures.append(f"unknown channel: exit {r.returncode}, {r.stderr}")
     for f in failures:
         print(f)
-    print(f"{seen} payloads; {len(failures)} problems")
+    print(f"{seen} cases; {len(failures)} problems")
     return 1 if failures else 0
 
 

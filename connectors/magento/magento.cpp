@@ -1,0 +1,260 @@
+// Magento 2 / Adobe Commerce.
+// - REST: a sales order (GET /V1/orders/{id}) or a search result of them
+//   (GET /V1/orders?searchCriteria...). Configurable products come as a
+//   parent line and its simple child; the parent carries the price, so the
+//   children are left out. Times are the store's UTC.
+// - GraphQL: an order (guestOrder, customer orders) when the query asked
+//   for what an order needs (number, order_date, total, items with
+//   quantity and price), and the cancelOrder mutation's answer.
+#include <fmt/format.h>
+
+#include <cctype>
+
+#include "connectors/connector.h"
+
+namespace orderflow::connectors {
+
+namespace {
+
+std::string order_id(const std::string& increment_id) { return "MAGENTO-" + increment_id; }
+
+// "2017-08-21 22:22:19" (UTC) as ISO 8601.
+std::string iso_time(const Reader& r, const char* key) {
+  std::string t = r.text(key);
+  if (t.size() != 19 || t[10] != ' ') r.fail(fmt::format("'{}' is not a time (YYYY-MM-DD hh:mm:ss)", t), key);
+  return t.substr(0, 10) + "T" + t.substr(11) + "Z";
+}
+
+std::string positive(std::string amount) { return !amount.empty() && amount[0] == '-' ? amount.substr(1) : amount; }
+
+nlohmann::json address(const Reader& a, const char* country_key, const char* phone_key) {
+  nlohmann::json out = nlohmann::json::object();
+  std::string first = a.text_or("firstname", ""), last = a.text_or("lastname", "");
+  std::string name = first + (first.empty() || last.empty() ? "" : " ") + last;
+  if (!name.empty()) out["name"] = name;
+  if (a.has("street") && a.value()["street"].is_array()) {
+    const auto& street = a.value()["street"];
+    if (street.size() > 0 && street[0].is_string()) out["line1"] = street[0];
+    if (street.size() > 1 && street[1].is_string() && !street[1].get<std::string>().empty()) out["line2"] = street[1];
+  }
+  for (auto [from, to] : {std::pair{"city", "city"}, {"postcode", "postal_code"}, {country_key, "country"},
+                          {phone_key, "phone"}})
+    if (std::string v = a.text_or(from, ""); !v.empty()) out[to] = v;
+  if (a.has("region")) {
+    const nlohmann::json& region = a.value()["region"];
+    if (region.is_string()) out["region"] = region;
+    else if (region.is_object() && region.value("region", nlohmann::json()).is_string()) out["region"] = region["region"];
+  }
+  return out;
+}
+
+// Magento's payment method codes, as the schema's PaymentMethod.
+std::string payment_method(const std::string& code) {
+  if (code == "cashondelivery") return "cod";
+  if (code == "banktransfer") return "bank_transfer";
+  if (code == "checkmo" || code == "purchaseorder") return "other";
+  return "prepaid";
+}
+
+// A quantity Magento may send as 1, 1.0 or "1.0000".
+int64_t whole_quantity(const Reader& r, const char* key) {
+  Reader q = r.at(key);
+  if (q.value().is_number_integer()) return q.value().get<int64_t>();
+  std::string text = q.value().is_string() ? q.value().get<std::string>() : q.value().is_number() ? q.value().dump() : "";
+  size_t dot = text.find('.');
+  if (!text.empty() && (dot == std::string::npos || text.find_first_not_of('0', dot + 1) == std::string::npos)) {
+    try {
+      return std::stoll(text.substr(0, dot));
+    } catch (const std::exception&) {
+    }
+  }
+  q.fail("expected a whole quantity");
+}
+
+std::vector<nlohmann::json> map_rest(const Reader& o) {
+  std::string number = o.text("increment_id");
+  std::string id = order_id(number);
+  std::string currency = o.text_or("order_currency_code", o.text_or("base_currency_code", ""));
+  if (currency.empty()) o.fail("is missing", "order_currency_code");
+  auto money = [&](const char* key) { return nlohmann::json{{"amount", positive(o.amount(key))}, {"currency", currency}}; };
+  nlohmann::json out;
+  out["id"] = id;
+  out["channel"] = "magento";
+  out["external_id"] = number;
+  out["placed_at"] = iso_time(o, "created_at");
+  out["total"] = money("grand_total");
+  if (o.has("subtotal")) out["subtotal"] = money("subtotal");
+  if (o.has("shipping_amount")) out["shipping_fee"] = money("shipping_amount");
+  if (o.has("tax_amount")) out["tax"] = money("tax_amount");
+  if (o.has("discount_amount")) out["discount"] = money("discount_amount");
+
+  std::string state = o.text_or("state", "");
+  nlohmann::json payment = {{"method", "prepaid"}};
+  if (o.has("payment")) {
+    Reader p = o.at("payment");
+    std::string code = p.text_or("method", "");
+    payment["method"] = payment_method(code);
+    if (!code.empty()) payment["gateway"] = code;
+  }
+  if (state == "new" || state == "pending_payment" || state == "payment_review") payment["status"] = "pending";
+  else if (state == "processing" || state == "complete") payment["status"] = "paid";
+  out["payment"] = payment;
+
+  nlohmann::json customer = nlohmann::json::object();
+  if (o.has("customer_id")) customer["id"] = o.text("customer_id");
+  std::string first = o.text_or("customer_firstname", ""), last = o.text_or("customer_lastname", "");
+  if (!first.empty() || !last.empty()) customer["name"] = first + (first.empty() || last.empty() ? "" : " ") + last;
+  if (o.has("customer_email")) customer["email"] = o.text("customer_email");
+  out["customer"] = customer;
+  if (o.has("billing_address")) out["bill_to"] = address(o.at("billing_address"), "country_id", "telephone");
+  if (o.has("extension_attributes") && o.at("extension_attributes").has("shipping_assignments")) {
+    Reader assignments = o.at("extension_attributes").at("shipping_assignments");
+    if (assignments.value().is_array() && !assignments.value().empty()) {
+      Reader shipping = assignments.at(size_t{0}).at("shipping");
+      if (shipping.has("address")) out["ship_to"] = address(shipping.at("address"), "country_id", "telephone");
+    }
+  }
+
+  Reader items = o.at("items");
+  if (!items.value().is_array()) items.fail("expected a list of items");
+  nlohmann::json lines = nlohmann::json::array(), cancelled = nlohmann::json::array();
+  for (size_t i = 0; i < items.value().size(); ++i) {
+    Reader item = items.at(i);
+    if (item.has("parent_item_id")) continue;  // the simple child of a configurable line
+    std::string line_id = item.text("item_id");
+    nlohmann::json line = {{"id", line_id},
+                           {"sku", item.text("sku")},
+                           {"quantity", whole_quantity(item, "qty_ordered")},
+                           {"unit_price", {{"amount", item.amount("price")}, {"currency", currency}}}};
+    if (item.has("name")) line["title"] = item.text("name");
+    lines.push_back(line);
+    if (item.has("qty_canceled") && whole_quantity(item, "qty_canceled") > 0 && state != "canceled")
+      cancelled.push_back({{"id", line_id}, {"quantity", whole_quantity(item, "qty_canceled")}});
+  }
+  if (lines.empty()) items.fail("has no line to ship");
+  out["lines"] = lines;
+  nlohmann::json tags = nlohmann::json::array();
+  if (state == "holded") tags.push_back("held_at_channel");
+  if (o.has("customer_is_guest") && o.value()["customer_is_guest"] == 1) tags.push_back("guest");
+  out["tags"] = tags;
+
+  std::vector<nlohmann::json> inputs = {out};
+  std::string at = o.has("updated_at") ? iso_time(o, "updated_at") : "";
+  if (state == "canceled" || state == "closed") {
+    nlohmann::json cancel = lifecycle_event(id, "cancel", "magento-" + state + "-" + number, "magento");
+    if (!at.empty()) cancel["at"] = at;
+    inputs.push_back(cancel);
+  } else if (!cancelled.empty()) {
+    nlohmann::json cancel = lifecycle_event(id, "cancel", "magento-item-cancel-" + number, "magento");
+    cancel["lines"] = cancelled;
+    if (!at.empty()) cancel["at"] = at;
+    inputs.push_back(cancel);
+  }
+  return inputs;
+}
+
+// A GraphQL Money: {"value": 165, "currency": "USD"}.
+nlohmann::json graphql_money(const Reader& m) { return {{"amount", m.amount("value")}, {"currency", m.text("currency")}}; }
+
+std::vector<nlohmann::json> map_graphql_order(const Reader& o) {
+  std::string number = o.text("number");
+  std::string id = order_id(number);
+  auto needs = [&](const char* key, const char* query) {
+    if (!o.has(key)) o.fail(fmt::format("is missing: the query must ask for {}", query), key);
+  };
+  needs("order_date", "order_date");
+  needs("total", "total { grand_total { value currency } }");
+  nlohmann::json out;
+  out["id"] = id;
+  out["channel"] = "magento";
+  out["external_id"] = number;
+  out["placed_at"] = iso_time(o, "order_date");
+  Reader total = o.at("total");
+  out["total"] = graphql_money(total.at("grand_total"));
+  if (total.has("subtotal")) out["subtotal"] = graphql_money(total.at("subtotal"));
+  if (total.has("total_shipping")) out["shipping_fee"] = graphql_money(total.at("total_shipping"));
+  if (total.has("total_tax")) out["tax"] = graphql_money(total.at("total_tax"));
+  std::string method = "prepaid";
+  if (o.has("payment_methods") && o.value()["payment_methods"].is_array() && !o.value()["payment_methods"].empty())
+    method = payment_method(o.at("payment_methods").at(size_t{0}).text_or("type", ""));
+  out["payment"] = {{"method", method}};
+  nlohmann::json customer = nlohmann::json::object();
+  if (o.has("email")) customer["email"] = o.text("email");
+  out["customer"] = customer;
+  if (o.has("shipping_address")) out["ship_to"] = address(o.at("shipping_address"), "country_code", "telephone");
+  if (o.has("billing_address")) out["bill_to"] = address(o.at("billing_address"), "country_code", "telephone");
+  Reader items = o.at("items");
+  nlohmann::json lines = nlohmann::json::array();
+  for (size_t i = 0; i < items.value().size(); ++i) {
+    Reader item = items.at(i);
+    if (!item.has("quantity_ordered"))
+      item.fail("is missing: the query must ask for items { quantity_ordered product_sale_price { value currency } }",
+                "quantity_ordered");
+    nlohmann::json line = {{"sku", item.text("product_sku")},
+                           {"quantity", whole_quantity(item, "quantity_ordered")},
+                           {"unit_price", graphql_money(item.at("product_sale_price"))}};
+    if (item.has("id")) line["id"] = item.text("id");
+    if (item.has("product_name")) line["title"] = item.text("product_name");
+    lines.push_back(line);
+  }
+  out["lines"] = lines;
+  std::vector<nlohmann::json> inputs = {out};
+  std::string status = o.text_or("status", "");
+  for (char& c : status) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (status == "canceled") inputs.push_back(lifecycle_event(id, "cancel", "magento-canceled-" + number, "magento"));
+  return inputs;
+}
+
+std::vector<nlohmann::json> map_graphql(const Reader& root) {
+  if (root.has("errors") && root.value()["errors"].is_array() && !root.value()["errors"].empty())
+    root.at("errors").at(size_t{0}).fail("Magento answered with an error: " + root.at("errors").at(size_t{0}).text_or("message", ""));
+  Reader data = root.at("data");
+  if (data.has("cancelOrder")) {
+    Reader result = data.at("cancelOrder");
+    if (result.has("errorV2")) result.at("errorV2").fail("the cancellation failed: " + result.at("errorV2").text_or("message", ""));
+    Reader order = result.at("order");
+    if (!order.has("number"))
+      order.fail("is missing: the mutation's answer names no order; ask for order { number status }", "number");
+    std::string number = order.text("number");
+    return {lifecycle_event(order_id(number), "cancel", "magento-canceled-" + number, "magento")};
+  }
+  for (const char* query : {"guestOrder", "customerOrder"})
+    if (data.has(query)) return map_graphql_order(data.at(query));
+  if (data.has("customer") && data.at("customer").has("orders")) {
+    Reader list = data.at("customer").at("orders").at("items");
+    std::vector<nlohmann::json> inputs;
+    for (size_t i = 0; i < list.value().size(); ++i)
+      for (auto& input : map_graphql_order(list.at(i))) inputs.push_back(std::move(input));
+    return inputs;
+  }
+  data.fail("not an answer this connector knows (guestOrder, customer { orders }, cancelOrder)");
+}
+
+class Magento final : public Connector {
+ public:
+  std::string channel() const override { return "magento"; }
+
+  Normalized normalize(const nlohmann::json& payload) const override {
+    try {
+      Reader root(payload, "$");
+      if (!payload.is_object()) root.fail("expected a JSON object");
+      if (root.has("data") || root.has("errors")) return map_graphql(root);
+      if (root.has("search_criteria")) {  // GET /V1/orders?searchCriteria...
+        Reader list = root.at("items");
+        std::vector<nlohmann::json> inputs;
+        for (size_t i = 0; i < list.value().size(); ++i)
+          for (auto& input : map_rest(list.at(i))) inputs.push_back(std::move(input));
+        return inputs;
+      }
+      return map_rest(root);
+    } catch (const PayloadError& e) {
+      return e;
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Connector> make_magento() { return std::make_unique<Magento>(); }
+
+}  // namespace orderflow::connectors
