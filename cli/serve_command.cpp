@@ -52,7 +52,9 @@ int run_serve(const ServeOptions& o) {
     runtime::SqliteOptions read_only;
     read_only.read_only = true;
     auto reader = runtime::open_sqlite_store(o.db, read_only);
-    intake::Intake intake(engine, *reader, config);
+    std::string inbox_file = runtime::inbox_path(o.db);
+    auto inbox = runtime::open_sqlite_inbox(inbox_file);
+    intake::Intake intake(engine, *reader, *inbox, inbox_file, config);
     return intake::serve_http(intake, engine, clock, o.address, o.port, [&](unsigned short port) {
       std::cerr << fmt::format("orderflow serve: listening on http://{}:{}\n", o.address, port) << std::flush;
     });

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <iostream>
+#include <thread>
 
 #include "connectors/intake/intake.h"
 #include "runtime/engine/timer_service.h"
@@ -175,7 +176,11 @@ int serve_http(Intake& intake, runtime::OrderEngine& engine, const runtime::Cloc
   });
   intake.start();
   if (listening) listening(listener->port());
+  // Each connection is a strand, so a session's handlers never overlap.
+  std::vector<std::thread> more;
+  for (int i = 1; i < intake.config().io_threads; ++i) more.emplace_back([&] { io.run(); });
   io.run();
+  for (std::thread& t : more) t.join();
   intake.stop();
   return 0;
 }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 #include <openssl/crypto.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include "connectors/connector.h"
 
@@ -35,6 +37,8 @@ IntakeConfig IntakeConfig::from_json(const nlohmann::json& j) {
   c.body_limit = j.value("body_limit", c.body_limit);
   c.max_connections = j.value("max_connections", c.max_connections);
   c.read_timeout = std::chrono::seconds(j.value("read_timeout_seconds", 10));
+  c.io_threads = j.value("io_threads", c.io_threads);
+  c.decider_idle = j.value("decider_idle", c.decider_idle);
   return c;
 }
 
@@ -43,12 +47,20 @@ bool signatures_match(const std::string& expected, const std::string& received) 
   return CRYPTO_memcmp(expected.data(), received.data(), expected.size()) == 0;
 }
 
-Intake::Intake(runtime::OrderEngine& engine, runtime::Store& reader, IntakeConfig config)
-    : engine_(engine), reader_(reader), config_(std::move(config)) {}
+Intake::Intake(runtime::OrderEngine& engine, runtime::Store& reader, runtime::Inbox& inbox, std::string inbox_path,
+               IntakeConfig config)
+    : engine_(engine), reader_(reader), config_(std::move(config)), inbox_(inbox), inbox_path_(std::move(inbox_path)) {
+  std::lock_guard lock(inbox_mutex_);
+  inbox_last_ = inbox_.last_seq();
+  decided_ = std::stoll(inbox_.cursor("decided").value_or("0"));
+}
 
 Intake::~Intake() { stop(); }
 
-void Intake::start() { committer_ = std::thread([this] { committer(); }); }
+void Intake::start() {
+  committer_ = std::thread([this] { committer(); });
+  decider_ = std::thread([this] { decider(); });
+}
 
 void Intake::stop() {
   {
@@ -57,6 +69,12 @@ void Intake::stop() {
   }
   waiting_signal_.notify_all();
   if (committer_.joinable()) committer_.join();
+  {
+    std::lock_guard lock(decide_mutex_);
+    stop_deciding_ = true;
+  }
+  decide_signal_.notify_all();
+  if (decider_.joinable()) decider_.join();
 }
 
 void Intake::committer() {
@@ -71,23 +89,118 @@ void Intake::committer() {
     waiting_.clear();
     lock.unlock();
     std::string failure;
+    {
+      std::lock_guard inbox_lock(inbox_mutex_);
+      if (inbox_.in_transaction()) {
+        try {
+          inbox_.commit();
+        } catch (const std::exception& e) {
+          // Nothing of the batch was stored: every sender hears so and sends again.
+          failure = e.what();
+          inbox_.rollback();
+          ++inbox_aborts_;
+        }
+      }
+    }
     try {
-      engine_.commit();
+      engine_.commit();  // the API's decisions
     } catch (const std::exception& e) {
-      // Nothing of the batch was stored: every sender hears so and sends again.
       failure = e.what();
       engine_.abort();
-      ++aborts_;
+    }
+    if (!failure.empty()) {
       std::lock_guard m(metrics_mutex_);
       ++commit_failures_;
     }
     for (Waiting& w : batch) {
-      if (w.aborts_before != aborts_.load())
+      if (w.inbox_aborts_before != inbox_aborts_.load() || w.engine_aborts_before != engine_.aborts())
         w.response = json_response(503, {{"error", "not stored, send again: " +
                                                        (failure.empty() ? std::string("the store failed") : failure)}});
       w.done(std::move(w.response));
     }
+    decide_signal_.notify_one();
     lock.lock();
+  }
+}
+
+size_t Intake::decide_pending() {
+  if (!inbox_reader_) {
+    runtime::SqliteOptions read_only;
+    read_only.read_only = true;
+    inbox_reader_ = runtime::open_sqlite_inbox(inbox_path_, read_only);
+  }
+  size_t total = 0;
+  // A batch at a time, so that stopping waits for one batch, not the backlog.
+  while (!stop_deciding_) {
+    std::vector<runtime::InboxEntry> entries = inbox_reader_->after(decided_, 512);
+    if (entries.empty()) return total;
+    int64_t aborts_before = engine_.aborts();
+    for (const runtime::InboxEntry& e : entries) decide(e);
+    engine_.commit();
+    // Decided again after a failed commit: the engine recognises what it had stored.
+    if (engine_.aborts() != aborts_before) continue;
+    decided_ = entries.back().seq;
+    total += entries.size();
+    std::lock_guard lock(inbox_mutex_);
+    inbox_.set_cursor("decided", std::to_string(decided_.load()));
+  }
+  return total;
+}
+
+void Intake::decider() {
+  // Taking webhooks comes first: a channel waits for our answer, the
+  // decisions do not. At idle priority, the decider takes the CPU the
+  // intake leaves; the backlog shows in /metrics.
+  if (config_.decider_idle) {
+    sched_param none{};
+    pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);
+  }
+  auto backoff = std::chrono::milliseconds(10);
+  for (;;) {
+    {
+      std::unique_lock lock(decide_mutex_);
+      decide_signal_.wait_for(lock, std::chrono::milliseconds(100));
+    }
+    try {
+      decide_pending();
+      backoff = std::chrono::milliseconds(10);
+    } catch (const std::exception& e) {
+      // The store failed under the decider: what it had not committed stays in the inbox for the next try.
+      engine_.abort();
+      {
+        std::lock_guard m(metrics_mutex_);
+        ++commit_failures_;
+      }
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+    }
+    std::lock_guard lock(waiting_mutex_);
+    if (stopping_) return;
+  }
+}
+
+void Intake::decide(const runtime::InboxEntry& e) {
+  // Taken already, so answered already: what goes wrong now is a dead letter, kept for replay.
+  const connectors::Connector* connector = connectors::find_connector(e.channel);
+  nlohmann::json payload = nlohmann::json::parse(e.body, nullptr, false);
+  connectors::Normalized normalized =
+      !connector            ? connectors::PayloadError{"$", "no connector for the channel '" + e.channel + "'"}
+      : payload.is_discarded() ? connectors::PayloadError{"$", "not JSON"}
+                               : connector->normalize(payload);
+  if (auto* error = std::get_if<connectors::PayloadError>(&normalized)) {
+    engine_.reject_unparsable(e.body, e.source, error->text());
+    count(e.channel, "invalid");
+    return;
+  }
+  for (const nlohmann::json& input : std::get<std::vector<nlohmann::json>>(normalized)) {
+    if (input.value("type", "") == "fetch") {
+      std::lock_guard lock(inbox_mutex_);
+      inbox_.request_fetch({e.channel, input.value("external_id", ""), input.value("reason", ""), e.received_at});
+      count(e.channel, "fetch_requested");
+      continue;
+    }
+    runtime::Ack ack = engine_.submit(input, e.source);
+    count(e.channel, runtime::status_name(ack.status));
   }
 }
 
@@ -119,7 +232,7 @@ void Intake::handle(HttpRequest request, std::function<void(HttpResponse)> done)
   };
   bool wait = false;
   HttpResponse response;
-  int64_t aborts_before = aborts_.load();
+  int64_t engine_aborts_before = engine_.aborts(), inbox_aborts_before = inbox_aborts_.load();
   const std::string& t = request.target;
   std::string path = t.substr(0, t.find('?'));
   if (request.method == "GET" && path == "/healthz") {
@@ -140,7 +253,7 @@ void Intake::handle(HttpRequest request, std::function<void(HttpResponse)> done)
   if (!wait) return finish(std::move(response));
   {
     std::lock_guard lock(waiting_mutex_);
-    waiting_.push_back({std::move(response), std::move(finish), aborts_before});
+    waiting_.push_back({std::move(response), std::move(finish), engine_aborts_before, inbox_aborts_before});
   }
 }
 
@@ -173,30 +286,36 @@ HttpResponse Intake::webhook(const std::string& channel, const HttpRequest& requ
     count(channel, "bad_signature");
     return reject(401, fmt::format("the {} signature does not match the body", signed_by), request, source);
   }
-  nlohmann::json payload;
-  try {
-    payload = nlohmann::json::parse(request.body);
-  } catch (const nlohmann::json::parse_error& e) {
+  // Checked without building the document (that is the decider's work): a
+  // sender whose body is cut short hears so now.
+  if (!nlohmann::json::accept(request.body)) {
     count(channel, "invalid");
-    std::string why = e.what();
-    if (auto tag = why.find("] "); tag != std::string::npos) why.erase(0, tag + 2);
+    std::string why;
+    try {
+      (void)nlohmann::json::parse(request.body);
+    } catch (const nlohmann::json::parse_error& e) {
+      why = e.what();
+      if (auto tag = why.find("] "); tag != std::string::npos) why.erase(0, tag + 2);
+    }
     return reject(400, "$: not JSON: " + why, request, source);
   }
-  connectors::Normalized normalized = connector->normalize(payload);
-  if (auto* error = std::get_if<connectors::PayloadError>(&normalized)) {
-    count(channel, "invalid");
-    return reject(422, error->text(), request, source);
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch()).count();
+  // A redelivery is the same body again.
+  runtime::InboxEntry entry{0, channel + "|" + connectors::hex(connectors::sha256(request.body)), channel, source, now,
+                            request.body};
+  bool fresh;
+  {
+    std::lock_guard lock(inbox_mutex_);
+    if (!inbox_.in_transaction()) inbox_.begin();
+    fresh = inbox_.add(entry);
+    if (fresh) inbox_last_ = entry.seq;
   }
-  nlohmann::json results = nlohmann::json::array();
-  int status = 200;
-  for (const nlohmann::json& input : std::get<std::vector<nlohmann::json>>(normalized)) {
-    runtime::Ack ack = engine_.submit(input, source);
-    count(channel, runtime::status_name(ack.status));
-    if (ack.status == runtime::Ack::Status::Invalid) status = 422;
-    results.push_back(nlohmann::json(ack.to_json()));
-  }
-  wait = true;  // answered once durable
-  return json_response(status, {{"results", results}});
+  count(channel, fresh ? "accepted" : "duplicate");
+  wait = true;  // answered once durable in the inbox; decided behind it
+  nlohmann::json answer = {{"status", fresh ? "accepted" : "duplicate"}};
+  if (fresh) answer["inbox"] = entry.seq;
+  return json_response(200, answer);
 }
 
 HttpResponse Intake::api(const HttpRequest& request, bool& wait) {
@@ -278,6 +397,9 @@ std::string Intake::metrics() const {
   }
   out += fmt::format("orderflow_request_seconds_bucket{{le=\"+Inf\"}} {}\n", latency_count_);
   out += fmt::format("orderflow_request_seconds_sum {}\norderflow_request_seconds_count {}\n", latency_sum_, latency_count_);
+  out += "# HELP orderflow_inbox_backlog Inputs taken into the inbox and not decided yet.\n";
+  out += "# TYPE orderflow_inbox_backlog gauge\n";
+  out += fmt::format("orderflow_inbox_backlog {}\n", std::max<int64_t>(0, inbox_last_.load() - decided_.load()));
   out += "# HELP orderflow_uncommitted_inputs Inputs in the open batch, not yet durable.\n";
   out += "# TYPE orderflow_uncommitted_inputs gauge\n";
   out += fmt::format("orderflow_uncommitted_inputs {}\n", engine_.uncommitted());

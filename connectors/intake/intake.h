@@ -1,10 +1,15 @@
 #pragma once
 // The intake: what `orderflow serve` does with each HTTP request, apart
-// from the sockets (http_server.cpp). Webhooks are verified on their raw
-// body, normalized by the channel's connector and submitted to the engine;
-// the answer waits until the batch they are in is durably committed.
-// Anything that cannot be taken gets a 4xx with a JSON error and its raw
-// body kept as a dead letter.
+// from the sockets (http_server.cpp). A webhook's signature is checked on
+// its raw body and the body checked to be JSON; then the body goes into
+// the inbox as it is, and the answer waits until the inbox batch it is in
+// is durably committed. The decider thread normalizes and decides from the
+// inbox behind, so a burst of webhooks is taken at the speed of one insert
+// each and decided at the engine's pace. A request that cannot be taken
+// gets a 4xx with a JSON error; a body taken that the connector cannot map
+// becomes a dead letter when it is decided. Both keep the raw body for
+// replay. API calls that change an order are decided at once, so that a
+// refusal is answered.
 #include <nlohmann/json.hpp>
 
 #include <atomic>
@@ -20,6 +25,7 @@
 
 #include "connectors/connector.h"
 #include "runtime/engine/order_engine.h"
+#include "runtime/store/inbox.h"
 
 namespace orderflow::intake {
 
@@ -31,6 +37,8 @@ struct IntakeConfig {
   size_t max_connections = 512;
   std::chrono::seconds read_timeout{10};
   std::chrono::milliseconds commit_every{2};   // group commit: the longest an answer waits for company
+  int io_threads = 2;                          // threads serving HTTP
+  bool decider_idle = true;                    // decide only with the CPU the intake leaves
 
   // {"secrets": {"shopify": "..."}, "api_token": "...", "body_limit": N, "max_connections": N}
   static IntakeConfig from_json(const nlohmann::json& config);
@@ -55,18 +63,26 @@ bool signatures_match(const std::string& expected, const std::string& received);
 
 class Intake {
  public:
-  // `engine` takes the inputs; `reader` is a read-only connection for the API's reads.
-  Intake(runtime::OrderEngine& engine, runtime::Store& reader, IntakeConfig config);
+  // `engine` decides; `reader` is a read-only connection for the API's
+  // reads; `inbox` takes the webhooks' inputs, and the decider reads them
+  // back through its own connection to `inbox_path`.
+  Intake(runtime::OrderEngine& engine, runtime::Store& reader, runtime::Inbox& inbox, std::string inbox_path,
+         IntakeConfig config);
   ~Intake();
 
   // Answers a request; `done` runs once the answer may be sent (after the
   // durable commit for anything stored), possibly on another thread.
   void handle(HttpRequest request, std::function<void(HttpResponse)> done);
 
-  // The group committer: commits the open batch every few milliseconds and
-  // then releases the answers that waited for it.
+  // The group committer commits the open inbox batch (and the engine's
+  // batch of API calls) every few milliseconds, then releases the answers
+  // that waited for it. The decider feeds the engine from the inbox.
   void start();
   void stop();
+  // Decides what the inbox holds beyond the engine's cursor, until it is
+  // empty; returns how many inputs it decided. (The decider calls it; so
+  // can a test.)
+  size_t decide_pending();
 
   std::string metrics() const;
   const IntakeConfig& config() const { return config_; }
@@ -78,6 +94,8 @@ class Intake {
   HttpResponse reject(int status, const std::string& error, const HttpRequest& request, const std::string& source);
   void count(const std::string& channel, const std::string& status);
   void committer();
+  void decider();
+  void decide(const runtime::InboxEntry& entry);
 
   runtime::OrderEngine& engine_;
   runtime::Store& reader_;
@@ -89,14 +107,26 @@ class Intake {
   struct Waiting {
     HttpResponse response;
     std::function<void(HttpResponse)> done;
-    int64_t aborts_before = 0;  // failed commits before its input was submitted
+    int64_t engine_aborts_before = 0;  // failed commits before its input was submitted
+    int64_t inbox_aborts_before = 0;
   };
   std::vector<Waiting> waiting_;
-  // Failed commits so far: an answer whose input was submitted before one
-  // of them was not stored, whichever batch it waits in.
-  std::atomic<int64_t> aborts_{0};
+  // Failed inbox commits so far: an answer whose input was added before
+  // one of them was not stored. (The engine counts its own.)
+  std::atomic<int64_t> inbox_aborts_{0};
   std::thread committer_;
   bool stopping_ = false;
+
+  runtime::Inbox& inbox_;
+  std::mutex inbox_mutex_;  // the writer connection: webhook threads, the committer, the decider's cursor
+  std::string inbox_path_;
+  std::unique_ptr<runtime::Inbox> inbox_reader_;
+  std::mutex decide_mutex_;
+  std::thread decider_;
+  std::condition_variable decide_signal_;
+  std::atomic<int64_t> inbox_last_{0};
+  std::atomic<int64_t> decided_{0};
+  std::atomic<bool> stop_deciding_{false};
 
   mutable std::mutex metrics_mutex_;
   std::map<std::pair<std::string, std::string>, int64_t> inputs_;  // (channel, status) -> count

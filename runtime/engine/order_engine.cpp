@@ -550,6 +550,7 @@ void OrderEngine::abort() {
   orders_.clear();
   stock_.reload();
   uncommitted_ = 0;
+  ++aborts_;
 }
 
 OrderEngine::LiveOrder* OrderEngine::load(const std::string& order_id) {

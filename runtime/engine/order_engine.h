@@ -82,6 +82,9 @@ class OrderEngine {
   // Drops the unfinished batch after a failure (nothing of it was acknowledged).
   void abort();
   size_t uncommitted() const { return uncommitted_; }
+  // Batches abandoned so far: a caller whose inputs were submitted before
+  // this number moved knows they were not stored, whoever committed.
+  int64_t aborts() const { return aborts_; }
 
   // Moves in-flight orders of older deployments to the live one.
   int64_t migrate_to_live(int64_t at);
@@ -117,6 +120,7 @@ class OrderEngine {
   std::map<int64_t, std::unique_ptr<LoadedDeployment>> deployments_;
   std::unordered_map<std::string, std::unique_ptr<LiveOrder>> orders_;
   std::atomic<size_t> uncommitted_ = 0;
+  std::atomic<int64_t> aborts_ = 0;
   double store_ms_ = 0;
 };
 

@@ -1,5 +1,7 @@
 #include "runtime/store/sqlite_store.h"
 
+#include "runtime/store/sqlite_support.h"
+
 #include <fmt/format.h>
 #include <sqlite3.h>
 
@@ -10,6 +12,11 @@
 namespace orderflow::runtime {
 
 namespace {
+
+using sqlite::DatabaseClock;
+using sqlite::explain_code;
+using sqlite::Reset;
+using sqlite::Statement;
 
 // 2: stock, stock_log, advertised, outbox. Every change is additive, so an
 // older file is brought up to date by running the schema again.
@@ -96,117 +103,6 @@ CREATE TABLE IF NOT EXISTS dead_letters(
   body BLOB NOT NULL,
   error TEXT NOT NULL);
 )sql";
-
-std::string explain_code(int code, const std::string& path) {
-  switch (code & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return fmt::format("the database '{}' is locked by another process; stop it, or use another --db", path);
-    case SQLITE_NOTADB:
-      return fmt::format("'{}' is not an orderflow database (it is not SQLite, or its header is damaged)", path);
-    case SQLITE_CORRUPT:
-      return fmt::format("the database '{}' is corrupt; restore it from a backup (`orderflow rebuild` can redo the "
-                         "order table from an intact journal)",
-                         path);
-    case SQLITE_FULL:
-      return fmt::format("the database '{}' is full (no space left on its disk, or its size cap reached); nothing of "
-                         "the unfinished batch was stored",
-                         path);
-    case SQLITE_READONLY:
-      return fmt::format("cannot write '{}': the file or its folder is read-only (SQLite also needs to create "
-                         "'{}-wal' beside it)",
-                         path, path);
-    case SQLITE_CANTOPEN:
-      return fmt::format("cannot open '{}': its folder does not exist or cannot be written", path);
-    case SQLITE_IOERR:
-      return fmt::format("input/output error on '{}'", path);
-    case SQLITE_PERM:
-    case SQLITE_AUTH:
-      return fmt::format("no permission to use '{}'", path);
-    default:
-      return fmt::format("database error on '{}'", path);
-  }
-}
-
-// Time inside SQLite, by the store.
-struct DatabaseClock {
-  StoreStats stats;
-  struct Scope {
-    StoreStats& s;
-    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-    ~Scope() {
-      s.database_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    }
-  };
-};
-
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql, const std::string& path, StoreStats* stats = nullptr)
-      : db_(db), path_(path), stats_(stats) {
-    int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
-    if (rc != SQLITE_OK) fail(rc);
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-
-  Statement& bind(int i, int64_t v) {
-    sqlite3_bind_int64(stmt_, i, v);
-    return *this;
-  }
-  Statement& bind(int i, const std::string& v) {
-    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Statement& bind_blob(int i, const std::string& v) {
-    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  // True while there is a row.
-  bool step() {
-    int rc;
-    if (stats_) {
-      DatabaseClock::Scope timed{*stats_};
-      ++stats_->statements;
-      rc = sqlite3_step(stmt_);
-    } else {
-      rc = sqlite3_step(stmt_);
-    }
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    sqlite3_reset(stmt_);
-    fail(rc);
-  }
-  void run() {
-    step();
-    reset();
-  }
-  void reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
-  std::string text(int col) const {
-    const unsigned char* p = sqlite3_column_text(stmt_, col);
-    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, col)) : std::string();
-  }
-  bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-
- private:
-  [[noreturn]] void fail(int rc) {
-    throw StoreError(fmt::format("{} ({})", explain_code(rc, path_), sqlite3_errmsg(db_)), rc);
-  }
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-  const std::string& path_;
-  StoreStats* stats_;
-};
-
-// Resets a statement when a scope ends, however it ends.
-struct Reset {
-  Statement& s;
-  ~Reset() { s.reset(); }
-};
 
 nlohmann::json order_body(const StoredOrder& o) {
   nlohmann::json lines = nlohmann::json::array();

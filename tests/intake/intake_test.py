@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """`orderflow serve` end to end, on loopback: signed webhooks from Shopify
-and WooCommerce (real payloads) are stored once and answered only after the
-commit; a wrong or missing signature, a truncated body, invalid JSON, a
+and WooCommerce (real payloads) are taken into the inbox once, answered only
+after its commit, and decided behind it; Lazada push messages and noon
+notifications, signed their own ways, become fetch requests; inputs left in
+the inbox when the server stopped are decided when it starts again; a wrong or missing signature, a truncated body, invalid JSON, a
 10 MB body, an unknown channel and a payload the connector cannot map each
 get the right 4xx and a dead letter, and nothing is half-stored; the JSON
 API reads orders and stock and, with the bearer token only, changes them;
@@ -25,12 +27,26 @@ import sys
 import tempfile
 import time
 
-SECRETS = {"shopify": "shpss_test_secret", "woocommerce": "wc-webhook-secret"}
-HEADERS = {"shopify": "X-Shopify-Hmac-Sha256", "woocommerce": "X-WC-Webhook-Signature"}
+SECRETS = {"shopify": "shpss_test_secret", "woocommerce": "wc-webhook-secret",
+           "lazada": {"app_key": "123456", "app_secret": "3412gyo124goi3124"},
+           "noon": {"header": "X-Noon-Token", "secret": "noon-destination-credential"}}
+HEADERS = {"shopify": "X-Shopify-Hmac-Sha256", "woocommerce": "X-WC-Webhook-Signature", "lazada": "Authorization",
+           "noon": "X-Noon-Token"}
 
 
 def sign(channel, body):
+    if channel == "lazada":  # hex HMAC-SHA256 keyed by the app secret over app key + body
+        key = SECRETS["lazada"]
+        return hmac.new(key["app_secret"].encode(), key["app_key"].encode() + body, hashlib.sha256).hexdigest()
+    if channel == "noon":  # the credential configured on noon's webhook destination
+        return SECRETS["noon"]["secret"]
     return base64.b64encode(hmac.new(SECRETS[channel].encode(), body, hashlib.sha256).digest()).decode()
+
+
+# Lazada's trade-order push message, as its push-mechanism guide shows it.
+LAZADA_PUSH = (b'{"seller_id":"1234567","message_type":0,"data":{"order_status":"unpaid",'
+               b'"status_update_time":1603698638,"trade_order_id":"260422900198363",'
+               b'"trade_order_line_id":"260422900298363"},"timestamp":1603766859530,"site":"lazada_vn"}')
 
 
 def main():
@@ -40,16 +56,18 @@ def main():
     db = os.path.join(work, "orders.db")
     config = os.path.join(work, "intake.json")
     json.dump({"secrets": SECRETS, "api_token": "test-token", "read_timeout_seconds": 30}, open(config, "w"))
-    server = subprocess.Popen([orderflow, "serve", "--db", db, "--bundle", os.path.join(source, "examples", "marketplace"),
-                               "--port", "0", "--config", config, "--engine", "interp"],
-                              stderr=subprocess.PIPE, text=True)
-    port = None
-    for line in server.stderr:
-        m = re.search(r"listening on http://127.0.0.1:(\d+)", line)
-        if m:
-            port = int(m.group(1))
-            break
-    assert port, "the server did not start"
+    def start():
+        server = subprocess.Popen([orderflow, "serve", "--db", db, "--bundle",
+                                   os.path.join(source, "examples", "marketplace"),
+                                   "--port", "0", "--config", config, "--engine", "interp"],
+                                  stderr=subprocess.PIPE, text=True)
+        for line in server.stderr:
+            m = re.search(r"listening on http://127.0.0.1:(\d+)", line)
+            if m:
+                return server, int(m.group(1))
+        raise AssertionError("the server did not start")
+
+    server, port = start()
     failures = []
 
     def request(method, path, body=b"", headers=None):
@@ -83,11 +101,11 @@ def main():
     slow.sendall(b"POST /webhooks/shopify HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"or")
 
     status, body = expect("signed Shopify order", webhook("shopify", shopify), 200)
-    results = json.loads(body)["results"]
-    if results[0]["status"] != "stored":
-        failures.append("the Shopify order was not stored")
+    results = json.loads(body)
+    if results["status"] != "accepted":
+        failures.append("the Shopify order was not taken")
     status, body = expect("the same webhook again", webhook("shopify", shopify), 200)
-    if json.loads(body)["results"][0]["status"] != "duplicate":
+    if json.loads(body)["status"] != "duplicate":
         failures.append("a redelivery was not recognised")
     expect("signed WooCommerce order", webhook("woocommerce", woo), 200)
     expect("wrong signature", webhook("shopify", shopify, signature="c2lnbmF0dXJl"), 401)
@@ -98,12 +116,31 @@ def main():
     big = b"{\"order\": \"" + b"x" * (10 << 20) + b"\"}"
     expect("10 MB body", webhook("shopify", big), 413)
     expect("unknown channel", webhook("myspace", shopify, signature="x"), 404)
-    expect("a payload the connector cannot map", webhook("shopify", fulfillment), 422)
+    # Signed and JSON, so taken: the connector's refusal comes when it is decided, as a dead letter.
+    expect("a payload the connector cannot map", webhook("shopify", fulfillment), 200)
+    expect("signed Lazada push message", webhook("lazada", LAZADA_PUSH), 200)
+    expect("Lazada push message, wrong signature", webhook("lazada", LAZADA_PUSH, signature="34f7b258df045d4e"), 401)
+    noon = open(os.path.join(payloads, "noon", "fbpi_event_FBPI_ORDER_CREATED.doc_example.json"), "rb").read()
+    expect("noon notification with its credential", webhook("noon", noon), 200)
     slow.close()
+
+    def decided(order_id, seconds=20):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if request("GET", f"/api/orders/{order_id}")[0] == 200:
+                return True
+            time.sleep(0.05)
+        return False
+
+    if not decided("SHOPIFY-450789469"):
+        failures.append("the Shopify order taken into the inbox was never decided")
 
     expect("healthz", request("GET", "/healthz"), 200)
     status, metrics = expect("metrics", request("GET", "/metrics"), 200)
-    for needle in [b'orderflow_inputs_total{channel="shopify",status="stored"} 1',
+    for needle in [b'orderflow_inputs_total{channel="shopify",status="accepted"} 2',
+                   b'orderflow_inputs_total{channel="shopify",status="stored"} 1',
+                   b'orderflow_inputs_total{channel="lazada",status="fetch_requested"} 1',
+                   b"orderflow_inbox_backlog",
                    b'orderflow_inputs_total{channel="shopify",status="duplicate"} 1',
                    b'orderflow_inputs_total{channel="shopify",status="bad_signature"} 1',
                    b"orderflow_request_seconds_count", b"orderflow_uncommitted_inputs"]:
@@ -126,14 +163,33 @@ def main():
     code = server.wait(timeout=20)
     if code != 0:
         failures.append(f"the server ended with {code}")
+    inbox = sqlite3.connect(db + "-inbox")
+    taken = inbox.execute("SELECT count(*) FROM inbox").fetchone()[0]
+    if taken != 5:
+        failures.append(f"{taken} bodies in the inbox; expected 5 (Shopify, WooCommerce, fulfillment orders, Lazada, noon)")
+    fetches = sorted(inbox.execute("SELECT channel, external_id FROM fetches").fetchall())
+    if fetches != [("lazada", "260422900198363"), ("noon", "NFBO123456789")]:
+        failures.append(f"fetch requests {fetches}")
+    # An input left undecided when the server stopped is decided when it starts again.
+    left = json.loads(woo)
+    left["id"], left["number"] = 1727, "1727"
+    inbox.execute("INSERT INTO inbox(key, channel, source, received_at, body) VALUES(?, 'woocommerce', "
+                  "'webhook:woocommerce', 0, ?)", ("woocommerce|left-behind", json.dumps(left).encode()))
+    inbox.commit()
+    inbox.close()
+    server, port = start()
+    if not decided("WOO-1727"):
+        failures.append("an input left in the inbox was not decided after a restart")
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=20)
     con = sqlite3.connect(db)
     orders = con.execute("SELECT count(*) FROM orders").fetchone()[0]
     letters = con.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
     received = con.execute("SELECT count(*) FROM journal WHERE kind = 'received'").fetchone()[0]
-    if (orders, received) != (2, 2):
-        failures.append(f"{orders} orders and {received} received entries stored; expected 2 and 2")
-    if letters != 7:
-        failures.append(f"{letters} dead letters; expected 7 (one for each rejected webhook)")
+    if (orders, received) != (3, 3):
+        failures.append(f"{orders} orders and {received} received entries stored; expected 3 and 3")
+    if letters != 8:
+        failures.append(f"{letters} dead letters; expected 8 (one for each rejected webhook)")
     print(f"{orders} orders stored, {letters} dead letters; the order was {state}")
     for f in failures:
         print("FAILED:", f)

@@ -1,0 +1,167 @@
+#include <filesystem>
+#include <unordered_map>
+
+#include "runtime/store/inbox.h"
+#include "runtime/store/sqlite_support.h"
+
+namespace orderflow::runtime {
+
+namespace {
+
+using sqlite::explain_code;
+using sqlite::Reset;
+using sqlite::Statement;
+
+const char* kInboxSchema = R"sql(
+CREATE TABLE IF NOT EXISTS inbox(
+  seq INTEGER PRIMARY KEY,
+  key TEXT NOT NULL UNIQUE,
+  channel TEXT NOT NULL,
+  source TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS cursors(
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS fetches(
+  channel TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  requested_at INTEGER NOT NULL,
+  PRIMARY KEY(channel, external_id)) WITHOUT ROWID;
+PRAGMA user_version=1;
+)sql";
+
+class SqliteInbox final : public Inbox {
+ public:
+  SqliteInbox(const std::string& path, const SqliteOptions& options) : path_(path) {
+    int flags = options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    std::error_code ec;
+    if (options.read_only && !std::filesystem::exists(path, ec))
+      throw StoreError(fmt::format("the inbox '{}' does not exist", path), SQLITE_CANTOPEN);
+    int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+      std::string detail = db_ ? sqlite3_errmsg(db_) : "";
+      sqlite3_close(db_);
+      db_ = nullptr;
+      throw StoreError(fmt::format("{} ({})", explain_code(rc, path), detail), rc);
+    }
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, options.busy_timeout_ms);
+    if (!options.read_only) {
+      exec("PRAGMA journal_mode=WAL");
+      exec(options.sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+      exec(kInboxSchema);
+    }
+  }
+  ~SqliteInbox() override {
+    statements_.clear();
+    if (db_) {
+      rollback();
+      sqlite3_close(db_);
+    }
+  }
+
+  void begin() override { exec("BEGIN IMMEDIATE"); }
+  void commit() override { exec("COMMIT"); }
+  void rollback() override {
+    if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  bool in_transaction() const override { return sqlite3_get_autocommit(db_) == 0; }
+
+  bool add(InboxEntry& e) override {
+    Statement& s =
+        statement("INSERT OR IGNORE INTO inbox(key, channel, source, received_at, body) VALUES(?,?,?,?,?)");
+    Reset r{s};
+    s.bind(1, e.key).bind(2, e.channel).bind(3, e.source).bind(4, e.received_at).bind_blob(5, e.body);
+    s.step();
+    if (sqlite3_changes(db_) != 1) return false;
+    e.seq = sqlite3_last_insert_rowid(db_);
+    return true;
+  }
+
+  std::vector<InboxEntry> after(int64_t seq, size_t limit) override {
+    Statement& s = statement(
+        "SELECT seq, key, channel, source, received_at, body FROM inbox WHERE seq > ? ORDER BY seq LIMIT ?");
+    Reset r{s};
+    s.bind(1, seq).bind(2, static_cast<int64_t>(limit));
+    std::vector<InboxEntry> out;
+    while (s.step()) out.push_back({s.integer(0), s.text(1), s.text(2), s.text(3), s.integer(4), s.text(5)});
+    return out;
+  }
+
+  int64_t last_seq() override {
+    Statement& s = statement("SELECT coalesce(max(seq), 0) FROM inbox");
+    Reset r{s};
+    return s.step() ? s.integer(0) : 0;
+  }
+
+  std::optional<std::string> cursor(const std::string& name) override {
+    Statement& s = statement("SELECT value FROM cursors WHERE name = ?");
+    Reset r{s};
+    s.bind(1, name);
+    if (!s.step()) return std::nullopt;
+    return s.text(0);
+  }
+
+  void set_cursor(const std::string& name, const std::string& value) override {
+    Statement& s = statement("INSERT INTO cursors VALUES(?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value");
+    Reset r{s};
+    s.bind(1, name).bind(2, value);
+    s.step();
+  }
+
+  void request_fetch(const FetchRequest& f) override {
+    Statement& s = statement("INSERT OR IGNORE INTO fetches VALUES(?,?,?,?)");
+    Reset r{s};
+    s.bind(1, f.channel).bind(2, f.external_id).bind(3, f.reason).bind(4, f.requested_at);
+    s.step();
+  }
+
+  std::vector<FetchRequest> fetches(const std::string& channel, size_t limit) override {
+    Statement& s = statement(
+        "SELECT channel, external_id, reason, requested_at FROM fetches WHERE channel = ? ORDER BY requested_at LIMIT ?");
+    Reset r{s};
+    s.bind(1, channel).bind(2, static_cast<int64_t>(limit));
+    std::vector<FetchRequest> out;
+    while (s.step()) out.push_back({s.text(0), s.text(1), s.text(2), s.integer(3)});
+    return out;
+  }
+
+  void fetched(const std::string& channel, const std::string& external_id) override {
+    Statement& s = statement("DELETE FROM fetches WHERE channel = ? AND external_id = ?");
+    Reset r{s};
+    s.bind(1, channel).bind(2, external_id);
+    s.step();
+  }
+
+ private:
+  void exec(const char* sql) {
+    char* error = nullptr;
+    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &error);
+    if (rc != SQLITE_OK) {
+      std::string detail = error ? error : sqlite3_errmsg(db_);
+      sqlite3_free(error);
+      throw StoreError(fmt::format("{} ({})", explain_code(rc, path_), detail), rc);
+    }
+  }
+  Statement& statement(const char* sql) {
+    auto it = statements_.find(sql);
+    if (it == statements_.end()) it = statements_.emplace(sql, std::make_unique<Statement>(db_, sql, path_)).first;
+    return *it->second;
+  }
+
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  std::unordered_map<const char*, std::unique_ptr<Statement>> statements_;
+};
+
+}  // namespace
+
+std::string inbox_path(const std::string& store_path) { return store_path + "-inbox"; }
+
+std::unique_ptr<Inbox> open_sqlite_inbox(const std::string& path, const SqliteOptions& options) {
+  return std::make_unique<SqliteInbox>(path, options);
+}
+
+}  // namespace orderflow::runtime
