@@ -7,6 +7,7 @@
 #include "cli/support.h"
 #include "compiler/support/source.h"
 #include "connectors/intake/intake.h"
+#include "connectors/poller/poller.h"
 #include "runtime/store/sqlite_store.h"
 
 namespace orderflow::cli {
@@ -55,9 +56,19 @@ int run_serve(const ServeOptions& o) {
     std::string inbox_file = runtime::inbox_path(o.db);
     auto inbox = runtime::open_sqlite_inbox(inbox_file);
     intake::Intake intake(engine, *reader, *inbox, inbox_file, config);
-    return intake::serve_http(intake, engine, clock, o.address, o.port, [&](unsigned short port) {
+    std::vector<std::unique_ptr<poller::Poller>> pollers;
+    for (const auto& [channel, settings] : config.pollers.items()) {
+      poller::PollConfig poll = poller::PollConfig::from_json(channel, settings);
+      auto api = poller::make_channel_api(poll, [](const poller::HttpCall& c) { return poller::http_call(c); });
+      pollers.push_back(std::make_unique<poller::Poller>(
+          poll, std::move(api), [&intake](const auto& work) { intake.with_inbox(work); }));
+    }
+    int status = intake::serve_http(intake, engine, clock, o.address, o.port, [&](unsigned short port) {
+      for (auto& p : pollers) p->start();
       std::cerr << fmt::format("orderflow serve: listening on http://{}:{}\n", o.address, port) << std::flush;
     });
+    for (auto& p : pollers) p->stop();
+    return status;
   } catch (const runtime::StoreError& e) {
     std::cerr << "orderflow serve: error: " << e.what() << "\n";
     return 1;

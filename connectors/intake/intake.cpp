@@ -39,6 +39,7 @@ IntakeConfig IntakeConfig::from_json(const nlohmann::json& j) {
   c.read_timeout = std::chrono::seconds(j.value("read_timeout_seconds", 10));
   c.io_threads = j.value("io_threads", c.io_threads);
   c.decider_idle = j.value("decider_idle", c.decider_idle);
+  if (j.contains("pollers")) c.pollers = j["pollers"];
   return c;
 }
 
@@ -179,13 +180,34 @@ void Intake::decider() {
   }
 }
 
+void Intake::with_inbox(const std::function<void(runtime::Inbox&)>& work) {
+  {
+    std::lock_guard lock(inbox_mutex_);
+    if (!inbox_.in_transaction()) inbox_.begin();
+    try {
+      work(inbox_);
+      inbox_.commit();
+    } catch (...) {
+      // Webhooks waiting in the same batch were lost too: they hear so.
+      inbox_.rollback();
+      ++inbox_aborts_;
+      throw;
+    }
+    inbox_last_ = inbox_.last_seq();
+  }
+  decide_signal_.notify_one();
+}
+
 void Intake::decide(const runtime::InboxEntry& e) {
   // Taken already, so answered already: what goes wrong now is a dead letter, kept for replay.
   const connectors::Connector* connector = connectors::find_connector(e.channel);
   nlohmann::json payload = nlohmann::json::parse(e.body, nullptr, false);
+  // A poller's answer is the array of an order's parts, as the API gave them.
+  bool parts = e.source.rfind("poll:", 0) == 0 && payload.is_array();
   connectors::Normalized normalized =
       !connector            ? connectors::PayloadError{"$", "no connector for the channel '" + e.channel + "'"}
       : payload.is_discarded() ? connectors::PayloadError{"$", "not JSON"}
+      : parts                  ? connector->normalize_parts(payload.get<std::vector<nlohmann::json>>())
                                : connector->normalize(payload);
   if (auto* error = std::get_if<connectors::PayloadError>(&normalized)) {
     engine_.reject_unparsable(e.body, e.source, error->text());

@@ -39,6 +39,7 @@ struct IntakeConfig {
   std::chrono::milliseconds commit_every{2};   // group commit: the longest an answer waits for company
   int io_threads = 2;                          // threads serving HTTP
   bool decider_idle = true;                    // decide only with the CPU the intake leaves
+  nlohmann::json pollers = nlohmann::json::object();  // by channel: poller/poller.h's PollConfig
 
   // {"secrets": {"shopify": "..."}, "api_token": "...", "body_limit": N, "max_connections": N}
   static IntakeConfig from_json(const nlohmann::json& config);
@@ -83,6 +84,10 @@ class Intake {
   // empty; returns how many inputs it decided. (The decider calls it; so
   // can a test.)
   size_t decide_pending();
+
+  // Runs `work` on the inbox in a transaction of its own and commits it
+  // (the pollers' way in). Throws when the commit fails; nothing of it stays.
+  void with_inbox(const std::function<void(runtime::Inbox&)>& work);
 
   std::string metrics() const;
   const IntakeConfig& config() const { return config_; }
