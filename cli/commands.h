@@ -17,6 +17,7 @@ void add_runtime_commands(CLI::App& app, Command& run);
 void add_fmt_command(CLI::App& app, Command& run);
 void add_lsp_command(CLI::App& app, Command& run);
 void add_normalize_command(CLI::App& app, Command& run);
+void add_tell_command(CLI::App& app, Command& run);
 void add_serve_command(CLI::App& app, Command& run);
 
 }  // namespace orderflow::cli

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   orderflow::cli::add_fmt_command(app, run);
   orderflow::cli::add_lsp_command(app, run);
   orderflow::cli::add_normalize_command(app, run);
+  orderflow::cli::add_tell_command(app, run);
   orderflow::cli::add_serve_command(app, run);
   try {
     app.parse(argc, argv);

@@ -14,6 +14,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -24,6 +25,7 @@
 #include "cli/support.h"
 #include "runtime/engine/order_engine.h"
 #include "runtime/engine/timer_service.h"
+#include "runtime/store/inbox.h"
 #include "runtime/store/projection.h"
 #include "runtime/store/sqlite_store.h"
 
@@ -555,7 +557,15 @@ int run_stock(const std::string& db, const std::string& format, const std::strin
     for (const std::string& c : channel_names)
       for (const std::string& sku : skus)
         if (auto q = store->advertised(c, sku)) channels[c][sku] = *q;
-    size_t pending = store->outbox(true, 1'000'000).size();
+    // Told already: up to the sender's cursor in the inbox (when `serve` has run).
+    int64_t told_up_to = 0;
+    if (std::filesystem::exists(runtime::inbox_path(db))) {
+      runtime::SqliteOptions read_only;
+      read_only.read_only = true;
+      auto inbox = runtime::open_sqlite_inbox(runtime::inbox_path(db), read_only);
+      told_up_to = std::stoll(inbox->cursor("tell:outbox").value_or("0"));
+    }
+    size_t pending = store->outbox_after(told_up_to, 1'000'000).size();
     if (format == "json") {
       nlohmann::ordered_json out;
       nlohmann::ordered_json nodes = nlohmann::ordered_json::array();

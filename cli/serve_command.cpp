@@ -7,6 +7,7 @@
 #include "cli/support.h"
 #include "compiler/support/source.h"
 #include "connectors/intake/intake.h"
+#include "connectors/outbound/sender.h"
 #include "connectors/poller/poller.h"
 #include "runtime/store/sqlite_store.h"
 
@@ -63,11 +64,19 @@ int run_serve(const ServeOptions& o) {
       pollers.push_back(std::make_unique<poller::Poller>(
           poll, std::move(api), [&intake](const auto& work) { intake.with_inbox(work); }));
     }
+    std::unique_ptr<outbound::Sender> sender;
+    if (!config.outbound.empty())
+      sender = std::make_unique<outbound::Sender>(
+          outbound::SenderConfig::from_json(config.outbound), runtime::open_sqlite_store(o.db, read_only),
+          [&intake](const auto& work) { intake.with_inbox(work); },
+          [](const poller::HttpCall& c) { return poller::http_call(c); });
     int status = intake::serve_http(intake, engine, clock, o.address, o.port, [&](unsigned short port) {
       for (auto& p : pollers) p->start();
+      if (sender) sender->start();
       std::cerr << fmt::format("orderflow serve: listening on http://{}:{}\n", o.address, port) << std::flush;
     });
     for (auto& p : pollers) p->stop();
+    if (sender) sender->stop();
     return status;
   } catch (const runtime::StoreError& e) {
     std::cerr << "orderflow serve: error: " << e.what() << "\n";

@@ -22,6 +22,8 @@ Normalized Connector::normalize_parts(const std::vector<nlohmann::json>& parts) 
   return PayloadError{"$[1]", fmt::format("{} takes one payload at a time", channel())};
 }
 
+std::optional<ChannelRequest> Connector::outbound(const Outbound&, const nlohmann::json&) const { return std::nullopt; }
+
 std::string Connector::expected_signature(const WebhookSecret&, const std::string&) const { return ""; }
 
 std::string iso_from_unix_seconds(int64_t seconds) {

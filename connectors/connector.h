@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -32,6 +33,26 @@ struct WebhookSecret {
 // cancelled, its cancellation.
 using Normalized = std::variant<std::vector<nlohmann::json>, PayloadError>;
 
+// What orderflow tells a channel. "state": an order entered a state (its
+// acceptance, its shipping, a cancellation the channel did not ask for);
+// `order` is the canonical order as stored, `by` who caused the change
+// ("shopify" when the channel itself did). "inventory_update": what the
+// channel may now sell of a SKU (`sku`, `quantity`).
+struct Outbound {
+  std::string kind;
+  nlohmann::json order;
+  std::string from, to, cause, by;
+  std::string sku;
+  int64_t quantity = 0;
+};
+
+// The request that tells it, relative to the channel's configured base URL.
+struct ChannelRequest {
+  std::string method;
+  std::string path;
+  nlohmann::json body;
+};
+
 class Connector {
  public:
   virtual ~Connector() = default;
@@ -48,6 +69,12 @@ class Connector {
   virtual std::string signature_header() const { return ""; }
   // What that header must hold for this raw body.
   virtual std::string expected_signature(const WebhookSecret& secret, const std::string& body) const;
+
+  // The request that tells the channel, or nothing when the channel need
+  // not hear (or cannot be told through its API). `settings` is the
+  // channel's outbound config: the ids its API wants that orders do not
+  // carry (Shopify's location and inventory items, WooCommerce's products).
+  virtual std::optional<ChannelRequest> outbound(const Outbound& message, const nlohmann::json& settings) const;
 };
 
 // The adapters, by channel.

@@ -40,6 +40,7 @@ IntakeConfig IntakeConfig::from_json(const nlohmann::json& j) {
   c.io_threads = j.value("io_threads", c.io_threads);
   c.decider_idle = j.value("decider_idle", c.decider_idle);
   if (j.contains("pollers")) c.pollers = j["pollers"];
+  if (j.contains("outbound")) c.outbound = j["outbound"];
   return c;
 }
 

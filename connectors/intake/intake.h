@@ -39,7 +39,8 @@ struct IntakeConfig {
   std::chrono::milliseconds commit_every{2};   // group commit: the longest an answer waits for company
   int io_threads = 2;                          // threads serving HTTP
   bool decider_idle = true;                    // decide only with the CPU the intake leaves
-  nlohmann::json pollers = nlohmann::json::object();  // by channel: poller/poller.h's PollConfig
+  nlohmann::json pollers = nlohmann::json::object();   // by channel: poller/poller.h's PollConfig
+  nlohmann::json outbound = nlohmann::json::object();  // by channel: outbound/sender.h's ChannelOutbound
 
   // {"secrets": {"shopify": "..."}, "api_token": "...", "body_limit": N, "max_connections": N}
   static IntakeConfig from_json(const nlohmann::json& config);

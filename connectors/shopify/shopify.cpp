@@ -146,6 +146,28 @@ class Shopify final : public Connector {
     return base64(hmac_sha256(secret.secret, body));
   }
 
+  // Admin REST 2026-07: a cancellation Shopify did not make is made there
+  // (POST orders/{id}/cancel.json); what may be sold is set per location
+  // and inventory item (inventory_levels/set.json), from the settings'
+  // "location_id" and "inventory_items" (SKU -> inventory item id).
+  // Shipping needs fulfillment orders and tracking, which the order's
+  // events do not carry: it is not told.
+  std::optional<ChannelRequest> outbound(const Outbound& m, const nlohmann::json& settings) const override {
+    if (m.kind == "state" && m.to == "cancelled" && m.by != "shopify")
+      return ChannelRequest{"POST", fmt::format("/admin/api/2026-07/orders/{}/cancel.json",
+                                                m.order.value("external_id", "")),
+                            nlohmann::json::object()};
+    if (m.kind == "inventory_update") {
+      const nlohmann::json items = settings.value("inventory_items", nlohmann::json::object());
+      if (!items.contains(m.sku) || !settings.contains("location_id")) return std::nullopt;  // not listed there
+      return ChannelRequest{"POST", "/admin/api/2026-07/inventory_levels/set.json",
+                            {{"location_id", settings["location_id"]},
+                             {"inventory_item_id", items[m.sku]},
+                             {"available", m.quantity}}};
+    }
+    return std::nullopt;
+  }
+
   Normalized normalize(const nlohmann::json& payload) const override {
     try {
       Reader root(payload, "$");

@@ -39,6 +39,28 @@ class WooCommerce final : public Connector {
     return base64(hmac_sha256(secret.secret, body));
   }
 
+  // REST v3: the order's status follows ours (cancelled, or completed once
+  // shipped) unless WooCommerce itself made the change; what may be sold
+  // is the product's stock_quantity, by the settings' "products" (SKU ->
+  // product id).
+  std::optional<ChannelRequest> outbound(const Outbound& m, const nlohmann::json& settings) const override {
+    if (m.kind == "state" && m.by != "woocommerce") {
+      std::string id = m.order.value("id", "");
+      if (id.rfind("WOO-", 0) != 0) return std::nullopt;
+      const char* status = m.to == "cancelled" || m.to == "rejected" ? "cancelled" : m.to == "shipped" ? "completed"
+                                                                                                        : nullptr;
+      if (!status) return std::nullopt;
+      return ChannelRequest{"PUT", "/wp-json/wc/v3/orders/" + id.substr(4), {{"status", status}}};
+    }
+    if (m.kind == "inventory_update") {
+      const nlohmann::json products = settings.value("products", nlohmann::json::object());
+      if (!products.contains(m.sku)) return std::nullopt;  // not sold there
+      return ChannelRequest{"PUT", fmt::format("/wp-json/wc/v3/products/{}", exact_text(products[m.sku])),
+                            {{"manage_stock", true}, {"stock_quantity", m.quantity}}};
+    }
+    return std::nullopt;
+  }
+
   Normalized normalize(const nlohmann::json& payload) const override {
     try {
       Reader o(payload, "$");

@@ -34,6 +34,17 @@ struct FetchRequest {
   int64_t requested_at = 0;
 };
 
+// What orderflow told a channel, and what the channel answered: the
+// auditor's record of the outbound side.
+struct ToldRecord {
+  int64_t at = 0;
+  std::string channel;
+  std::string about;    // the order, or the SKU
+  std::string request;  // "PUT /wp-json/wc/v3/orders/727 {...}"
+  int status = 0;       // the channel's HTTP status
+  std::string answer;
+};
+
 class Inbox {
  public:
   virtual ~Inbox() = default;
@@ -56,6 +67,9 @@ class Inbox {
   virtual void request_fetch(const FetchRequest& request) = 0;
   virtual std::vector<FetchRequest> fetches(const std::string& channel, size_t limit) = 0;
   virtual void fetched(const std::string& channel, const std::string& external_id) = 0;
+
+  virtual void log_told(const ToldRecord& record) = 0;
+  virtual std::vector<ToldRecord> told(size_t limit) = 0;  // the latest first
 };
 
 // The inbox of the store at `store_path`: "<store_path>-inbox".

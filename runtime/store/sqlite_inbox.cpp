@@ -29,6 +29,14 @@ CREATE TABLE IF NOT EXISTS fetches(
   reason TEXT NOT NULL,
   requested_at INTEGER NOT NULL,
   PRIMARY KEY(channel, external_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS told(
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  channel TEXT NOT NULL,
+  about TEXT NOT NULL,
+  request TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  answer TEXT NOT NULL);
 PRAGMA user_version=1;
 )sql";
 
@@ -133,6 +141,23 @@ class SqliteInbox final : public Inbox {
     Reset r{s};
     s.bind(1, channel).bind(2, external_id);
     s.step();
+  }
+
+  void log_told(const ToldRecord& t) override {
+    Statement& s = statement("INSERT INTO told(at, channel, about, request, status, answer) VALUES(?,?,?,?,?,?)");
+    Reset r{s};
+    s.bind(1, t.at).bind(2, t.channel).bind(3, t.about).bind(4, t.request).bind(5, t.status).bind(6, t.answer);
+    s.step();
+  }
+
+  std::vector<ToldRecord> told(size_t limit) override {
+    Statement& s = statement("SELECT at, channel, about, request, status, answer FROM told ORDER BY id DESC LIMIT ?");
+    Reset r{s};
+    s.bind(1, static_cast<int64_t>(limit));
+    std::vector<ToldRecord> out;
+    while (s.step())
+      out.push_back({s.integer(0), s.text(1), s.text(2), s.text(3), static_cast<int>(s.integer(4)), s.text(5)});
+    return out;
   }
 
  private:

@@ -449,6 +449,32 @@ class SqliteStore final : public Store {
     return sqlite3_last_insert_rowid(db_);
   }
 
+  std::vector<OutboxMessage> outbox_after(int64_t id, size_t limit) override {
+    Statement& s = statement("SELECT * FROM outbox WHERE id > ? ORDER BY id LIMIT ?");
+    Reset r{s};
+    s.bind(1, id).bind(2, static_cast<int64_t>(limit));
+    std::vector<OutboxMessage> out;
+    while (s.step())
+      out.push_back({s.integer(0), s.integer(1), s.text(2), s.text(3), nlohmann::json::parse(s.text(4), nullptr, false),
+                     std::nullopt});
+    return out;
+  }
+
+  std::vector<JournalEntry> journal_after(int64_t seq, size_t limit) override {
+    Statement& s = statement("SELECT seq, order_id, at, kind, body FROM journal WHERE seq > ? ORDER BY seq LIMIT ?");
+    Reset r{s};
+    s.bind(1, seq).bind(2, static_cast<int64_t>(limit));
+    std::vector<JournalEntry> out;
+    while (s.step()) out.push_back(read_entry(s));
+    return out;
+  }
+
+  int64_t last_journal_seq() override {
+    Statement& s = statement("SELECT coalesce(max(seq), 0) FROM journal");
+    Reset r{s};
+    return s.step() ? s.integer(0) : 0;
+  }
+
   std::vector<OutboxMessage> outbox(bool unsent_only, size_t limit) override {
     Statement& s = statement(unsent_only ? "SELECT * FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?"
                                          : "SELECT * FROM outbox ORDER BY id LIMIT ?");

@@ -170,6 +170,8 @@ class Store {
   virtual int64_t append(JournalEntry& entry) = 0;  // sets entry.seq
   virtual std::vector<JournalEntry> journal(const std::string& order_id) = 0;
   virtual void scan_journal(const std::function<void(const JournalEntry&)>& visit) = 0;
+  virtual std::vector<JournalEntry> journal_after(int64_t seq, size_t limit) = 0;
+  virtual int64_t last_journal_seq() = 0;
 
   virtual void put_order(const StoredOrder& order) = 0;
   virtual std::optional<StoredOrder> get_order(const std::string& order_id) = 0;
@@ -207,6 +209,7 @@ class Store {
   virtual void put_advertised(const std::string& channel, const std::string& sku, int64_t quantity) = 0;
   virtual int64_t add_outbox(const OutboxMessage& message) = 0;
   virtual std::vector<OutboxMessage> outbox(bool unsent_only, size_t limit) = 0;
+  virtual std::vector<OutboxMessage> outbox_after(int64_t id, size_t limit) = 0;
 
   // Replaces the order, timer and stock tables with what the journal and
   // the stock log say.

@@ -11,7 +11,9 @@ the expected files.
 
 Besides the payloads as they are, the cases of fixtures/README.md: parts of
 one order joined (Amazon v0, Lazada), the Magento order without its
-elisions, and Flipkart answers written with its documented field names.
+elisions, and Flipkart answers written with its documented field names;
+and, the other way, the request `orderflow tell` makes of each outbound
+message in fixtures/outbound.
 
 usage: run_connector_golden.py ORDERFLOW SOURCE_DIR
 """
@@ -185,6 +187,21 @@ def main():
     for sheet in sorted(glob.glob(os.path.join(here, "fixtures", "csv", "*.csv"))):
         seen += 1
         run_case(orderflow, source, "csv", os.path.basename(sheet) + ".txt", [sheet], failures)
+    # Outbound: what `orderflow tell` would send for each case of fixtures/outbound.
+    with tempfile.TemporaryDirectory() as work:
+        for case_file in sorted(glob.glob(os.path.join(here, "fixtures", "outbound", "*.json"))):
+            seen += 1
+            case = json.load(open(case_file))
+            message, settings = os.path.join(work, "message.json"), os.path.join(work, "settings.json")
+            json.dump(case["message"], open(message, "w"))
+            json.dump(case.get("settings", {}), open(settings, "w"))
+            r = subprocess.run([orderflow, "tell", "--channel", case["channel"], message, "--settings", settings],
+                               capture_output=True, text=True)
+            shown = f"--- stdout\n{r.stdout}--- stderr\n{r.stderr}--- exit {r.returncode}\n"
+            name = os.path.basename(case_file)[:-5] + ".txt"
+            problem = golden_file.compare(os.path.join(source, "tests", "connectors", "expected", "outbound", name), shown)
+            if problem:
+                failures.append(problem)
     with tempfile.TemporaryDirectory() as work:
         for channel, label, paths in derived_cases(payloads, work):
             seen += 1

@@ -64,6 +64,9 @@ class FaultyStore final : public Store {
   void put_advertised(const std::string& c, const std::string& k, int64_t q) override { s_.put_advertised(c, k, q); }
   int64_t add_outbox(const OutboxMessage& m) override { return s_.add_outbox(m); }
   std::vector<OutboxMessage> outbox(bool u, size_t l) override { return s_.outbox(u, l); }
+  std::vector<OutboxMessage> outbox_after(int64_t id, size_t l) override { return s_.outbox_after(id, l); }
+  std::vector<JournalEntry> journal_after(int64_t seq, size_t l) override { return s_.journal_after(seq, l); }
+  int64_t last_journal_seq() override { return s_.last_journal_seq(); }
 
  private:
   Store& s_;

@@ -1,0 +1,137 @@
+#include "connectors/outbound/sender.h"
+
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "connectors/connector.h"
+
+namespace orderflow::outbound {
+
+SenderConfig SenderConfig::from_json(const nlohmann::json& j) {
+  SenderConfig c;
+  for (const auto& [channel, settings] : j.items()) {
+    ChannelOutbound o;
+    o.base_url = settings.value("base_url", "");
+    while (!o.base_url.empty() && o.base_url.back() == '/') o.base_url.pop_back();
+    if (o.base_url.empty()) throw std::runtime_error(fmt::format("outbound.{} has no base_url", channel));
+    if (!connectors::find_connector(channel))
+      throw std::runtime_error(fmt::format("outbound.{}: there is no connector for '{}'", channel, channel));
+    const nlohmann::json headers = settings.value("headers", nlohmann::json::object());
+    for (const auto& [name, value] : headers.items()) o.headers[name] = value.get<std::string>();
+    o.settings = settings.value("settings", nlohmann::json::object());
+    c.channels[channel] = std::move(o);
+  }
+  return c;
+}
+
+Sender::Sender(SenderConfig config, std::unique_ptr<runtime::Store> reader, poller::InboxWork with_inbox,
+               poller::Caller call)
+    : config_(std::move(config)), reader_(std::move(reader)), with_inbox_(std::move(with_inbox)), call_(std::move(call)) {}
+
+Sender::~Sender() { stop(); }
+
+bool Sender::tell(const std::string& channel, const std::string& about, const connectors::Outbound& message,
+                  int64_t now_ms) {
+  auto configured = config_.channels.find(channel);
+  if (configured == config_.channels.end()) return false;
+  std::optional<connectors::ChannelRequest> request =
+      connectors::find_connector(channel)->outbound(message, configured->second.settings);
+  if (!request) return false;
+  poller::HttpCall call{request->method, configured->second.base_url + request->path, configured->second.headers,
+                        request->body.dump()};
+  call.headers["Content-Type"] = "application/json";
+  poller::HttpAnswer answer = call_(call);  // throws when the channel cannot be reached: tried again
+  if (answer.status == 429 || answer.status >= 500)
+    throw std::runtime_error(fmt::format("{} answered {} to {} {}: telling it again later", channel, answer.status,
+                                         request->method, request->path));
+  // Told, or refused for good: either way it is on the record and the sender goes on.
+  with_inbox_([&](runtime::Inbox& inbox) {
+    inbox.log_told({now_ms, channel, about, fmt::format("{} {} {}", request->method, request->path, call.body),
+                    answer.status, answer.body.substr(0, 2000)});
+  });
+  return true;
+}
+
+size_t Sender::round(int64_t now_ms) {
+  size_t sent = 0;
+  // What happened to orders: their state entries in the journal.
+  std::optional<std::string> saved;
+  with_inbox_([&](runtime::Inbox& inbox) { saved = inbox.cursor("tell:journal"); });
+  if (!saved) {
+    // The first time, from now on: the past was not ours to tell.
+    std::string now = std::to_string(reader_->last_journal_seq());
+    with_inbox_([&](runtime::Inbox& inbox) { inbox.set_cursor("tell:journal", now); });
+    saved = now;
+  }
+  int64_t seq = std::stoll(*saved);
+  for (;;) {
+    std::vector<runtime::JournalEntry> entries = reader_->journal_after(seq, 256);
+    if (entries.empty()) break;
+    for (const runtime::JournalEntry& e : entries) {
+      if (e.kind == "state" && e.body.value("entered", false)) {
+        std::optional<runtime::StoredOrder> order = reader_->get_order(e.order_id);
+        if (order && config_.channels.count(order->channel)) {
+          connectors::Outbound m{"state", order->order, e.body.value("from", ""), e.body.value("to", ""),
+                                 e.body.value("cause", ""), ""};
+          // Who caused it: the last event before it.
+          for (const runtime::JournalEntry& before : reader_->journal(e.order_id))
+            if (before.seq < e.seq && before.kind == "event") m.by = before.body.value("by", "");
+          if (tell(order->channel, e.order_id, m, now_ms)) ++sent;
+        }
+      }
+      seq = e.seq;
+      with_inbox_([&](runtime::Inbox& inbox) { inbox.set_cursor("tell:journal", std::to_string(seq)); });
+    }
+  }
+  // What the channels may sell: the outbox.
+  with_inbox_([&](runtime::Inbox& inbox) { saved = inbox.cursor("tell:outbox"); });
+  int64_t id = saved ? std::stoll(*saved) : 0;
+  for (;;) {
+    std::vector<runtime::OutboxMessage> messages = reader_->outbox_after(id, 256);
+    if (messages.empty()) break;
+    for (const runtime::OutboxMessage& o : messages) {
+      if (o.kind == "inventory_update") {
+        connectors::Outbound m{"inventory_update", nlohmann::json(), "", "", "", "",
+                               o.body.value("sku", ""), o.body.value("quantity", int64_t{0})};
+        if (tell(o.channel, m.sku, m, now_ms)) ++sent;
+      }
+      id = o.id;
+      with_inbox_([&](runtime::Inbox& inbox) { inbox.set_cursor("tell:outbox", std::to_string(id)); });
+    }
+  }
+  return sent;
+}
+
+void Sender::start() {
+  thread_ = std::thread([this] {
+    std::chrono::milliseconds backoff = config_.backoff_first;
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      lock.unlock();
+      std::chrono::milliseconds wait = config_.every;
+      try {
+        round(std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch()).count());
+        backoff = config_.backoff_first;
+      } catch (const std::exception& e) {
+        std::cerr << fmt::format("orderflow serve: {} (in {} ms)\n", e.what(), backoff.count());
+        wait = backoff;
+        backoff = std::min(backoff * 2, config_.backoff_most);
+      }
+      lock.lock();
+      wake_.wait_for(lock, wait, [&] { return stopping_; });
+    }
+  });
+}
+
+void Sender::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace orderflow::outbound

@@ -1,0 +1,67 @@
+#pragma once
+// Telling the channels: what the journal says happened to their orders
+// (state entries) and what the outbox says they may sell, turned into each
+// channel's request by its connector (Connector::outbound) and sent in
+// order. A channel that is down (unreachable, 429, 5xx) is retried from the
+// same message with backoff, so nothing is skipped and the order of what a
+// channel hears is the order it happened in; a channel that refuses a
+// request (another 4xx) has the refusal recorded and the sender goes on.
+// Positions and the record of every request live in the inbox file, so the
+// store is only read.
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "connectors/connector.h"
+#include "connectors/poller/poller.h"
+#include "runtime/store/store.h"
+
+namespace orderflow::outbound {
+
+struct ChannelOutbound {
+  std::string base_url;
+  std::map<std::string, std::string> headers;  // auth, as the channel wants it
+  nlohmann::json settings = nlohmann::json::object();  // ids for the connector: products, inventory items ...
+};
+
+struct SenderConfig {
+  std::map<std::string, ChannelOutbound> channels;
+  std::chrono::milliseconds every{500};
+  std::chrono::milliseconds backoff_first{1000};
+  std::chrono::milliseconds backoff_most{300000};
+  // {"shopify": {"base_url": ..., "headers": {...}, "settings": {...}}, ...}
+  static SenderConfig from_json(const nlohmann::json& config);
+};
+
+class Sender {
+ public:
+  Sender(SenderConfig config, std::unique_ptr<runtime::Store> reader, poller::InboxWork with_inbox,
+         poller::Caller call);
+  ~Sender();
+  // Tells everything past the cursors; returns how many requests were sent.
+  // Throws when a channel is down: the cursor stays on the message it could not tell.
+  size_t round(int64_t now_ms);
+  void start();
+  void stop();
+
+ private:
+  bool tell(const std::string& channel, const std::string& about, const connectors::Outbound& message,
+            int64_t now_ms);
+
+  SenderConfig config_;
+  std::unique_ptr<runtime::Store> reader_;
+  poller::InboxWork with_inbox_;
+  poller::Caller call_;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+};
+
+}  // namespace orderflow::outbound
