@@ -2,8 +2,12 @@
 
 #include <fmt/format.h>
 #include <openssl/crypto.h>
+#include <simdjson.h>
+#include <xxhash.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "connectors/connector.h"
 
@@ -12,6 +16,14 @@ namespace orderflow::intake {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Whether a body is JSON, checked at gigabytes a second (simdjson) without
+// building what only the decider needs. What it refuses, nlohmann (which
+// the decider reads with) gets the last word on, and gives the reason.
+bool is_json(const std::string& body) {
+  thread_local simdjson::dom::parser parser;
+  return !parser.parse(body.data(), body.size()).error() || nlohmann::json::accept(body);
+}
 
 HttpResponse json_response(int status, nlohmann::json body) {
   return {status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json"};
@@ -38,6 +50,8 @@ IntakeConfig IntakeConfig::from_json(const nlohmann::json& j) {
   c.max_connections = j.value("max_connections", c.max_connections);
   c.read_timeout = std::chrono::seconds(j.value("read_timeout_seconds", 10));
   c.io_threads = j.value("io_threads", c.io_threads);
+  c.commit_every = std::chrono::milliseconds(j.value("commit_every_ms", c.commit_every.count()));
+  c.decider_nice = j.value("decider_nice", c.decider_nice);
   c.decider_idle = j.value("decider_idle", c.decider_idle);
   if (j.contains("pollers")) c.pollers = j["pollers"];
   if (j.contains("outbound")) c.outbound = j["outbound"];
@@ -60,8 +74,13 @@ Intake::Intake(runtime::OrderEngine& engine, runtime::Store& reader, runtime::In
 Intake::~Intake() { stop(); }
 
 void Intake::start() {
-  committer_ = std::thread([this] { committer(); });
   decider_ = std::thread([this] { decider(); });
+  {
+    std::lock_guard lock(priority_mutex_);
+    decider_idle_ = false;
+    set_decider_idle(config_.decider_idle);
+  }
+  committer_ = std::thread([this] { committer(); });
 }
 
 void Intake::stop() {
@@ -82,26 +101,41 @@ void Intake::stop() {
 void Intake::committer() {
   std::unique_lock lock(waiting_mutex_);
   for (;;) {
-    waiting_signal_.wait_for(lock, config_.commit_every, [&] { return stopping_; });
-    if (waiting_.empty()) {
-      if (stopping_) return;
-      continue;
-    }
+    // Group commit: what arrives while a commit runs goes in the next one,
+    // at once; an answer alone waits at most commit_every for company.
+    while (!waiting_signal_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_ || !waiting_.empty(); }))
+      watch_decider();
+    if (waiting_.empty()) return;  // stopping, and nothing left to answer
+    if (waiting_.size() == 1 && !stopping_)
+      waiting_signal_.wait_for(lock, config_.commit_every, [&] { return stopping_ || waiting_.size() > 1; });
     auto batch = std::move(waiting_);
     waiting_.clear();
     lock.unlock();
     std::string failure;
+    bool inbox_failed = false;
     {
+      // The webhooks' bodies are written here, not on the threads that read
+      // them: those go on reading while this one waits for the disk.
       std::lock_guard inbox_lock(inbox_mutex_);
-      if (inbox_.in_transaction()) {
-        try {
-          inbox_.commit();
-        } catch (const std::exception& e) {
-          // Nothing of the batch was stored: every sender hears so and sends again.
-          failure = e.what();
-          inbox_.rollback();
-          ++inbox_aborts_;
+      std::vector<std::pair<std::string, bool>> taken;  // channel, new
+      try {
+        for (Waiting& w : batch) {
+          if (!w.keep) continue;
+          if (!inbox_.in_transaction()) inbox_.begin();
+          bool fresh = inbox_.add(*w.keep);
+          nlohmann::json answer = {{"status", fresh ? "accepted" : "duplicate"}};
+          if (fresh) answer["inbox"] = w.keep->seq;
+          w.response = json_response(200, answer);
+          taken.emplace_back(w.keep->channel, fresh);
         }
+        if (inbox_.in_transaction()) inbox_.commit();
+        inbox_last_ = inbox_.last_seq();
+        for (const auto& [channel, fresh] : taken) count(channel, fresh ? "accepted" : "duplicate");
+      } catch (const std::exception& e) {
+        // Nothing of the batch was stored: every sender hears so and sends again.
+        failure = e.what();
+        inbox_.rollback();
+        inbox_failed = true;
       }
     }
     try {
@@ -115,12 +149,13 @@ void Intake::committer() {
       ++commit_failures_;
     }
     for (Waiting& w : batch) {
-      if (w.inbox_aborts_before != inbox_aborts_.load() || w.engine_aborts_before != engine_.aborts())
+      if (w.keep ? inbox_failed : w.engine_aborts_before != engine_.aborts())
         w.response = json_response(503, {{"error", "not stored, send again: " +
                                                        (failure.empty() ? std::string("the store failed") : failure)}});
       w.done(std::move(w.response));
     }
     decide_signal_.notify_one();
+    watch_decider();
     lock.lock();
   }
 }
@@ -149,14 +184,35 @@ size_t Intake::decide_pending() {
   return total;
 }
 
-void Intake::decider() {
-  // Taking webhooks comes first: a channel waits for our answer, the
-  // decisions do not. At idle priority, the decider takes the CPU the
-  // intake leaves; the backlog shows in /metrics.
-  if (config_.decider_idle) {
-    sched_param none{};
-    pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);
+// Taking webhooks comes first: a channel waits for our answer, the
+// decisions do not. The decider runs at idle priority, on the CPU the
+// intake leaves, while it keeps up; when other work on the machine starves
+// it (the backlog stands still for two seconds), it is raised to a low
+// normal priority until the backlog is gone. The backlog shows in /metrics.
+void Intake::set_decider_idle(bool idle) {
+  if (decider_idle_ == idle || !decider_.joinable()) return;
+  sched_param none{};
+  pthread_setschedparam(decider_.native_handle(), idle ? SCHED_IDLE : SCHED_OTHER, &none);
+  decider_idle_ = idle;
+}
+
+void Intake::watch_decider() {
+  if (!config_.decider_idle) return;
+  std::lock_guard lock(priority_mutex_);
+  auto now = std::chrono::steady_clock::now();
+  int64_t decided = decided_.load();
+  if (inbox_last_.load() <= decided) {
+    set_decider_idle(true);
+  } else if (decided != decided_seen_) {
+    decided_seen_ = decided;
+    decided_moved_ = now;
+  } else if (now - decided_moved_ > std::chrono::seconds(2)) {
+    set_decider_idle(false);
   }
+}
+
+void Intake::decider() {
+  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), config_.decider_nice);
   auto backoff = std::chrono::milliseconds(10);
   for (;;) {
     {
@@ -189,9 +245,7 @@ void Intake::with_inbox(const std::function<void(runtime::Inbox&)>& work) {
       work(inbox_);
       inbox_.commit();
     } catch (...) {
-      // Webhooks waiting in the same batch were lost too: they hear so.
       inbox_.rollback();
-      ++inbox_aborts_;
       throw;
     }
     inbox_last_ = inbox_.last_seq();
@@ -255,7 +309,8 @@ void Intake::handle(HttpRequest request, std::function<void(HttpResponse)> done)
   };
   bool wait = false;
   HttpResponse response;
-  int64_t engine_aborts_before = engine_.aborts(), inbox_aborts_before = inbox_aborts_.load();
+  std::optional<runtime::InboxEntry> keep;
+  int64_t engine_aborts_before = engine_.aborts();
   const std::string& t = request.target;
   std::string path = t.substr(0, t.find('?'));
   if (request.method == "GET" && path == "/healthz") {
@@ -267,7 +322,7 @@ void Intake::handle(HttpRequest request, std::function<void(HttpResponse)> done)
     if (request.method != "POST")
       response = json_response(405, {{"error", "webhooks are POSTed"}});
     else
-      response = webhook(channel, request, wait);
+      response = webhook(channel, request, wait, keep);
   } else if (path.rfind("/api/", 0) == 0) {
     response = api(request, wait);
   } else {
@@ -276,11 +331,13 @@ void Intake::handle(HttpRequest request, std::function<void(HttpResponse)> done)
   if (!wait) return finish(std::move(response));
   {
     std::lock_guard lock(waiting_mutex_);
-    waiting_.push_back({std::move(response), std::move(finish), engine_aborts_before, inbox_aborts_before});
+    waiting_.push_back({std::move(response), std::move(finish), std::move(keep), engine_aborts_before});
   }
+  waiting_signal_.notify_one();
 }
 
-HttpResponse Intake::webhook(const std::string& channel, const HttpRequest& request, bool& wait) {
+HttpResponse Intake::webhook(const std::string& channel, HttpRequest& request, bool& wait,
+                             std::optional<runtime::InboxEntry>& keep) {
   std::string source = "webhook:" + channel;
   const connectors::Connector* connector = connectors::find_connector(channel);
   if (request.body_too_large) {
@@ -311,7 +368,7 @@ HttpResponse Intake::webhook(const std::string& channel, const HttpRequest& requ
   }
   // Checked without building the document (that is the decider's work): a
   // sender whose body is cut short hears so now.
-  if (!nlohmann::json::accept(request.body)) {
+  if (!is_json(request.body)) {
     count(channel, "invalid");
     std::string why;
     try {
@@ -324,21 +381,12 @@ HttpResponse Intake::webhook(const std::string& channel, const HttpRequest& requ
   }
   int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::system_clock::now().time_since_epoch()).count();
-  // A redelivery is the same body again.
-  runtime::InboxEntry entry{0, channel + "|" + connectors::hex(connectors::sha256(request.body)), channel, source, now,
-                            request.body};
-  bool fresh;
-  {
-    std::lock_guard lock(inbox_mutex_);
-    if (!inbox_.in_transaction()) inbox_.begin();
-    fresh = inbox_.add(entry);
-    if (fresh) inbox_last_ = entry.seq;
-  }
-  count(channel, fresh ? "accepted" : "duplicate");
-  wait = true;  // answered once durable in the inbox; decided behind it
-  nlohmann::json answer = {{"status", fresh ? "accepted" : "duplicate"}};
-  if (fresh) answer["inbox"] = entry.seq;
-  return json_response(200, answer);
+  // A redelivery is the same body again: known by a 128-bit hash of it.
+  XXH128_hash_t hash = XXH3_128bits(request.body.data(), request.body.size());
+  keep = runtime::InboxEntry{0, fmt::format("{}|{:016x}{:016x}", channel, hash.high64, hash.low64), channel, source,
+                             now, std::move(request.body)};
+  wait = true;  // answered once durable in the inbox (the committer writes the answer); decided behind it
+  return {};
 }
 
 HttpResponse Intake::api(const HttpRequest& request, bool& wait) {

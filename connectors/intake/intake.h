@@ -38,7 +38,8 @@ struct IntakeConfig {
   std::chrono::seconds read_timeout{10};
   std::chrono::milliseconds commit_every{2};   // group commit: the longest an answer waits for company
   int io_threads = 2;                          // threads serving HTTP
-  bool decider_idle = true;                    // decide only with the CPU the intake leaves
+  bool decider_idle = true;                    // decide on the CPU the intake leaves (raised when starved)
+  int decider_nice = 10;                       // the decider's priority when not idle (0: the intake's)
   nlohmann::json pollers = nlohmann::json::object();   // by channel: poller/poller.h's PollConfig
   nlohmann::json outbound = nlohmann::json::object();  // by channel: outbound/sender.h's ChannelOutbound
 
@@ -87,7 +88,8 @@ class Intake {
   size_t decide_pending();
 
   // Runs `work` on the inbox in a transaction of its own and commits it
-  // (the pollers' way in). Throws when the commit fails; nothing of it stays.
+  // (the pollers' and the sender's way in). Throws when the commit fails;
+  // nothing of it stays.
   void with_inbox(const std::function<void(runtime::Inbox&)>& work);
 
   std::string metrics() const;
@@ -95,12 +97,17 @@ class Intake {
   std::atomic<int64_t> open_connections{0};
 
  private:
-  HttpResponse webhook(const std::string& channel, const HttpRequest& request, bool& wait_for_commit);
+  // A body to keep comes back in `keep`; the committer adds it to the inbox
+  // and writes the answer.
+  HttpResponse webhook(const std::string& channel, HttpRequest& request, bool& wait_for_commit,
+                       std::optional<runtime::InboxEntry>& keep);  // takes the body when it keeps it
   HttpResponse api(const HttpRequest& request, bool& wait_for_commit);
   HttpResponse reject(int status, const std::string& error, const HttpRequest& request, const std::string& source);
   void count(const std::string& channel, const std::string& status);
   void committer();
   void decider();
+  void watch_decider();
+  void set_decider_idle(bool idle);
   void decide(const runtime::InboxEntry& entry);
 
   runtime::OrderEngine& engine_;
@@ -113,13 +120,10 @@ class Intake {
   struct Waiting {
     HttpResponse response;
     std::function<void(HttpResponse)> done;
-    int64_t engine_aborts_before = 0;  // failed commits before its input was submitted
-    int64_t inbox_aborts_before = 0;
+    std::optional<runtime::InboxEntry> keep;  // a webhook body, for the inbox
+    int64_t engine_aborts_before = 0;  // for an API call: the engine's failed commits before it was submitted
   };
   std::vector<Waiting> waiting_;
-  // Failed inbox commits so far: an answer whose input was added before
-  // one of them was not stored. (The engine counts its own.)
-  std::atomic<int64_t> inbox_aborts_{0};
   std::thread committer_;
   bool stopping_ = false;
 
@@ -133,6 +137,10 @@ class Intake {
   std::atomic<int64_t> inbox_last_{0};
   std::atomic<int64_t> decided_{0};
   std::atomic<bool> stop_deciding_{false};
+  std::mutex priority_mutex_;
+  bool decider_idle_ = false;
+  int64_t decided_seen_ = -1;
+  std::chrono::steady_clock::time_point decided_moved_ = std::chrono::steady_clock::now();
 
   mutable std::mutex metrics_mutex_;
   std::map<std::pair<std::string, std::string>, int64_t> inputs_;  // (channel, status) -> count

@@ -135,6 +135,13 @@ def main():
     if not decided("SHOPIFY-450789469"):
         failures.append("the Shopify order taken into the inbox was never decided")
 
+    def backlog():
+        text = request("GET", "/metrics")[1].decode()
+        return int(re.search(r"^orderflow_inbox_backlog (\d+)", text, re.M).group(1))
+
+    deadline = time.time() + 30
+    while backlog() and time.time() < deadline:
+        time.sleep(0.05)
     expect("healthz", request("GET", "/healthz"), 200)
     status, metrics = expect("metrics", request("GET", "/metrics"), 200)
     for needle in [b'orderflow_inputs_total{channel="shopify",status="accepted"} 2',
