@@ -69,6 +69,11 @@ std::string hex(const std::string& bytes) {
   return out;
 }
 
+void copy_texts(const Reader& from, nlohmann::json& to, FieldNames fields) {
+  for (const auto& [key, name] : fields)
+    if (std::string v = from.text_or(key, ""); !v.empty()) to[name] = v;
+}
+
 nlohmann::json lifecycle_event(const std::string& order_id, const std::string& event, const std::string& event_id,
                                const std::string& by) {
   return {{"type", "event"}, {"order_id", order_id}, {"event", event}, {"event_id", event_id}, {"by", by}};

@@ -6,6 +6,7 @@
 // adding a folder here and one line in registry.cpp (see README.md).
 #include <nlohmann/json.hpp>
 
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -102,6 +103,12 @@ class Reader {
   const nlohmann::json* v_;  // a pointer, so that a Reader can be kept and reassigned
   std::string path_;
 };
+
+// Copies the text fields a payload has into `to` under their canonical
+// names ({"PostalCode", "postal_code"}, ...); absent and empty ones are
+// left out.
+using FieldNames = std::initializer_list<std::pair<const char*, const char*>>;
+void copy_texts(const Reader& from, nlohmann::json& to, FieldNames fields);
 
 // An event on an order already received, in the engine's input shape.
 // `event_id` is derived from the channel's own ids, so that a redelivery is

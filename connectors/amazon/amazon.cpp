@@ -15,13 +15,19 @@ namespace orderflow::connectors {
 
 namespace {
 
-std::string order_id(const std::string& amazon_id) { return "AMZ-" + amazon_id; }
+std::string order_id(const std::string& amazon_id) {
+  return "AMZ-" + amazon_id;
+}
 
 // v0 money: {"CurrencyCode": "JPY", "Amount": "25.99"}.
-nlohmann::json v0_money(const Reader& m) { return {{"amount", m.amount("Amount")}, {"currency", m.text("CurrencyCode")}}; }
+nlohmann::json v0_money(const Reader& m) {
+  return {{"amount", m.amount("Amount")}, {"currency", m.text("CurrencyCode")}};
+}
 
 // 2026-01-01 money: {"amount": "29.99", "currencyCode": "GBP"}.
-nlohmann::json money_2026(const Reader& m) { return {{"amount", m.amount("amount")}, {"currency", m.text("currencyCode")}}; }
+nlohmann::json money_2026(const Reader& m) {
+  return {{"amount", m.amount("amount")}, {"currency", m.text("currencyCode")}};
+}
 
 // ShipmentServiceLevelCategory (v0) or fulfillmentServiceLevel (2026), as the schema's DeliveryMode.
 std::string delivery_mode(std::string level) {
@@ -35,10 +41,15 @@ std::string delivery_mode(std::string level) {
 
 nlohmann::json v0_address(const Reader& a) {
   nlohmann::json out = nlohmann::json::object();
-  for (auto [from, to] : {std::pair{"Name", "name"}, {"Phone", "phone"}, {"AddressLine1", "line1"},
-                          {"AddressLine2", "line2"}, {"City", "city"}, {"StateOrRegion", "region"},
-                          {"PostalCode", "postal_code"}, {"CountryCode", "country"}})
-    if (std::string v = a.text_or(from, ""); !v.empty()) out[to] = v;
+  copy_texts(a, out,
+             {{"Name", "name"},
+              {"Phone", "phone"},
+              {"AddressLine1", "line1"},
+              {"AddressLine2", "line2"},
+              {"City", "city"},
+              {"StateOrRegion", "region"},
+              {"PostalCode", "postal_code"},
+              {"CountryCode", "country"}});
   if (a.has("ExtendedFields") && a.at("ExtendedFields").has("GeoCoordinates")) {
     Reader geo = a.at("ExtendedFields").at("GeoCoordinates");
     if (geo.value().value("Latitude", nlohmann::json()).is_number()) out["lat"] = geo.value()["Latitude"];
@@ -91,13 +102,14 @@ std::vector<nlohmann::json> map_v0(const V0Order& parts) {
     std::string line_currency = price["currency"];
     if (currency.empty()) currency = line_currency;
     if (line_currency != currency)
-      item.at("ItemPrice").fail(fmt::format("is in {}, the order's other items in {}", line_currency, currency),
-                                "CurrencyCode");
-    nlohmann::json line = {{"id", item.text("OrderItemId")},
-                           {"sku", item.text_or("SellerSKU", "asin:" + item.text("ASIN"))},
-                           {"quantity", quantity},
-                           {"unit_price", {{"amount", divide_amount(price["amount"], quantity, item.path() + ".ItemPrice")},
-                                           {"currency", currency}}}};
+      item.at("ItemPrice")
+          .fail(fmt::format("is in {}, the order's other items in {}", line_currency, currency), "CurrencyCode");
+    nlohmann::json line = {
+        {"id", item.text("OrderItemId")},
+        {"sku", item.text_or("SellerSKU", "asin:" + item.text("ASIN"))},
+        {"quantity", quantity},
+        {"unit_price",
+         {{"amount", divide_amount(price["amount"], quantity, item.path() + ".ItemPrice")}, {"currency", currency}}}};
     if (item.has("Title")) line["title"] = item.text("Title");
     lines.push_back(line);
     item_terms.push_back(price["amount"]);
@@ -120,8 +132,10 @@ std::vector<nlohmann::json> map_v0(const V0Order& parts) {
   std::string method = o.text_or("PaymentMethod", "Other") == "COD" ? "cod" : "prepaid";
   std::string status = o.text_or("OrderStatus", "");
   nlohmann::json payment = {{"method", method}};
-  if (status == "Pending" || status == "PendingAvailability") payment["status"] = "pending";
-  else if (method != "cod" && status != "Canceled") payment["status"] = "paid";
+  if (status == "Pending" || status == "PendingAvailability")
+    payment["status"] = "pending";
+  else if (method != "cod" && status != "Canceled")
+    payment["status"] = "paid";
   if (o.has("PaymentMethodDetails") && o.value()["PaymentMethodDetails"].is_array() &&
       !o.value()["PaymentMethodDetails"].empty())
     payment["gateway"] = exact_text(o.value()["PaymentMethodDetails"][0]);
@@ -135,8 +149,10 @@ std::vector<nlohmann::json> map_v0(const V0Order& parts) {
     if (std::string v = buyer->text_or("BuyerName", ""); !v.empty()) customer["name"] = v;
   }
   out["customer"] = customer;
-  if (parts.address) out["ship_to"] = v0_address(parts.address->at("ShippingAddress"));
-  else if (o.has("ShippingAddress")) out["ship_to"] = v0_address(o.at("ShippingAddress"));
+  if (parts.address)
+    out["ship_to"] = v0_address(parts.address->at("ShippingAddress"));
+  else if (o.has("ShippingAddress"))
+    out["ship_to"] = v0_address(o.at("ShippingAddress"));
 
   nlohmann::json tags = nlohmann::json::array();
   if (o.has("IsPrime") && o.value()["IsPrime"] == true) tags.push_back("prime");
@@ -171,9 +187,11 @@ std::vector<nlohmann::json> map_2026(const Reader& o) {
     for (size_t i = 0; i < parts.value().size(); ++i) {
       Reader part = parts.at(i);
       std::string type = part.text("type");
-      const char* key = type == "ITEM" ? "subtotal" : type == "SHIPPING" ? "shipping_fee" : type == "TAX" ? "tax"
-                        : type == "DISCOUNT"                                                          ? "discount"
-                                                                                                       : nullptr;
+      const char* key = type == "ITEM"       ? "subtotal"
+                        : type == "SHIPPING" ? "shipping_fee"
+                        : type == "TAX"      ? "tax"
+                        : type == "DISCOUNT" ? "discount"
+                                             : nullptr;
       if (key) out[key] = money_2026(part.at("subtotal"));
     }
   }
@@ -188,10 +206,15 @@ std::vector<nlohmann::json> map_2026(const Reader& o) {
   if (o.has("recipient") && o.at("recipient").has("deliveryAddress")) {
     Reader a = o.at("recipient").at("deliveryAddress");
     nlohmann::json to = nlohmann::json::object();
-    for (auto [from, key] : {std::pair{"name", "name"}, {"phone", "phone"}, {"addressLine1", "line1"},
-                             {"addressLine2", "line2"}, {"city", "city"}, {"stateOrRegion", "region"},
-                             {"postalCode", "postal_code"}, {"countryCode", "country"}})
-      if (std::string v = a.text_or(from, ""); !v.empty()) to[key] = v;
+    copy_texts(a, to,
+               {{"name", "name"},
+                {"phone", "phone"},
+                {"addressLine1", "line1"},
+                {"addressLine2", "line2"},
+                {"city", "city"},
+                {"stateOrRegion", "region"},
+                {"postalCode", "postal_code"},
+                {"countryCode", "country"}});
     out["ship_to"] = to;
   }
   std::string status;
@@ -204,10 +227,12 @@ std::vector<nlohmann::json> map_2026(const Reader& o) {
       out["dispatch_by"] = f.at("shipByWindow").text("latestDateTime");
     if (f.text_or("fulfilledBy", "") == "AMAZON") tags.push_back("fulfilled_by_amazon");
   }
-  if (o.has("programs"))
-    for (const auto& p : o.value()["programs"])
+  if (o.has("programs")) {
+    for (const auto& p : o.value()["programs"]) {
       if (p == "PRIME") tags.push_back("prime");
-      else if (p == "BUSINESS") tags.push_back("business");
+      if (p == "BUSINESS") tags.push_back("business");
+    }
+  }
   out["tags"] = tags;
 
   Reader items = o.at("orderItems");
@@ -240,12 +265,12 @@ std::vector<nlohmann::json> map_order_change(const Reader& n) {
   std::string amazon_id = change.text("AmazonOrderId");
   std::string type = change.text("OrderChangeType");
   std::string notification = n.has("NotificationMetadata") ? n.at("NotificationMetadata").text("NotificationId")
-                                                            : change.text_or("OrderChangeTrigger", "") ;
+                                                           : change.text_or("OrderChangeTrigger", "");
   Reader summary = change.at("Summary");
-  std::string at = change.has("OrderChangeTrigger") ? change.at("OrderChangeTrigger").text_or("TimeOfOrderChange", "")
-                                                     : "";
-  std::string reason = change.has("OrderChangeTrigger") ? change.at("OrderChangeTrigger").text_or("ChangeReason", "")
-                                                         : "";
+  std::string at =
+      change.has("OrderChangeTrigger") ? change.at("OrderChangeTrigger").text_or("TimeOfOrderChange", "") : "";
+  std::string reason =
+      change.has("OrderChangeTrigger") ? change.at("OrderChangeTrigger").text_or("ChangeReason", "") : "";
   auto cancel = [&](nlohmann::json lines) {
     nlohmann::json e = lifecycle_event(order_id(amazon_id), "cancel", "amazon-change-" + notification, "amazon");
     if (!at.empty()) e["at"] = at;
@@ -302,13 +327,22 @@ class Amazon final : public Connector {
                        "Orders");
         std::optional<Reader>* slot = nullptr;
         switch (v0_kind(payload)) {
-          case V0Part::Order: slot = &v0.order; break;
-          case V0Part::Items: slot = &v0.items; break;
-          case V0Part::Address: slot = &v0.address; break;
-          case V0Part::Buyer: slot = &v0.buyer; break;
+          case V0Part::Order:
+            slot = &v0.order;
+            break;
+          case V0Part::Items:
+            slot = &v0.items;
+            break;
+          case V0Part::Address:
+            slot = &v0.address;
+            break;
+          case V0Part::Buyer:
+            slot = &v0.buyer;
+            break;
           case V0Part::Unknown:
-            payload.fail("not an Orders API answer this connector knows (getOrder, getOrderItems, getOrderAddress, "
-                         "getOrderBuyerInfo)");
+            payload.fail(
+                "not an Orders API answer this connector knows (getOrder, getOrderItems, getOrderAddress, "
+                "getOrderBuyerInfo)");
         }
         if (*slot) payload.fail(fmt::format("given twice: {} is already this kind of answer", (*slot)->path()));
         *slot = payload;
@@ -319,15 +353,16 @@ class Amazon final : public Connector {
                              any.text("AmazonOrderId")));
       }
       if (!v0.items)
-        v0.order->fail(fmt::format("getOrder carries no items: normalize it together with the getOrderItems answer "
-                                   "of {}",
-                                   v0.order->text("AmazonOrderId")));
+        v0.order->fail(
+            fmt::format("getOrder carries no items: normalize it together with the getOrderItems answer "
+                        "of {}",
+                        v0.order->text("AmazonOrderId")));
       std::string amazon_id = v0.order->text("AmazonOrderId");
       for (const auto* part : {&v0.items, &v0.address, &v0.buyer})
         if (*part && (*part)->text("AmazonOrderId") != amazon_id)
-          (*part)->fail(fmt::format("is order {}, not {} of {}", (*part)->text("AmazonOrderId"), amazon_id,
-                                    v0.order->path()),
-                        "AmazonOrderId");
+          (*part)->fail(
+              fmt::format("is order {}, not {} of {}", (*part)->text("AmazonOrderId"), amazon_id, v0.order->path()),
+              "AmazonOrderId");
       return map_v0(v0);
     } catch (const PayloadError& e) {
       return e;
@@ -337,6 +372,8 @@ class Amazon final : public Connector {
 
 }  // namespace
 
-std::unique_ptr<Connector> make_amazon() { return std::make_unique<Amazon>(); }
+std::unique_ptr<Connector> make_amazon() {
+  return std::make_unique<Amazon>();
+}
 
 }  // namespace orderflow::connectors

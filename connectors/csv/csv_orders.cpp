@@ -11,19 +11,33 @@ namespace orderflow::connectors {
 
 namespace {
 
-const std::set<std::string> kRequired = {"order_id", "channel", "placed_at", "currency", "sku", "quantity", "unit_price"};
+const std::set<std::string> kRequired = {"order_id", "channel",  "placed_at", "currency",
+                                         "sku",      "quantity", "unit_price"};
 
 // Columns that describe the order rather than the line: every row of an
 // order must agree on them (or leave them empty).
-const std::vector<std::pair<const char*, const char*>> kOrderColumns = {
-    {"channel", "channel"},         {"placed_at", "placed_at"},     {"currency", ""},
-    {"delivery", "delivery"},       {"dispatch_by", "dispatch_by"}, {"payment_method", ""},
-    {"payment_status", ""},         {"customer_id", ""},            {"customer_name", ""},
-    {"customer_email", ""},         {"customer_phone", ""},         {"ship_name", ""},
-    {"ship_phone", ""},             {"ship_line1", ""},             {"ship_line2", ""},
-    {"ship_city", ""},              {"ship_region", ""},            {"ship_postal_code", ""},
-    {"ship_country", ""},           {"shipping_fee", ""},           {"total", ""},
-    {"tags", ""}};
+const std::vector<std::pair<const char*, const char*>> kOrderColumns = {{"channel", "channel"},
+                                                                        {"placed_at", "placed_at"},
+                                                                        {"currency", ""},
+                                                                        {"delivery", "delivery"},
+                                                                        {"dispatch_by", "dispatch_by"},
+                                                                        {"payment_method", ""},
+                                                                        {"payment_status", ""},
+                                                                        {"customer_id", ""},
+                                                                        {"customer_name", ""},
+                                                                        {"customer_email", ""},
+                                                                        {"customer_phone", ""},
+                                                                        {"ship_name", ""},
+                                                                        {"ship_phone", ""},
+                                                                        {"ship_line1", ""},
+                                                                        {"ship_line2", ""},
+                                                                        {"ship_city", ""},
+                                                                        {"ship_region", ""},
+                                                                        {"ship_postal_code", ""},
+                                                                        {"ship_country", ""},
+                                                                        {"shipping_fee", ""},
+                                                                        {"total", ""},
+                                                                        {"tags", ""}};
 
 const std::set<std::string> kLineColumns = {"order_id", "line_id", "sku", "title", "quantity", "unit_price"};
 
@@ -41,7 +55,7 @@ struct Row {
 struct Building {
   nlohmann::json order;
   std::map<std::string, std::pair<std::string, Row>> order_values;  // column -> first value and its row
-  std::vector<std::string> line_amounts;  // unit price times quantity
+  std::vector<std::string> line_amounts;                            // unit price times quantity
 };
 
 }  // namespace
@@ -50,7 +64,8 @@ Normalized orders_from_csv(std::string_view text) {
   check::CsvResult csv = check::read_csv(text);
   if (csv.error)
     return PayloadError{fmt::format("row {}, column {}", csv.error->line, csv.error->column), csv.error->message};
-  if (csv.rows.empty()) return PayloadError{"row 1", "the sheet is empty: a header row and one row per line are needed"};
+  if (csv.rows.empty())
+    return PayloadError{"row 1", "the sheet is empty: a header row and one row per line are needed"};
   std::map<std::string, size_t> columns;
   const check::CsvRow& header = csv.rows.front();
   for (size_t i = 0; i < header.fields.size(); ++i) {
@@ -98,14 +113,14 @@ Normalized orders_from_csv(std::string_view text) {
         quantity = std::stoll(row.get("quantity"), &used);
         if (used != row.get("quantity").size() || quantity <= 0) throw std::invalid_argument("");
       } catch (const std::exception&) {
-        throw PayloadError{row.where("quantity"), fmt::format("'{}' is not a whole number of units", row.get("quantity"))};
+        throw PayloadError{row.where("quantity"),
+                           fmt::format("'{}' is not a whole number of units", row.get("quantity"))};
       }
       std::string price = row.get("unit_price");
       // The line's amount, for the total when the sheet gives none.
       b.line_amounts.push_back(multiply_amount(price, quantity, row.where("unit_price")));
-      nlohmann::json line = {{"sku", row.get("sku")},
-                             {"quantity", quantity},
-                             {"unit_price", {{"amount", price}, {"currency", currency}}}};
+      nlohmann::json line = {
+          {"sku", row.get("sku")}, {"quantity", quantity}, {"unit_price", {{"amount", price}, {"currency", currency}}}};
       if (std::string v = row.get("line_id"); !v.empty()) line["id"] = v;
       if (std::string v = row.get("title"); !v.empty()) line["title"] = v;
       b.order["lines"].push_back(line);
@@ -134,14 +149,21 @@ Normalized orders_from_csv(std::string_view text) {
       if (std::string v = value("payment_status"); !v.empty()) payment["status"] = v;
       o["payment"] = payment;
       nlohmann::json customer = nlohmann::json::object();
-      for (auto [column, key] : {std::pair{"customer_id", "id"}, {"customer_name", "name"}, {"customer_email", "email"},
+      for (auto [column, key] : {std::pair{"customer_id", "id"},
+                                 {"customer_name", "name"},
+                                 {"customer_email", "email"},
                                  {"customer_phone", "phone"}})
         if (std::string v = value(column); !v.empty()) customer[key] = v;
       o["customer"] = customer;
       nlohmann::json ship = nlohmann::json::object();
-      for (auto [column, key] : {std::pair{"ship_name", "name"}, {"ship_phone", "phone"}, {"ship_line1", "line1"},
-                                 {"ship_line2", "line2"}, {"ship_city", "city"}, {"ship_region", "region"},
-                                 {"ship_postal_code", "postal_code"}, {"ship_country", "country"}})
+      for (auto [column, key] : {std::pair{"ship_name", "name"},
+                                 {"ship_phone", "phone"},
+                                 {"ship_line1", "line1"},
+                                 {"ship_line2", "line2"},
+                                 {"ship_city", "city"},
+                                 {"ship_region", "region"},
+                                 {"ship_postal_code", "postal_code"},
+                                 {"ship_country", "country"}})
         if (std::string v = value(column); !v.empty()) ship[key] = v;
       if (!ship.empty()) o["ship_to"] = ship;
       std::string fee = value("shipping_fee");

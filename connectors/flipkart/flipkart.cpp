@@ -16,16 +16,22 @@ namespace {
 
 const char* const kCurrency = "INR";
 
-std::string order_id(const std::string& shipment_id) { return "FLIPKART-" + shipment_id; }
+std::string order_id(const std::string& shipment_id) {
+  return "FLIPKART-" + shipment_id;
+}
 
 nlohmann::json address(const Reader& a) {
   nlohmann::json out = nlohmann::json::object();
   std::string first = a.text_or("firstName", ""), last = a.text_or("lastName", "");
   std::string name = first + (first.empty() || last.empty() ? "" : " ") + last;
   if (!name.empty()) out["name"] = name;
-  for (auto [from, to] : {std::pair{"contactNumber", "phone"}, {"addressLine1", "line1"}, {"addressLine2", "line2"},
-                          {"city", "city"}, {"state", "region"}, {"pinCode", "postal_code"}})
-    if (std::string v = a.text_or(from, ""); !v.empty()) out[to] = v;
+  copy_texts(a, out,
+             {{"contactNumber", "phone"},
+              {"addressLine1", "line1"},
+              {"addressLine2", "line2"},
+              {"city", "city"},
+              {"state", "region"},
+              {"pinCode", "postal_code"}});
   out["country"] = "IN";
   return out;
 }
@@ -82,7 +88,8 @@ std::vector<nlohmann::json> map_shipment(const Reader& s) {
   }
   out["lines"] = lines;
   out["total"] = {{"amount", sum_amounts(totals, items.path())}, {"currency", kCurrency}};
-  if (!shipping.empty()) out["shipping_fee"] = {{"amount", sum_amounts(shipping, items.path())}, {"currency", kCurrency}};
+  if (!shipping.empty())
+    out["shipping_fee"] = {{"amount", sum_amounts(shipping, items.path())}, {"currency", kCurrency}};
   out["payment"] = {{"method", payment}};
   if (payment == "prepaid") out["payment"]["status"] = "paid";
   nlohmann::json customer = nlohmann::json::object();
@@ -127,6 +134,8 @@ class Flipkart final : public Connector {
 
 }  // namespace
 
-std::unique_ptr<Connector> make_flipkart() { return std::make_unique<Flipkart>(); }
+std::unique_ptr<Connector> make_flipkart() {
+  return std::make_unique<Flipkart>();
+}
 
 }  // namespace orderflow::connectors

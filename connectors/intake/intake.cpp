@@ -40,7 +40,7 @@ IntakeConfig IntakeConfig::from_json(const nlohmann::json& j) {
   IntakeConfig c;
   if (j.contains("secrets"))
     for (const auto& [channel, secret] : j["secrets"].items()) {
-      if (secret.is_string()) c.secrets[channel] = {secret.get<std::string>(), ""};
+      if (secret.is_string()) c.secrets[channel] = {secret.get<std::string>(), "", ""};
       else
         c.secrets[channel] = {secret.value("app_secret", secret.value("secret", "")), secret.value("app_key", ""),
                               secret.value("header", "")};
@@ -372,7 +372,7 @@ HttpResponse Intake::webhook(const std::string& channel, HttpRequest& request, b
     count(channel, "invalid");
     std::string why;
     try {
-      (void)nlohmann::json::parse(request.body);
+      nlohmann::json refused = nlohmann::json::parse(request.body);
     } catch (const nlohmann::json::parse_error& e) {
       why = e.what();
       if (auto tag = why.find("] "); tag != std::string::npos) why.erase(0, tag + 2);

@@ -17,7 +17,9 @@ namespace orderflow::connectors {
 
 namespace {
 
-std::string order_id(const std::string& lazada_id) { return "LAZADA-" + lazada_id; }
+std::string order_id(const std::string& lazada_id) {
+  return "LAZADA-" + lazada_id;
+}
 
 // "2014-10-15 18:36:05 +0800" as ISO 8601, "2014-10-15T18:36:05+08:00";
 // a time without a zone takes `zone` (Lazada gives local times).
@@ -26,23 +28,32 @@ std::string iso_time(const Reader& r, const char* key, const std::string& zone =
   if (t.size() < 19 || t[10] != ' ') r.fail(fmt::format("'{}' is not a time (YYYY-MM-DD hh:mm:ss +hhmm)", t), key);
   std::string out = t.substr(0, 10) + "T" + t.substr(11, 8);
   std::string offset = t.size() >= 25 ? t.substr(20) : zone;
-  if (offset.size() == 5 && (offset[0] == '+' || offset[0] == '-')) offset = offset.substr(0, 3) + ":" + offset.substr(3);
+  if (offset.size() == 5 && (offset[0] == '+' || offset[0] == '-'))
+    offset = offset.substr(0, 3) + ":" + offset.substr(3);
   return out + offset;
 }
 
-std::string zone_of(const std::string& iso) { return iso.size() > 19 ? iso.substr(19) : ""; }
+std::string zone_of(const std::string& iso) {
+  return iso.size() > 19 ? iso.substr(19) : "";
+}
 
 // Unix milliseconds, as Lazada's items give times, in ISO 8601 (UTC).
-std::string iso_from_millis(const Reader& r, const char* key) { return iso_from_unix_seconds(r.integer(key) / 1000); }
+std::string iso_from_millis(const Reader& r, const char* key) {
+  return iso_from_unix_seconds(r.integer(key) / 1000);
+}
 
 nlohmann::json address(const Reader& a) {
   nlohmann::json out = nlohmann::json::object();
   std::string first = a.text_or("first_name", ""), last = a.text_or("last_name", "");
   std::string name = first + (first.empty() || last.empty() ? "" : " ") + last;
   if (!name.empty()) out["name"] = name;
-  for (auto [from, to] : {std::pair{"phone", "phone"}, {"address1", "line1"}, {"address2", "line2"}, {"city", "city"},
-                          {"post_code", "postal_code"}, {"country", "country"}})
-    if (std::string v = a.text_or(from, ""); !v.empty()) out[to] = v;
+  copy_texts(a, out,
+             {{"phone", "phone"},
+              {"address1", "line1"},
+              {"address2", "line2"},
+              {"city", "city"},
+              {"post_code", "postal_code"},
+              {"country", "country"}});
   return out;
 }
 
@@ -94,8 +105,10 @@ std::vector<nlohmann::json> map_order(const Reader& o, const Reader& items) {
       if (std::string why = item.text_or("reason", ""); !why.empty()) e["reason"] = why;
       events.push_back(e);
     };
-    if (status == "canceled") event("cancel");
-    else if (status == "returned") event("return_received");
+    if (status == "canceled")
+      event("cancel");
+    else if (status == "returned")
+      event("return_received");
     if (item.text_or("is_cancel_pending", "false") == "true") cancel_requested = true;
   }
   out["lines"] = lines;
@@ -131,7 +144,8 @@ std::vector<nlohmann::json> map_push(const Reader& message) {
     std::string event = status == "canceled" ? "cancel" : status == "returned" ? "return_received" : "";
     if (!event.empty()) {
       std::string line = d.text("trade_order_line_id");
-      nlohmann::json e = lifecycle_event(order_id(trade_order), event, fmt::format("lazada-{}-{}", event, line), "lazada");
+      nlohmann::json e =
+          lifecycle_event(order_id(trade_order), event, fmt::format("lazada-{}-{}", event, line), "lazada");
       e["lines"] = nlohmann::json::array({{{"id", line}, {"quantity", 1}}});
       e["at"] = iso_from_unix_seconds(d.integer("status_update_time"));
       return {e};
@@ -174,7 +188,8 @@ class Lazada final : public Connector {
         } else if (data.value().is_array()) {
           item_lists.push_back(data);
         } else {
-          data.fail("not an answer this connector knows (GetOrder, GetOrderItems, GetMultipleOrderItems, a push message)");
+          data.fail(
+              "not an answer this connector knows (GetOrder, GetOrderItems, GetMultipleOrderItems, a push message)");
         }
       }
       if (!order) {
@@ -188,8 +203,10 @@ class Lazada final : public Connector {
         if (list.value()[0].contains("order_items")) {  // GetMultipleOrderItems: find this order's entry
           for (size_t k = 0; k < list.value().size(); ++k) {
             Reader entry = list.at(k);
-            if (entry.text("order_id") == wanted) items = entry.at("order_items");
-            else others.push_back(entry.text("order_id"));
+            if (entry.text("order_id") == wanted)
+              items = entry.at("order_items");
+            else
+              others.push_back(entry.text("order_id"));
           }
         } else {
           items = list;
@@ -197,11 +214,12 @@ class Lazada final : public Connector {
       }
       if (!items) {
         if (item_lists.empty())
-          order->fail(fmt::format("GetOrder carries no items: normalize it together with the GetOrderItems answer of "
-                                  "order {}",
-                                  wanted));
-        item_lists.front().fail(fmt::format("has no items of order {} (it has orders {})", wanted,
-                                            fmt::join(others, ", ")));
+          order->fail(
+              fmt::format("GetOrder carries no items: normalize it together with the GetOrderItems answer of "
+                          "order {}",
+                          wanted));
+        item_lists.front().fail(
+            fmt::format("has no items of order {} (it has orders {})", wanted, fmt::join(others, ", ")));
       }
       return map_order(*order, *items);
     } catch (const PayloadError& e) {
@@ -212,6 +230,8 @@ class Lazada final : public Connector {
 
 }  // namespace
 
-std::unique_ptr<Connector> make_lazada() { return std::make_unique<Lazada>(); }
+std::unique_ptr<Connector> make_lazada() {
+  return std::make_unique<Lazada>();
+}
 
 }  // namespace orderflow::connectors

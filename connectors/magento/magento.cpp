@@ -16,7 +16,9 @@ namespace orderflow::connectors {
 
 namespace {
 
-std::string order_id(const std::string& increment_id) { return "MAGENTO-" + increment_id; }
+std::string order_id(const std::string& increment_id) {
+  return "MAGENTO-" + increment_id;
+}
 
 // "2017-08-21 22:22:19" (UTC) as ISO 8601.
 std::string iso_time(const Reader& r, const char* key) {
@@ -25,7 +27,9 @@ std::string iso_time(const Reader& r, const char* key) {
   return t.substr(0, 10) + "T" + t.substr(11) + "Z";
 }
 
-std::string positive(std::string amount) { return !amount.empty() && amount[0] == '-' ? amount.substr(1) : amount; }
+std::string positive(std::string amount) {
+  return !amount.empty() && amount[0] == '-' ? amount.substr(1) : amount;
+}
 
 nlohmann::json address(const Reader& a, const char* country_key, const char* phone_key) {
   nlohmann::json out = nlohmann::json::object();
@@ -37,13 +41,13 @@ nlohmann::json address(const Reader& a, const char* country_key, const char* pho
     if (street.size() > 0 && street[0].is_string()) out["line1"] = street[0];
     if (street.size() > 1 && street[1].is_string() && !street[1].get<std::string>().empty()) out["line2"] = street[1];
   }
-  for (auto [from, to] : {std::pair{"city", "city"}, {"postcode", "postal_code"}, {country_key, "country"},
-                          {phone_key, "phone"}})
-    if (std::string v = a.text_or(from, ""); !v.empty()) out[to] = v;
+  copy_texts(a, out, {{"city", "city"}, {"postcode", "postal_code"}, {country_key, "country"}, {phone_key, "phone"}});
   if (a.has("region")) {
     const nlohmann::json& region = a.value()["region"];
-    if (region.is_string()) out["region"] = region;
-    else if (region.is_object() && region.value("region", nlohmann::json()).is_string()) out["region"] = region["region"];
+    if (region.is_string())
+      out["region"] = region;
+    else if (region.is_object() && region.value("region", nlohmann::json()).is_string())
+      out["region"] = region["region"];
   }
   return out;
 }
@@ -60,7 +64,9 @@ std::string payment_method(const std::string& code) {
 int64_t whole_quantity(const Reader& r, const char* key) {
   Reader q = r.at(key);
   if (q.value().is_number_integer()) return q.value().get<int64_t>();
-  std::string text = q.value().is_string() ? q.value().get<std::string>() : q.value().is_number() ? q.value().dump() : "";
+  std::string text = q.value().is_string()   ? q.value().get<std::string>()
+                     : q.value().is_number() ? q.value().dump()
+                                             : "";
   size_t dot = text.find('.');
   if (!text.empty() && (dot == std::string::npos || text.find_first_not_of('0', dot + 1) == std::string::npos)) {
     try {
@@ -76,7 +82,9 @@ std::vector<nlohmann::json> map_rest(const Reader& o) {
   std::string id = order_id(number);
   std::string currency = o.text_or("order_currency_code", o.text_or("base_currency_code", ""));
   if (currency.empty()) o.fail("is missing", "order_currency_code");
-  auto money = [&](const char* key) { return nlohmann::json{{"amount", positive(o.amount(key))}, {"currency", currency}}; };
+  auto money = [&](const char* key) {
+    return nlohmann::json{{"amount", positive(o.amount(key))}, {"currency", currency}};
+  };
   nlohmann::json out;
   out["id"] = id;
   out["channel"] = "magento";
@@ -96,8 +104,10 @@ std::vector<nlohmann::json> map_rest(const Reader& o) {
     payment["method"] = payment_method(code);
     if (!code.empty()) payment["gateway"] = code;
   }
-  if (state == "new" || state == "pending_payment" || state == "payment_review") payment["status"] = "pending";
-  else if (state == "processing" || state == "complete") payment["status"] = "paid";
+  if (state == "new" || state == "pending_payment" || state == "payment_review")
+    payment["status"] = "pending";
+  else if (state == "processing" || state == "complete")
+    payment["status"] = "paid";
   out["payment"] = payment;
 
   nlohmann::json customer = nlohmann::json::object();
@@ -154,7 +164,9 @@ std::vector<nlohmann::json> map_rest(const Reader& o) {
 }
 
 // A GraphQL Money: {"value": 165, "currency": "USD"}.
-nlohmann::json graphql_money(const Reader& m) { return {{"amount", m.amount("value")}, {"currency", m.text("currency")}}; }
+nlohmann::json graphql_money(const Reader& m) {
+  return {{"amount", m.amount("value")}, {"currency", m.text("currency")}};
+}
 
 std::vector<nlohmann::json> map_graphql_order(const Reader& o) {
   std::string number = o.text("number");
@@ -207,11 +219,13 @@ std::vector<nlohmann::json> map_graphql_order(const Reader& o) {
 
 std::vector<nlohmann::json> map_graphql(const Reader& root) {
   if (root.has("errors") && root.value()["errors"].is_array() && !root.value()["errors"].empty())
-    root.at("errors").at(size_t{0}).fail("Magento answered with an error: " + root.at("errors").at(size_t{0}).text_or("message", ""));
+    root.at("errors").at(size_t{0}).fail("Magento answered with an error: " +
+                                         root.at("errors").at(size_t{0}).text_or("message", ""));
   Reader data = root.at("data");
   if (data.has("cancelOrder")) {
     Reader result = data.at("cancelOrder");
-    if (result.has("errorV2")) result.at("errorV2").fail("the cancellation failed: " + result.at("errorV2").text_or("message", ""));
+    if (result.has("errorV2"))
+      result.at("errorV2").fail("the cancellation failed: " + result.at("errorV2").text_or("message", ""));
     Reader order = result.at("order");
     if (!order.has("number"))
       order.fail("is missing: the mutation's answer names no order; ask for order { number status }", "number");
@@ -255,6 +269,8 @@ class Magento final : public Connector {
 
 }  // namespace
 
-std::unique_ptr<Connector> make_magento() { return std::make_unique<Magento>(); }
+std::unique_ptr<Connector> make_magento() {
+  return std::make_unique<Magento>();
+}
 
 }  // namespace orderflow::connectors

@@ -44,6 +44,8 @@ class Noon final : public Connector {
 
 }  // namespace
 
-std::unique_ptr<Connector> make_noon() { return std::make_unique<Noon>(); }
+std::unique_ptr<Connector> make_noon() {
+  return std::make_unique<Noon>();
+}
 
 }  // namespace orderflow::connectors

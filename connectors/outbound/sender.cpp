@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <iostream>
 
 #include "connectors/connector.h"
 
@@ -27,7 +26,14 @@ SenderConfig SenderConfig::from_json(const nlohmann::json& j) {
 
 Sender::Sender(SenderConfig config, std::unique_ptr<runtime::Store> reader, poller::InboxWork with_inbox,
                poller::Caller call)
-    : config_(std::move(config)), reader_(std::move(reader)), with_inbox_(std::move(with_inbox)), call_(std::move(call)) {}
+    : config_(std::move(config)),
+      reader_(std::move(reader)),
+      with_inbox_(std::move(with_inbox)),
+      call_(std::move(call)),
+      repeating_("telling the channels", {config_.every, config_.backoff_first, config_.backoff_most}, [this] {
+        round(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                  .count());
+      }) {}
 
 Sender::~Sender() { stop(); }
 
@@ -72,8 +78,12 @@ size_t Sender::round(int64_t now_ms) {
       if (e.kind == "state" && e.body.value("entered", false)) {
         std::optional<runtime::StoredOrder> order = reader_->get_order(e.order_id);
         if (order && config_.channels.count(order->channel)) {
-          connectors::Outbound m{"state", order->order, e.body.value("from", ""), e.body.value("to", ""),
-                                 e.body.value("cause", ""), ""};
+          connectors::Outbound m;
+          m.kind = "state";
+          m.order = order->order;
+          m.from = e.body.value("from", "");
+          m.to = e.body.value("to", "");
+          m.cause = e.body.value("cause", "");
           // Who caused it: the last event before it.
           for (const runtime::JournalEntry& before : reader_->journal(e.order_id))
             if (before.seq < e.seq && before.kind == "event") m.by = before.body.value("by", "");
@@ -92,8 +102,14 @@ size_t Sender::round(int64_t now_ms) {
     if (messages.empty()) break;
     for (const runtime::OutboxMessage& o : messages) {
       if (o.kind == "inventory_update") {
-        connectors::Outbound m{"inventory_update", nlohmann::json(), "", "", "", "",
-                               o.body.value("sku", ""), o.body.value("quantity", int64_t{0})};
+        connectors::Outbound m{"inventory_update",
+                               nlohmann::json(),
+                               "",
+                               "",
+                               "",
+                               "",
+                               o.body.value("sku", ""),
+                               o.body.value("quantity", int64_t{0})};
         if (tell(o.channel, m.sku, m, now_ms)) ++sent;
       }
       id = o.id;
@@ -103,35 +119,8 @@ size_t Sender::round(int64_t now_ms) {
   return sent;
 }
 
-void Sender::start() {
-  thread_ = std::thread([this] {
-    std::chrono::milliseconds backoff = config_.backoff_first;
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-      lock.unlock();
-      std::chrono::milliseconds wait = config_.every;
-      try {
-        round(std::chrono::duration_cast<std::chrono::milliseconds>(
-                  std::chrono::system_clock::now().time_since_epoch()).count());
-        backoff = config_.backoff_first;
-      } catch (const std::exception& e) {
-        std::cerr << fmt::format("orderflow serve: {} (in {} ms)\n", e.what(), backoff.count());
-        wait = backoff;
-        backoff = std::min(backoff * 2, config_.backoff_most);
-      }
-      lock.lock();
-      wake_.wait_for(lock, wait, [&] { return stopping_; });
-    }
-  });
-}
+void Sender::start() { repeating_.start(); }
 
-void Sender::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void Sender::stop() { repeating_.stop(); }
 
 }  // namespace orderflow::outbound

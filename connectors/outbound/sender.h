@@ -11,22 +11,20 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "connectors/connector.h"
 #include "connectors/poller/poller.h"
+#include "connectors/poller/repeating.h"
 #include "runtime/store/store.h"
 
 namespace orderflow::outbound {
 
 struct ChannelOutbound {
   std::string base_url;
-  std::map<std::string, std::string> headers;  // auth, as the channel wants it
+  std::map<std::string, std::string> headers;          // auth, as the channel wants it
   nlohmann::json settings = nlohmann::json::object();  // ids for the connector: products, inventory items ...
 };
 
@@ -51,17 +49,13 @@ class Sender {
   void stop();
 
  private:
-  bool tell(const std::string& channel, const std::string& about, const connectors::Outbound& message,
-            int64_t now_ms);
+  bool tell(const std::string& channel, const std::string& about, const connectors::Outbound& message, int64_t now_ms);
 
   SenderConfig config_;
   std::unique_ptr<runtime::Store> reader_;
   poller::InboxWork with_inbox_;
   poller::Caller call_;
-  std::thread thread_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
+  poller::Repeating repeating_;
 };
 
 }  // namespace orderflow::outbound

@@ -35,10 +35,11 @@ class Api : public ChannelApi {
     if (answer.status == 429 || answer.status >= 500)
       throw std::runtime_error(fmt::format("{} {} answered {}: try later", method, path_and_query, answer.status));
     if (answer.status != 200)
-      throw std::runtime_error(fmt::format("{} {} answered {}: {}", method, path_and_query, answer.status,
-                                           answer.body.substr(0, 300)));
+      throw std::runtime_error(
+          fmt::format("{} {} answered {}: {}", method, path_and_query, answer.status, answer.body.substr(0, 300)));
     nlohmann::json j = nlohmann::json::parse(answer.body, nullptr, false);
-    if (j.is_discarded()) throw std::runtime_error(fmt::format("{} {} answered with something not JSON", method, path_and_query));
+    if (j.is_discarded())
+      throw std::runtime_error(fmt::format("{} {} answered with something not JSON", method, path_and_query));
     return j;
   }
 
@@ -79,7 +80,9 @@ class AmazonApi final : public Api {
   }
 
  private:
-  nlohmann::json items(const std::string& id) const { return get("/orders/v0/orders/" + url_encode(id) + "/orderItems"); }
+  nlohmann::json items(const std::string& id) const {
+    return get("/orders/v0/orders/" + url_encode(id) + "/orderItems");
+  }
   std::string latest_;  // ISO 8601 UTC times compare as text
 };
 
@@ -95,9 +98,10 @@ class ShopeeApi final : public Api {
     // Shopee takes at most 15 days per query.
     int64_t from = std::stoll(cursor), to = std::min(now, from + 15 * 86400);
     std::string path = "/api/v2/order/get_order_list";
-    nlohmann::json answer = get(path + signed_query(path, now) +
-                                fmt::format("&time_range_field=update_time&time_from={}&time_to={}&page_size=50&cursor={}",
-                                            from, to, url_encode(page)));
+    nlohmann::json answer =
+        get(path + signed_query(path, now) +
+            fmt::format("&time_range_field=update_time&time_from={}&time_to={}&page_size=50&cursor={}", from, to,
+                        url_encode(page)));
     check(answer);
     const nlohmann::json& response = answer.at("response");
     std::vector<std::string> sns;
@@ -115,8 +119,8 @@ class ShopeeApi final : public Api {
  private:
   std::string signed_query(const std::string& path, int64_t now) const {
     std::string partner = param("partner_id"), token = param("access_token"), shop = param("shop_id");
-    std::string sign = connectors::hex(
-        connectors::hmac_sha256(config_.secret, partner + path + std::to_string(now) + token + shop));
+    std::string sign =
+        connectors::hex(connectors::hmac_sha256(config_.secret, partner + path + std::to_string(now) + token + shop));
     return fmt::format("?partner_id={}&timestamp={}&access_token={}&shop_id={}&sign={}", url_encode(partner), now,
                        url_encode(token), url_encode(shop), sign);
   }
@@ -129,8 +133,7 @@ class ShopeeApi final : public Api {
     std::string list;
     for (const std::string& sn : sns) list += (list.empty() ? "" : ",") + sn;
     nlohmann::json answer =
-        get(path + signed_query(path, now) + "&order_sn_list=" + url_encode(list) +
-            "&response_optional_fields=" +
+        get(path + signed_query(path, now) + "&order_sn_list=" + url_encode(list) + "&response_optional_fields=" +
             url_encode("buyer_user_id,buyer_username,recipient_address,item_list,pay_time,total_amount,payment_method,"
                        "cancel_by,cancel_reason,currency"));
     check(answer);
@@ -184,8 +187,8 @@ class FlipkartApi final : public Api {
     std::string to = iso(now);
     if (page.empty()) {
       nlohmann::json states = nlohmann::json::array({"APPROVED", "PACKING_IN_PROGRESS", "PACKED", "READY_TO_DISPATCH"});
-      nlohmann::json filter = {{"filter", {{"type", "preDispatch"}, {"states", states},
-                                           {"modifiedDate", {{"from", cursor}, {"to", to}}}}}};
+      nlohmann::json filter = {
+          {"filter", {{"type", "preDispatch"}, {"states", states}, {"modifiedDate", {{"from", cursor}, {"to", to}}}}}};
       answer = get("/sellers/v3/shipments/filter", "POST", filter.dump());
     } else {
       answer = get(page);
@@ -224,8 +227,8 @@ std::unique_ptr<ChannelApi> make_channel_api(const PollConfig& config, Caller ca
   if (config.channel == "lazada") return std::make_unique<LazadaApi>(config, std::move(call));
   if (config.channel == "flipkart") return std::make_unique<FlipkartApi>(config, std::move(call));
   if (config.channel == "noon") return std::make_unique<NoonApi>(config, std::move(call));
-  throw std::runtime_error(fmt::format("no poller for '{}' (there are: amazon, shopee, lazada, flipkart, noon)",
-                                       config.channel));
+  throw std::runtime_error(
+      fmt::format("no poller for '{}' (there are: amazon, shopee, lazada, flipkart, noon)", config.channel));
 }
 
 }  // namespace orderflow::poller

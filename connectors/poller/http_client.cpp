@@ -1,12 +1,12 @@
 #include "connectors/poller/http_client.h"
 
+#include <fmt/format.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <fmt/format.h>
 
 #include <stdexcept>
 
@@ -28,9 +28,12 @@ struct Url {
 Url parse_url(const std::string& url) {
   Url u;
   std::string rest;
-  if (url.rfind("http://", 0) == 0) rest = url.substr(7);
-  else if (url.rfind("https://", 0) == 0) u.tls = true, rest = url.substr(8);
-  else throw std::runtime_error(fmt::format("'{}' is not an http:// or https:// URL", url));
+  if (url.rfind("http://", 0) == 0)
+    rest = url.substr(7);
+  else if (url.rfind("https://", 0) == 0)
+    u.tls = true, rest = url.substr(8);
+  else
+    throw std::runtime_error(fmt::format("'{}' is not an http:// or https:// URL", url));
   size_t slash = rest.find('/');
   std::string authority = rest.substr(0, slash);
   u.target = slash == std::string::npos ? "/" : rest.substr(slash);
@@ -105,8 +108,10 @@ HttpAnswer http_call(const HttpCall& call, std::chrono::seconds timeout) {
 std::string url_encode(const std::string& text) {
   std::string out;
   for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
-    else out += fmt::format("%{:02X}", c);
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("%{:02X}", c);
   }
   return out;
 }

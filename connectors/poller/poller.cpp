@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <iostream>
-#include <random>
 
 #include "connectors/connector.h"
 
@@ -29,7 +27,17 @@ PollConfig PollConfig::from_json(const std::string& channel, const nlohmann::jso
 }
 
 Poller::Poller(PollConfig config, std::unique_ptr<ChannelApi> api, InboxWork with_inbox)
-    : config_(std::move(config)), api_(std::move(api)), with_inbox_(std::move(with_inbox)) {}
+    : config_(std::move(config)),
+      api_(std::move(api)),
+      with_inbox_(std::move(with_inbox)),
+      repeating_("the " + config_.channel + " poller",
+                 {std::chrono::duration_cast<std::chrono::milliseconds>(config_.interval), config_.backoff_first,
+                  config_.backoff_most},
+                 [this] {
+                   round(std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count());
+                 }) {}
 
 Poller::~Poller() { stop(); }
 
@@ -42,8 +50,12 @@ void Poller::round(int64_t now) {
   auto take = [&](runtime::Inbox& inbox, const nlohmann::json& body) {
     std::string text = body.dump();
     // The same answer polled twice is one entry.
-    runtime::InboxEntry entry{0, config_.channel + "|" + connectors::hex(connectors::sha256(text)), config_.channel,
-                              "poll:" + config_.channel, now * 1000, text};
+    runtime::InboxEntry entry{0,
+                              config_.channel + "|" + connectors::hex(connectors::sha256(text)),
+                              config_.channel,
+                              "poll:" + config_.channel,
+                              now * 1000,
+                              text};
     inbox.add(entry);
   };
   do {
@@ -66,40 +78,8 @@ void Poller::round(int64_t now) {
   }
 }
 
-void Poller::start() {
-  thread_ = std::thread([this] {
-    std::mt19937 jitter(std::random_device{}());
-    std::chrono::milliseconds backoff = config_.backoff_first;
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-      lock.unlock();
-      std::chrono::milliseconds wait = config_.interval;
-      try {
-        round(std::chrono::duration_cast<std::chrono::seconds>(
-                  std::chrono::system_clock::now().time_since_epoch()).count());
-        backoff = config_.backoff_first;
-        last_error_.clear();
-      } catch (const std::exception& e) {
-        // Back off, with jitter so that pollers of many shops do not retry in step.
-        last_error_ = e.what();
-        std::cerr << fmt::format("orderflow serve: the {} poller failed, trying again in {} ms: {}\n", config_.channel,
-                                 backoff.count(), e.what());
-        wait = backoff + std::chrono::milliseconds(jitter() % (backoff.count() / 4 + 1));
-        backoff = std::min(backoff * 2, config_.backoff_most);
-      }
-      lock.lock();
-      wake_.wait_for(lock, wait, [&] { return stopping_; });
-    }
-  });
-}
+void Poller::start() { repeating_.start(); }
 
-void Poller::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void Poller::stop() { repeating_.stop(); }
 
 }  // namespace orderflow::poller

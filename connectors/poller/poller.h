@@ -8,30 +8,27 @@
 // back off exponentially, up to a few minutes.
 #include <nlohmann/json.hpp>
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "connectors/poller/http_client.h"
+#include "connectors/poller/repeating.h"
 #include "runtime/store/inbox.h"
 
 namespace orderflow::poller {
 
 struct PollConfig {
   std::string channel;
-  std::string base_url;                         // "https://sellingpartnerapi-eu.amazon.com", or a loopback server
-  std::map<std::string, std::string> headers;   // sent as they are: "x-amz-access-token", "Authorization"
-  std::map<std::string, std::string> params;    // the channel's ids: MarketplaceIds, partner_id, shop_id, app_key ...
-  std::string secret;                           // what requests are signed with: Shopee's partner key, Lazada's app secret
+  std::string base_url;                        // "https://sellingpartnerapi-eu.amazon.com", or a loopback server
+  std::map<std::string, std::string> headers;  // sent as they are: "x-amz-access-token", "Authorization"
+  std::map<std::string, std::string> params;   // the channel's ids: MarketplaceIds, partner_id, shop_id, app_key ...
+  std::string secret;  // what requests are signed with: Shopee's partner key, Lazada's app secret
   std::chrono::seconds interval{60};
-  std::string start;                            // the first cursor; default: a day before the first round
+  std::string start;  // the first cursor; default: a day before the first round
   std::chrono::milliseconds backoff_first{1000};
   std::chrono::milliseconds backoff_most{300000};
 
@@ -72,17 +69,12 @@ class Poller {
   void round(int64_t now);
   void start();  // rounds every interval on a thread of its own, backing off on failures
   void stop();
-  const std::string& last_error() const { return last_error_; }
 
  private:
   PollConfig config_;
   std::unique_ptr<ChannelApi> api_;
   InboxWork with_inbox_;
-  std::thread thread_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::string last_error_;
+  Repeating repeating_;
 };
 
 }  // namespace orderflow::poller

@@ -35,10 +35,9 @@ nlohmann::json map_order(const Reader& o, std::vector<nlohmann::json>& inputs) {
   if (o.has("recipient_address")) {
     Reader a = o.at("recipient_address");
     nlohmann::json to = nlohmann::json::object();
-    for (auto [from, key] : {std::pair{"name", "name"}, {"phone", "phone"}, {"full_address", "line1"},
-                             {"district", "line2"}, {"city", "city"}, {"state", "region"}, {"zipcode", "postal_code"},
-                             {"region", "country"}})
-      if (std::string v = a.text_or(from, ""); !v.empty()) to[key] = v;
+    copy_texts(a, to, {{"name", "name"}, {"phone", "phone"}, {"full_address", "line1"},
+                       {"district", "line2"}, {"city", "city"}, {"state", "region"}, {"zipcode", "postal_code"},
+                       {"region", "country"}});
     out["ship_to"] = to;
   }
   Reader items = o.at("item_list");

@@ -30,9 +30,8 @@ nlohmann::json address(const Reader& a) {
     name = first + (first.empty() || last.empty() ? "" : " ") + last;
   }
   if (!name.empty()) out["name"] = name;
-  for (auto [from, to] : {std::pair{"phone", "phone"}, {"address1", "line1"}, {"address2", "line2"}, {"city", "city"},
-                          {"province", "region"}, {"zip", "postal_code"}, {"country_code", "country"}})
-    if (std::string v = a.text_or(from, ""); !v.empty()) out[to] = v;
+  copy_texts(a, out, {{"phone", "phone"}, {"address1", "line1"}, {"address2", "line2"}, {"city", "city"},
+                      {"province", "region"}, {"zip", "postal_code"}, {"country_code", "country"}});
   for (auto [from, to] : {std::pair{"latitude", "lat"}, {"longitude", "lon"}})
     if (a.has(from) && a.value()[from].is_number()) out[to] = a.value()[from];
   return out;

@@ -15,9 +15,8 @@ nlohmann::json address(const Reader& a) {
   std::string first = a.text_or("first_name", ""), last = a.text_or("last_name", "");
   std::string name = first + (first.empty() || last.empty() ? "" : " ") + last;
   if (!name.empty()) out["name"] = name;
-  for (auto [from, to] : {std::pair{"phone", "phone"}, {"address_1", "line1"}, {"address_2", "line2"},
-                          {"city", "city"}, {"state", "region"}, {"postcode", "postal_code"}, {"country", "country"}})
-    if (std::string v = a.text_or(from, ""); !v.empty()) out[to] = v;
+  copy_texts(a, out, {{"phone", "phone"}, {"address_1", "line1"}, {"address_2", "line2"},
+                      {"city", "city"}, {"state", "region"}, {"postcode", "postal_code"}, {"country", "country"}});
   return out;
 }
 

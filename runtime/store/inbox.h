@@ -2,8 +2,8 @@
 // The intake's inbox: every verified webhook body, as the channel sent it,
 // durable before anything else is done with it. Taking a webhook costs one
 // insert; the decider normalizes and decides from it behind, at the
-// engine's pace, and a restart goes on from where the decider stopped. It is a file of its own (beside the store's), so that
-// taking webhooks never waits for the engine's write lock.
+// engine's pace, and a restart goes on from where the decider stopped. It is a file of its own (beside the store's), so
+// that taking webhooks never waits for the engine's write lock.
 //
 // It also keeps the pollers' cursors and the orders a channel asked us to
 // fetch (a notification that names an order without its content).
@@ -24,7 +24,7 @@ struct InboxEntry {
   std::string channel;  // whose connector reads the body
   std::string source;   // "webhook:shopify", "poll:amazon"
   int64_t received_at = 0;
-  std::string body;     // as received
+  std::string body;  // as received
 };
 
 struct FetchRequest {

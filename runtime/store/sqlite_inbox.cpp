@@ -1,4 +1,3 @@
-#include <filesystem>
 #include <unordered_map>
 
 #include "runtime/store/inbox.h"
@@ -43,25 +42,18 @@ PRAGMA user_version=1;
 class SqliteInbox final : public Inbox {
  public:
   SqliteInbox(const std::string& path, const SqliteOptions& options) : path_(path) {
-    int flags = options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    std::error_code ec;
-    if (options.read_only && !std::filesystem::exists(path, ec))
-      throw StoreError(fmt::format("the inbox '{}' does not exist", path), SQLITE_CANTOPEN);
-    int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
-    if (rc != SQLITE_OK) {
-      std::string detail = db_ ? sqlite3_errmsg(db_) : "";
-      sqlite3_close(db_);
-      db_ = nullptr;
-      throw StoreError(fmt::format("{} ({})", explain_code(rc, path), detail), rc);
-    }
-    sqlite3_extended_result_codes(db_, 1);
-    sqlite3_busy_timeout(db_, options.busy_timeout_ms);
-    if (!options.read_only) {
+    db_ = sqlite::open_connection(path, options, "inbox");
+    if (options.read_only) return;
+    try {
       // A webhook body (a few KiB) fits one 16 KiB page: one WAL frame a body, not three.
       exec("PRAGMA page_size=16384");
       exec("PRAGMA journal_mode=WAL");
       exec(options.sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
       exec(kInboxSchema);
+    } catch (...) {
+      sqlite3_close(db_);
+      db_ = nullptr;
+      throw;
     }
   }
   ~SqliteInbox() override {
@@ -80,8 +72,7 @@ class SqliteInbox final : public Inbox {
   bool in_transaction() const override { return sqlite3_get_autocommit(db_) == 0; }
 
   bool add(InboxEntry& e) override {
-    Statement& s =
-        statement("INSERT OR IGNORE INTO inbox(key, channel, source, received_at, body) VALUES(?,?,?,?,?)");
+    Statement& s = statement("INSERT OR IGNORE INTO inbox(key, channel, source, received_at, body) VALUES(?,?,?,?,?)");
     Reset r{s};
     s.bind(1, e.key).bind(2, e.channel).bind(3, e.source).bind(4, e.received_at).bind_blob(5, e.body);
     s.step();
@@ -91,8 +82,8 @@ class SqliteInbox final : public Inbox {
   }
 
   std::vector<InboxEntry> after(int64_t seq, size_t limit) override {
-    Statement& s = statement(
-        "SELECT seq, key, channel, source, received_at, body FROM inbox WHERE seq > ? ORDER BY seq LIMIT ?");
+    Statement& s =
+        statement("SELECT seq, key, channel, source, received_at, body FROM inbox WHERE seq > ? ORDER BY seq LIMIT ?");
     Reset r{s};
     s.bind(1, seq).bind(2, static_cast<int64_t>(limit));
     std::vector<InboxEntry> out;
@@ -130,7 +121,8 @@ class SqliteInbox final : public Inbox {
 
   std::vector<FetchRequest> fetches(const std::string& channel, size_t limit) override {
     Statement& s = statement(
-        "SELECT channel, external_id, reason, requested_at FROM fetches WHERE channel = ? ORDER BY requested_at LIMIT ?");
+        "SELECT channel, external_id, reason, requested_at FROM fetches WHERE channel = ? ORDER BY requested_at LIMIT "
+        "?");
     Reset r{s};
     s.bind(1, channel).bind(2, static_cast<int64_t>(limit));
     std::vector<FetchRequest> out;
@@ -185,7 +177,9 @@ class SqliteInbox final : public Inbox {
 
 }  // namespace
 
-std::string inbox_path(const std::string& store_path) { return store_path + "-inbox"; }
+std::string inbox_path(const std::string& store_path) {
+  return store_path + "-inbox";
+}
 
 std::unique_ptr<Inbox> open_sqlite_inbox(const std::string& path, const SqliteOptions& options) {
   return std::make_unique<SqliteInbox>(path, options);

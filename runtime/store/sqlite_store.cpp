@@ -137,20 +137,7 @@ void read_order_body(const nlohmann::json& body, StoredOrder& o) {
 class SqliteStore final : public Store {
  public:
   SqliteStore(const std::string& path, const SqliteOptions& options) : path_(path), options_(options) {
-    namespace fs = std::filesystem;
-    int flags = options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    std::error_code ec;
-    if (options.read_only && !fs::exists(path, ec))
-      throw StoreError(fmt::format("the database '{}' does not exist", path), SQLITE_CANTOPEN);
-    int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
-    if (rc != SQLITE_OK) {
-      std::string detail = db_ ? sqlite3_errmsg(db_) : "";
-      sqlite3_close(db_);
-      db_ = nullptr;
-      throw StoreError(fmt::format("{} ({})", explain_code(rc, path), detail), rc);
-    }
-    sqlite3_extended_result_codes(db_, 1);
-    sqlite3_busy_timeout(db_, options.busy_timeout_ms);
+    db_ = sqlite::open_connection(path, options, "database");
     try {
       setup();
     } catch (...) {

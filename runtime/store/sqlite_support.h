@@ -8,6 +8,9 @@
 #include <chrono>
 #include <string>
 
+#include <filesystem>
+
+#include "runtime/store/sqlite_store.h"
 #include "runtime/store/store.h"
 
 namespace orderflow::runtime::sqlite {
@@ -20,17 +23,20 @@ inline std::string explain_code(int code, const std::string& path) {
     case SQLITE_NOTADB:
       return fmt::format("'{}' is not an orderflow database (it is not SQLite, or its header is damaged)", path);
     case SQLITE_CORRUPT:
-      return fmt::format("the database '{}' is corrupt; restore it from a backup (`orderflow rebuild` can redo the "
-                         "order table from an intact journal)",
-                         path);
+      return fmt::format(
+          "the database '{}' is corrupt; restore it from a backup (`orderflow rebuild` can redo the "
+          "order table from an intact journal)",
+          path);
     case SQLITE_FULL:
-      return fmt::format("the database '{}' is full (no space left on its disk, or its size cap reached); nothing of "
-                         "the unfinished batch was stored",
-                         path);
+      return fmt::format(
+          "the database '{}' is full (no space left on its disk, or its size cap reached); nothing of "
+          "the unfinished batch was stored",
+          path);
     case SQLITE_READONLY:
-      return fmt::format("cannot write '{}': the file or its folder is read-only (SQLite also needs to create "
-                         "'{}-wal' beside it)",
-                         path, path);
+      return fmt::format(
+          "cannot write '{}': the file or its folder is read-only (SQLite also needs to create "
+          "'{}-wal' beside it)",
+          path, path);
     case SQLITE_CANTOPEN:
       return fmt::format("cannot open '{}': its folder does not exist or cannot be written", path);
     case SQLITE_IOERR:
@@ -122,5 +128,24 @@ struct Reset {
   Statement& s;
   ~Reset() { s.reset(); }
 };
+
+// Opens `path` as the options say, or throws a StoreError that says what
+// to do; `what` names the file in the error ("database", "inbox").
+inline sqlite3* open_connection(const std::string& path, const SqliteOptions& options, const char* what) {
+  int flags = options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  std::error_code ec;
+  if (options.read_only && !std::filesystem::exists(path, ec))
+    throw StoreError(fmt::format("the {} '{}' does not exist", what, path), SQLITE_CANTOPEN);
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string detail = db ? sqlite3_errmsg(db) : "";
+    sqlite3_close(db);
+    throw StoreError(fmt::format("{} ({})", explain_code(rc, path), detail), rc);
+  }
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, options.busy_timeout_ms);
+  return db;
+}
 
 }  // namespace orderflow::runtime::sqlite

@@ -15,17 +15,18 @@ usage: intake_test.py ORDERFLOW SOURCE_DIR
 import base64
 import hashlib
 import hmac
-import http.client
 import json
 import os
 import re
 import signal
 import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import orderflow_server  # noqa: E402
 
 SECRETS = {"shopify": "shpss_test_secret", "woocommerce": "wc-webhook-secret",
            "lazada": {"app_key": "123456", "app_secret": "3412gyo124goi3124"},
@@ -57,26 +58,13 @@ def main():
     config = os.path.join(work, "intake.json")
     json.dump({"secrets": SECRETS, "api_token": "test-token", "read_timeout_seconds": 30}, open(config, "w"))
     def start():
-        server = subprocess.Popen([orderflow, "serve", "--db", db, "--bundle",
-                                   os.path.join(source, "examples", "marketplace"),
-                                   "--port", "0", "--config", config, "--engine", "interp"],
-                                  stderr=subprocess.PIPE, text=True)
-        for line in server.stderr:
-            m = re.search(r"listening on http://127.0.0.1:(\d+)", line)
-            if m:
-                return server, int(m.group(1))
-        raise AssertionError("the server did not start")
+        return orderflow_server.start(orderflow, source, db, config)
 
     server, port = start()
     failures = []
 
     def request(method, path, body=b"", headers=None):
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
-        c.request(method, path, body=body, headers=headers or {})
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        return r.status, data
+        return orderflow_server.request(port, method, path, body, headers)
 
     def expect(what, got, want):
         status = got[0]

@@ -14,18 +14,18 @@ usage: outbound_test.py ORDERFLOW SOURCE_DIR
 import base64
 import hashlib
 import hmac
-import http.client
 import http.server
 import json
 import os
-import re
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import orderflow_server  # noqa: E402
 
 SECRETS = {"shopify": "shpss_test_secret", "woocommerce": "wc-webhook-secret"}
 HEADERS = {"shopify": "X-Shopify-Hmac-Sha256", "woocommerce": "X-WC-Webhook-Signature"}
@@ -68,21 +68,10 @@ def main():
                "outbound": {"shopify": {"base_url": base, "headers": {"X-Shopify-Access-Token": "shpat_test"}},
                             "woocommerce": {"base_url": base + "/", "headers": {"Authorization": "Basic d29vOmtleQ=="}}}},
               open(config, "w"))
-    server = subprocess.Popen([orderflow, "serve", "--db", db, "--bundle", os.path.join(source, "examples", "marketplace"),
-                               "--port", "0", "--config", config, "--engine", "interp"], stderr=subprocess.PIPE, text=True)
-    port = None
-    for line in server.stderr:
-        m = re.search(r"listening on http://127.0.0.1:(\d+)", line)
-        if m:
-            port = int(m.group(1))
-            break
-    threading.Thread(target=lambda: [sys.stderr.write(l) for l in server.stderr], daemon=True).start()
+    server, port = orderflow_server.start(orderflow, source, db, config)
 
     def request(method, path, body=b"", headers=None):
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
-        c.request(method, path, body=body, headers=headers or {})
-        r = c.getresponse()
-        return r.status, r.read()
+        return orderflow_server.request(port, method, path, body, headers)
 
     def webhook(channel_name, file):
         body = open(os.path.join(payloads, channel_name, file), "rb").read()

@@ -18,19 +18,19 @@ usage: poller_test.py ORDERFLOW SOURCE_DIR
 """
 import hashlib
 import hmac
-import http.client
 import http.server
 import json
 import os
-import re
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import orderflow_server  # noqa: E402
 
 SHOPEE = {"partner_id": "2001887", "shop_id": "601234", "access_token": "shopee-token", "key": "shopee-partner-key"}
 LAZADA = {"app_key": "123456", "app_secret": "3412gyo124goi3124", "access_token": "lazada-token"}
@@ -120,22 +120,12 @@ def main():
               open(config, "w"))
 
     def start():
-        server = subprocess.Popen([orderflow, "serve", "--db", db, "--bundle",
-                                   os.path.join(source, "examples", "marketplace"), "--port", "0", "--config", config,
-                                   "--engine", "interp"], stderr=subprocess.PIPE, text=True)
-        for line in server.stderr:
-            m = re.search(r"listening on http://127.0.0.1:(\d+)", line)
-            if m:
-                threading.Thread(target=lambda: [sys.stderr.write(l) for l in server.stderr], daemon=True).start()
-                return server, int(m.group(1))
-        raise AssertionError("the server did not start")
+        return orderflow_server.start(orderflow, source, db, config)
 
     def stored(port, order, seconds=30):
         deadline = time.time() + seconds
         while time.time() < deadline:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            c.request("GET", f"/api/orders/{order}")
-            if c.getresponse().status == 200:
+            if orderflow_server.request(port, "GET", f"/api/orders/{order}")[0] == 200:
                 return True
             time.sleep(0.1)
         failures.append(f"{order} never arrived")
@@ -146,9 +136,8 @@ def main():
                        "data": {"order_status": "pending", "status_update_time": 1603698638, "trade_order_id": "16090",
                                 "trade_order_line_id": "100827"}, "timestamp": 1603766859530, "site": "lazada_sg"}).encode()
     signature = hmac.new(LAZADA["app_secret"].encode(), LAZADA["app_key"].encode() + push, hashlib.sha256).hexdigest()
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    c.request("POST", "/webhooks/lazada", push, {"Authorization": signature, "Content-Type": "application/json"})
-    if c.getresponse().status != 200:
+    if orderflow_server.request(port, "POST", "/webhooks/lazada", push,
+                                {"Authorization": signature, "Content-Type": "application/json"})[0] != 200:
         failures.append("the Lazada push message was not taken")
     for order in (f"AMZ-{order_id}", "SHOPEE-2404098R48U37H", "LAZADA-16090"):
         if stored(port, order):
