@@ -75,6 +75,8 @@ int run_normalize(const NormalizeOptions& o) {
     return 1;
   }
   int status = 0;
+  if (std::get<std::vector<nlohmann::json>>(result).empty())
+    std::cerr << fmt::format("orderflow normalize: {}: nothing in it changes an order\n", named);
   for (const nlohmann::json& input : std::get<std::vector<nlohmann::json>>(result)) {
     if (input.value("type", "order") == "order") {
       runtime::DecodeResult decoded = runtime::decode_order(*checked.bundle, input);

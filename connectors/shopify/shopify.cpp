@@ -175,8 +175,8 @@ class Shopify final : public Connector {
       if (payload.contains("id") && payload.contains("order_id") && payload.contains("refund_line_items"))
         return refund(root);  // the refunds/create webhook: the bare refund
       if (root.has("orders")) root.fail("a list of orders: send each order on its own", "orders");
-      if (root.has("fulfillment_orders"))
-        root.fail("fulfillment orders say where Shopify would ship from; orderflow routes itself", "fulfillment_orders");
+      if (root.has("fulfillment_orders")) return fulfillment_orders(root.at("fulfillment_orders"));
+      if (root.has("fulfillment_order")) return fulfillment_orders(root.at("fulfillment_order"));
       Reader order = root.has("order") ? root.at("order") : root;
       std::vector<nlohmann::json> inputs = {map_order(order)};
       if (order.has("cancelled_at")) {
@@ -194,6 +194,34 @@ class Shopify final : public Connector {
   }
 
  private:
+  // Fulfillment orders (GET orders/{id}/fulfillment_orders.json, the
+  // fulfillment_orders/* webhooks): where Shopify would ship from is not
+  // ours to take (orderflow routes), but a cancelled one cancels its lines
+  // and a closed one (fulfilled at Shopify) ships them. Open, scheduled or
+  // held ones change nothing.
+  static Normalized fulfillment_orders(const Reader& list) {
+    std::vector<nlohmann::json> inputs;
+    auto each = [&](const Reader& fo) {
+      std::string status = fo.text("status");
+      const char* event = status == "cancelled" ? "cancel" : status == "closed" ? "ship" : nullptr;
+      if (!event) return;
+      nlohmann::json lines = nlohmann::json::array();
+      Reader items = fo.at("line_items");
+      for (size_t i = 0; i < items.value().size(); ++i)
+        lines.push_back({{"id", items.at(i).text("line_item_id")}, {"quantity", items.at(i).integer("quantity")}});
+      nlohmann::json e = lifecycle_event(order_id(fo.text("order_id")), event,
+                                         fmt::format("shopify-fulfillment-order-{}-{}", fo.text("id"), status), "shopify");
+      e["lines"] = lines;
+      if (fo.has("updated_at")) e["at"] = fo.text("updated_at");
+      inputs.push_back(e);
+    };
+    if (list.value().is_array())
+      for (size_t i = 0; i < list.value().size(); ++i) each(list.at(i));
+    else
+      each(list);
+    return inputs;
+  }
+
   // A refund gives items back: returned units are received, units never
   // shipped are cancelled.
   static Normalized refund(const Reader& r) {

@@ -128,6 +128,9 @@ def derived_cases(payloads, work):
     joined_lazada = write("lazada_orders_items_get_of_the_order_get_example.json", lazada_items)
     elided = open(os.path.join(payloads, "magento", "rest_V1_orders_3_get_pending_banktransfer.elided.json.txt")).read()
     magento = write("magento_rest_V1_orders_3_without_elisions.json", re.sub(r",\s*\n\s*\.\.\.\s*\n", "\n", elided))
+    fulfillment = json.load(open(os.path.join(payloads, "shopify", "rest_2026-07_fulfillment_order_list.json")))
+    fulfillment["fulfillment_orders"][0]["status"] = "cancelled"
+    cancelled_fo = write("shopify_fulfillment_order_cancelled.json", fulfillment)
     flipkart = sorted(glob.glob(os.path.join(here, "fixtures", "flipkart", "*.json")))
     return ([("amazon", "v0 getOrder + getOrderItems examples (different orders)",
               [amazon("getOrder"), amazon("getOrderItems")]),
@@ -136,7 +139,8 @@ def derived_cases(payloads, work):
              ("lazada", "GetOrder + GetMultipleOrderItems examples (different orders)",
               [lazada("order_get"), lazada("orders_items_get")]),
              ("lazada", "GetOrder + its items", [lazada("order_get"), joined_lazada]),
-             ("magento", "REST order 3 without elisions", [magento])] +
+             ("magento", "REST order 3 without elisions", [magento]),
+             ("shopify", "fulfillment order cancelled", [cancelled_fo])] +
             [("flipkart", os.path.basename(f), [f]) for f in flipkart])
 
 
