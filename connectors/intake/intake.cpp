@@ -278,6 +278,10 @@ void Intake::decide(const runtime::InboxEntry& e) {
     }
     runtime::Ack ack = engine_.submit(input, e.source);
     count(e.channel, runtime::status_name(ack.status));
+    if (ack.status == runtime::Ack::Status::Stored && input.value("type", "order") == "order") {
+      std::lock_guard lock(metrics_mutex_);
+      ++orders_by_state_[{e.channel, ack.state}];
+    }
   }
 }
 
@@ -459,6 +463,10 @@ std::string Intake::metrics() const {
   out += "# TYPE orderflow_inputs_total counter\n";
   for (const auto& [key, n] : inputs_)
     out += fmt::format("orderflow_inputs_total{{channel=\"{}\",status=\"{}\"}} {}\n", key.first, key.second, n);
+  out += "# HELP orderflow_orders_decided_total New orders by channel and the state their decisions left them in.\n";
+  out += "# TYPE orderflow_orders_decided_total counter\n";
+  for (const auto& [key, n] : orders_by_state_)
+    out += fmt::format("orderflow_orders_decided_total{{channel=\"{}\",state=\"{}\"}} {}\n", key.first, key.second, n);
   out += "# HELP orderflow_request_seconds Time from a request read to its answer (after the durable commit).\n";
   out += "# TYPE orderflow_request_seconds histogram\n";
   int64_t cumulative = 0;

@@ -143,7 +143,8 @@ class Intake {
   std::chrono::steady_clock::time_point decided_moved_ = std::chrono::steady_clock::now();
 
   mutable std::mutex metrics_mutex_;
-  std::map<std::pair<std::string, std::string>, int64_t> inputs_;  // (channel, status) -> count
+  std::map<std::pair<std::string, std::string>, int64_t> inputs_;           // (channel, status) -> count
+  std::map<std::pair<std::string, std::string>, int64_t> orders_by_state_;  // (channel, state) -> new orders
   std::vector<double> latency_buckets_ = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
   std::vector<int64_t> latency_counts_ = std::vector<int64_t>(10, 0);
   double latency_sum_ = 0;

@@ -136,6 +136,7 @@ def main():
                    b'orderflow_inputs_total{channel="shopify",status="stored"} 1',
                    b'orderflow_inputs_total{channel="lazada",status="fetch_requested"} 1',
                    b"orderflow_inbox_backlog",
+                   b'orderflow_orders_decided_total{channel="shopify",state="held"} 1',
                    b'orderflow_inputs_total{channel="shopify",status="duplicate"} 1',
                    b'orderflow_inputs_total{channel="shopify",status="bad_signature"} 1',
                    b"orderflow_request_seconds_count", b"orderflow_uncommitted_inputs"]:
