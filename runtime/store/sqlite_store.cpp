@@ -441,9 +441,7 @@ class SqliteStore final : public Store {
     Reset r{s};
     s.bind(1, id).bind(2, static_cast<int64_t>(limit));
     std::vector<OutboxMessage> out;
-    while (s.step())
-      out.push_back({s.integer(0), s.integer(1), s.text(2), s.text(3), nlohmann::json::parse(s.text(4), nullptr, false),
-                     std::nullopt});
+    while (s.step()) out.push_back(read_outbox(s));
     return out;
   }
 
@@ -468,12 +466,7 @@ class SqliteStore final : public Store {
     Reset r{s};
     s.bind(1, static_cast<int64_t>(limit));
     std::vector<OutboxMessage> out;
-    while (s.step()) {
-      OutboxMessage m{s.integer(0), s.integer(1), s.text(2), s.text(3), nlohmann::json::parse(s.text(4), nullptr, false),
-                      std::nullopt};
-      if (!s.is_null(5)) m.sent_at = s.integer(5);
-      out.push_back(std::move(m));
-    }
+    while (s.step()) out.push_back(read_outbox(s));
     return out;
   }
 
@@ -552,6 +545,13 @@ class SqliteStore final : public Store {
       throw StoreError(fmt::format("the database '{}' is corrupt: journal entry {} is not JSON", path_, e.seq),
                        SQLITE_CORRUPT);
     return e;
+  }
+
+  static OutboxMessage read_outbox(const Statement& s) {
+    OutboxMessage m{s.integer(0), s.integer(1), s.text(2), s.text(3), nlohmann::json::parse(s.text(4), nullptr, false),
+                    std::nullopt};
+    if (!s.is_null(5)) m.sent_at = s.integer(5);
+    return m;
   }
 
   StoredOrder read_order(const Statement& s) {
