@@ -2,12 +2,14 @@
 
 #include <fmt/format.h>
 #include <openssl/crypto.h>
-#include <simdjson.h>
-#include <xxhash.h>
 #include <pthread.h>
 #include <sched.h>
+#include <simdjson.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <xxhash.h>
+
+#include <algorithm>
 
 #include "connectors/connector.h"
 
@@ -138,11 +140,14 @@ void Intake::committer() {
         inbox_failed = true;
       }
     }
-    try {
-      engine_.commit();  // the API's decisions
-    } catch (const std::exception& e) {
-      failure = e.what();
-      engine_.abort();
+    // The API's decisions, when the batch has any (else the decider commits its own).
+    if (std::any_of(batch.begin(), batch.end(), [](const Waiting& w) { return !w.keep; })) {
+      try {
+        engine_.commit();
+      } catch (const std::exception& e) {
+        failure = e.what();
+        engine_.abort();
+      }
     }
     if (!failure.empty()) {
       std::lock_guard m(metrics_mutex_);
