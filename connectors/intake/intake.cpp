@@ -53,6 +53,7 @@ IntakeConfig IntakeConfig::from_json(const nlohmann::json& j) {
   c.read_timeout = std::chrono::seconds(j.value("read_timeout_seconds", 10));
   c.io_threads = j.value("io_threads", c.io_threads);
   c.commit_every = std::chrono::milliseconds(j.value("commit_every_ms", c.commit_every.count()));
+  c.inbox_keep_days = j.value("inbox_keep_days", c.inbox_keep_days);
   c.decider_nice = j.value("decider_nice", c.decider_nice);
   c.decider_idle = j.value("decider_idle", c.decider_idle);
   if (j.contains("pollers")) c.pollers = j["pollers"];
@@ -216,9 +217,16 @@ void Intake::watch_decider() {
   }
 }
 
+int64_t Intake::forget_old_bodies(int64_t now_ms) {
+  if (config_.inbox_keep_days <= 0) return 0;
+  std::lock_guard lock(inbox_mutex_);
+  return inbox_.forget_bodies(decided_.load(), now_ms - int64_t{config_.inbox_keep_days} * 86'400'000);
+}
+
 void Intake::decider() {
   setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), config_.decider_nice);
   auto backoff = std::chrono::milliseconds(10);
+  auto forgot = std::chrono::steady_clock::now() - std::chrono::hours(1);
   for (;;) {
     {
       std::unique_lock lock(decide_mutex_);
@@ -227,6 +235,13 @@ void Intake::decider() {
     try {
       decide_pending();
       backoff = std::chrono::milliseconds(10);
+      // The inbox is a buffer, not the archive (the journal is): old bodies go, hourly.
+      if (std::chrono::steady_clock::now() - forgot > std::chrono::hours(1)) {
+        forgot = std::chrono::steady_clock::now();
+        forget_old_bodies(std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count());
+      }
     } catch (const std::exception& e) {
       // The store failed under the decider: what it had not committed stays in the inbox for the next try.
       engine_.abort();

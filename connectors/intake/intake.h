@@ -40,6 +40,7 @@ struct IntakeConfig {
   int io_threads = 2;                          // threads serving HTTP
   bool decider_idle = true;                    // decide on the CPU the intake leaves (raised when starved)
   int decider_nice = 10;                       // the decider's priority when not idle (0: the intake's)
+  int inbox_keep_days = 30;  // then a decided body is emptied (its key stays); 0: kept for good
   nlohmann::json pollers = nlohmann::json::object();   // by channel: poller/poller.h's PollConfig
   nlohmann::json outbound = nlohmann::json::object();  // by channel: outbound/sender.h's ChannelOutbound
 
@@ -86,6 +87,10 @@ class Intake {
   // empty; returns how many inputs it decided. (The decider calls it; so
   // can a test.)
   size_t decide_pending();
+
+  // Empties the inbox bodies decided and older than inbox_keep_days (the
+  // decider does it hourly); returns how many.
+  int64_t forget_old_bodies(int64_t now_ms);
 
   // Runs `work` on the inbox in a transaction of its own and commits it
   // (the pollers' and the sender's way in). Throws when the commit fails;

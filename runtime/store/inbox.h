@@ -58,6 +58,10 @@ class Inbox {
   virtual bool add(InboxEntry& entry) = 0;  // sets seq; false: the key came before (a redelivery)
   virtual std::vector<InboxEntry> after(int64_t seq, size_t limit) = 0;
   virtual int64_t last_seq() = 0;
+  // Empties the bodies of entries up to `decided` received before
+  // `received_before` (ms); their keys stay, so a late redelivery is still
+  // known. Returns how many were emptied.
+  virtual int64_t forget_bodies(int64_t decided, int64_t received_before) = 0;
 
   // Named positions: "decided" (the engine's), a poller's "amazon".
   virtual std::optional<std::string> cursor(const std::string& name) = 0;

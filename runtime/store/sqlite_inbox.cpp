@@ -91,6 +91,14 @@ class SqliteInbox final : public Inbox {
     return out;
   }
 
+  int64_t forget_bodies(int64_t decided, int64_t received_before) override {
+    Statement& s = statement("UPDATE inbox SET body = x'' WHERE seq <= ? AND received_at < ? AND length(body) > 0");
+    Reset r{s};
+    s.bind(1, decided).bind(2, received_before);
+    s.step();
+    return sqlite3_changes(db_);
+  }
+
   int64_t last_seq() override {
     Statement& s = statement("SELECT coalesce(max(seq), 0) FROM inbox");
     Reset r{s};

@@ -35,6 +35,7 @@ class FaultyInbox final : public runtime::Inbox {
   bool add(runtime::InboxEntry& e) override { return i_.add(e); }
   std::vector<runtime::InboxEntry> after(int64_t seq, size_t limit) override { return i_.after(seq, limit); }
   int64_t last_seq() override { return i_.last_seq(); }
+  int64_t forget_bodies(int64_t d, int64_t before) override { return i_.forget_bodies(d, before); }
   std::optional<std::string> cursor(const std::string& name) override { return i_.cursor(name); }
   void set_cursor(const std::string& name, const std::string& value) override { i_.set_cursor(name, value); }
   void request_fetch(const runtime::FetchRequest& f) override { i_.request_fetch(f); }
@@ -95,6 +96,31 @@ TEST_P(IntakeFaultTest, FailedInboxCommitAnswers503AndKeepsNothing) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   intake.stop();
   EXPECT_TRUE(looking->get_order("SHOPIFY-450789469").has_value());
+}
+
+TEST_P(IntakeFaultTest, OldDecidedBodiesAreForgottenButStillKnown) {
+  std::string inbox_file = runtime::inbox_path(db());
+  auto inbox = runtime::open_sqlite_inbox(inbox_file, {.sync_full = false});
+  auto reader = runtime::open_sqlite_store(db(), {.read_only = true});
+  IntakeConfig config;
+  config.inbox_keep_days = 30;
+  Intake intake(*engine_, *reader, *inbox, inbox_file, config);
+  const int64_t day = 86'400'000, now = 100 * day;
+  runtime::InboxEntry old{0, "woocommerce|old", "woocommerce", "webhook:woocommerce", now - 40 * day, "{}"};
+  runtime::InboxEntry recent{0, "woocommerce|recent", "woocommerce", "webhook:woocommerce", now - 5 * day, "{}"};
+  runtime::InboxEntry undecided{0, "woocommerce|undecided", "woocommerce", "webhook:woocommerce", now - 40 * day, "{}"};
+  ASSERT_TRUE(inbox->add(old));
+  ASSERT_TRUE(inbox->add(recent));
+  EXPECT_EQ(intake.decide_pending(), 2u);  // both dead letters ({} is no order), but decided
+  ASSERT_TRUE(inbox->add(undecided));
+  EXPECT_EQ(intake.forget_old_bodies(now), 1) << "only the old, decided body goes";
+  std::vector<runtime::InboxEntry> left = inbox->after(0, 10);
+  ASSERT_EQ(left.size(), 3u);
+  EXPECT_EQ(left[0].body, "");
+  EXPECT_EQ(left[1].body, "{}");
+  EXPECT_EQ(left[2].body, "{}");
+  runtime::InboxEntry again = old;
+  EXPECT_FALSE(inbox->add(again)) << "a late redelivery of a forgotten body is still known";
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, IntakeFaultTest, ::testing::Values("interp"));
