@@ -144,13 +144,18 @@ def derived_cases(payloads, work):
             [("flipkart", os.path.basename(f), [f]) for f in flipkart])
 
 
-def run_case(orderflow, source, channel, golden_name, paths, failures):
-    r = normalize(orderflow, channel, *paths)
+def shown(r, paths=()):
+    """What a run printed, as its golden file holds it (file names without their folders)."""
     stderr = r.stderr
     for path in paths:
         stderr = stderr.replace(path, os.path.basename(path))
-    shown = f"--- stdout\n{r.stdout}--- stderr\n{stderr}--- exit {r.returncode}\n"
-    problem = golden_file.compare(os.path.join(source, "tests", "connectors", "expected", channel, golden_name), shown)
+    return f"--- stdout\n{r.stdout}--- stderr\n{stderr}--- exit {r.returncode}\n"
+
+
+def run_case(orderflow, source, channel, golden_name, paths, failures):
+    r = normalize(orderflow, channel, *paths)
+    problem = golden_file.compare(os.path.join(source, "tests", "connectors", "expected", channel, golden_name),
+                                  shown(r, paths))
     if problem:
         failures.append(problem)
     if "Traceback" in r.stderr or r.returncode not in (0, 1):
@@ -201,9 +206,9 @@ def main():
             json.dump(case.get("settings", {}), open(settings, "w"))
             r = subprocess.run([orderflow, "tell", "--channel", case["channel"], message, "--settings", settings],
                                capture_output=True, text=True)
-            shown = f"--- stdout\n{r.stdout}--- stderr\n{r.stderr}--- exit {r.returncode}\n"
             name = os.path.basename(case_file)[:-5] + ".txt"
-            problem = golden_file.compare(os.path.join(source, "tests", "connectors", "expected", "outbound", name), shown)
+            problem = golden_file.compare(os.path.join(source, "tests", "connectors", "expected", "outbound", name),
+                                          shown(r))
             if problem:
                 failures.append(problem)
     with tempfile.TemporaryDirectory() as work:
