@@ -43,13 +43,6 @@ std::string hmac_sha256(const std::string& key, const std::string& message) {
   return std::string(reinterpret_cast<const char*>(digest), length);
 }
 
-std::string sha256(const std::string& message) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(message.data(), message.size(), digest, &length, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<const char*>(digest), length);
-}
-
 std::string base64(const std::string& bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3), '\0');
   int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),

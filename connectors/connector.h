@@ -130,7 +130,6 @@ std::string iso_from_unix_seconds(int64_t seconds);
 
 // Signing: raw HMAC-SHA256 bytes, and the two ways channels spell them.
 std::string hmac_sha256(const std::string& key, const std::string& message);
-std::string sha256(const std::string& message);
 std::string base64(const std::string& bytes);
 std::string hex(const std::string& bytes);  // lower case
 

@@ -7,7 +7,6 @@
 #include <simdjson.h>
 #include <sys/resource.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include <algorithm>
 
@@ -405,10 +404,8 @@ HttpResponse Intake::webhook(const std::string& channel, HttpRequest& request, b
   }
   int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::system_clock::now().time_since_epoch()).count();
-  // A redelivery is the same body again: known by a 128-bit hash of it.
-  XXH128_hash_t hash = XXH3_128bits(request.body.data(), request.body.size());
-  keep = runtime::InboxEntry{0, fmt::format("{}|{:016x}{:016x}", channel, hash.high64, hash.low64), channel, source,
-                             now, std::move(request.body)};
+  std::string key = runtime::inbox_key(channel, request.body);
+  keep = runtime::InboxEntry{0, std::move(key), channel, source, now, std::move(request.body)};
   wait = true;  // answered once durable in the inbox (the committer writes the answer); decided behind it
   return {};
 }

@@ -49,13 +49,8 @@ void Poller::round(int64_t now) {
   std::string page;
   auto take = [&](runtime::Inbox& inbox, const nlohmann::json& body) {
     std::string text = body.dump();
-    // The same answer polled twice is one entry.
-    runtime::InboxEntry entry{0,
-                              config_.channel + "|" + connectors::hex(connectors::sha256(text)),
-                              config_.channel,
-                              "poll:" + config_.channel,
-                              now * 1000,
-                              text};
+    runtime::InboxEntry entry{
+        0, runtime::inbox_key(config_.channel, text), config_.channel, "poll:" + config_.channel, now * 1000, text};
     inbox.add(entry);
   };
   do {

@@ -76,6 +76,10 @@ class Inbox {
   virtual std::vector<ToldRecord> told(size_t limit) = 0;  // the latest first
 };
 
+// The key of a body in the inbox: a redelivery, or an answer polled twice,
+// is the same body again, known by a 128-bit hash of it.
+std::string inbox_key(const std::string& channel, const std::string& body);
+
 // The inbox of the store at `store_path`: "<store_path>-inbox".
 std::string inbox_path(const std::string& store_path);
 std::unique_ptr<Inbox> open_sqlite_inbox(const std::string& path, const SqliteOptions& options = {});

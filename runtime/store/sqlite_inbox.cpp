@@ -1,5 +1,7 @@
 #include <unordered_map>
 
+#include <xxhash.h>
+
 #include "runtime/store/inbox.h"
 #include "runtime/store/sqlite_support.h"
 
@@ -184,6 +186,11 @@ class SqliteInbox final : public Inbox {
 };
 
 }  // namespace
+
+std::string inbox_key(const std::string& channel, const std::string& body) {
+  XXH128_hash_t hash = XXH3_128bits(body.data(), body.size());
+  return fmt::format("{}|{:016x}{:016x}", channel, hash.high64, hash.low64);
+}
 
 std::string inbox_path(const std::string& store_path) {
   return store_path + "-inbox";
