@@ -1,5 +1,3 @@
-#include <unordered_map>
-
 #include <xxhash.h>
 
 #include "runtime/store/inbox.h"
@@ -9,7 +7,6 @@ namespace orderflow::runtime {
 
 namespace {
 
-using sqlite::explain_code;
 using sqlite::Reset;
 using sqlite::Statement;
 
@@ -165,24 +162,12 @@ class SqliteInbox final : public Inbox {
   }
 
  private:
-  void exec(const char* sql) {
-    char* error = nullptr;
-    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &error);
-    if (rc != SQLITE_OK) {
-      std::string detail = error ? error : sqlite3_errmsg(db_);
-      sqlite3_free(error);
-      throw StoreError(fmt::format("{} ({})", explain_code(rc, path_), detail), rc);
-    }
-  }
-  Statement& statement(const char* sql) {
-    auto it = statements_.find(sql);
-    if (it == statements_.end()) it = statements_.emplace(sql, std::make_unique<Statement>(db_, sql, path_)).first;
-    return *it->second;
-  }
+  void exec(const char* sql) { sqlite::exec(db_, sql, path_); }
+  Statement& statement(const char* sql) { return statements_.get(db_, sql, path_); }
 
   std::string path_;
   sqlite3* db_ = nullptr;
-  std::unordered_map<const char*, std::unique_ptr<Statement>> statements_;
+  sqlite::StatementCache statements_;
 };
 
 }  // namespace

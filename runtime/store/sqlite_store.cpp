@@ -7,14 +7,12 @@
 
 #include <chrono>
 #include <filesystem>
-#include <unordered_map>
 
 namespace orderflow::runtime {
 
 namespace {
 
 using sqlite::DatabaseClock;
-using sqlite::explain_code;
 using sqlite::Reset;
 using sqlite::Statement;
 
@@ -504,17 +502,8 @@ class SqliteStore final : public Store {
   }
 
   void exec(const char* sql) {
-    char* error = nullptr;
-    int rc;
-    {
-      DatabaseClock::Scope timed{stats_};
-      rc = sqlite3_exec(db_, sql, nullptr, nullptr, &error);
-    }
-    if (rc != SQLITE_OK) {
-      std::string detail = error ? error : sqlite3_errmsg(db_);
-      sqlite3_free(error);
-      throw StoreError(fmt::format("{} ({})", explain_code(rc, path_), detail), rc);
-    }
+    DatabaseClock::Scope timed{stats_};
+    sqlite::exec(db_, sql, path_);
   }
   void exec(const std::string& sql) { exec(sql.c_str()); }
 
@@ -527,12 +516,7 @@ class SqliteStore final : public Store {
     return s.step() ? s.text(0) : "";
   }
 
-  Statement& statement(const char* sql) {
-    auto it = statements_.find(sql);
-    if (it == statements_.end())
-      it = statements_.emplace(sql, std::make_unique<Statement>(db_, sql, path_, &stats_)).first;
-    return *it->second;
-  }
+  Statement& statement(const char* sql) { return statements_.get(db_, sql, path_, &stats_); }
 
   JournalEntry read_entry(const Statement& s) {
     JournalEntry e;
@@ -603,7 +587,7 @@ class SqliteStore final : public Store {
   SqliteOptions options_;
   StoreStats stats_;
   sqlite3* db_ = nullptr;
-  std::unordered_map<const char*, std::unique_ptr<Statement>> statements_;
+  sqlite::StatementCache statements_;
 };
 
 }  // namespace

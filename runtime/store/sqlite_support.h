@@ -6,7 +6,9 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
+#include <unordered_map>
 
 #include <filesystem>
 
@@ -147,5 +149,32 @@ inline sqlite3* open_connection(const std::string& path, const SqliteOptions& op
   sqlite3_busy_timeout(db, options.busy_timeout_ms);
   return db;
 }
+
+// Runs SQL without results (pragmas, schema, BEGIN/COMMIT); throws a
+// StoreError that says what to do.
+inline void exec(sqlite3* db, const char* sql, const std::string& path) {
+  char* error = nullptr;
+  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &error);
+  if (rc != SQLITE_OK) {
+    std::string detail = error ? error : sqlite3_errmsg(db);
+    sqlite3_free(error);
+    throw StoreError(fmt::format("{} ({})", explain_code(rc, path), detail), rc);
+  }
+}
+
+// A connection's prepared statements, each prepared once, by its SQL text
+// (a literal: the key is its address).
+class StatementCache {
+ public:
+  Statement& get(sqlite3* db, const char* sql, const std::string& path, StoreStats* stats = nullptr) {
+    auto it = statements_.find(sql);
+    if (it == statements_.end()) it = statements_.emplace(sql, std::make_unique<Statement>(db, sql, path, stats)).first;
+    return *it->second;
+  }
+  void clear() { statements_.clear(); }
+
+ private:
+  std::unordered_map<const char*, std::unique_ptr<Statement>> statements_;
+};
 
 }  // namespace orderflow::runtime::sqlite
