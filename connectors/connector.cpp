@@ -26,6 +26,15 @@ std::optional<ChannelRequest> Connector::outbound(const Outbound&, const nlohman
 
 std::string Connector::expected_signature(const WebhookSecret&, const std::string&) const { return ""; }
 
+std::string iso_from_text(const Reader& r, const char* key, const std::string& zone_if_none) {
+  std::string t = r.text(key);
+  if (t.size() < 19 || t[10] != ' ' || (t.size() > 19 && t.size() != 25))
+    r.fail(fmt::format("'{}' is not a time (YYYY-MM-DD hh:mm:ss, with or without +hhmm)", t), key);
+  std::string offset = t.size() == 25 ? t.substr(20) : zone_if_none;
+  if (offset.size() == 5 && (offset[0] == '+' || offset[0] == '-')) offset = offset.substr(0, 3) + ":" + offset.substr(3);
+  return t.substr(0, 10) + "T" + t.substr(11, 8) + offset;
+}
+
 std::string iso_from_unix_seconds(int64_t seconds) {
   std::time_t t = static_cast<std::time_t>(seconds);
   std::tm tm{};

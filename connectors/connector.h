@@ -125,6 +125,11 @@ std::string multiply_amount(const std::string& amount, int64_t by, const std::st
 // an amount divided by a whole number, exact to six decimals ("17.95" / 2 = "8.975")
 std::string divide_amount(const std::string& amount, int64_t by, const std::string& where);
 
+// "2014-10-15 18:36:05 +0800" or "2017-08-21 22:22:19" (as Lazada and
+// Magento write times) as ISO 8601: "2014-10-15T18:36:05+08:00"; a time
+// without an offset takes `zone_if_none` ("Z", or "" for local time).
+std::string iso_from_text(const Reader& r, const char* key, const std::string& zone_if_none);
+
 // Unix seconds as ISO 8601 UTC ("2026-11-20T10:15:00Z").
 std::string iso_from_unix_seconds(int64_t seconds);
 

@@ -21,18 +21,6 @@ std::string order_id(const std::string& lazada_id) {
   return "LAZADA-" + lazada_id;
 }
 
-// "2014-10-15 18:36:05 +0800" as ISO 8601, "2014-10-15T18:36:05+08:00";
-// a time without a zone takes `zone` (Lazada gives local times).
-std::string iso_time(const Reader& r, const char* key, const std::string& zone = "") {
-  std::string t = r.text(key);
-  if (t.size() < 19 || t[10] != ' ') r.fail(fmt::format("'{}' is not a time (YYYY-MM-DD hh:mm:ss +hhmm)", t), key);
-  std::string out = t.substr(0, 10) + "T" + t.substr(11, 8);
-  std::string offset = t.size() >= 25 ? t.substr(20) : zone;
-  if (offset.size() == 5 && (offset[0] == '+' || offset[0] == '-'))
-    offset = offset.substr(0, 3) + ":" + offset.substr(3);
-  return out + offset;
-}
-
 std::string zone_of(const std::string& iso) {
   return iso.size() > 19 ? iso.substr(19) : "";
 }
@@ -71,9 +59,9 @@ std::vector<nlohmann::json> map_order(const Reader& o, const Reader& items) {
   out["id"] = id;
   out["channel"] = "lazada";
   out["external_id"] = lazada_id;
-  out["placed_at"] = iso_time(o, "created_at");
+  out["placed_at"] = iso_from_text(o, "created_at", "");
   if (o.has("promised_shipping_times"))
-    out["dispatch_by"] = iso_time(o, "promised_shipping_times", zone_of(out["placed_at"]));
+    out["dispatch_by"] = iso_from_text(o, "promised_shipping_times", zone_of(out["placed_at"]));
 
   if (!items.value().is_array() || items.value().empty()) items.fail("expected the order's items");
   std::string currency;

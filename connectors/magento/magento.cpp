@@ -20,13 +20,6 @@ std::string order_id(const std::string& increment_id) {
   return "MAGENTO-" + increment_id;
 }
 
-// "2017-08-21 22:22:19" (UTC) as ISO 8601.
-std::string iso_time(const Reader& r, const char* key) {
-  std::string t = r.text(key);
-  if (t.size() != 19 || t[10] != ' ') r.fail(fmt::format("'{}' is not a time (YYYY-MM-DD hh:mm:ss)", t), key);
-  return t.substr(0, 10) + "T" + t.substr(11) + "Z";
-}
-
 std::string positive(std::string amount) {
   return !amount.empty() && amount[0] == '-' ? amount.substr(1) : amount;
 }
@@ -89,7 +82,7 @@ std::vector<nlohmann::json> map_rest(const Reader& o) {
   out["id"] = id;
   out["channel"] = "magento";
   out["external_id"] = number;
-  out["placed_at"] = iso_time(o, "created_at");
+  out["placed_at"] = iso_from_text(o, "created_at", "Z");
   out["total"] = money("grand_total");
   if (o.has("subtotal")) out["subtotal"] = money("subtotal");
   if (o.has("shipping_amount")) out["shipping_fee"] = money("shipping_amount");
@@ -149,7 +142,7 @@ std::vector<nlohmann::json> map_rest(const Reader& o) {
   out["tags"] = tags;
 
   std::vector<nlohmann::json> inputs = {out};
-  std::string at = o.has("updated_at") ? iso_time(o, "updated_at") : "";
+  std::string at = o.has("updated_at") ? iso_from_text(o, "updated_at", "Z") : "";
   if (state == "canceled" || state == "closed") {
     nlohmann::json cancel = lifecycle_event(id, "cancel", "magento-" + state + "-" + number, "magento");
     if (!at.empty()) cancel["at"] = at;
@@ -180,7 +173,7 @@ std::vector<nlohmann::json> map_graphql_order(const Reader& o) {
   out["id"] = id;
   out["channel"] = "magento";
   out["external_id"] = number;
-  out["placed_at"] = iso_time(o, "order_date");
+  out["placed_at"] = iso_from_text(o, "order_date", "Z");
   Reader total = o.at("total");
   out["total"] = graphql_money(total.at("grand_total"));
   if (total.has("subtotal")) out["subtotal"] = graphql_money(total.at("subtotal"));
