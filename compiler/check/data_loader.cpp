@@ -282,7 +282,8 @@ void Checker::load_data(const syntax::UseDecl& use, FileId file) {
         }
         seen[key_text] = row.line;
         if (nodes) {
-          inventory->add_node(key_text, image);
+          model::Value active = model::RecordRef(b_.schema, record, image).get("active");
+          inventory->add_node(key_text, image, active.kind != model::Value::Kind::Bool || active.b);
         } else {
           table.add(key_text, image);
         }

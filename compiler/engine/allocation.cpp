@@ -239,9 +239,11 @@ RouteSelection::RouteSelection(const check::CheckedBundle& bundle, const Routing
       out_(out) {}
 
 void RouteSelection::excluded(size_t node) {
-  if (values_)
-    out_.nodes.push_back({std::string(node_id(bundle_, fields_, inventory_.node(node))),
-                          "excluded: it refused this order before", {}});
+  if (!values_) return;
+  const uint8_t* inactive = inventory_.inactive();
+  out_.nodes.push_back({std::string(node_id(bundle_, fields_, inventory_.node(node))),
+                        inactive && inactive[node] ? "inactive: never routed to" : "excluded: it refused this order before",
+                        {}});
 }
 
 void RouteSelection::filtered_out(size_t node, std::vector<std::string> facts) {

@@ -92,6 +92,8 @@ class RouteSelection {
   RouteSelection(const check::CheckedBundle& bundle, const RoutingFields& fields, const check::Route& route,
                  const model::Inventory& inventory, const Demands& demands, TraceDetail detail, Outcome& out);
 
+  // A node routing may not use: inactive, or excluded by the caller (it
+  // refused the order before).
   void excluded(size_t node);
   void filtered_out(size_t node, std::vector<std::string> facts);
   // `keys`: one per preference of the route.

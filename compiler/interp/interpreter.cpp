@@ -401,8 +401,10 @@ bool try_route(const check::CheckedBundle& b, const check::Route& route, const e
   engine::order_demands(b, *fields, input.order, *inv, demands);
   engine::RouteSelection selection(b, *fields, route, *inv, demands, detail, out);
   bool values = detail == engine::TraceDetail::Values;
+  const uint8_t* inactive = inv->inactive();
   for (size_t n = 0; n < inv->node_count(); ++n) {
-    if (input.excluded_nodes && n < input.excluded_nodes->size() && (*input.excluded_nodes)[n]) {
+    if ((inactive && inactive[n]) ||
+        (input.excluded_nodes && n < input.excluded_nodes->size() && (*input.excluded_nodes)[n])) {
       selection.excluded(n);
       continue;
     }

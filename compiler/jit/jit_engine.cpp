@@ -407,11 +407,16 @@ void JitEngine::evaluate_into(check::PolicyKind kind, const engine::EvalInput& i
     frame.nodes = state.inventory->node_images();
     frame.node_count = state.inventory->node_count();
   }
+  // Inactive nodes are never routed to; nodes the caller excludes neither.
+  const uint8_t* inactive = state.inventory ? state.inventory->inactive() : nullptr;
   if (input.excluded_nodes) {
     std::vector<uint8_t>& excluded = state.excluded;
     excluded.assign(frame.node_count, 0);
     for (size_t i = 0; i < input.excluded_nodes->size() && i < excluded.size(); ++i) excluded[i] = (*input.excluded_nodes)[i];
+    for (size_t i = 0; inactive && i < excluded.size(); ++i) excluded[i] |= inactive[i];
     frame.excluded = excluded.data();
+  } else {
+    frame.excluded = inactive;
   }
   frame.trace_values = detail == engine::TraceDetail::Values;
   frame.deciding_rule = -2;

@@ -126,7 +126,9 @@ const StockLevel* StaticInventory::sku_stock(std::string_view sku) const {
   return i < 0 ? nullptr : stock_[static_cast<size_t>(i)].data();
 }
 
-void StaticInventory::add_node(std::string id, const std::byte* image) {
+void StaticInventory::add_node(std::string id, const std::byte* image, bool active) {
+  inactive_.push_back(active ? 0 : 1);
+  any_inactive_ |= !active;
   by_id_[id] = nodes_.size();
   ids_.push_back(std::move(id));
   nodes_.push_back(image);

@@ -169,6 +169,10 @@ class Inventory {
   const std::byte* node(size_t index) const { return node_images()[index]; }
   // One StockLevel per node for this SKU, or null when no node stocks it.
   virtual const StockLevel* sku_stock(std::string_view sku) const = 0;
+  // One byte per node, 1 for a node whose `active` is false: such a node is
+  // never routed to, whatever a rule's filter says. Null when every node is
+  // active.
+  virtual const uint8_t* inactive() const { return nullptr; }
 
   int64_t available(size_t node, std::string_view sku, int64_t extra_safety) const {
     const StockLevel* row = sku_stock(sku);
@@ -183,8 +187,9 @@ class StaticInventory : public Inventory {
   size_t node_count() const override { return nodes_.size(); }
   const std::byte* const* node_images() const override { return nodes_.data(); }
   const StockLevel* sku_stock(std::string_view sku) const override;
+  const uint8_t* inactive() const override { return any_inactive_ ? inactive_.data() : nullptr; }
 
-  void add_node(std::string id, const std::byte* image);
+  void add_node(std::string id, const std::byte* image, bool active = true);
   std::optional<size_t> find_node(std::string_view id) const;
   const std::string& node_id(size_t index) const { return ids_.at(index); }
   StockLevel& stock(size_t node, std::string_view sku);
@@ -198,6 +203,8 @@ class StaticInventory : public Inventory {
   std::unordered_map<std::string, size_t> by_id_;
   TextIndex skus_;
   std::vector<std::vector<StockLevel>> stock_;  // by SKU number, one per node
+  std::vector<uint8_t> inactive_;
+  bool any_inactive_ = false;
   std::shared_ptr<RecordStore> store_ = std::make_shared<RecordStore>();
 };
 

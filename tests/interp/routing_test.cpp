@@ -124,7 +124,7 @@ TEST(Routing, ExplainListsEveryNode) {
                    "A,TEE,1,0,0\nB,TEE,10,0,0\n");
   auto o = h.run(check::PolicyKind::Routing, order_json(lines(line("TEE", 2))));
   std::string text = engine::explain_text(*h.bundle, o, nullptr);
-  EXPECT_THAT(text, ::testing::HasSubstr("D: filtered out"));
+  EXPECT_THAT(text, ::testing::HasSubstr("D: inactive: never routed to"));
   EXPECT_THAT(text, ::testing::HasSubstr("A: candidate 1"));
   EXPECT_THAT(text, ::testing::HasSubstr("cannot ship 2 x TEE: 1 available"));
   EXPECT_THAT(text, ::testing::HasSubstr("B: chosen"));
