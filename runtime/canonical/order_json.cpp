@@ -219,11 +219,90 @@ std::variant<std::byte*, DecodeError> decode_record(const check::CheckedBundle& 
   return image;
 }
 
+namespace {
+
+// What no channel can mean, however well formed: units that do not exist,
+// money that runs backwards, a line priced in another currency than the
+// order. The schema says what each field is; these say how they must agree.
+std::optional<DecodeError> impossible(const check::CheckedBundle& b, const std::byte* image) {
+  model::RecordRef order(b.schema, b.order_record, image);
+  model::Value total = order.get("total");
+  std::optional<model::CurrencyCode> currency;
+  if (total.kind == model::Value::Kind::Money) {
+    currency = total.aux;
+    if (total.i < 0)
+      return DecodeError{"$.total.amount",
+                         fmt::format("an order's total cannot be negative ({})", model::format_decimal(total.i, 2))};
+  }
+  auto same_currency = [&](const model::Value& money, const std::string& path) -> std::optional<DecodeError> {
+    if (money.kind != model::Value::Kind::Money || !currency || money.aux == *currency) return std::nullopt;
+    return DecodeError{path + ".currency",
+                       fmt::format("{} on an order in {}: every amount of an order is in its total's currency",
+                                   model::currency_name(money.aux), model::currency_name(*currency))};
+  };
+  for (const char* field : {"subtotal", "shipping_fee", "tax", "discount"}) {
+    model::Value v = order.get(field);
+    if (v.kind != model::Value::Kind::Money) continue;
+    if (v.i < 0)
+      return DecodeError{fmt::format("$.{}.amount", field),
+                         fmt::format("cannot be negative ({}); a reduction is a positive discount",
+                                     model::format_decimal(v.i, 2))};
+    if (auto e = same_currency(v, fmt::format("$.{}", field))) return e;
+  }
+  model::Value lines = order.get("lines");
+  if (lines.kind != model::Value::Kind::List) return std::nullopt;
+  if (lines.size == 0) return DecodeError{"$.lines", "an order needs at least one line"};
+  for (uint64_t i = 0; i < lines.size; ++i) {
+    model::Value element = model::list_element(b.schema, lines, i);
+    if (element.kind != model::Value::Kind::Record) continue;
+    model::RecordRef line(b.schema, static_cast<int>(element.aux), static_cast<const std::byte*>(element.ptr));
+    std::string path = fmt::format("$.lines[{}]", i);
+    model::Value quantity = line.get("quantity");
+    model::Value cancelled = line.get("cancelled_quantity");
+    if (quantity.kind == model::Value::Kind::Int && quantity.i <= 0)
+      return DecodeError{path + ".quantity", fmt::format("expected at least 1 unit, not {}", quantity.i)};
+    if (cancelled.kind == model::Value::Kind::Int) {
+      if (cancelled.i < 0)
+        return DecodeError{path + ".cancelled_quantity", fmt::format("cannot be negative ({})", cancelled.i)};
+      if (quantity.kind == model::Value::Kind::Int && cancelled.i > quantity.i)
+        return DecodeError{path + ".cancelled_quantity",
+                           fmt::format("{} units cancelled of a line of {}", cancelled.i, quantity.i)};
+    }
+    model::Value price = line.get("unit_price");
+    if (price.kind == model::Value::Kind::Money && price.i < 0)
+      return DecodeError{path + ".unit_price.amount",
+                         fmt::format("a unit price cannot be negative ({})", model::format_decimal(price.i, 2))};
+    if (auto e = same_currency(price, path + ".unit_price")) return e;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<DecodeError> nothing_to_fulfil(const check::CheckedBundle& b, const std::byte* image) {
+  model::Value lines = model::RecordRef(b.schema, b.order_record, image).get("lines");
+  if (lines.kind != model::Value::Kind::List) return std::nullopt;
+  for (uint64_t i = 0; i < lines.size; ++i) {
+    model::Value element = model::list_element(b.schema, lines, i);
+    if (element.kind != model::Value::Kind::Record) return std::nullopt;
+    model::RecordRef line(b.schema, static_cast<int>(element.aux), static_cast<const std::byte*>(element.ptr));
+    model::Value quantity = line.get("quantity");
+    model::Value cancelled = line.get("cancelled_quantity");
+    if (quantity.kind != model::Value::Kind::Int ||
+        quantity.i > (cancelled.kind == model::Value::Kind::Int ? cancelled.i : 0))
+      return std::nullopt;
+  }
+  return DecodeError{"$.lines",
+                     "every unit of the order is cancelled (cancelled_quantity is the quantity on every line): there "
+                     "is nothing to decide; a cancellation of an order comes as a cancel event"};
+}
+
 DecodeResult decode_order(const check::CheckedBundle& b, const json& j) {
   if (b.order_record < 0) return DecodeError{"$", "the schema has no Order record"};
   auto arena = std::make_unique<model::Arena>();
   auto r = decode_record(b, b.order_record, j, *arena);
   if (auto* e = std::get_if<DecodeError>(&r)) return *e;
+  if (auto e = impossible(b, std::get<std::byte*>(r))) return *e;
   return OrderImage(std::move(arena), std::get<std::byte*>(r));
 }
 

@@ -7,6 +7,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -43,6 +44,11 @@ using DecodeResult = std::variant<OrderImage, DecodeError>;
 // Parses JSON text, then decodes it.
 DecodeResult parse_order(const check::CheckedBundle& bundle, std::string_view json_text);
 DecodeResult decode_order(const check::CheckedBundle& bundle, const nlohmann::json& json);
+
+// A new order whose every unit the channel has cancelled already: nothing
+// to decide, so the engine does not take it. (An order whose units are
+// cancelled later, by events, is another matter: it is cancelled.)
+std::optional<DecodeError> nothing_to_fulfil(const check::CheckedBundle& bundle, const std::byte* order);
 
 // Decodes any record of the schema (a Node, say) into `arena`.
 std::variant<std::byte*, DecodeError> decode_record(const check::CheckedBundle& bundle, int record,

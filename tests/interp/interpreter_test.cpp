@@ -1,5 +1,6 @@
 #include "compiler/interp/interpreter.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -61,7 +62,7 @@ TEST(Interpreter, IsMissingAndIsPresent) {
 rule "No address" when order.ship_to is missing then hold "address"
 rule "Has email" when order.customer.email is present then tag "email"
 otherwise accept)");
-  EXPECT_EQ(h.accept(R"({"id":"X","channel":"web","placed_at":"2026-11-20T10:00:00Z","total":{"amount":"1","currency":"INR"},"payment":{"method":"card"},"customer":{},"lines":[]})").reason,
+  EXPECT_EQ(h.accept(R"({"id":"X","channel":"web","placed_at":"2026-11-20T10:00:00Z","total":{"amount":"1","currency":"INR"},"payment":{"method":"card"},"customer":{},"lines":[{"sku":"A","quantity":1,"unit_price":{"amount":"1","currency":"INR"}}]})").reason,
             "address");
   auto o = h.accept(order_json(R"("customer":{"email":"a@b.in"})"));
   EXPECT_EQ(o.verdict, Verdict::Accept);
@@ -94,14 +95,29 @@ otherwise accept)");
   auto units = h.accept(order_json(R"("lines":[{"sku":"A","quantity":4,"unit_price":{"amount":"10","currency":"INR"}},{"sku":"B","quantity":6,"unit_price":{"amount":"10","currency":"INR"}}])"));
   EXPECT_EQ(units.reason, "units");
   EXPECT_EQ(units.tags, std::vector<std::string>{"cheap"});
-  auto none = h.accept(order_json(R"("lines":[])"));
-  EXPECT_EQ(none.verdict, Verdict::Accept);  // all over nothing is true, any is false
-  EXPECT_EQ(none.tags, std::vector<std::string>{"cheap"});
+}
+
+TEST(Interpreter, QuantifiersOverNothing) {
+  // An order always has a line; its tags may be none. All over nothing is true, any is false.
+  auto h = acceptance(R"(
+rule "Any" when any t in order.tags where t == "x" then reject "any"
+rule "All" when all t in order.tags where t == "x" then tag "all"
+otherwise accept)");
+  auto none = h.accept(order_json(R"("tags":[])"));
+  EXPECT_EQ(none.verdict, Verdict::Accept);
+  EXPECT_EQ(none.tags, std::vector<std::string>{"all"});
+}
+
+// An order in US dollars: its total and its line both.
+std::string usd_order(const std::string& total) {
+  return order_json(fmt::format(R"("total":{{"amount":"{0}","currency":"USD"}},"lines":[{{"sku":"TEE","quantity":1,)"
+                                R"("unit_price":{{"amount":"{0}","currency":"USD"}}}}])",
+                                total));
 }
 
 TEST(Interpreter, NoExchangeRateHoldsWithPolicyError) {
   auto h = acceptance("const limit = 5000 INR\nrule \"COD\" when order.total > limit then hold \"big\"\notherwise accept");
-  auto o = h.accept(order_json(R"("total":{"amount":"80","currency":"USD"})"));
+  auto o = h.accept(usd_order("80"));
   EXPECT_EQ(o.verdict, Verdict::Hold);
   EXPECT_EQ(o.reason, "policy_error");
   EXPECT_TRUE(o.policy_error);
@@ -115,8 +131,8 @@ TEST(Interpreter, ExchangeRatesFromTheBundle) {
                     "rule \"Big\" when order.total > limit then hold \"big\"\notherwise accept\n");
   b.write("fx.csv", "from,to,rate\nUSD,INR,84\n");
   auto h = Harness::of(b.check());
-  EXPECT_EQ(h.accept(order_json(R"("total":{"amount":"60","currency":"USD"})")).verdict, Verdict::Hold);  // 5040 INR
-  EXPECT_EQ(h.accept(order_json(R"("total":{"amount":"59","currency":"USD"})")).verdict, Verdict::Accept);
+  EXPECT_EQ(h.accept(usd_order("60")).verdict, Verdict::Hold);  // 5040 INR
+  EXPECT_EQ(h.accept(usd_order("59")).verdict, Verdict::Accept);
 }
 
 TEST(Interpreter, OverflowIsAPolicyErrorNotACrash) {
