@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "cli/commands.h"
+#include "cli/support.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"orderflow: order policies, checked, compiled and run"};
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   orderflow::cli::add_normalize_command(app, run);
   orderflow::cli::add_tell_command(app, run);
   orderflow::cli::add_serve_command(app, run);
+  orderflow::cli::set_command_line(argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -10,9 +10,14 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
 #include <chrono>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -23,8 +28,10 @@
 
 #include "cli/commands.h"
 #include "cli/support.h"
+#include "runtime/engine/engine_thread.h"
+#include "runtime/engine/history.h"
+#include "runtime/engine/input_file.h"
 #include "runtime/engine/order_engine.h"
-#include "runtime/engine/timer_service.h"
 #include "runtime/store/inbox.h"
 #include "runtime/store/projection.h"
 #include "runtime/store/sqlite_store.h"
@@ -84,8 +91,8 @@ int run_deploy(const std::string& dir, const std::string& db, const std::string&
 int run_versions(const std::string& db, const std::string& format) {
   return with_store_errors("versions", [&] {
     auto store = open_store(db, true);
-    std::optional<int64_t> live = store->live();
-    std::vector<runtime::Deployment> all = store->deployments(true);
+    std::optional<int64_t> live = store->deployments().live();
+    std::vector<runtime::Deployment> all = store->deployments().list(true);
     if (format == "json") {
       nlohmann::ordered_json out = nlohmann::ordered_json::array();
       for (const auto& d : all)
@@ -147,16 +154,21 @@ struct RunOptions {
   bool follow = false;
   bool quiet = false;
   size_t batch = 512;
+  int wait_seconds = 0;
 };
 
+// Late inputs warned of one by one; beyond, they are counted.
+constexpr size_t kLateShown = 20;
+
 struct Tally {
-  size_t stored = 0, duplicate = 0, refused = 0, invalid = 0, timers = 0;
+  size_t stored = 0, duplicate = 0, refused = 0, invalid = 0, failed = 0, timers = 0, late = 0;
   void count(const Ack& a) {
     switch (a.status) {
       case Ack::Status::Stored: ++stored; break;
       case Ack::Status::Duplicate: ++duplicate; break;
       case Ack::Status::Refused: ++refused; break;
       case Ack::Status::Invalid: ++invalid; break;
+      case Ack::Status::Failed: ++failed; break;
     }
   }
 };
@@ -186,17 +198,13 @@ class Printer {
 
 class Progress {
  public:
-  Progress(const std::string& path, bool on) : on_(on && stderr_is_terminal()) {
-    if (!on_) return;
-    std::ifstream in(path, std::ios::binary | std::ios::ate);
-    total_ = in ? static_cast<size_t>(in.tellg()) : 0;
-  }
-  void update(size_t bytes, size_t lines, double seconds) {
-    if (!on_ || lines % 2000 != 0) return;
+  Progress(size_t total, bool on) : on_(on && stderr_is_terminal()), total_(total) {}
+  void update(size_t bytes, size_t inputs, double seconds) {
+    if (!on_ || inputs % 2000 != 0) return;
     double fraction = total_ ? static_cast<double>(bytes) / total_ : 0;
     int filled = static_cast<int>(fraction * 30);
     std::cerr << fmt::format("\r[{:<30}] {:3.0f}%  {} inputs  {:.0f}/s", std::string(filled, '#'), fraction * 100,
-                             lines, lines / std::max(seconds, 1e-9))
+                             inputs, inputs / std::max(seconds, 1e-9))
               << std::flush;
   }
   void done() {
@@ -208,46 +216,96 @@ class Progress {
   size_t total_ = 0;
 };
 
+// What the engine thread answered, for the reading thread to print in order.
+class Answers {
+ public:
+  void add(Ack ack, std::string origin) {
+    std::lock_guard lock(mutex_);
+    answered_.push_back({std::move(ack), std::move(origin)});
+  }
+  std::vector<std::pair<Ack, std::string>> take() {
+    std::lock_guard lock(mutex_);
+    std::vector<std::pair<Ack, std::string>> out(std::make_move_iterator(answered_.begin()),
+                                                 std::make_move_iterator(answered_.end()));
+    answered_.clear();
+    return out;
+  }
+
+ private:
+  std::mutex mutex_;  // guards answered_: the engine thread adds, the reading thread takes
+  std::deque<std::pair<Ack, std::string>> answered_;
+};
+
 int run_run(const RunOptions& o) {
   using Clock = std::chrono::steady_clock;
-  std::unique_ptr<runtime::Store> store;
-  try {
-    store = open_store(o.db, false, o.sync == "full");
-  } catch (const runtime::StoreError& e) {
-    std::cerr << "orderflow run: error: " << e.what() << "\n";
-    return 1;
+  bool replay = o.clock == "events";
+  if (o.follow && replay) {
+    std::cerr << "orderflow run: --follow fires timers on the system's clock; it cannot follow the inputs' own "
+                 "(--clock events). Run the file first, then `orderflow run --events /dev/null --follow`\n";
+    return 2;
   }
   std::optional<int64_t> until;
   if (!o.until.empty() && !(until = model::parse_time(o.until))) {
     std::cerr << "orderflow run: --until must be an ISO 8601 time such as 2026-11-21T10:00:00Z\n";
     return 2;
   }
-  bool replay = o.clock == "events";
+  if (o.follow) {
+    // Only the reading thread takes SIGINT and SIGTERM (the engine thread
+    // inherits the mask), so that following ends by committing, not dying.
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  }
+  std::optional<runtime::WriterLock> lock;
+  std::unique_ptr<runtime::Store> store;
+  try {
+    lock.emplace(runtime::WriterLock::acquire(o.db, command_line(), std::chrono::seconds(o.wait_seconds)));
+    store = open_store(o.db, false, o.sync == "full");
+  } catch (const runtime::StoreError& e) {
+    std::cerr << "orderflow run: error: " << e.what() << "\n";
+    return 1;
+  }
+  std::unique_ptr<runtime::InputFile> file;
+  try {
+    file = std::make_unique<runtime::InputFile>(o.events, replay);
+  } catch (const std::runtime_error& e) {
+    std::cerr << "orderflow run: " << e.what() << "\n";
+    return 2;
+  }
   runtime::SystemClock system_clock;
   runtime::ManualClock replay_clock;
   const runtime::Clock& clock = replay ? static_cast<const runtime::Clock&>(replay_clock) : system_clock;
 
-  std::istream* in = &std::cin;
-  std::ifstream file;
-  if (o.events != "-") {
-    file.open(o.events);
-    if (!file) {
-      std::cerr << fmt::format("orderflow run: cannot read '{}'\n", o.events);
-      return 2;
-    }
-    in = &file;
-  }
-
   Tally tally;
   Printer printer(o);
-  std::vector<std::pair<Ack, std::string>> pending;  // acknowledged at the next commit
-  size_t line_number = 0;
-  size_t first_pending_line = 1;
+  Answers answers;
   auto started = Clock::now();
+  size_t first_failed_line = 0;
+  auto print_answers = [&] {
+    for (auto& [ack, origin] : answers.take()) {
+      tally.count(ack);
+      if (origin == "timer") ++tally.timers;
+      if (ack.status == Ack::Status::Failed && first_failed_line == 0) {
+        first_failed_line = origin == "timer" ? 1 : std::stoul(origin);
+        std::cerr << fmt::format("orderflow run: error: {}\n", ack.message);
+      }
+      if (replay && ack.happened_at && *ack.happened_at < ack.applied_at && ++tally.late <= kLateShown) {
+        std::cerr << fmt::format(
+            "orderflow run: warning: input {} ({}) happened at {} but was applied at {}, {} later: the engine's clock "
+            "had passed it (inputs of an earlier run, or of another file, went further)\n",
+            origin, ack.order_id.empty() ? "-" : ack.order_id, model::format_time(*ack.happened_at),
+            model::format_time(ack.applied_at), model::format_duration(ack.applied_at - *ack.happened_at));
+      }
+      printer.print(ack, origin);
+    }
+    printer.flush();
+  };
   try {
     if (!o.bundle.empty()) {
-      runtime::DeployResult r = runtime::deploy_bundle(*store, o.bundle, clock.now() ? clock.now() : system_now(),
-                                                       engine_choice(o.engine), stderr_is_terminal());
+      runtime::DeployResult r = runtime::deploy_bundle(*store, o.bundle, system_now(), engine_choice(o.engine),
+                                                       stderr_is_terminal());
       if (!r.diagnostics.empty()) std::cerr << r.diagnostics;
       if (r.status == runtime::DeployResult::Status::Refused) {
         std::cerr << "orderflow run: " << r.message << "\n";
@@ -258,113 +316,87 @@ int run_run(const RunOptions& o) {
     runtime::EngineOptions engine_options;
     engine_options.engine = engine_choice(o.engine);
     engine_options.trace = o.trace == "rules" ? engine::TraceDetail::Rules : engine::TraceDetail::Values;
-    runtime::OrderEngine engine(*store, clock, engine_options);
+    runtime::OrderEngine engine(*store, *lock, clock, engine_options);
 
-    auto acknowledge = [&] {
-      engine.commit();
-      for (auto& [ack, origin] : pending) {
-        tally.count(ack);
-        printer.print(ack, origin);
-      }
-      printer.flush();
-      pending.clear();
-      first_pending_line = line_number + 1;
+    runtime::EngineThread::Options thread_options;
+    thread_options.timing = replay ? runtime::EngineThread::Timing::Replay : runtime::EngineThread::Timing::Live;
+    thread_options.max_batch = o.batch;
+    thread_options.on_timers = [&](const std::vector<Ack>& acks) {
+      for (const Ack& a : acks) answers.add(a, "timer");
     };
-    auto fire = [&](int64_t t) {
-      for (Ack& a : engine.fire_due(t, replay)) {
-        ++tally.timers;
-        pending.push_back({std::move(a), "timer"});
-      }
-    };
-    // Deadlines that passed while the engine was down fire first.
-    if (!replay) fire(clock.now());
-    acknowledge();
+    runtime::EngineThread thread(engine, clock, thread_options, replay ? &replay_clock : nullptr);
 
-    Progress progress(o.events, !o.quiet || true);
-    std::string line;
-    size_t bytes = 0;
-    auto batch_started = Clock::now();
-    while (std::getline(*in, line)) {
-      ++line_number;
-      bytes += line.size() + 1;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      std::string origin = fmt::format("{}", line_number);
-      std::string source = fmt::format("run:{}:{}", o.events, line_number);
-      nlohmann::json input;
-      std::string parse_error;
-      try {
-        input = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::parse_error& e) {
-        // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." without the library's tag.
-        parse_error = e.what();
-        if (auto tag = parse_error.find("] "); tag != std::string::npos) parse_error.erase(0, tag + 2);
-      }
-      if (!parse_error.empty()) {
-        pending.push_back({engine.reject_unparsable(line, source, "not JSON: " + parse_error), origin});
+    Progress progress(file->total_bytes(), !o.quiet || true);
+    runtime::Input input;
+    size_t line = 0, posted = 0;
+    while (first_failed_line == 0 && file->next(input, line)) {
+      thread.post(std::move(input), [&answers, origin = std::to_string(line)](const Ack& a) { answers.add(a, origin); });
+      ++posted;
+      if (posted % 64 == 0) print_answers();
+      progress.update(file->bytes_read(), posted, std::chrono::duration<double>(Clock::now() - started).count());
+    }
+    if (until && first_failed_line == 0) {
+      if (replay) {
+        thread.advance_to(*until);
       } else {
-        std::optional<int64_t> at;
-        if (replay) {
-          const nlohmann::json* when = input.contains("at") ? &input["at"] : nullptr;
-          if (!when && input.value("type", "order") == "order") {
-            const nlohmann::json& order = input.contains("order") ? input["order"] : input;
-            if (order.contains("placed_at")) when = &order["placed_at"];
-          }
-          std::optional<int64_t> t = when && when->is_string() ? model::parse_time(when->get<std::string>())
-                                                               : std::nullopt;
-          // The replayed clock never runs backwards.
-          at = std::max(t.value_or(replay_clock.now()), replay_clock.now());
-          fire(*at);
-          replay_clock.set(*at);
-        }
-        pending.push_back({engine.submit(input, source, at), origin});
+        thread.post_task([&answers, t = *until](runtime::OrderEngine& e) {
+          for (const Ack& a : e.fire_due(t)) answers.add(a, "timer");
+        });
       }
-      if (engine.uncommitted() >= o.batch || Clock::now() - batch_started > std::chrono::milliseconds(20)) {
-        acknowledge();
-        batch_started = Clock::now();
-      }
-      progress.update(bytes, line_number, std::chrono::duration<double>(Clock::now() - started).count());
     }
-    if (until) {
-      if (replay) replay_clock.set(std::max(*until, replay_clock.now()));
-      fire(*until);
-    }
-    acknowledge();
+    thread.flush();
+    print_answers();
     progress.done();
     double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    size_t inputs = tally.stored + tally.duplicate + tally.refused + tally.invalid;
+    size_t inputs = tally.stored + tally.duplicate + tally.refused + tally.invalid + tally.failed;
     runtime::StoreStats db = store->stats();
     double ms = std::max(seconds * 1000, 1e-9);
     std::cerr << fmt::format(
-        "orderflow run: {} inputs: {} stored, {} duplicates, {} refused, {} invalid (dead letters); {} timers fired\n"
+        "orderflow run: {} inputs: {} stored, {} duplicates, {} refused, {} invalid (dead letters); {} timers fired\n",
+        inputs, tally.stored, tally.duplicate, tally.refused, tally.invalid, tally.timers);
+    if (file->reordered() > 0)
+      std::cerr << fmt::format(
+          "orderflow run: {} input{} came in the file after later ones; every input was taken in the order it "
+          "happened (--clock events)\n",
+          file->reordered(), file->reordered() == 1 ? "" : "s");
+    if (tally.late > 0)
+      std::cerr << fmt::format("orderflow run: {} input{} applied after the engine's clock had passed {} ({})\n",
+                               tally.late, tally.late == 1 ? " was" : "s were", tally.late == 1 ? "it" : "them",
+                               tally.late > kLateShown ? fmt::format("the first {} are shown above", kLateShown)
+                                                       : "see the warnings above");
+    std::cerr << fmt::format(
         "orderflow run: {:.0f} inputs/s in {:.2f} s; {:.0f}% of the time inside SQLite ({} statements, {} commits), "
-        "{:.0f}% in the store with encoding\n",
-        inputs, tally.stored, tally.duplicate, tally.refused, tally.invalid, tally.timers,
+        "{:.0f}% writing to the store with encoding\n",
         inputs / std::max(seconds, 1e-9), seconds, 100.0 * db.database_ms / ms, db.statements, db.commits,
         100.0 * engine.store_ms() / ms);
-
+    if (first_failed_line != 0) {
+      std::cerr << "orderflow run: what was not acknowledged was not stored; run again with the same file to send "
+                   "it: what was stored is recognised and not stored twice\n";
+      return 1;
+    }
     if (o.follow) {
       // Serve the timers live until interrupted.
-      boost::asio::io_context io;
-      runtime::TimerService timers(io, engine, clock, [&](const std::vector<Ack>& acks) {
-        for (const Ack& a : acks) printer.print(a, "timer");
-        printer.flush();
-      });
-      boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-      signals.async_wait([&](const boost::system::error_code&, int) {
-        timers.stop();
-        io.stop();
-      });
       std::cerr << "orderflow run: following timers; Ctrl-C stops\n";
-      timers.rearm();
-      io.run();
+      std::atomic<bool> done{false};
+      std::thread printer_thread([&] {
+        while (!done) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          print_answers();
+        }
+      });
+      sigset_t stop;
+      sigemptyset(&stop);
+      sigaddset(&stop, SIGINT);
+      sigaddset(&stop, SIGTERM);
+      int signal = 0;
+      sigwait(&stop, &signal);
+      thread.stop();
+      done = true;
+      printer_thread.join();
+      print_answers();
     }
   } catch (const runtime::StoreError& e) {
     std::cerr << fmt::format("orderflow run: error: {}\n", e.what());
-    if (!pending.empty())
-      std::cerr << fmt::format(
-          "orderflow run: the inputs from line {} on were not stored (nothing of them was acknowledged); run again "
-          "with the same file to send them: what was stored is recognised and not stored twice\n",
-          first_pending_line);
     return 1;
   } catch (const std::runtime_error& e) {
     std::cerr << fmt::format("orderflow run: error: {}\n", e.what());
@@ -375,129 +407,81 @@ int run_run(const RunOptions& o) {
 
 // ------------------------------------------------------------ audit
 
-std::string describe_entry(const runtime::JournalEntry& e) {
-  const nlohmann::json& b = e.body;
-  auto str = [&](const char* key) { return b.contains(key) && b[key].is_string() ? b[key].get<std::string>() : ""; };
-  if (e.kind == "received")
-    return fmt::format("received from {} ({} order {}), decided by deployment {} (version {})", str("source"),
-                       str("channel"), str("external_id"), b.value("deployment", 0), str("version"));
-  if (e.kind == "state") {
-    std::string from = str("from");
-    std::string s = fmt::format("{}{}{}", from.empty() ? "enters " : from + " -> ", str("to"),
-                                str("cause").empty() ? "" : " (" + str("cause") + ")");
-    // Where the units are, when they are not all in the order's state.
-    std::vector<std::string> lines;
-    bool split = false;
-    for (size_t i = 0; i < b["lines"].size(); ++i) {
-      std::vector<std::string> parts;
-      for (const auto& part : b["lines"][i]) {
-        parts.push_back(fmt::format("{} {}", part[1].get<int64_t>(), part[0].get<std::string>()));
-        split |= part[0] != b["to"];
-      }
-      lines.push_back(fmt::format("line {}: {}", i, fmt::join(parts, ", ")));
-    }
-    if (split) s += fmt::format("; {}", fmt::join(lines, "; "));
-    return s;
-  }
-  if (e.kind == "decision") {
-    std::string s = fmt::format("{} policy: {}", str("policy"), str("decision"));
-    if (!str("reason").empty()) s += fmt::format(" \"{}\"", str("reason"));
-    if (b.contains("hold_for")) s += " for " + str("hold_for");
-    if (b.contains("on_timeout")) s += ", then " + b["on_timeout"].value("decision", "");
-    s += b["rule"].is_string() ? fmt::format(" by rule \"{}\"", b["rule"].get<std::string>()) : " (no rule decided)";
-    s += fmt::format("; deployment {}, version {}, content {}", b.value("deployment", 0), str("version"),
-                     str("content_hash").substr(0, 12));
-    if (b.contains("matched")) s += fmt::format("; rules matched: {}", fmt::join(b["matched"].get<std::vector<std::string>>(), ", "));
-    if (b.contains("shipments"))
-      for (const auto& sh : b["shipments"]) {
-        std::vector<std::string> parts;
-        for (const auto& l : sh["lines"]) parts.push_back(fmt::format("{} x{}", l.value("sku", ""), l.value("quantity", 0)));
-        s += fmt::format("; ship {} from {}", fmt::join(parts, ", "), sh.value("node", ""));
-      }
-    if (b.contains("error")) s += "; error: " + str("error");
-    return s;
-  }
-  if (e.kind == "event") {
-    std::string s = fmt::format("event {}", str("event"));
-    if (!str("by").empty()) s += " by " + str("by");
-    if (!str("event_id").empty()) s += fmt::format(" (event id {})", str("event_id"));
-    if (b.contains("lines")) s += " on lines " + b["lines"].dump();
-    if (b.contains("set")) s += " setting " + b["set"].dump();
-    return s;
-  }
-  if (e.kind == "escalation") {
-    std::vector<std::string> parts;
-    for (const auto& n : b.value("notifications", nlohmann::json::array()))
-      parts.push_back(fmt::format("{} {}", n.value("kind", ""), n.value("to", "")));
-    return fmt::format("escalation rules {}: {}", b["rules"].dump(), fmt::join(parts, ", "));
-  }
-  if (e.kind == "allocation" || e.kind == "stock") {
-    auto units = [](const nlohmann::json& list) {
-      std::vector<std::string> parts;
-      for (const auto& u : list)
-        parts.push_back(fmt::format("{} x{} at {}", u.value("sku", ""), u.value("quantity", 0), u.value("node", "")));
-      return fmt::format("{}", fmt::join(parts, ", "));
-    };
-    std::vector<std::string> parts;
-    if (b.contains("reserved")) parts.push_back("reserved " + units(b["reserved"]));
-    if (b.contains("released")) parts.push_back("released " + units(b["released"]));
-    if (b.contains("consumed")) parts.push_back("shipped " + units(b["consumed"]));
-    if (b.contains("exclude_node")) parts.push_back(fmt::format("{} left out of routing", str("exclude_node")));
-    return fmt::format("{}", fmt::join(parts, "; "));
-  }
-  if (e.kind == "timer_set") return fmt::format("timer {} set ({}), due {}", b.value("id", 0), str("kind"), str("due_time"));
-  if (e.kind == "timer_fired")
-    return fmt::format("timer {} fired ({}){}", b.value("id", 0), str("kind"),
-                       b.value("stale", false) ? ", no longer relevant" : "");
-  if (e.kind == "timer_cancelled") return fmt::format("timer {} cancelled ({})", b.value("id", 0), str("kind"));
-  if (e.kind == "refused") return fmt::format("refused event {}: {}", str("event"), str("error"));
-  if (e.kind == "migrated") return fmt::format("moved from deployment {} to {}", b.value("from", 0), b.value("to", 0));
-  return b.dump();
-}
-
 int run_audit(const std::string& order_id, const std::string& db, const std::string& format, bool explain) {
   return with_store_errors("audit", [&] {
     auto store = open_store(db, true);
-    std::optional<runtime::StoredOrder> order = store->get_order(order_id);
-    std::vector<runtime::JournalEntry> entries = store->journal(order_id);
-    if (!order && entries.empty()) {
+    std::optional<runtime::StoredOrder> order = store->orders().get(order_id);
+    std::vector<runtime::journal::Record> records = store->journal().of_order(order_id);
+    if (!order && records.empty()) {
       std::cerr << fmt::format("orderflow audit: no order '{}' in {}\n", order_id, db);
       return 1;
     }
     if (format == "json") {
-      nlohmann::ordered_json out;
-      out["order"] = order_id;
-      if (order) {
-        out["state"] = order->state;
-        out["state_since"] = model::format_time(order->state_since);
-        out["deployment"] = order->deployment;
-      }
-      nlohmann::ordered_json list = nlohmann::ordered_json::array();
-      for (const auto& e : entries)
-        list.push_back({{"seq", e.seq}, {"at", model::format_time(e.at)}, {"kind", e.kind}, {"body", e.body}});
-      out["history"] = std::move(list);
-      std::cout << out.dump(2) << "\n";
+      std::cout << runtime::history_json(*store, order_id, order, records, explain).dump(2) << "\n";
       return 0;
     }
     if (order)
       std::cout << fmt::format("order {} ({} order {}): {} since {}, deployment {}\n", order_id, order->channel,
                                order->external_id, order->state, model::format_time(order->state_since),
                                order->deployment);
-    for (const auto& e : entries) {
-      std::cout << fmt::format("  {:>6}  {}  {:<15} {}\n", e.seq, model::format_time(e.at), e.kind,
-                               describe_entry(e));
-      if (e.kind == "decision" && e.body.contains("trace") && explain) {
-        for (const auto& r : e.body["trace"]["rules"]) {
-          std::cout << fmt::format("            {} rule \"{}\"{}\n", r.value("matched", false) ? "+" : "-",
-                                   r.value("rule", ""), r.value("decided", false) ? ": decided" : "");
-          for (const auto& f : r["facts"]) std::cout << "                " << f.get<std::string>() << "\n";
-          if (r.contains("error")) std::cout << "                error: " << r["error"].get<std::string>() << "\n";
+    std::map<int64_t, std::string> content;
+    runtime::Explainer explainer(*store);
+    for (size_t r = 0; r < records.size(); ++r) {
+      const runtime::journal::Record& record = records[r];
+      for (size_t e = 0; e < record.entries.size(); ++e) {
+        const runtime::journal::Entry& entry = record.entries[e];
+        std::string text = runtime::describe_entry(entry);
+        if (auto* d = std::get_if<runtime::journal::Decided>(&entry)) {
+          if (!content.count(d->deployment)) {
+            auto dep = store->deployments().get(d->deployment);
+            content[d->deployment] = dep ? dep->content_hash.substr(0, 12) : "?";
+          }
+          text += ", content " + content[d->deployment];
         }
-        for (const auto& n : e.body["trace"].value("nodes", nlohmann::json::array())) {
-          std::cout << fmt::format("            node {}: {}\n", n.value("node", ""), n.value("status", ""));
-          for (const auto& f : n["facts"]) std::cout << "                " << f.get<std::string>() << "\n";
+        std::string late = runtime::lateness(entry, record.at);
+        if (!late.empty()) text += " (" + late + ")";
+        std::cout << fmt::format("  {:>6}  {}  {:<15} {}\n", record.seq, model::format_time(record.at),
+                                 runtime::journal::kind_name(entry), text);
+        if (auto* d = std::get_if<runtime::journal::Decided>(&entry); d && explain) {
+          runtime::Explanation x;
+          if (d->stored_trace.empty()) x = explainer.explain(records, r, e);
+          for (const std::string& l : runtime::explanation_lines(x, *d, "            ")) std::cout << l << "\n";
         }
       }
+    }
+    return 0;
+  });
+}
+
+// The journal as JSON lines, one entry a line, for people and programs
+// that read it outside orderflow (every entry through the one codec).
+int run_journal(const std::string& db, const std::string& order_id, int64_t after, int64_t limit) {
+  return with_store_errors("journal", [&] {
+    auto store = open_store(db, true);
+    int64_t printed = 0;
+    auto print = [&](const runtime::journal::Record& r) {
+      for (const runtime::journal::Entry& e : r.entries) {
+        if (limit > 0 && printed >= limit) return;
+        std::cout << nlohmann::ordered_json{{"seq", r.seq},
+                                            {"order", r.order_id},
+                                            {"at", model::format_time(r.at)},
+                                            {"kind", runtime::journal::kind_name(e)},
+                                            {"body", runtime::journal::to_json(e)}}
+                         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                  << "\n";
+        ++printed;
+      }
+    };
+    if (!order_id.empty()) {
+      for (const auto& r : store->journal().of_order(order_id))
+        if (r.seq > after) print(r);
+      return 0;
+    }
+    for (int64_t seq = after;;) {
+      std::vector<runtime::journal::Record> records = store->journal().after(seq, 1024);
+      if (records.empty() || (limit > 0 && printed >= limit)) break;
+      for (const auto& r : records) print(r);
+      seq = records.back().seq;
     }
     return 0;
   });
@@ -505,10 +489,11 @@ int run_audit(const std::string& order_id, const std::string& db, const std::str
 
 int run_rebuild(const std::string& db) {
   return with_store_errors("rebuild", [&] {
+    runtime::WriterLock lock = runtime::WriterLock::acquire(db, command_line());
     auto store = open_store(db, false);
     runtime::RebuildReport r = runtime::rebuild_projections(*store);
-    std::cout << fmt::format("rebuilt {} orders and {} pending timers from {} journal entries\n", r.orders, r.timers,
-                             r.entries);
+    std::cout << fmt::format("rebuilt {} orders and {} pending timers from {} journal records\n", r.orders, r.timers,
+                             r.records);
     return 0;
   });
 }
@@ -516,7 +501,7 @@ int run_rebuild(const std::string& db) {
 int run_deadletters(const std::string& db, const std::string& format) {
   return with_store_errors("deadletters", [&] {
     auto store = open_store(db, true);
-    auto letters = store->dead_letters();
+    auto letters = store->dead_letters().list();
     if (format == "json") {
       for (const auto& d : letters)
         std::cout << nlohmann::ordered_json{{"id", d.id}, {"received_at", model::format_time(d.received_at)},
@@ -537,26 +522,41 @@ int run_stock(const std::string& db, const std::string& format, const std::strin
   return with_store_errors("stock", [&] {
     auto store = open_store(db, true);
     std::vector<runtime::StockRow> rows;
-    store->scan_stock([&](const runtime::StockRow& r) {
+    store->stock().scan([&](const runtime::StockRow& r) {
       if (only_sku.empty() || r.sku == only_sku) rows.push_back(r);
     });
-    auto atp = [](const runtime::StockRow& r) {
-      return model::StockLevel{r.on_hand, r.reserved, r.safety_stock}.available(0);
+    // Available to promise as the live deployment's routing sees it: its
+    // inactive nodes have none, and what its rules keep back is kept.
+    std::unique_ptr<runtime::LoadedDeployment> live;
+    if (auto id = store->deployments().live()) live = runtime::load_deployment(*store, *id, engine_choice("interp"));
+    runtime::StockBook book;
+    for (const auto& r : rows) {
+      size_t node = book.add_node(r.node);
+      book.level(node, r.sku) = {r.on_hand, r.reserved, r.safety_stock};
+    }
+    std::unique_ptr<runtime::LiveInventory> nodes;
+    if (live) nodes = std::make_unique<runtime::LiveInventory>(*live->bundle, book);
+    int64_t keep = nodes ? nodes->keep() : 0;
+    auto node_index = [&](const std::string& id) { return nodes ? nodes->find_node(id) : std::nullopt; };
+    auto atp = [&](const runtime::StockRow& r) -> int64_t {
+      std::optional<size_t> n = node_index(r.node);
+      if (!n) return 0;  // not a node of the live deployment: nothing routes to it
+      return nodes->active(*n) ? nodes->available(*n, r.sku) : 0;
     };
-    // What each channel is told it may sell, by SKU.
+    auto status = [&](const runtime::StockRow& r) -> std::string {
+      std::optional<size_t> n = node_index(r.node);
+      if (!n) return "not in the live deployment";
+      return nodes->active(*n) ? "" : "inactive";
+    };
     std::map<std::string, std::map<std::string, int64_t>> channels;
     std::set<std::string> skus;
     for (const auto& r : rows) skus.insert(r.sku);
-    int channel_enum = -1;
     std::vector<std::string> channel_names;
-    if (auto live = store->live()) {
-      auto d = runtime::load_deployment(*store, *live, engine_choice("interp"));
-      channel_enum = d->bundle->schema.find_enum("Channel");
-      if (channel_enum >= 0) channel_names = d->bundle->schema.enum_def(channel_enum).values;
-    }
+    if (live)
+      for (const runtime::ChannelRule& rule : live->channels.rules) channel_names.push_back(rule.channel);
     for (const std::string& c : channel_names)
       for (const std::string& sku : skus)
-        if (auto q = store->advertised(c, sku)) channels[c][sku] = *q;
+        if (auto q = store->outbox().advertised(c, sku)) channels[c][sku] = *q;
     // Told already: up to the sender's cursor in the inbox (when `serve` has run).
     int64_t told_up_to = 0;
     if (std::filesystem::exists(runtime::inbox_path(db))) {
@@ -565,14 +565,18 @@ int run_stock(const std::string& db, const std::string& format, const std::strin
       auto inbox = runtime::open_sqlite_inbox(runtime::inbox_path(db), read_only);
       told_up_to = std::stoll(inbox->cursor("tell:outbox").value_or("0"));
     }
-    size_t pending = store->outbox_after(told_up_to, 1'000'000).size();
+    size_t pending = store->outbox().after(told_up_to, 1'000'000).size();
     if (format == "json") {
       nlohmann::ordered_json out;
-      nlohmann::ordered_json nodes = nlohmann::ordered_json::array();
-      for (const auto& r : rows)
-        nodes.push_back({{"node", r.node}, {"sku", r.sku}, {"on_hand", r.on_hand}, {"reserved", r.reserved},
-                         {"safety_stock", r.safety_stock}, {"available", atp(r)}});
-      out["nodes"] = nodes;
+      nlohmann::ordered_json list = nlohmann::ordered_json::array();
+      for (const auto& r : rows) {
+        nlohmann::ordered_json row = {{"node", r.node},       {"sku", r.sku}, {"on_hand", r.on_hand},
+                                      {"reserved", r.reserved}, {"safety_stock", r.safety_stock},
+                                      {"kept_by_routing", keep}, {"available", atp(r)}};
+        if (!status(r).empty()) row["status"] = status(r);
+        list.push_back(std::move(row));
+      }
+      out["nodes"] = list;
       out["channels"] = channels;
       out["unsent_channel_updates"] = pending;
       std::cout << out.dump(2) << "\n";
@@ -585,8 +589,12 @@ int run_stock(const std::string& db, const std::string& format, const std::strin
     std::cout << fmt::format("{:<10} {:<18} {:>8} {:>9} {:>7} {:>10}\n", "node", "sku", "on hand", "reserved",
                              "safety", "available");
     for (const auto& r : rows)
-      std::cout << fmt::format("{:<10} {:<18} {:>8} {:>9} {:>7} {:>10}\n", r.node, r.sku, r.on_hand, r.reserved,
-                               r.safety_stock, atp(r));
+      std::cout << fmt::format("{:<10} {:<18} {:>8} {:>9} {:>7} {:>10}{}\n", r.node, r.sku, r.on_hand, r.reserved,
+                               std::max(r.safety_stock, keep), atp(r), status(r).empty() ? "" : "  " + status(r));
+    if (keep > 0)
+      std::cout << fmt::format("\nsafety: the larger of the row's safety stock and the {} unit{} routing keeps back "
+                               "(`keep {} units safety stock`); available = on hand - reserved - safety\n",
+                               keep, keep == 1 ? "" : "s", keep);
     std::cout << "\nwhat each channel may sell:\n";
     std::cout << fmt::format("{:<12}", "sku");
     for (const auto& [c, _] : channels) std::cout << fmt::format(" {:>11}", c);
@@ -607,11 +615,16 @@ int run_stock(const std::string& db, const std::string& format, const std::strin
 
 int run_migrate(const std::string& db, const std::string& engine) {
   return with_store_errors("migrate", [&] {
+    runtime::WriterLock lock = runtime::WriterLock::acquire(db, command_line());
+    int64_t rewritten = runtime::upgrade_sqlite_store(db);
+    if (rewritten > 0)
+      std::cout << fmt::format("brought {} up to date: {} journal entries rewritten in the binary form\n", db,
+                               rewritten);
     auto store = open_store(db, false);
     runtime::SystemClock clock;
     runtime::EngineOptions options;
     options.engine = engine_choice(engine);
-    runtime::OrderEngine e(*store, clock, options);
+    runtime::OrderEngine e(*store, lock, clock, options);
     int64_t moved = e.migrate_to_live(clock.now());
     e.commit();
     std::cout << fmt::format("moved {} in-flight orders to deployment {}\n", moved, e.live().meta.id);
@@ -668,6 +681,8 @@ void add_runtime_commands(CLI::App& app, Command& run) {
         ->check(CLI::IsMember({"values", "rules"}));
     cmd->add_flag("--follow", o->follow, "Keep running and fire timers on time until interrupted");
     cmd->add_flag("--quiet", o->quiet, "Print only the summary");
+    cmd->add_option("--wait", o->wait_seconds,
+                    "Seconds to wait for another engine on the database to finish (default: refuse at once)");
     cmd->callback([&run, o] { run = [=] { return run_run(*o); }; });
   }
   {
@@ -681,6 +696,18 @@ void add_runtime_commands(CLI::App& app, Command& run) {
     cmd->add_option("--format", *format, "text or json")->check(CLI::IsMember({"text", "json"}));
     cmd->add_flag("--explain", *explain, "Under each decision, every rule considered and the values behind it");
     cmd->callback([&run, id, db, format, explain] { run = [=] { return run_audit(*id, *db, *format, *explain); }; });
+  }
+  {
+    auto* cmd = app.add_subcommand("journal", "The journal as JSON lines, one entry a line");
+    auto db = std::make_shared<std::string>();
+    auto order = std::make_shared<std::string>();
+    auto after = std::make_shared<int64_t>(0);
+    auto limit = std::make_shared<int64_t>(0);
+    cmd->add_option("--db", *db, "SQLite database")->required();
+    cmd->add_option("--order", *order, "Only this order's entries");
+    cmd->add_option("--after", *after, "Only records after this sequence number");
+    cmd->add_option("--limit", *limit, "At most this many entries");
+    cmd->callback([&run, db, order, after, limit] { run = [=] { return run_journal(*db, *order, *after, *limit); }; });
   }
   {
     auto* cmd = app.add_subcommand("rebuild", "Rebuild the order and timer tables from the journal");

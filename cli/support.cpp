@@ -13,6 +13,17 @@ namespace orderflow::cli {
 
 bool stderr_is_terminal() { return isatty(STDERR_FILENO); }
 
+namespace {
+std::string started_as = "orderflow";
+}  // namespace
+
+void set_command_line(int argc, char** argv) {
+  started_as = "orderflow";
+  for (int i = 1; i < argc; ++i) started_as += std::string(" ") + argv[i];
+}
+
+const std::string& command_line() { return started_as; }
+
 std::shared_ptr<const check::CheckedBundle> load_bundle(const std::string& path) {
   check::CheckOutcome outcome = check::check_bundle({path});
   if (!outcome.ok()) {

@@ -22,4 +22,9 @@ std::optional<int64_t> parse_now(const std::string& text);
 
 bool stderr_is_terminal();
 
+// The command line orderflow was started with ("orderflow serve --db
+// orders.db"): what a database's writer lock says of its holder.
+void set_command_line(int argc, char** argv);
+const std::string& command_line();
+
 }  // namespace orderflow::cli

@@ -66,19 +66,21 @@ std::string format_fact(const check::CheckedBundle& b, const check::Expr& atom, 
                      values.empty() ? "" : " (" + values + ")");
 }
 
-namespace {
-
 std::string priority_name(const check::CheckedBundle& b, int64_t ordinal) {
   if (b.priority_enum < 0) return std::to_string(ordinal);
   const auto& values = b.schema.enum_def(b.priority_enum).values;
   return ordinal >= 0 && static_cast<size_t>(ordinal) < values.size() ? values[ordinal] : std::to_string(ordinal);
 }
 
+namespace {
+
 std::string decision_text(Verdict v, std::string_view reason) {
   std::string out = verdict_name(v);
   if (!reason.empty()) out += fmt::format(" \"{}\"", reason);
   return out;
 }
+
+}  // namespace
 
 std::string line_sku(const check::CheckedBundle& b, const std::byte* order, size_t line) {
   if (!order || b.order_record < 0) return "";
@@ -91,7 +93,6 @@ std::string line_sku(const check::CheckedBundle& b, const std::byte* order, size
   return sku.kind == model::Value::Kind::String ? std::string(sku.as_string()) : "";
 }
 
-}  // namespace
 
 std::string summary(const check::CheckedBundle& b, const Outcome& o) {
   if (o.verdict == Verdict::None) return "no decision";

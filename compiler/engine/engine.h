@@ -168,6 +168,10 @@ nlohmann::ordered_json outcome_to_json(const check::CheckedBundle& bundle, const
 std::string explain_text(const check::CheckedBundle& bundle, const Outcome& outcome, const std::byte* order_image);
 // One line: `hold "cod_confirmation" (rule "High-value COD")`.
 std::string summary(const check::CheckedBundle& bundle, const Outcome& outcome);
+// A Priority ordinal by name ("high"); the number itself when the schema has none.
+std::string priority_name(const check::CheckedBundle& bundle, int64_t ordinal);
+// The SKU of a line of an order image, "" when it has none.
+std::string line_sku(const check::CheckedBundle& bundle, const std::byte* order, size_t line);
 // The names of the rules that matched, in order ("otherwise" last).
 std::vector<std::string> matched_rule_names(const check::CheckedBundle& bundle, const Outcome& outcome);
 

@@ -12,7 +12,6 @@
 #include <thread>
 
 #include "connectors/intake/intake.h"
-#include "runtime/engine/timer_service.h"
 
 namespace orderflow::intake {
 
@@ -151,27 +150,15 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
 }  // namespace
 
-int serve_http(Intake& intake, runtime::OrderEngine& engine, const runtime::Clock& clock, const std::string& address,
-               unsigned short port, std::function<void(unsigned short)> listening) {
+int serve_http(Intake& intake, const std::string& address, unsigned short port,
+               std::function<void(unsigned short)> listening) {
   net::io_context io;
   auto listener = std::make_shared<Listener>(io, tcp::endpoint(net::ip::make_address(address), port), intake);
   listener->accept();
-  runtime::TimerService timers(io, engine, clock, nullptr);
-  net::steady_timer rearm(io);
-  // New inputs may set earlier timers: look again every second.
-  std::function<void()> tick = [&] {
-    timers.rearm();
-    rearm.expires_after(std::chrono::seconds(1));
-    rearm.async_wait([&](beast::error_code ec) {
-      if (!ec) tick();
-    });
-  };
-  tick();
+  // Timers fire on the engine thread, which knows when the next is due.
   net::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](beast::error_code, int) {
     listener->close();
-    timers.stop();
-    rearm.cancel();
     io.stop();
   });
   intake.start();

@@ -65,12 +65,13 @@ bool signatures_match(const std::string& expected, const std::string& received) 
   return CRYPTO_memcmp(expected.data(), received.data(), expected.size()) == 0;
 }
 
-Intake::Intake(runtime::OrderEngine& engine, runtime::Store& reader, runtime::Inbox& inbox, std::string inbox_path,
-               IntakeConfig config)
+Intake::Intake(runtime::EngineThread& engine, int64_t decided, runtime::Store& reader, runtime::Inbox& inbox,
+               std::string inbox_path, IntakeConfig config)
     : engine_(engine), reader_(reader), config_(std::move(config)), inbox_(inbox), inbox_path_(std::move(inbox_path)) {
   std::lock_guard lock(inbox_mutex_);
   inbox_last_ = inbox_.last_seq();
-  decided_ = std::stoll(inbox_.cursor("decided").value_or("0"));
+  decided_ = decided;
+  posted_ = decided;
 }
 
 Intake::~Intake() { stop(); }
@@ -140,21 +141,12 @@ void Intake::committer() {
         inbox_failed = true;
       }
     }
-    // The API's decisions, when the batch has any (else the decider commits its own).
-    if (std::any_of(batch.begin(), batch.end(), [](const Waiting& w) { return !w.keep; })) {
-      try {
-        engine_.commit();
-      } catch (const std::exception& e) {
-        failure = e.what();
-        engine_.abort();
-      }
-    }
     if (!failure.empty()) {
       std::lock_guard m(metrics_mutex_);
       ++commit_failures_;
     }
     for (Waiting& w : batch) {
-      if (w.keep ? inbox_failed : w.engine_aborts_before != engine_.aborts())
+      if (inbox_failed)
         w.response = json_response(503, {{"error", "not stored, send again: " +
                                                        (failure.empty() ? std::string("the store failed") : failure)}});
       w.done(std::move(w.response));
@@ -165,7 +157,7 @@ void Intake::committer() {
   }
 }
 
-size_t Intake::decide_pending() {
+size_t Intake::post_pending() {
   if (!inbox_reader_) {
     runtime::SqliteOptions read_only;
     read_only.read_only = true;
@@ -174,17 +166,56 @@ size_t Intake::decide_pending() {
   size_t total = 0;
   // A batch at a time, so that stopping waits for one batch, not the backlog.
   while (!stop_deciding_) {
-    std::vector<runtime::InboxEntry> entries = inbox_reader_->after(decided_, 512);
+    if (post_failed_.exchange(false)) {
+      // A batch of the engine failed: what it had was not stored, and what
+      // was posted after it was refused. Post again from where the engine is.
+      engine_.flush();
+      post_failed_ = false;
+      posted_ = decided_.load();
+      throw std::runtime_error("the engine could not store a batch of the inbox");
+    }
+    std::vector<runtime::InboxEntry> entries = inbox_reader_->after(posted_, 512);
     if (entries.empty()) return total;
-    int64_t aborts_before = engine_.aborts();
-    for (const runtime::InboxEntry& e : entries) decide(e);
-    engine_.commit();
-    // Decided again after a failed commit: the engine recognises what it had stored.
-    if (engine_.aborts() != aborts_before) continue;
-    decided_ = entries.back().seq;
-    total += entries.size();
-    std::lock_guard lock(inbox_mutex_);
-    inbox_.set_cursor("decided", std::to_string(decided_.load()));
+    for (const runtime::InboxEntry& e : entries) {
+      for (runtime::Input& input : inputs_of(e, posted_)) {
+        bool last = input.inbox.last;
+        bool order = std::holds_alternative<runtime::NewOrder>(input.body);
+        bool counted = !std::holds_alternative<runtime::NothingToDecide>(input.body);
+        engine_.post(std::move(input), [this, last, order, counted, seq = e.seq, channel = e.channel](const runtime::Ack& ack) {
+          if (ack.status == runtime::Ack::Status::Failed) {
+            post_failed_ = true;
+            decide_signal_.notify_one();
+            return;
+          }
+          if (last) {
+            int64_t before = decided_.load();
+            while (before < seq && !decided_.compare_exchange_weak(before, seq)) {
+            }
+          }
+          if (counted) count(channel, runtime::status_name(ack.status));
+          if (order && ack.status == runtime::Ack::Status::Stored) {
+            std::lock_guard lock(metrics_mutex_);
+            ++orders_by_state_[{channel, ack.state}];
+          }
+        });
+      }
+      posted_ = e.seq;
+      ++total;
+      if (stop_deciding_ || post_failed_) break;
+    }
+  }
+  return total;
+}
+
+size_t Intake::decide_pending() {
+  size_t total = 0;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    try {
+      total += post_pending();
+      engine_.flush();
+      if (!post_failed_) return total;
+    } catch (const std::runtime_error&) {
+    }
   }
   return total;
 }
@@ -232,7 +263,7 @@ void Intake::decider() {
       decide_signal_.wait_for(lock, std::chrono::milliseconds(100));
     }
     try {
-      decide_pending();
+      post_pending();
       backoff = std::chrono::milliseconds(10);
       // The inbox is a buffer, not the archive (the journal is): old bodies go, hourly.
       if (std::chrono::steady_clock::now() - forgot > std::chrono::hours(1)) {
@@ -242,8 +273,7 @@ void Intake::decider() {
                               .count());
       }
     } catch (const std::exception& e) {
-      // The store failed under the decider: what it had not committed stays in the inbox for the next try.
-      engine_.abort();
+      // The store failed under the engine: what it had not committed stays in the inbox for the next try.
       {
         std::lock_guard m(metrics_mutex_);
         ++commit_failures_;
@@ -272,36 +302,51 @@ void Intake::with_inbox(const std::function<void(runtime::Inbox&)>& work) {
   decide_signal_.notify_one();
 }
 
-void Intake::decide(const runtime::InboxEntry& e) {
+std::vector<runtime::Input> Intake::inputs_of(const runtime::InboxEntry& e, int64_t after) {
   // Taken already, so answered already: what goes wrong now is a dead letter, kept for replay.
-  const connectors::Connector* connector = connectors::find_connector(e.channel);
-  nlohmann::json payload = nlohmann::json::parse(e.body, nullptr, false);
-  // A poller's answer is the array of an order's parts, as the API gave them.
-  bool parts = e.source.rfind("poll:", 0) == 0 && payload.is_array();
-  connectors::Normalized normalized =
-      !connector            ? connectors::PayloadError{"$", "no connector for the channel '" + e.channel + "'"}
-      : payload.is_discarded() ? connectors::PayloadError{"$", "not JSON"}
-      : parts                  ? connector->normalize_parts(payload.get<std::vector<nlohmann::json>>())
-                               : connector->normalize(payload);
-  if (auto* error = std::get_if<connectors::PayloadError>(&normalized)) {
-    engine_.reject_unparsable(e.body, e.source, error->text());
-    count(e.channel, "invalid");
-    return;
-  }
-  for (const nlohmann::json& input : std::get<std::vector<nlohmann::json>>(normalized)) {
-    if (input.value("type", "") == "fetch") {
-      std::lock_guard lock(inbox_mutex_);
-      inbox_.request_fetch({e.channel, input.value("external_id", ""), input.value("reason", ""), e.received_at});
-      count(e.channel, "fetch_requested");
-      continue;
+  std::vector<runtime::Input> inputs;
+  auto placed = [&](runtime::Input input) {
+    input.inbox = {e.seq, after, false};
+    inputs.push_back(std::move(input));
+  };
+  if (e.channel == runtime::kCanonicalChannel) {
+    // Canonical inputs queued by `orderflow import`: no connector to go through.
+    placed(runtime::read_input_text(e.body, e.source));
+  } else {
+    const connectors::Connector* connector = connectors::find_connector(e.channel);
+    nlohmann::json payload = nlohmann::json::parse(e.body, nullptr, false);
+    // A poller's answer is the array of an order's parts, as the API gave them.
+    bool parts = e.source.rfind("poll:", 0) == 0 && payload.is_array();
+    connectors::Normalized normalized =
+        !connector               ? connectors::PayloadError{"$", "no connector for the channel '" + e.channel + "'"}
+        : payload.is_discarded() ? connectors::PayloadError{"$", "not JSON"}
+        : parts                  ? connector->normalize_parts(payload.get<std::vector<nlohmann::json>>())
+                                 : connector->normalize(payload);
+    if (auto* error = std::get_if<connectors::PayloadError>(&normalized)) {
+      placed(runtime::Input{runtime::Unreadable{e.body, error->text()}, e.source, std::nullopt, {}});
+    } else {
+      size_t index = 0;
+      for (const nlohmann::json& json : std::get<std::vector<nlohmann::json>>(normalized)) {
+        if (json.value("type", "") == "fetch") {
+          std::lock_guard lock(inbox_mutex_);
+          inbox_.request_fetch({e.channel, json.value("external_id", ""), json.value("reason", ""), e.received_at});
+          count(e.channel, "fetch_requested");
+          continue;
+        }
+        runtime::Input input = runtime::read_input(json, e.source);
+        // Decided again after a failed batch, it is known: an event the channel gave no id gets one from its place.
+        if (auto* event = std::get_if<runtime::OrderEvent>(&input.body); event && event->event_id.empty())
+          event->event_id = fmt::format("inbox:{}:{}", e.seq, index);
+        if (auto* stock = std::get_if<runtime::StockInput>(&input.body); stock && stock->event_id.empty())
+          stock->event_id = fmt::format("inbox:{}:{}", e.seq, index);
+        ++index;
+        placed(std::move(input));
+      }
     }
-    runtime::Ack ack = engine_.submit(input, e.source);
-    count(e.channel, runtime::status_name(ack.status));
-    if (ack.status == runtime::Ack::Status::Stored && input.value("type", "order") == "order") {
-      std::lock_guard lock(metrics_mutex_);
-      ++orders_by_state_[{e.channel, ack.state}];
-    }
   }
+  if (inputs.empty()) placed(runtime::Input{runtime::NothingToDecide{}, e.source, std::nullopt, {}});
+  inputs.back().inbox.last = true;
+  return inputs;
 }
 
 void Intake::count(const std::string& channel, const std::string& status) {
@@ -312,13 +357,13 @@ void Intake::count(const std::string& channel, const std::string& status) {
 HttpResponse Intake::reject(int status, const std::string& error, const HttpRequest& request,
                             const std::string& source) {
   // Kept for replay (`orderflow deadletters`), whatever was wrong with it.
-  engine_.reject_unparsable(request.body, source, error);
+  engine_.post(runtime::Input{runtime::Unreadable{request.body, error}, source, std::nullopt, {}}, nullptr);
   return json_response(status, {{"error", error}});
 }
 
 void Intake::handle(HttpRequest request, std::function<void(HttpResponse)> done) {
   auto started = Clock::now();
-  auto finish = [this, started, done = std::move(done)](HttpResponse r) {
+  std::function<void(HttpResponse)> finish = [this, started, done = std::move(done)](HttpResponse r) {
     double seconds = std::chrono::duration<double>(Clock::now() - started).count();
     {
       std::lock_guard lock(metrics_mutex_);
@@ -333,7 +378,6 @@ void Intake::handle(HttpRequest request, std::function<void(HttpResponse)> done)
   bool wait = false;
   HttpResponse response;
   std::optional<runtime::InboxEntry> keep;
-  int64_t engine_aborts_before = engine_.aborts();
   const std::string& t = request.target;
   std::string path = t.substr(0, t.find('?'));
   if (request.method == "GET" && path == "/healthz") {
@@ -347,14 +391,16 @@ void Intake::handle(HttpRequest request, std::function<void(HttpResponse)> done)
     else
       response = webhook(channel, request, wait, keep);
   } else if (path.rfind("/api/", 0) == 0) {
-    response = api(request, wait);
+    std::function<void(HttpResponse)> answered = std::move(finish);
+    if (api(request, response, answered)) return;  // answered once the engine has decided
+    finish = std::move(answered);
   } else {
     response = json_response(404, {{"error", "no such endpoint: " + path}});
   }
   if (!wait) return finish(std::move(response));
   {
     std::lock_guard lock(waiting_mutex_);
-    waiting_.push_back({std::move(response), std::move(finish), std::move(keep), engine_aborts_before});
+    waiting_.push_back({std::move(response), std::move(finish), std::move(keep)});
   }
   waiting_signal_.notify_one();
 }
@@ -410,14 +456,36 @@ HttpResponse Intake::webhook(const std::string& channel, HttpRequest& request, b
   return {};
 }
 
-HttpResponse Intake::api(const HttpRequest& request, bool& wait) {
+namespace {
+
+int status_of(const runtime::Ack& ack) {
+  switch (ack.status) {
+    case runtime::Ack::Status::Refused: return 409;
+    case runtime::Ack::Status::Invalid: return 422;
+    case runtime::Ack::Status::Failed: return 503;
+    default: return 200;
+  }
+}
+
+}  // namespace
+
+bool Intake::api(const HttpRequest& request, HttpResponse& response, std::function<void(HttpResponse)>& done) {
   const std::string path = request.target.substr(0, request.target.find('?'));
   bool changes = request.method != "GET";
   if (changes) {
     std::string auth = header(request, "authorization");
-    if (config_.api_token.empty() || !signatures_match("Bearer " + config_.api_token, auth))
-      return json_response(401, {{"error", "a bearer token is needed for anything that changes state"}});
+    if (config_.api_token.empty() || !signatures_match("Bearer " + config_.api_token, auth)) {
+      response = json_response(401, {{"error", "a bearer token is needed for anything that changes state"}});
+      return false;
+    }
   }
+  // Posts an input to the engine; the answer goes once it is decided and durable.
+  auto decide = [&](runtime::Input input) {
+    engine_.post(std::move(input), [done = std::move(done)](const runtime::Ack& ack) {
+      done(json_response(status_of(ack), nlohmann::json(ack.to_json())));
+    });
+    return true;
+  };
   // /api/orders/{id}, /api/orders/{id}/events, /api/stock, /api/deployments
   if (path.rfind("/api/orders/", 0) == 0) {
     std::string rest = path.substr(12);
@@ -426,51 +494,65 @@ HttpResponse Intake::api(const HttpRequest& request, bool& wait) {
     std::string what = slash == std::string::npos ? "" : rest.substr(slash + 1);
     if (request.method == "GET" && what.empty()) {
       std::lock_guard lock(reader_mutex_);
-      auto o = reader_.get_order(id);
-      if (!o) return json_response(404, {{"error", "no order " + id}});
-      return json_response(200, {{"order", o->order_id}, {"state", o->state}, {"channel", o->channel},
-                                 {"deployment", o->deployment}, {"hold", o->hold}, {"allocations", o->allocations},
-                                 {"tags", o->tags}});
+      auto o = reader_.orders().get(id);
+      if (!o) {
+        response = json_response(404, {{"error", "no order " + id}});
+        return false;
+      }
+      nlohmann::json allocations = nlohmann::json::array();
+      for (const runtime::Allocation& a : o->allocations)
+        allocations.push_back({{"line", a.line}, {"sku", a.sku}, {"node", a.node}, {"quantity", a.quantity}});
+      nlohmann::json hold = nullptr;
+      if (o->hold) {
+        hold = {{"reason", o->hold->reason}, {"rule", o->hold->rule}};
+        if (o->hold->until) hold["until"] = model::format_time(*o->hold->until);
+      }
+      response = json_response(200, {{"order", o->order_id}, {"state", o->state}, {"channel", o->channel},
+                                     {"deployment", o->deployment}, {"hold", hold}, {"allocations", allocations},
+                                     {"tags", o->tags}});
+      return false;
     }
     if (request.method == "POST" && what == "events") {
       nlohmann::json event = nlohmann::json::parse(request.body, nullptr, false);
-      if (!event.is_object()) return json_response(400, {{"error", "$: expected a JSON object"}});
+      if (!event.is_object()) {
+        response = json_response(400, {{"error", "$: expected a JSON object"}});
+        return false;
+      }
       event["type"] = "event";
       event["order_id"] = id;
-      runtime::Ack ack = engine_.submit(event, "api");
-      wait = true;
-      int status = ack.status == runtime::Ack::Status::Refused   ? 409
-                   : ack.status == runtime::Ack::Status::Invalid ? 422
-                                                                 : 200;
-      return json_response(status, nlohmann::json(ack.to_json()));
+      return decide(runtime::read_input(event, "api"));
     }
   }
   if (path == "/api/stock" && request.method == "POST") {
     nlohmann::json change = nlohmann::json::parse(request.body, nullptr, false);
-    if (!change.is_object()) return json_response(400, {{"error", "$: expected a JSON object"}});
+    if (!change.is_object()) {
+      response = json_response(400, {{"error", "$: expected a JSON object"}});
+      return false;
+    }
     change["type"] = "stock";
-    runtime::Ack ack = engine_.submit(change, "api");
-    wait = true;
-    return json_response(ack.status == runtime::Ack::Status::Invalid ? 422 : 200, nlohmann::json(ack.to_json()));
+    return decide(runtime::read_input(change, "api"));
   }
   if (path == "/api/stock" && request.method == "GET") {
     std::lock_guard lock(reader_mutex_);
     nlohmann::json rows = nlohmann::json::array();
-    reader_.scan_stock([&](const runtime::StockRow& r) {
+    reader_.stock().scan([&](const runtime::StockRow& r) {
       rows.push_back({{"node", r.node}, {"sku", r.sku}, {"on_hand", r.on_hand}, {"reserved", r.reserved},
                       {"safety_stock", r.safety_stock}});
     });
-    return json_response(200, {{"stock", rows}});
+    response = json_response(200, {{"stock", rows}});
+    return false;
   }
   if (path == "/api/deployments" && request.method == "GET") {
     std::lock_guard lock(reader_mutex_);
     nlohmann::json list = nlohmann::json::array();
-    auto live = reader_.live();
-    for (const auto& d : reader_.deployments(false))
+    auto live = reader_.deployments().live();
+    for (const auto& d : reader_.deployments().list(false))
       list.push_back({{"id", d.id}, {"version", d.version}, {"content_hash", d.content_hash}, {"live", live == d.id}});
-    return json_response(200, {{"deployments", list}});
+    response = json_response(200, {{"deployments", list}});
+    return false;
   }
-  return json_response(404, {{"error", "no such endpoint: " + request.method + " " + path}});
+  response = json_response(404, {{"error", "no such endpoint: " + request.method + " " + path}});
+  return false;
 }
 
 std::string Intake::metrics() const {
@@ -496,9 +578,12 @@ std::string Intake::metrics() const {
   out += "# HELP orderflow_inbox_backlog Inputs taken into the inbox and not decided yet.\n";
   out += "# TYPE orderflow_inbox_backlog gauge\n";
   out += fmt::format("orderflow_inbox_backlog {}\n", std::max<int64_t>(0, inbox_last_.load() - decided_.load()));
-  out += "# HELP orderflow_uncommitted_inputs Inputs in the open batch, not yet durable.\n";
-  out += "# TYPE orderflow_uncommitted_inputs gauge\n";
-  out += fmt::format("orderflow_uncommitted_inputs {}\n", engine_.uncommitted());
+  out += "# HELP orderflow_engine_queue Inputs waiting for the engine thread.\n";
+  out += "# TYPE orderflow_engine_queue gauge\n";
+  out += fmt::format("orderflow_engine_queue {}\n", engine_.queued());
+  out += "# HELP orderflow_engine_batches_total Batches the engine committed.\n";
+  out += "# TYPE orderflow_engine_batches_total counter\n";
+  out += fmt::format("orderflow_engine_batches_total {}\n", engine_.batches());
   out += "# TYPE orderflow_open_connections gauge\n";
   out += fmt::format("orderflow_open_connections {}\n", open_connections.load());
   out += "# TYPE orderflow_commit_failures_total counter\n";

@@ -3,13 +3,25 @@
 // from the sockets (http_server.cpp). A webhook's signature is checked on
 // its raw body and the body checked to be JSON; then the body goes into
 // the inbox as it is, and the answer waits until the inbox batch it is in
-// is durably committed. The decider thread normalizes and decides from the
-// inbox behind, so a burst of webhooks is taken at the speed of one insert
-// each and decided at the engine's pace. A request that cannot be taken
-// gets a 4xx with a JSON error; a body taken that the connector cannot map
-// becomes a dead letter when it is decided. Both keep the raw body for
-// replay. API calls that change an order are decided at once, so that a
-// refusal is answered.
+// is durably committed. The decider thread reads the inbox behind,
+// normalizes each body into typed inputs and posts them to the engine
+// thread, so a burst of webhooks is taken at the speed of one insert each
+// and decided at the engine's pace; the engine records how far it decided
+// the inbox in the same commit as the decisions. A request that cannot be
+// taken gets a 4xx with a JSON error; a body taken that the connector
+// cannot map becomes a dead letter when it is decided. Both keep the raw
+// body for replay. API calls that change an order are posted to the engine
+// thread and answered once decided and durable, so that a refusal is
+// answered.
+//
+// Threads: HTTP I/O threads call handle(); the committer writes the inbox;
+// the decider reads it; the engine thread decides. Locks (none is held
+// while another is taken, but for inbox_mutex_ inside waiting_mutex_'s
+// unlocked span): waiting_mutex_ guards waiting_ and stopping_;
+// inbox_mutex_ guards the inbox's writer connection (inbox_); reader_mutex_
+// guards the read-only store connection of the API's reads;
+// decide_mutex_ guards the decider's wake-up; priority_mutex_ guards the
+// decider's scheduling state; metrics_mutex_ guards the counters.
 #include <nlohmann/json.hpp>
 
 #include <atomic>
@@ -24,7 +36,7 @@
 #include <vector>
 
 #include "connectors/connector.h"
-#include "runtime/engine/order_engine.h"
+#include "runtime/engine/engine_thread.h"
 #include "runtime/store/inbox.h"
 
 namespace orderflow::intake {
@@ -67,25 +79,28 @@ bool signatures_match(const std::string& expected, const std::string& received);
 
 class Intake {
  public:
-  // `engine` decides; `reader` is a read-only connection for the API's
-  // reads; `inbox` takes the webhooks' inputs, and the decider reads them
-  // back through its own connection to `inbox_path`.
-  Intake(runtime::OrderEngine& engine, runtime::Store& reader, runtime::Inbox& inbox, std::string inbox_path,
-         IntakeConfig config);
+  // `engine` decides (`decided`: how far it has decided the inbox, read
+  // from the engine before its thread started); `reader` is a read-only
+  // connection for the API's reads; `inbox` takes the webhooks' inputs, and
+  // the decider reads them back through its own connection to `inbox_path`.
+  Intake(runtime::EngineThread& engine, int64_t decided, runtime::Store& reader, runtime::Inbox& inbox,
+         std::string inbox_path, IntakeConfig config);
   ~Intake();
 
   // Answers a request; `done` runs once the answer may be sent (after the
   // durable commit for anything stored), possibly on another thread.
   void handle(HttpRequest request, std::function<void(HttpResponse)> done);
 
-  // The group committer commits the open inbox batch (and the engine's
-  // batch of API calls) every few milliseconds, then releases the answers
-  // that waited for it. The decider feeds the engine from the inbox.
+  // The group committer commits the open inbox batch every few
+  // milliseconds, then releases the answers that waited for it. The decider
+  // feeds the engine from the inbox.
   void start();
   void stop();
-  // Decides what the inbox holds beyond the engine's cursor, until it is
-  // empty; returns how many inputs it decided. (The decider calls it; so
-  // can a test.)
+  // Posts what the inbox holds beyond what was posted to the engine, until
+  // it is empty; returns how many entries it posted. (The decider calls it.)
+  size_t post_pending();
+  // Posts what the inbox holds and waits until the engine has decided it
+  // all; returns how many entries were posted. (For tests and `import`.)
   size_t decide_pending();
 
   // Empties the inbox bodies decided and older than inbox_keep_days (the
@@ -106,16 +121,19 @@ class Intake {
   // and writes the answer.
   HttpResponse webhook(const std::string& channel, HttpRequest& request, bool& wait_for_commit,
                        std::optional<runtime::InboxEntry>& keep);  // takes the body when it keeps it
-  HttpResponse api(const HttpRequest& request, bool& wait_for_commit);
+  // An API call that changes state answers through `done`, once the engine
+  // has decided it durably; returns false when it answered at once in `response`.
+  bool api(const HttpRequest& request, HttpResponse& response, std::function<void(HttpResponse)>& done);
   HttpResponse reject(int status, const std::string& error, const HttpRequest& request, const std::string& source);
   void count(const std::string& channel, const std::string& status);
   void committer();
   void decider();
   void watch_decider();
   void set_decider_idle(bool idle);
-  void decide(const runtime::InboxEntry& entry);
+  // The entry's inputs, typed, each with its place in the inbox.
+  std::vector<runtime::Input> inputs_of(const runtime::InboxEntry& entry, int64_t after);
 
-  runtime::OrderEngine& engine_;
+  runtime::EngineThread& engine_;
   runtime::Store& reader_;
   std::mutex reader_mutex_;
   IntakeConfig config_;
@@ -126,7 +144,6 @@ class Intake {
     HttpResponse response;
     std::function<void(HttpResponse)> done;
     std::optional<runtime::InboxEntry> keep;  // a webhook body, for the inbox
-    int64_t engine_aborts_before = 0;  // for an API call: the engine's failed commits before it was submitted
   };
   std::vector<Waiting> waiting_;
   std::thread committer_;
@@ -140,7 +157,9 @@ class Intake {
   std::thread decider_;
   std::condition_variable decide_signal_;
   std::atomic<int64_t> inbox_last_{0};
-  std::atomic<int64_t> decided_{0};
+  std::atomic<int64_t> posted_{0};    // the last inbox entry posted to the engine (decider thread)
+  std::atomic<int64_t> decided_{0};   // the last inbox entry the engine committed
+  std::atomic<bool> post_failed_{false};  // a batch failed: post again from decided_
   std::atomic<bool> stop_deciding_{false};
   std::mutex priority_mutex_;
   bool decider_idle_ = false;
@@ -157,9 +176,8 @@ class Intake {
   int64_t commit_failures_ = 0;
 };
 
-// Serves HTTP on address:port until SIGINT/SIGTERM; timers fire on time
-// meanwhile. Returns the exit code.
-int serve_http(Intake& intake, runtime::OrderEngine& engine, const runtime::Clock& clock, const std::string& address,
-               unsigned short port, std::function<void(unsigned short)> listening);
+// Serves HTTP on address:port until SIGINT/SIGTERM. Returns the exit code.
+int serve_http(Intake& intake, const std::string& address, unsigned short port,
+               std::function<void(unsigned short)> listening);
 
 }  // namespace orderflow::intake

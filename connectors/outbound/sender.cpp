@@ -66,31 +66,32 @@ size_t Sender::round(int64_t now_ms) {
   with_inbox_([&](runtime::Inbox& inbox) { saved = inbox.cursor("tell:journal"); });
   if (!saved) {
     // The first time, from now on: the past was not ours to tell.
-    std::string now = std::to_string(reader_->last_journal_seq());
+    std::string now = std::to_string(reader_->journal().last_seq());
     with_inbox_([&](runtime::Inbox& inbox) { inbox.set_cursor("tell:journal", now); });
     saved = now;
   }
   int64_t seq = std::stoll(*saved);
   for (;;) {
-    std::vector<runtime::JournalEntry> entries = reader_->journal_after(seq, 256);
-    if (entries.empty()) break;
-    for (const runtime::JournalEntry& e : entries) {
-      if (e.kind == "state" && e.body.value("entered", false)) {
-        std::optional<runtime::StoredOrder> order = reader_->get_order(e.order_id);
-        if (order && config_.channels.count(order->channel)) {
-          connectors::Outbound m;
-          m.kind = "state";
-          m.order = order->order;
-          m.from = e.body.value("from", "");
-          m.to = e.body.value("to", "");
-          m.cause = e.body.value("cause", "");
-          // Who caused it: the last event before it.
-          for (const runtime::JournalEntry& before : reader_->journal(e.order_id))
-            if (before.seq < e.seq && before.kind == "event") m.by = before.body.value("by", "");
-          if (tell(order->channel, e.order_id, m, now_ms)) ++sent;
-        }
+    std::vector<runtime::journal::Record> records = reader_->journal().after(seq, 256);
+    if (records.empty()) break;
+    for (const runtime::journal::Record& r : records) {
+      std::string by;  // who caused it: the event of the same input
+      for (const runtime::journal::Entry& e : r.entries) {
+        if (auto* event = std::get_if<runtime::journal::EventApplied>(&e)) by = event->by;
+        auto* state = std::get_if<runtime::journal::StateChanged>(&e);
+        if (!state || !state->entered) continue;
+        std::optional<runtime::StoredOrder> order = reader_->orders().get(r.order_id);
+        if (!order || !config_.channels.count(order->channel)) continue;
+        connectors::Outbound m;
+        m.kind = "state";
+        m.order = nlohmann::json::parse(order->order, nullptr, false);
+        m.from = state->from;
+        m.to = state->to;
+        m.cause = state->cause;
+        m.by = by;
+        if (tell(order->channel, r.order_id, m, now_ms)) ++sent;
       }
-      seq = e.seq;
+      seq = r.seq;
       with_inbox_([&](runtime::Inbox& inbox) { inbox.set_cursor("tell:journal", std::to_string(seq)); });
     }
   }
@@ -98,7 +99,7 @@ size_t Sender::round(int64_t now_ms) {
   with_inbox_([&](runtime::Inbox& inbox) { saved = inbox.cursor("tell:outbox"); });
   int64_t id = saved ? std::stoll(*saved) : 0;
   for (;;) {
-    std::vector<runtime::OutboxMessage> messages = reader_->outbox_after(id, 256);
+    std::vector<runtime::OutboxMessage> messages = reader_->outbox().after(id, 256);
     if (messages.empty()) break;
     for (const runtime::OutboxMessage& o : messages) {
       if (o.kind == "inventory_update") {
@@ -108,8 +109,8 @@ size_t Sender::round(int64_t now_ms) {
                                "",
                                "",
                                "",
-                               o.body.value("sku", ""),
-                               o.body.value("quantity", int64_t{0})};
+                               o.sku,
+                               o.quantity};
         if (tell(o.channel, m.sku, m, now_ms)) ++sent;
       }
       id = o.id;

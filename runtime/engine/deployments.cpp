@@ -148,9 +148,9 @@ DeployResult deploy_bundle(Store& store, const std::string& dir, int64_t now, co
 
   store.begin();
   try {
-    std::optional<int64_t> live = store.live();
+    std::optional<int64_t> live = store.deployments().live();
     if (live) {
-      std::optional<Deployment> current = store.deployment(*live);
+      std::optional<Deployment> current = store.deployments().get(*live);
       if (current && current->content_hash == d.content_hash) {
         store.rollback();
         result.status = DeployResult::Status::Unchanged;
@@ -160,8 +160,8 @@ DeployResult deploy_bundle(Store& store, const std::string& dir, int64_t now, co
         return result;
       }
     }
-    result.id = store.add_deployment(d);
-    store.set_live(result.id);
+    result.id = store.deployments().add(d);
+    store.deployments().set_live(result.id);
     store.commit();
   } catch (...) {
     store.rollback();
@@ -174,7 +174,7 @@ DeployResult deploy_bundle(Store& store, const std::string& dir, int64_t now, co
 }
 
 std::unique_ptr<LoadedDeployment> load_deployment(Store& store, int64_t id, const EngineChoice& choice) {
-  std::optional<Deployment> d = store.deployment(id);
+  std::optional<Deployment> d = store.deployments().get(id);
   if (!d) throw std::runtime_error(fmt::format("there is no deployment {}", id));
   check::CheckOutcome checked = check_files(d->source, d->files);
   if (!checked.ok())
@@ -193,12 +193,12 @@ std::unique_ptr<LoadedDeployment> load_deployment(Store& store, int64_t id, cons
 
 std::optional<Deployment> find_deployment(Store& store, const std::string& name) {
   if (!name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    if (auto d = store.deployment(std::stoll(name))) return d;
+    if (auto d = store.deployments().get(std::stoll(name))) return d;
   }
   std::optional<Deployment> found;
-  for (Deployment& d : store.deployments(false))
+  for (Deployment& d : store.deployments().list(false))
     if (d.version == name || (name.size() >= 6 && d.content_hash.rfind(name, 0) == 0)) found = d;
-  if (found) return store.deployment(found->id);
+  if (found) return store.deployments().get(found->id);
   return std::nullopt;
 }
 

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <set>
 
 #include "runtime/engine/deadline.h"
+#include "runtime/engine/explain.h"
 #include "runtime/store/projection.h"
 
 namespace orderflow::runtime {
@@ -40,17 +40,6 @@ std::string target_of_verdict_name(const std::string& name) {
   return "";
 }
 
-nlohmann::json lines_json(const std::vector<std::vector<LineState>>& lines) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& line : lines) {
-    nlohmann::json parts = nlohmann::json::array();
-    for (const LineState& part : line)
-      if (part.quantity > 0) parts.push_back({part.state, part.quantity});
-    out.push_back(std::move(parts));
-  }
-  return out;
-}
-
 // Adds the time spent in its scope to a counter.
 struct Timed {
   double& total;
@@ -58,29 +47,44 @@ struct Timed {
   ~Timed() { total += std::chrono::duration<double, std::milli>(Clocked::now() - start).count(); }
 };
 
-// Why a policy decided as it did, for the auditor: every rule considered
-// with the values behind it, and every node routing looked at.
-nlohmann::json trace_json(const engine::Outcome& out) {
-  nlohmann::json rules = nlohmann::json::array();
-  for (const engine::RuleTrace& t : out.trace) {
-    nlohmann::json r = {{"rule", t.name}, {"matched", t.matched}, {"decided", t.decided}, {"facts", t.facts}};
-    if (!t.error.empty()) r["error"] = t.error;
-    rules.push_back(std::move(r));
-  }
-  nlohmann::json trace = {{"rules", std::move(rules)}};
-  if (!out.nodes.empty()) {
-    nlohmann::json nodes = nlohmann::json::array();
-    for (const engine::NodeTrace& n : out.nodes)
-      nodes.push_back({{"node", n.node_id}, {"status", n.status}, {"facts", n.facts}});
-    trace["nodes"] = std::move(nodes);
-  }
-  return trace;
-}
-
-// Refused inputs leave by this exception; the engine undoes what the input wrote.
+// Refused inputs leave by this exception; the engine undoes what the input did.
 struct Refusal {
   std::string message;
 };
+
+// The inventory routing reads, noting which SKUs it looked up, so that the
+// decision can keep what it saw of their stock.
+class RecordingInventory final : public model::Inventory {
+ public:
+  explicit RecordingInventory(const LiveInventory& inner) : inner_(inner) {}
+  size_t node_count() const override { return inner_.node_count(); }
+  const std::byte* const* node_images() const override { return inner_.node_images(); }
+  const model::StockLevel* sku_stock(std::string_view sku) const override {
+    if (std::find(seen_.begin(), seen_.end(), sku) == seen_.end()) seen_.emplace_back(sku);
+    return inner_.sku_stock(sku);
+  }
+  const uint8_t* inactive() const override { return inner_.inactive(); }
+  const std::vector<std::string>& seen() const { return seen_; }
+
+ private:
+  const LiveInventory& inner_;
+  mutable std::vector<std::string> seen_;
+};
+
+journal::Notification notification_record(const check::CheckedBundle& bundle, const engine::Notification& n) {
+  return {n.escalation ? "escalate" : "notify", n.who, std::string(n.rule),
+          n.priority ? engine::priority_name(bundle, *n.priority) : ""};
+}
+
+// What an order costs in memory, roughly: its texts and lists.
+size_t footprint(const StoredOrder& o) {
+  size_t bytes = sizeof(StoredOrder) + o.order.capacity() + o.order_id.capacity() + o.channel.capacity() +
+                 o.external_id.capacity() + o.state.capacity();
+  for (const auto& line : o.lines) bytes += sizeof(line) + line.capacity() * sizeof(LineState);
+  bytes += o.allocations.capacity() * sizeof(Allocation) + o.timers.capacity() * sizeof(Timer);
+  bytes += (o.tags.capacity() + o.fired.capacity() + o.excluded_nodes.capacity()) * sizeof(std::string);
+  return bytes;
+}
 
 }  // namespace
 
@@ -90,6 +94,7 @@ const char* status_name(Ack::Status status) {
     case Ack::Status::Duplicate: return "duplicate";
     case Ack::Status::Refused: return "refused";
     case Ack::Status::Invalid: return "invalid";
+    case Ack::Status::Failed: return "failed";
   }
   return "?";
 }
@@ -101,60 +106,92 @@ nlohmann::ordered_json Ack::to_json() const {
   if (!state.empty()) j["state"] = state;
   if (!steps.empty()) j["steps"] = steps;
   if (!message.empty()) j["error"] = message;
+  if (happened_at && *happened_at < applied_at) {
+    j["happened_at"] = model::format_time(*happened_at);
+    j["applied_at"] = model::format_time(applied_at);
+  }
   return j;
 }
 
 struct OrderEngine::LiveOrder {
   StoredOrder stored;
-  std::optional<OrderImage> image;
   const LoadedDeployment* dep = nullptr;
-  // Its pending timers, once read from the store (a new order has none).
-  std::optional<std::vector<Timer>> timers;
+  std::optional<OrderImage> image;  // while an input is decided; not kept between inputs
+  size_t bytes = 0;
+};
+
+// What one input does, kept in memory until it is wholly decided, then
+// written in one go (write_work) or forgotten (undo_work).
+struct OrderEngine::Work {
+  int64_t at = 0;
+  std::vector<std::pair<IntakeKey, std::string>> claims;
+  std::vector<std::pair<LiveOrder*, journal::Record>> records;  // by order, in the order first touched
+  std::vector<std::unique_ptr<LiveOrder>> created;              // new orders
+  std::vector<StockChange> stock;
+  // The stock levels as they were before this input, to undo it.
+  std::map<std::pair<std::string, std::string>, std::pair<model::StockLevel, bool>> stock_before;
+  std::vector<std::pair<std::string, int64_t>> counted;  // orders counted against a node's capacity
+  std::vector<std::pair<bool, Timer>> timers;            // added (true) or removed, in order
+  std::set<std::string> skus;                            // whose stock changed
+
+  journal::Record& record_for(LiveOrder& order, const std::string& order_id) {
+    for (auto& [o, r] : records)
+      if (o == &order) return r;
+    records.push_back({&order, journal::Record{0, order_id, at, {}}});
+    return records.back().second;
+  }
 };
 
 // One input's work on one order: every journal entry goes through here, so
-// that the in-memory order, the store's projection and the journal stay one.
+// that the in-memory order, the journal and the order table stay one.
 class OrderEngine::Step {
  public:
   Step(OrderEngine& engine, LiveOrder& order, int64_t at, Ack& ack)
       : engine_(engine), o_(order), at_(at), ack_(ack), dep_(*order.dep), bundle_(*dep_.bundle),
         life_(*dep_.lifecycle) {}
 
-  void append(const char* kind, nlohmann::json body) {
-    JournalEntry e;
-    e.order_id = o_.stored.order_id.empty() ? ack_.order_id : o_.stored.order_id;
-    e.at = at_;
-    e.kind = kind;
-    e.body = std::move(body);
-    {
-      Timed t{engine_.store_ms_};
-      engine_.store_.append(e);
-    }
-    apply_entry(e, o_.stored);
-    changed_ = true;
+  void append(journal::Entry entry) {
+    journal::Record& r = engine_.work_->record_for(o_, o_.stored.order_id.empty() ? ack_.order_id : o_.stored.order_id);
+    r.entries.push_back(std::move(entry));
+    apply_entry(r, r.entries.back(), o_.stored);
   }
 
-  // Moves units to `target` (every unit in a state `sources` lists, or all
-  // when `sources` is empty), then records the order's new state.
-  void move(const std::vector<int>& sources, const std::string& target, const std::string& cause,
-            std::vector<std::vector<LineState>> lines, const std::string& event = "") {
+  OrderImage& image() {
+    if (!o_.image) {
+      DecodeResult decoded = decode_order(bundle_, nlohmann::json::parse(o_.stored.order));
+      if (auto* error = std::get_if<DecodeError>(&decoded))
+        throw std::runtime_error(
+            fmt::format("order '{}' no longer decodes: {}", o_.stored.order_id, error->text()));
+      o_.image.emplace(std::move(std::get<OrderImage>(decoded)));
+      sync_image();
+    }
+    return *o_.image;
+  }
+
+  // Moves units to `target`, then records the order's new state.
+  void move(const std::string& target, const std::string& cause, LineStates lines, const std::string& event = "") {
     if (!o_.stored.allocations.empty()) settle_stock(o_.stored.lines, lines, event);
     std::string from = o_.stored.state;
     std::string to = life_.derive(lines, target);
     bool entered = to != from;
     if (!entered && lines == o_.stored.lines) return;
-    nlohmann::json body = {{"from", from}, {"to", to}, {"entered", entered}, {"cause", cause}};
-    body["entry"] = entered ? o_.stored.state_entry + 1 : o_.stored.state_entry;
-    body["lines"] = lines_json(lines);
     if (entered && !from.empty()) cancel_timers();
-    append("state", std::move(body));
+    journal::StateChanged s;
+    s.from = from;
+    s.to = to;
+    s.entered = entered;
+    s.entry = entered ? o_.stored.state_entry + 1 : o_.stored.state_entry;
+    s.cause = cause;
+    s.lines = std::move(lines);
+    for (auto& line : s.lines) std::erase_if(line, [](const LineState& p) { return p.quantity <= 0; });
+    append(std::move(s));
     ack_.steps.push_back(from.empty() ? fmt::format("-> {}", to) : fmt::format("{} -> {}", from, to));
     sync_image();
   }
 
   // Every unit from the states a transition leaves to `target`.
-  std::vector<std::vector<LineState>> all_units_to(const check::Transition* t, const std::string& target) const {
-    std::vector<std::vector<LineState>> lines = o_.stored.lines;
+  LineStates all_units_to(const check::Transition* t, const std::string& target) const {
+    LineStates lines = o_.stored.lines;
     for (auto& line : lines) {
       int64_t moved = 0;
       std::vector<LineState> kept;
@@ -186,87 +223,108 @@ class OrderEngine::Step {
 
   // Evaluates a policy and records the decision; returns the state it picks.
   std::string decide(check::PolicyKind kind) {
-    engine::Outcome out;
-    engine::EvalInput input;
-    input.order = o_.image->data();
-    input.now = at_;
-    std::vector<bool> excluded;
-    std::map<std::string, std::string> why_excluded;  // node id -> the reason, for the trace
     bool routing = kind == check::PolicyKind::Routing;
-    if (routing && dep_.inventory) {
-      const LiveInventory& nodes = *dep_.inventory;
-      input.inventory = &nodes;
-      excluded.assign(nodes.node_count(), false);
-      for (const std::string& id : o_.stored.excluded_nodes)
-        if (auto n = nodes.find_node(id)) {
-          excluded[*n] = true;
-          why_excluded[id] = "excluded: it refused this order before";
-        }
-      for (size_t n = 0; n < nodes.node_count(); ++n) {
-        std::optional<int64_t> capacity = nodes.daily_capacity(n);
-        if (!capacity || excluded[n]) continue;
-        Timed timed{engine_.store_ms_};
-        int64_t today = engine_.stock_.orders_today(nodes.node_id(n), at_);
-        if (today >= *capacity) {
-          excluded[n] = true;
-          why_excluded[nodes.node_id(n)] =
-              fmt::format("excluded: at its daily capacity ({} of {} orders today)", today, *capacity);
-        }
-      }
-      if (!why_excluded.empty()) input.excluded_nodes = &excluded;
-    }
-    nlohmann::json reserved;
-    for (int attempt = 0;; ++attempt) {
-      dep_.engine->evaluate_into(kind, input, engine_.options_.trace, out);
-      if (out.verdict != Verdict::Route || reserve(out, reserved)) break;
-      // Another engine took the stock since this one last looked: route again on what is there now.
-      if (attempt == 2) throw std::runtime_error("the stock kept changing while the order was being routed");
-    }
-    if (out.verdict == Verdict::None && routing && !bundle_.policy(kind)) {
-      // A bundle without routing leaves accepted orders where they are.
+    if (!bundle_.policy(kind)) {
+      // A bundle without the policy leaves the order where it is (a bundle
+      // without routing fulfils accepted orders itself: they are packed).
       return "";
     }
-    for (engine::NodeTrace& n : out.nodes)
-      if (auto why = why_excluded.find(n.node_id); why != why_excluded.end()) n.status = why->second;
-    nlohmann::json body(engine::outcome_to_json(bundle_, out, o_.image->data()));
-    body.erase("order");
-    body["deployment"] = dep_.meta.id;
-    body["content_hash"] = dep_.meta.content_hash;
-    body["matched"] = engine::matched_rule_names(bundle_, out);
-    if (!out.trace.empty()) body["trace"] = trace_json(out);
-    if (out.hold_for) body["until"] = model::format_time(at_ + *out.hold_for);
-    append("decision", std::move(body));
+    engine::Outcome out;
+    engine::EvalInput input;
+    input.order = image().data();
+    input.now = at_;
+    std::vector<bool> excluded;
+    std::vector<journal::ExcludedNode> why_excluded;
+    bool values = engine_.options_.trace == engine::TraceDetail::Values;
+    std::optional<RecordingInventory> recording;
+    if (dep_.inventory) {
+      const LiveInventory& nodes = *dep_.inventory;
+      recording.emplace(nodes);
+      input.inventory = &*recording;
+    }
+    if (routing && dep_.inventory) {
+      why_excluded = engine_.routing_exclusions(o_, at_, excluded);
+      if (!why_excluded.empty()) input.excluded_nodes = &excluded;
+    }
+    dep_.engine->evaluate_into(kind, input, engine::TraceDetail::Rules, out);
+    std::vector<Allocation> reserved;
+    if (out.verdict == Verdict::Route) reserved = reserve(out);
+
+    journal::Decided d;
+    d.policy = check::policy_kind_name(kind);
+    if (const check::Policy* p = bundle_.policy(kind)) d.version = p->version;
+    d.deployment = dep_.meta.id;
+    d.decision = engine::verdict_name(out.verdict);
+    d.reason = std::string(out.reason);
+    if (out.deciding_rule != -2) d.rule = std::string(out.deciding_rule_name);
+    d.matched = engine::matched_rule_names(bundle_, out);
+    d.hold_for = out.hold_for;
+    if (out.hold_for) d.until = at_ + *out.hold_for;
+    if (out.timeout_verdict != Verdict::None) {
+      d.on_timeout = engine::verdict_name(out.timeout_verdict);
+      d.on_timeout_reason = std::string(out.timeout_reason);
+    }
+    if (out.priority) d.priority = engine::priority_name(bundle_, *out.priority);
+    d.tags = out.tags;
+    for (const engine::Notification& n : out.notifications) d.notifications.push_back(notification_record(bundle_, n));
+    for (uint32_t s = 0; s < out.shipments.size(); ++s) {
+      journal::Shipment shipment{std::string(out.shipments[s].node_id), {}};
+      for (const engine::ShipmentLine& l : out.lines_of(s))
+        shipment.lines.push_back({l.line, engine::line_sku(bundle_, image().data(), l.line), l.quantity});
+      d.shipments.push_back(std::move(shipment));
+    }
+    if (out.policy_error) d.error = out.error;
+    if (values) {
+      d.explainable = true;
+      d.excluded = std::move(why_excluded);
+      if (recording && dep_.inventory) {
+        // What the evaluation saw, as it saw it: before this decision reserved anything.
+        for (const std::string& sku : recording->seen()) {
+          const model::StockLevel* levels = dep_.inventory->sku_stock(sku);
+          for (size_t n = 0; levels && n < dep_.inventory->node_count(); ++n) {
+            model::StockLevel level = levels[n];
+            for (const Allocation& a : reserved)
+              if (a.sku == sku && a.node == dep_.inventory->node_id(n)) level.reserved -= a.quantity;
+            if (level.on_hand == 0 && level.reserved == 0 && level.safety == 0) continue;
+            d.stock_seen.push_back({dep_.inventory->node_id(n), sku, level.on_hand, level.reserved, level.safety});
+          }
+        }
+      }
+    }
+    append(std::move(d));
     ack_.steps.push_back(engine::summary(bundle_, out));
     if (!reserved.empty()) {
       std::set<std::string> shipping;
-      for (const auto& r : reserved) shipping.insert(r["node"].get<std::string>());
-      for (const std::string& node : shipping) engine_.stock_.count_order(node, at_);
-      append("allocation", {{"reserved", reserved}});
-      for (const auto& r : reserved) advertise(r["sku"].get<std::string>());
+      for (const Allocation& r : reserved) shipping.insert(r.node);
+      for (const std::string& node : shipping) {
+        engine_.stock_.count_order(node, at_);
+        engine_.work_->counted.push_back({node, at_});
+      }
+      append(journal::Reserved{std::move(reserved)});
     }
     hold_for_ = out.verdict == Verdict::Hold ? out.hold_for : std::nullopt;
     return verdict_target(out.verdict);
   }
 
-  // Reserves what a route allocates, all or nothing.
-  bool reserve(const engine::Outcome& out, nlohmann::json& reserved) {
-    reserved = nlohmann::json::array();
-    const nlohmann::json& lines = o_.stored.order.at("lines");
+  // Reserves what a route allocates. Routing chose from the stock the
+  // engine holds, so every unit is there to reserve; a shortfall is a bug,
+  // and the input fails rather than promise a unit twice.
+  std::vector<Allocation> reserve(const engine::Outcome& out) {
+    std::vector<Allocation> reserved;
+    if (out.shipment_lines.empty())
+      throw std::logic_error("routing chose a node but no line to ship from it; nothing was reserved");
     for (uint32_t s = 0; s < out.shipments.size(); ++s)
       for (const engine::ShipmentLine& l : out.lines_of(s)) {
         std::string node(out.shipments[s].node_id);
-        std::string sku = lines.at(l.line).value("sku", "");
-        Timed timed{engine_.store_ms_};
-        stock_touched_ = true;
-        if (!engine_.stock_.reserve(node, sku, l.quantity, o_.stored.order_id, at_)) {
-          for (const auto& r : reserved)
-            stock_change(r["node"], r["sku"], 0, -r["quantity"].get<int64_t>(), "released: routed again");
-          reserved = nlohmann::json::array();
-          return false;
-        }
-        reserved.push_back({{"line", l.line}, {"sku", sku}, {"node", node}, {"quantity", l.quantity}});
+        std::string sku = engine::line_sku(bundle_, image().data(), l.line);
+        StockRow row = engine_.stock_.row(node, sku);
+        if (row.on_hand - row.reserved - row.safety_stock < l.quantity)
+          throw std::logic_error(fmt::format("routing chose {} x {} at {}, which has {} available", l.quantity, sku,
+                                             node, std::max<int64_t>(0, row.on_hand - row.reserved - row.safety_stock)));
+        stock_change(node, sku, 0, l.quantity, "reserved");
+        reserved.push_back({l.line, sku, node, l.quantity});
       }
-    return true;
+    return reserved;
   }
 
   void stock_change(const std::string& node, const std::string& sku, int64_t on_hand, int64_t reserved,
@@ -279,23 +337,13 @@ class OrderEngine::Step {
     c.reserved_change = reserved;
     c.cause = cause;
     c.order_id = o_.stored.order_id;
-    Timed timed{engine_.store_ms_};
-    stock_touched_ = true;
-    engine_.stock_.change(std::move(c));
-  }
-
-  void advertise(const std::string& sku) {
-    const LoadedDeployment& live = engine_.deployment(engine_.live_id_);
-    if (!live.inventory) return;
-    Timed timed{engine_.store_ms_};
-    engine_.stock_.advertise(live.channels, *live.inventory, sku, at_);
+    engine_.change_stock(std::move(c));
   }
 
   // Units that ship consume their reservation; units that end (cancelled,
   // rejected) or go back to routing release it.
-  void settle_stock(const std::vector<std::vector<LineState>>& before,
-                    const std::vector<std::vector<LineState>>& after, const std::string& event) {
-    nlohmann::json released = nlohmann::json::array(), consumed = nlohmann::json::array();
+  void settle_stock(const LineStates& before, const LineStates& after, const std::string& event) {
+    std::vector<Allocation> released, consumed;
     for (size_t i = 0; i < after.size() && i < before.size(); ++i) {
       std::map<std::string, int64_t> change;
       for (const LineState& p : before[i]) change[p.state] -= p.quantity;
@@ -307,43 +355,27 @@ class OrderEngine::Step {
       }
       bool ships = event == "ship";
       int64_t settle = ships ? leaving : ending;
-      for (const auto& a : o_.stored.allocations) {
+      for (const Allocation& a : o_.stored.allocations) {
         if (settle == 0) break;
-        if (a["line"].get<size_t>() != i) continue;
-        int64_t q = std::min(settle, a["quantity"].get<int64_t>());
+        if (a.line != static_cast<int64_t>(i)) continue;
+        int64_t q = std::min(settle, a.quantity);
         settle -= q;
-        nlohmann::json part = {{"line", i}, {"sku", a["sku"]}, {"node", a["node"]}, {"quantity", q}};
-        (ships ? consumed : released).push_back(part);
+        (ships ? consumed : released).push_back({a.line, a.sku, a.node, q});
       }
     }
-    if (!released.empty() || !consumed.empty()) record_stock(released, consumed, {});
+    if (!released.empty() || !consumed.empty()) record_stock(std::move(released), std::move(consumed), "");
   }
 
   // Writes released and consumed units to the stock and the order's journal.
-  void record_stock(const nlohmann::json& released, const nlohmann::json& consumed, const std::string& exclude) {
-    std::vector<std::string> skus;
-    for (const auto& r : released)
-      stock_change(r["node"], r["sku"], 0, -r["quantity"].get<int64_t>(), "released");
-    for (const auto& c : consumed)
-      stock_change(c["node"], c["sku"], -c["quantity"].get<int64_t>(), -c["quantity"].get<int64_t>(), "shipped");
-    nlohmann::json body = nlohmann::json::object();
-    if (!released.empty()) body["released"] = released;
-    if (!consumed.empty()) body["consumed"] = consumed;
-    if (!exclude.empty()) body["exclude_node"] = exclude;
-    append("stock", std::move(body));
-    for (const auto& list : {released, consumed})
-      for (const auto& x : list) advertise(x["sku"].get<std::string>());
+  void record_stock(std::vector<Allocation> released, std::vector<Allocation> consumed, const std::string& exclude) {
+    for (const Allocation& r : released) stock_change(r.node, r.sku, 0, -r.quantity, "released");
+    for (const Allocation& c : consumed) stock_change(c.node, c.sku, -c.quantity, -c.quantity, "shipped");
+    append(journal::StockSettled{std::move(released), std::move(consumed), exclude});
   }
 
   // Every reservation of the order given back, the node that refused it
   // kept out of its next routing.
-  void release_all(const std::string& refusing_node) {
-    nlohmann::json released = nlohmann::json::array();
-    for (const auto& a : o_.stored.allocations) released.push_back(a);
-    record_stock(released, nlohmann::json::array(), refusing_node);
-  }
-
-  bool stock_touched() const { return stock_touched_; }
+  void release_all(const std::string& refusing_node) { record_stock(o_.stored.allocations, {}, refusing_node); }
 
   // Takes transition `t` to `target`; false when the machine has no such
   // move (recorded, and the order stays).
@@ -352,12 +384,14 @@ class OrderEngine::Step {
     if (target.empty()) return false;
     int ts = life_.state(target);
     if (ts < 0 || std::find(t->targets.begin(), t->targets.end(), ts) == t->targets.end()) {
-      append("refused", {{"error", fmt::format("machine {} has no transition from '{}' to '{}' {}",
-                                               life_.machine().name, o_.stored.state, target, cause)}});
+      append(journal::Refused{event, "",
+                              fmt::format("machine {} has no transition from '{}' to '{}' {}", life_.machine().name,
+                                          o_.stored.state, target, cause),
+                              std::nullopt});
       return false;
     }
     std::string before = o_.stored.state;
-    move(t->sources, target, cause, all_units_to(t, target), event);
+    move(target, cause, all_units_to(t, target), event);
     if (o_.stored.state == "held" && hold_for_) set_timer(kHoldTimeout, at_ + *hold_for_);
     hold_for_.reset();
     return o_.stored.state != before;
@@ -374,7 +408,7 @@ class OrderEngine::Step {
     }
     engine::Outcome out;
     engine::EvalInput input;
-    input.order = o_.image->data();
+    input.order = image().data();
     input.now = at_;
     dep_.engine->evaluate_into(check::PolicyKind::Escalation, input, engine::TraceDetail::Rules, out);
     std::vector<std::string> fired;
@@ -385,24 +419,24 @@ class OrderEngine::Step {
         fired.push_back(name);
     }
     if (!fired.empty()) {
-      nlohmann::json body(engine::outcome_to_json(bundle_, out, o_.image->data()));
-      nlohmann::json notifications = nlohmann::json::array();
-      for (const auto& n : body.value("notifications", nlohmann::json::array()))
-        if (std::find(fired.begin(), fired.end(), n.value("rule", "")) != fired.end()) notifications.push_back(n);
-      nlohmann::json entry = {{"rules", fired}, {"notifications", notifications}, {"deployment", dep_.meta.id}};
-      if (body.contains("tags")) entry["tags"] = body["tags"];
-      if (body.contains("priority")) entry["priority"] = body["priority"];
-      if (body.contains("error")) entry["error"] = body["error"];
-      append("escalation", std::move(entry));
-      for (const auto& n : notifications)
-        ack_.steps.push_back(fmt::format("{} {} (rule \"{}\")", n.value("kind", ""), n.value("to", ""),
-                                         n.value("rule", "")));
+      journal::Escalated e;
+      e.rules = fired;
+      e.deployment = dep_.meta.id;
+      for (const engine::Notification& n : out.notifications)
+        if (std::find(fired.begin(), fired.end(), std::string(n.rule)) != fired.end())
+          e.notifications.push_back(notification_record(bundle_, n));
+      if (out.priority) e.priority = engine::priority_name(bundle_, *out.priority);
+      e.tags = out.tags;
+      if (out.policy_error) e.error = out.error;
+      for (const journal::Notification& n : e.notifications)
+        ack_.steps.push_back(fmt::format("{} {} (rule \"{}\")", n.kind, n.to, n.rule));
+      append(std::move(e));
     }
     std::optional<int64_t> next;
     for (const check::Rule& r : p->rules) {
       if (!r.when || !reads_clock(*r.when)) continue;
       if (std::find(o_.stored.fired.begin(), o_.stored.fired.end(), r.name) != o_.stored.fired.end()) continue;
-      auto t = next_moment_true(*dep_.engine, *r.when, p->slot_count, o_.image->data(), at_,
+      auto t = next_moment_true(*dep_.engine, *r.when, p->slot_count, image().data(), at_,
                                 engine_.options_.escalation_horizon_ms);
       if (t && (!next || *t < *next)) next = t;
     }
@@ -413,63 +447,29 @@ class OrderEngine::Step {
   }
 
   void set_timer(const char* kind, int64_t due) {
-    Timer t;
-    t.order_id = o_.stored.order_id;
-    t.due = due;
-    t.kind = kind;
-    t.state_entry = o_.stored.state_entry;
-    {
-      Timed timed{engine_.store_ms_};
-      t.id = engine_.store_.add_timer(t);
-    }
-    if (o_.timers) o_.timers->push_back(t);
-    append("timer_set", {{"id", t.id}, {"kind", kind}, {"due", due}, {"due_time", model::format_time(due)},
-                         {"state_entry", t.state_entry}});
+    Timer t{engine_.next_timer_id_++, o_.stored.order_id, due, kind, o_.stored.state_entry};
+    append(journal::TimerSet{t.id, t.kind, t.due, t.state_entry});
+    engine_.work_->timers.push_back({true, t});
   }
 
-  std::vector<Timer> timers(const char* kind = nullptr) {
-    if (!o_.timers) {
-      Timed timed{engine_.store_ms_};
-      o_.timers = engine_.store_.timers_of(o_.stored.order_id);
-    }
+  std::vector<Timer> timers(const char* kind = nullptr) const {
     std::vector<Timer> out;
-    for (const Timer& t : *o_.timers)
+    for (const Timer& t : o_.stored.timers)
       if (!kind || t.kind == kind) out.push_back(t);
     return out;
   }
 
   void cancel_timers(const char* kind = nullptr) {
     for (const Timer& t : timers(kind)) {
-      {
-        Timed timed{engine_.store_ms_};
-        engine_.store_.delete_timer(t.id);
-      }
-      std::erase_if(*o_.timers, [&](const Timer& x) { return x.id == t.id; });
-      append("timer_cancelled", {{"id", t.id}, {"kind", t.kind}});
+      append(journal::TimerCancelled{t.id, t.kind});
+      engine_.work_->timers.push_back({false, t});
     }
   }
 
   // Writes what the engine keeps in the order (its state and since when)
   // into the image that policies read.
   void sync_image() {
-    const model::RecordDef& rec = bundle_.schema.record_def(bundle_.order_record);
-    int state_field = rec.find("state");
-    int state_enum = life_.machine().state_enum;
-    if (state_field >= 0 && state_enum >= 0) {
-      int ordinal = bundle_.schema.enum_def(state_enum).find(o_.stored.state);
-      if (ordinal >= 0)
-        set_field(bundle_, *o_.image, {{bundle_.order_record, state_field}},
-                  model::Value::enumeration(static_cast<uint32_t>(state_enum), ordinal));
-    }
-    int since_field = rec.find("state_since");
-    if (since_field >= 0)
-      set_field(bundle_, *o_.image, {{bundle_.order_record, since_field}}, model::Value::time(o_.stored.state_since));
-  }
-
-  void save() {
-    if (!changed_) return;
-    Timed timed{engine_.store_ms_};
-    engine_.store_.put_order(o_.stored);
+    if (o_.image) stamp_state(bundle_, life_, *o_.image, o_.stored.state, o_.stored.state_since);
   }
 
   int64_t at() const { return at_; }
@@ -485,33 +485,28 @@ class OrderEngine::Step {
   const check::CheckedBundle& bundle_;
   const Lifecycle& life_;
   std::optional<int64_t> hold_for_;
-  bool changed_ = false;
-  bool stock_touched_ = false;
 };
 
 // ------------------------------------------------------------ engine
 
-OrderEngine::OrderEngine(Store& store, const Clock& clock, EngineOptions options)
+OrderEngine::OrderEngine(Store& store, const WriterLock&, const Clock& clock, EngineOptions options)
     : store_(store), clock_(clock), options_(std::move(options)), stock_(store) {
-  std::optional<int64_t> live = store_.live();
-  if (!live) throw std::runtime_error("nothing is deployed in this database yet; run `orderflow deploy BUNDLE_DIR`");
+  std::optional<int64_t> live = store_.deployments().live();
+  if (!live)
+    throw std::runtime_error("nothing is deployed in this database yet; run `orderflow deploy BUNDLE_DIR --db ...`");
   live_id_ = *live;
-  stock_.load();
-  const LoadedDeployment& dep = deployment(live_id_);
-  if (stock_.empty() && dep.bundle->inventory) {
-    // The first engine on a database starts the stock from the bundle's `use stock` file.
-    store_.begin();
-    try {
-      stock_.seed(*dep.bundle, clock_.now(), fmt::format("seeded from deployment {}", live_id_));
-      for (const std::string& sku : stock_.book().skus())
-        stock_.advertise(dep.channels, *dep.inventory, sku, clock_.now());
-      store_.commit();
-    } catch (...) {
-      store_.rollback();
-      stock_.reload();
-      throw;
-    }
-  }
+  // The live deployment's nodes are numbered first, so that its routing
+  // reads the book's levels as they are.
+  std::unique_ptr<LoadedDeployment> dep = load_deployment(store_, live_id_, options_.engine);
+  std::vector<std::string> nodes;
+  if (dep->bundle->inventory)
+    for (size_t i = 0; i < dep->bundle->inventory->node_count(); ++i) nodes.push_back(dep->bundle->inventory->node_id(i));
+  stock_.load(nodes);
+  dep->inventory = std::make_unique<LiveInventory>(*dep->bundle, stock_.book());
+  deployments_.emplace(live_id_, std::move(dep));
+  next_timer_id_ = store_.orders().last_timer_id() + 1;
+  latest_stored_ = latest_applied_ = std::stoll(store_.settings().get("clock").value_or("0"));
+  seed_stock(deployment(live_id_), clock_.now());
 }
 
 OrderEngine::~OrderEngine() {
@@ -530,49 +525,228 @@ const LoadedDeployment& OrderEngine::deployment(int64_t id) {
   return *it->second;
 }
 
+void OrderEngine::seed_stock(const LoadedDeployment& dep, int64_t at) {
+  std::vector<StockChange> changes = stock_.unseeded(*dep.bundle, at, fmt::format("seeded from deployment {}", dep.meta.id));
+  if (changes.empty()) return;
+  // Its own transaction, committed before anything is decided on it.
+  bool own = !store_.in_transaction();
+  if (own) store_.begin();
+  try {
+    std::set<std::string> skus;
+    for (StockChange& c : changes) {
+      StockRow row = stock_.apply(c);
+      store_.stock().put(row);
+      store_.stock().log(c);
+      skus.insert(c.sku);
+    }
+    for (const std::string& sku : stock_.book().skus()) skus.insert(sku);
+    if (dep.inventory) stock_.advertise(dep.channels, *dep.inventory, skus, at);
+    if (own) store_.commit();
+  } catch (...) {
+    if (own) store_.rollback();
+    stock_.reload();
+    throw;
+  }
+}
+
+bool OrderEngine::follow_live() {
+  std::optional<int64_t> live = store_.deployments().live();
+  if (!live || *live == live_id_) return false;
+  const LoadedDeployment& dep = deployment(*live);
+  live_id_ = *live;
+  seed_stock(dep, clock_.now());
+  return true;
+}
+
+EngineStats OrderEngine::stats() const { return {orders_.size(), cached_bytes_, evicted_}; }
+
 void OrderEngine::begin_if_needed() {
   if (store_.in_transaction()) return;
   Timed t{store_ms_};
   store_.begin();
 }
 
+void OrderEngine::change_stock(StockChange change) {
+  auto key = std::make_pair(change.node, change.sku);
+  if (!work_->stock_before.count(key)) {
+    std::optional<size_t> node = stock_.book().find_node(change.node);
+    const model::StockLevel* levels = stock_.book().levels(change.sku);
+    model::StockLevel level = node && levels ? levels[*node] : model::StockLevel{};
+    bool had_row = node && stock_.book().has_row(*node, change.sku);
+    work_->stock_before.emplace(key, std::make_pair(level, had_row));
+  }
+  stock_.apply(change);
+  work_->skus.insert(change.sku);
+  work_->stock.push_back(std::move(change));
+}
+
+void OrderEngine::begin_work() {
+  begin_if_needed();
+  work_ = std::make_unique<Work>();
+  work_->at = clock_.now();
+}
+
+void OrderEngine::write_work() {
+  Work& w = *work_;
+  {
+    Timed t{store_ms_};
+    for (const auto& [key, order_id] : w.claims) store_.orders().claim(key, order_id);
+    for (auto& [order, record] : w.records) {
+      store_.journal().append(record);
+      order->stored.last_seq = record.seq;
+      for (const journal::Entry& e : record.entries)
+        if (std::holds_alternative<journal::Received>(e)) order->stored.received_seq = record.seq;
+    }
+    for (const auto& [added, timer] : w.timers) {
+      if (added)
+        store_.orders().add_timer(timer);
+      else
+        store_.orders().remove_timer(timer);
+    }
+    std::set<std::pair<std::string, std::string>> rows;
+    for (StockChange& c : w.stock) {
+      store_.stock().log(c);
+      rows.insert({c.node, c.sku});
+    }
+    for (const auto& [node, sku] : rows) store_.stock().put(stock_.row(node, sku));
+    for (auto& [order, record] : w.records) store_.orders().put(order->stored);
+  }
+  skus_changed_.insert(w.skus.begin(), w.skus.end());
+  for (auto& [order, record] : w.records) order->image.reset();
+  for (auto& created : w.created) {
+    created->image.reset();
+    if (!created->dep->lifecycle->terminal(created->stored.state)) remember(std::move(created));
+  }
+  for (auto& [order, record] : w.records) note_waiting(*order);
+  for (auto& [order, record] : w.records) {
+    auto it = orders_.find(order->stored.order_id);
+    if (it == orders_.end()) continue;
+    if (order->dep->lifecycle->terminal(order->stored.state))
+      forget(order->stored.order_id);
+    else
+      touch(*order);
+  }
+  work_.reset();
+  trim_cache();
+}
+
+void OrderEngine::undo_work() {
+  if (!work_) return;
+  Work& w = *work_;
+  for (const auto& [key, before] : w.stock_before) {
+    size_t node = stock_.book().add_node(key.first);
+    stock_.book().level(node, key.second) = before.first;
+    stock_.book().touch(key.second);
+  }
+  for (const auto& [node, at] : w.counted) stock_.uncount_order(node, at);
+  // The orders it changed are read again from the store, which has them as they were.
+  for (auto& [order, record] : w.records) {
+    bool created = std::any_of(w.created.begin(), w.created.end(), [&](const auto& c) { return c.get() == order; });
+    if (!created) forget(order->stored.order_id.empty() ? record.order_id : order->stored.order_id);
+  }
+  work_.reset();
+}
+
+void OrderEngine::remember(std::unique_ptr<LiveOrder> order) {
+  order->bytes = footprint(order->stored);
+  cached_bytes_ += order->bytes;
+  std::string id = order->stored.order_id;
+  lru_.push_front(std::move(order));
+  orders_[id] = lru_.begin();
+}
+
+void OrderEngine::forget(const std::string& order_id) {
+  auto it = orders_.find(order_id);
+  if (it == orders_.end()) return;
+  cached_bytes_ -= (*it->second)->bytes;
+  lru_.erase(it->second);
+  orders_.erase(it);
+}
+
+void OrderEngine::touch(LiveOrder& order) {
+  auto it = orders_.find(order.stored.order_id);
+  if (it == orders_.end()) return;
+  cached_bytes_ -= order.bytes;
+  order.bytes = footprint(order.stored);
+  cached_bytes_ += order.bytes;
+  lru_.splice(lru_.begin(), lru_, it->second);
+}
+
+void OrderEngine::trim_cache() {
+  while (cached_bytes_ > options_.order_cache_bytes && !lru_.empty()) {
+    cached_bytes_ -= lru_.back()->bytes;
+    orders_.erase(lru_.back()->stored.order_id);
+    lru_.pop_back();
+    ++evicted_;
+  }
+}
+
 void OrderEngine::commit() {
-  std::lock_guard lock(mutex_);
   if (!store_.in_transaction()) return;
   Timed t{store_ms_};
+  // The channels hear of the stock once a batch, at its last level.
+  if (!skus_changed_.empty()) {
+    const LoadedDeployment& live = deployment(live_id_);
+    if (live.inventory) stock_.advertise(live.channels, *live.inventory, skus_changed_, clock_.now());
+    skus_changed_.clear();
+  }
+  store_.settings().set("last_timer_id", std::to_string(next_timer_id_ - 1));
+  if (latest_applied_ > latest_stored_) {
+    store_.settings().set("clock", std::to_string(latest_applied_));
+    latest_stored_ = latest_applied_;
+  }
+  if (inbox_decided_dirty_) {
+    store_.settings().set("inbox_decided", std::to_string(inbox_decided_));
+    inbox_decided_dirty_ = false;
+  }
   store_.commit();
   uncommitted_ = 0;
 }
 
 void OrderEngine::abort() {
-  std::lock_guard lock(mutex_);
   store_.rollback();
+  work_.reset();
+  lru_.clear();
   orders_.clear();
+  cached_bytes_ = 0;
+  skus_changed_.clear();
   stock_.reload();
+  next_timer_id_ = store_.orders().last_timer_id() + 1;
+  latest_applied_ = latest_stored_;
+  inbox_decided_ = -1;
+  inbox_decided_dirty_ = false;
+  backorders_.clear();
   uncommitted_ = 0;
-  ++aborts_;
+}
+
+void OrderEngine::set_inbox_decided(int64_t seq) {
+  begin_if_needed();
+  inbox_decided_ = seq;
+  inbox_decided_dirty_ = true;
+}
+
+int64_t OrderEngine::inbox_decided() {
+  if (inbox_decided_ < 0) inbox_decided_ = std::stoll(store_.settings().get("inbox_decided").value_or("0"));
+  return inbox_decided_;
 }
 
 OrderEngine::LiveOrder* OrderEngine::load(const std::string& order_id) {
   auto it = orders_.find(order_id);
-  if (it != orders_.end()) return it->second.get();
+  if (it != orders_.end()) return it->second->get();
+  if (work_)
+    for (auto& created : work_->created)
+      if (created->stored.order_id == order_id) return created.get();
   std::optional<StoredOrder> stored;
   {
     Timed t{store_ms_};
-    stored = store_.get_order(order_id);
+    stored = store_.orders().get(order_id);
   }
   if (!stored) return nullptr;
   auto live = std::make_unique<LiveOrder>();
   live->dep = &deployment(stored->deployment);
-  DecodeResult decoded = decode_order(*live->dep->bundle, stored->order);
-  if (auto* error = std::get_if<DecodeError>(&decoded))
-    throw std::runtime_error(fmt::format("order '{}' in the store no longer decodes: {}", order_id, error->text()));
-  live->image.emplace(std::move(std::get<OrderImage>(decoded)));
   live->stored = std::move(*stored);
-  // A long-running engine keeps only so many orders in memory; the store has them all.
-  if (orders_.size() >= 200'000) orders_.clear();
   LiveOrder* raw = live.get();
-  orders_.emplace(order_id, std::move(live));
+  remember(std::move(live));
   return raw;
 }
 
@@ -581,103 +755,105 @@ Ack OrderEngine::dead_letter(const std::string& raw, const std::string& source, 
   begin_if_needed();
   {
     Timed t{store_ms_};
-    store_.add_dead_letter({0, at, source, raw, error});
+    store_.dead_letters().add({0, at, source, raw, error});
   }
   ++uncommitted_;
   Ack ack;
   ack.status = Ack::Status::Invalid;
   ack.message = error;
+  ack.applied_at = at;
   return ack;
 }
 
-Ack OrderEngine::reject_unparsable(const std::string& raw, const std::string& source, const std::string& error) {
-  std::lock_guard lock(mutex_);
-  return dead_letter(raw, source, error, clock_.now());
-}
-
-Ack OrderEngine::submit(const nlohmann::json& input, const std::string& source, std::optional<int64_t> at) {
-  std::lock_guard lock(mutex_);
-  int64_t when = at ? *at : clock_.now();
-  if (!input.is_object()) return dead_letter(input.dump(), source, "$: expected a JSON object", when);
-  std::string type = input.value("type", "order");
-  if (type == "event") return submit_event(input, source, when);
-  if (type == "order") return submit_order(input.contains("order") ? input["order"] : input, source, when);
-  if (type == "stock") return submit_stock(input, source, when);
-  return dead_letter(input.dump(), source,
-                     fmt::format("$.type: unknown input type '{}'; expected \"order\", \"event\" or \"stock\"", type),
-                     when);
-}
-
-Ack OrderEngine::submit_order(const nlohmann::json& given, const std::string& source, int64_t at) {
-  const LoadedDeployment& dep = deployment(live_id_);
-  // What the engine keeps (the state and since when) is not the channel's to say.
-  nlohmann::json order = given;
-  if (order.is_object()) {
-    order.erase("state");
-    order.erase("state_since");
+Ack OrderEngine::submit(const Input& input) {
+  int64_t at = clock_.now();
+  Ack ack;
+  if (input.inbox.seq > 0 && inbox_decided() != input.inbox.after) {
+    // An entry before it in the inbox was not stored (its batch failed):
+    // taking this one would skip that one for good. The intake sends both again.
+    ack.status = Ack::Status::Failed;
+    ack.message = fmt::format("not stored, send it again: inbox entry {} comes after entry {}, and the engine has "
+                              "decided the inbox up to entry {}",
+                              input.inbox.seq, input.inbox.after, inbox_decided());
+    return ack;
   }
+  if (std::holds_alternative<NothingToDecide>(input.body)) {
+    begin_if_needed();
+  } else if (auto* unreadable = std::get_if<Unreadable>(&input.body)) {
+    ack = dead_letter(unreadable->raw, input.source, unreadable->error, at);
+  } else if (auto* order = std::get_if<NewOrder>(&input.body)) {
+    ack = take_order(*order, input.source, at);
+  } else if (auto* event = std::get_if<OrderEvent>(&input.body)) {
+    ack = take_event(*event, input.source, input.at, at);
+  } else if (auto* stock = std::get_if<StockInput>(&input.body)) {
+    ack = take_stock(*stock, input.source, at);
+  }
+  ack.applied_at = at;
+  // Applied later than it happened: said when it changed something.
+  bool applied = ack.status == Ack::Status::Stored || ack.status == Ack::Status::Refused;
+  if (applied && input.at && *input.at != at) ack.happened_at = input.at;
+  latest_applied_ = std::max(latest_applied_, at);
+  if (input.inbox.seq > 0 && input.inbox.last) set_inbox_decided(input.inbox.seq);
+  return ack;
+}
+
+Ack OrderEngine::take_order(const NewOrder& input, const std::string& source, int64_t at) {
+  const LoadedDeployment& dep = deployment(live_id_);
+  const nlohmann::json& order = input.order;
   DecodeResult decoded = decode_order(*dep.bundle, order);
   if (auto* error = std::get_if<DecodeError>(&decoded)) return dead_letter(order.dump(), source, error->text(), at);
-  auto live = std::make_unique<LiveOrder>();
-  live->dep = &dep;
-  live->image.emplace(std::move(std::get<OrderImage>(decoded)));
-  live->timers.emplace();
+  OrderImage& image = std::get<OrderImage>(decoded);
+  if (auto error = nothing_to_fulfil(*dep.bundle, image.data()))
+    return dead_letter(order.dump(), source, error->text(), at);
   Ack ack;
-  ack.order_id = order_id(*dep.bundle, live->image->data());
-  IntakeKey key{order.value("channel", ""), order.value("external_id", ack.order_id), "order"};
-
+  ack.order_id = order_id(*dep.bundle, image.data());
+  std::string channel = order.contains("channel") && order["channel"].is_string() ? order["channel"].get<std::string>() : "";
+  std::string external_id = order.contains("external_id") && order["external_id"].is_string()
+                                ? order["external_id"].get<std::string>()
+                                : ack.order_id;
+  IntakeKey key{channel, external_id, "order"};
   begin_if_needed();
+  bool claimed;
   {
     Timed t{store_ms_};
-    store_.mark();
+    claimed = store_.orders().claimed(key);
   }
+  if (claimed) {
+    ack.status = Ack::Status::Duplicate;
+    if (LiveOrder* existing = load(ack.order_id)) ack.state = existing->stored.state;
+    return ack;
+  }
+  if (LiveOrder* existing = load(ack.order_id)) {
+    ack.status = Ack::Status::Refused;
+    ack.state = existing->stored.state;
+    ack.message = fmt::format("order '{}' exists already (from {} order '{}'); changes to an order come as events",
+                              ack.order_id, existing->stored.channel, existing->stored.external_id);
+    return ack;
+  }
+  begin_work();
+  work_->at = at;
   try {
-    bool fresh;
-    {
-      Timed t{store_ms_};
-      fresh = store_.claim(key, ack.order_id);
-    }
-    if (!fresh) {
-      store_.undo_to_mark();
-      ack.status = Ack::Status::Duplicate;
-      if (LiveOrder* existing = load(ack.order_id)) ack.state = existing->stored.state;
-      return ack;
-    }
-    if (LiveOrder* existing = load(ack.order_id)) {
-      store_.undo_to_mark();
-      ack.status = Ack::Status::Refused;
-      ack.state = existing->stored.state;
-      ack.message = fmt::format("order '{}' exists already (from {} order '{}'); changes to an order come as events",
-                                ack.order_id, existing->stored.channel, existing->stored.external_id);
-      return ack;
-    }
-    Step step(*this, *live, at, ack);
-    step.append("received", {{"channel", key.channel},
-                             {"external_id", key.external_id},
-                             {"deployment", dep.meta.id},
-                             {"version", dep.meta.version},
-                             {"source", source},
-                             {"order", order}});
-    std::vector<std::vector<LineState>> lines;
-    if (auto* items = order.contains("lines") ? &order["lines"] : nullptr; items && items->is_array())
-      for (const auto& line : *items) lines.push_back({{step.life().initial(), line.value("quantity", int64_t{0})}});
-    step.move({}, step.life().initial(), "received", std::move(lines));
+    auto live = std::make_unique<LiveOrder>();
+    live->dep = &dep;
+    live->image.emplace(std::move(image));
+    LiveOrder& o = *live;
+    work_->created.push_back(std::move(live));
+    work_->claims.push_back({key, ack.order_id});
+    Step step(*this, o, at, ack);
+    step.append(journal::Received{channel, external_id, dep.meta.id, dep.meta.version, source, order.dump()});
+    LineStates lines;
+    if (order.contains("lines") && order["lines"].is_array())
+      for (const auto& line : order["lines"])
+        lines.push_back({{step.life().initial(), line.value("quantity", int64_t{0})}});
+    step.move(step.life().initial(), "received", std::move(lines));
     step.run_policies("by policy");
     step.escalate();
-    step.save();
-    {
-      Timed t{store_ms_};
-      store_.release_mark();
-    }
-    ack.state = live->stored.state;
-    LiveOrder* raw = live.get();
-    if (!step.life().terminal(raw->stored.state)) orders_[ack.order_id] = std::move(live);
+    ack.state = o.stored.state;
+    write_work();
   } catch (const StoreError&) {
     throw;  // the store is failing: the batch is lost as a whole
   } catch (const std::exception& e) {
-    store_.undo_to_mark();
-    stock_.reload();
-    orders_.erase(ack.order_id);
+    undo_work();
     return dead_letter(order.dump(), source, fmt::format("could not process order '{}': {}", ack.order_id, e.what()),
                        at);
   }
@@ -685,112 +861,108 @@ Ack OrderEngine::submit_order(const nlohmann::json& given, const std::string& so
   return ack;
 }
 
-Ack OrderEngine::submit_event(const nlohmann::json& input, const std::string& source, int64_t at) {
+Ack OrderEngine::take_event(const OrderEvent& input, const std::string& source, std::optional<int64_t> happened,
+                            int64_t at) {
   Ack ack;
-  auto bad = [&](const std::string& message) { return dead_letter(input.dump(), source, message, at); };
-  if (!input.contains("order_id") || !input["order_id"].is_string()) return bad("$.order_id: expected the order's id");
-  if (!input.contains("event") || !input["event"].is_string()) return bad("$.event: expected the event's name");
-  ack.order_id = input["order_id"].get<std::string>();
-  std::string event_name = input["event"].get<std::string>();
-  std::string event_id = input.contains("event_id") && input["event_id"].is_string()
-                             ? input["event_id"].get<std::string>()
-                             : "";
-  begin_if_needed();
-  LiveOrder* o = load(ack.order_id);
-  if (!o) return bad(fmt::format("$.order_id: there is no order '{}'", ack.order_id));
-  {
-    Timed t{store_ms_};
-    store_.mark();
-  }
-  Step step(*this, *o, at, ack);
-  try {
-    if (!event_id.empty()) {
+  ack.order_id = input.order_id;
+  const std::string& event_name = input.event;
+  auto bad = [&](const std::string& message) {
+    Input original{input, source, happened, {}};
+    return dead_letter(input_text(original), source, message, at);
+  };
+  LiveOrder* o = load(input.order_id);
+  if (!o) return bad(fmt::format("$.order_id: there is no order '{}'", input.order_id));
+  if (!input.event_id.empty()) {
+    bool claimed;
+    {
       Timed t{store_ms_};
-      if (!store_.claim({o->stored.channel, o->stored.external_id, event_id}, ack.order_id)) {
-        store_.undo_to_mark();
-        ack.status = Ack::Status::Duplicate;
-        ack.state = o->stored.state;
-        return ack;
-      }
+      claimed = store_.orders().claimed({o->stored.channel, o->stored.external_id, input.event_id});
     }
+    if (claimed) {
+      ack.status = Ack::Status::Duplicate;
+      ack.state = o->stored.state;
+      return ack;
+    }
+  }
+  begin_work();
+  work_->at = at;
+  std::vector<Ack> follow_ups;
+  try {
+    Step step(*this, *o, at, ack);
+    if (!input.event_id.empty())
+      work_->claims.push_back({{o->stored.channel, o->stored.external_id, input.event_id}, input.order_id});
     const Lifecycle& life = step.life();
+    journal::EventApplied record;
+    record.event = event_name;
+    record.event_id = input.event_id;
+    record.by = input.by;
+    record.reason = input.reason;
+    if (happened && *happened != at) record.happened_at = happened;
     int event = life.event(event_name);
     if (event < 0 && event_name == "reject_allocation") {
       // Built in, for machines without such an event: a node refuses what it
       // was allocated; the stock goes back and the order is routed again
       // without that node, from the state routing starts from.
       if (o->stored.allocations.empty())
-        throw Refusal{fmt::format("order '{}' has no allocation to reject", ack.order_id)};
+        throw Refusal{fmt::format("order '{}' has no allocation to reject", input.order_id)};
       const check::Transition* routing = nullptr;
       for (const check::Transition& t : life.machine().transitions)
         if (!routing && t.event < 0 && t.by == check::PolicyKind::Routing) routing = &t;
       if (!routing) throw Refusal{"the machine has no `by routing` transition to route the order again"};
-      std::string node = input.value("node", o->stored.allocations[0].value("node", ""));
-      nlohmann::json record = {{"event", event_name}, {"node", node}};
-      for (const char* key : {"by", "reason", "at"})
-        if (input.contains(key)) record[key] = input[key];
-      step.append("event", std::move(record));
+      std::string node = input.node.empty() ? o->stored.allocations[0].node : input.node;
+      record.node = node;
+      step.append(std::move(record));
       step.release_all(node);
       const std::string& again = life.state_name(routing->sources.front());
-      step.move({}, again, fmt::format("{} refused the allocation", node), step.all_units_to(nullptr, again));
+      step.move(again, fmt::format("{} refused the allocation", node), step.all_units_to(nullptr, again));
       step.run_policies("by policy");
       step.escalate();
-      step.save();
-      {
-        Timed t{store_ms_};
-        store_.release_mark();
-      }
       ack.state = o->stored.state;
+      write_work();
       ++uncommitted_;
       return ack;
     }
     if (event < 0)
       throw Refusal{fmt::format("unknown event '{}'; the events are {}", event_name,
                                 fmt::join(life.event_names(), ", "))};
-    nlohmann::json record = {{"event", event_name}};
-    if (!event_id.empty()) record["event_id"] = event_id;
-    for (const char* key : {"by", "reason", "lines", "at"})
-      if (input.contains(key)) record[key] = input[key];
 
     // Fields the event sets on the order, checked against the schema first.
-    nlohmann::json set = input.value("set", nlohmann::json::object());
-    if (!set.is_object()) throw Refusal{"$.set: expected an object of order fields"};
-    if (event_name == "deliver" && !set.contains("delivered_at") && !o->stored.order.contains("delivered_at") &&
+    nlohmann::json set = input.set;
+    nlohmann::json current = nlohmann::json::parse(o->stored.order);
+    if (event_name == "deliver" && !set.contains("delivered_at") && !current.contains("delivered_at") &&
         step.bundle().schema.record_def(step.bundle().order_record).find("delivered_at") >= 0)
-      set["delivered_at"] = model::format_time(at);
+      set["delivered_at"] = model::format_time(happened.value_or(at));
     if (!set.empty()) {
-      nlohmann::json changed = o->stored.order;
+      nlohmann::json changed = current;
       for (const auto& [field, value] : set.items()) changed[field] = value;
       DecodeResult decoded = decode_order(step.bundle(), changed);
       if (auto* error = std::get_if<DecodeError>(&decoded))
         throw Refusal{fmt::format("$.set: the order would not be valid: {}", error->text())};
-      record["set"] = set;
+      record.set = set.dump();
     }
 
-    int current = life.state(o->stored.state);
+    int current_state = life.state(o->stored.state);
     // Which units move: the lines named, or every unit whose state takes the event.
     const check::Transition* transition = nullptr;
-    std::vector<std::vector<LineState>> lines = o->stored.lines;
+    LineStates lines = o->stored.lines;
     std::vector<std::pair<size_t, int64_t>> wanted;  // line, quantity
-    if (input.contains("lines")) {
-      const nlohmann::json& given = input["lines"];
-      if (!given.is_array()) throw Refusal{"$.lines: expected a list of {\"line\" or \"sku\", \"quantity\"}"};
-      const nlohmann::json& order_lines = o->stored.order.value("lines", nlohmann::json::array());
-      for (size_t i = 0; i < given.size(); ++i) {
-        const nlohmann::json& g = given[i];
+    if (input.lines) {
+      const nlohmann::json& order_lines = current.contains("lines") ? current["lines"] : nlohmann::json::array();
+      for (size_t i = 0; i < input.lines->size(); ++i) {
+        const journal::LineRef& g = (*input.lines)[i];
         std::optional<size_t> index;
-        if (g.contains("line") && g["line"].is_number_integer() && g["line"].get<int64_t>() >= 0)
-          index = g["line"].get<size_t>();
+        if (g.line) index = static_cast<size_t>(*g.line);
         for (size_t k = 0; !index && k < order_lines.size(); ++k) {
-          if (g.contains("sku") && order_lines[k].value("sku", "") == g.value("sku", "")) index = k;
-          if (g.contains("id") && order_lines[k].contains("id") && order_lines[k]["id"] == g["id"]) index = k;
+          if (!g.sku.empty() && order_lines[k].value("sku", "") == g.sku) index = k;
+          if (!g.id.empty() && order_lines[k].contains("id") &&
+              (order_lines[k]["id"].is_string() ? order_lines[k]["id"].get<std::string>() : order_lines[k]["id"].dump()) == g.id)
+            index = k;
         }
         if (!index || *index >= lines.size())
-          throw Refusal{fmt::format("$.lines[{}]: no such line in order '{}'", i, ack.order_id)};
-        int64_t quantity = g.value("quantity", int64_t{0});
-        if (quantity <= 0) throw Refusal{fmt::format("$.lines[{}].quantity: expected a positive number", i)};
-        wanted.push_back({*index, quantity});
+          throw Refusal{fmt::format("$.lines[{}]: no such line in order '{}'", i, input.order_id)};
+        wanted.push_back({*index, g.quantity});
       }
+      record.lines = *input.lines;
     }
     // Guards and targets are per transition; with lines, units may come from several states.
     std::vector<std::pair<const check::Transition*, std::string>> moves;  // transition, target
@@ -801,15 +973,15 @@ Ack OrderEngine::submit_event(const nlohmann::json& input, const std::string& so
     auto target_for = [&](const check::Transition* t) -> std::string {
       if (t->guard) {
         engine::EvalInput in;
-        in.order = o->image->data();
+        in.order = step.image().data();
         in.now = at;
         if (!o->dep->engine->condition_holds(*t->guard, life.machine().slot_count, in))
           throw Refusal{fmt::format("order '{}' does not take '{}' now: the condition `{}` does not hold",
-                                    ack.order_id, event_name, step.bundle().source_text(t->guard->range))};
+                                    input.order_id, event_name, step.bundle().source_text(t->guard->range))};
       }
       if (t->targets.size() == 1) return life.state_name(t->targets[0]);
-      if (event_name == "timeout" && o->stored.hold.is_object() && o->stored.hold.contains("on_timeout"))
-        return target_of_verdict_name(o->stored.hold["on_timeout"].value("decision", ""));
+      if (event_name == "timeout" && o->stored.hold && !o->stored.hold->on_timeout.empty())
+        return target_of_verdict_name(o->stored.hold->on_timeout);
       if (t->by) return "";  // the policy decides
       throw Refusal{fmt::format("the transition on '{}' from '{}' has several targets and nothing picks one",
                                 event_name, o->stored.state)};
@@ -818,17 +990,18 @@ Ack OrderEngine::submit_event(const nlohmann::json& input, const std::string& so
       for (const auto& line : lines)
         for (const LineState& part : line)
           if (part.quantity > 0 && accepts(part.state) && !transition) transition = accepts(part.state);
-      if (!transition && lines.empty() && current >= 0) transition = life.on_event(current, event);
+      if (!transition && lines.empty() && current_state >= 0) transition = life.on_event(current_state, event);
       if (!transition) {
-        std::vector<std::string> takes = current >= 0 ? life.accepted_events(current) : std::vector<std::string>{};
-        throw Refusal{fmt::format("order '{}' is {}, which does not take the event '{}'{}", ack.order_id,
+        std::vector<std::string> takes =
+            current_state >= 0 ? life.accepted_events(current_state) : std::vector<std::string>{};
+        throw Refusal{fmt::format("order '{}' is {}, which does not take the event '{}'{}", input.order_id,
                                   o->stored.state, event_name,
                                   takes.empty() ? std::string(" (it takes no events)")
                                                 : fmt::format(" (it takes {})", fmt::join(takes, ", ")))};
       }
       moves.push_back({transition, target_for(transition)});
     } else {
-      std::vector<std::vector<LineState>> after = lines;
+      LineStates after = lines;
       for (auto [index, quantity] : wanted) {
         int64_t left = quantity;
         auto& line = after[index];
@@ -846,7 +1019,7 @@ Ack OrderEngine::submit_event(const nlohmann::json& input, const std::string& so
         }
         if (left > 0)
           throw Refusal{fmt::format("line {} of order '{}' has only {} unit(s) in a state that takes '{}'", index,
-                                    ack.order_id, quantity - left, event_name)};
+                                    input.order_id, quantity - left, event_name)};
         for (const LineState& m : moved) add_units(line, m.state, m.quantity);
         std::erase_if(line, [](const LineState& p) { return p.quantity == 0; });
       }
@@ -856,49 +1029,43 @@ Ack OrderEngine::submit_event(const nlohmann::json& input, const std::string& so
     if (event_name == "cancel" && !wanted.empty()) {
       // Cancelled units are no longer the order's to ship: policies read
       // them in line.cancelled_quantity.
-      nlohmann::json cancelled = nlohmann::json::array();
-      for (auto [index, quantity] : wanted) cancelled.push_back({{"line", index}, {"quantity", quantity}});
-      record["cancelled_units"] = std::move(cancelled);
+      for (auto [index, quantity] : wanted) record.cancelled_units.push_back({static_cast<int64_t>(index), quantity});
     }
-    bool order_changes = record.contains("set") || record.contains("cancelled_units");
-    step.append("event", std::move(record));
+    bool order_changes = !record.set.empty() || !record.cancelled_units.empty();
+    step.append(std::move(record));
     if (order_changes) {
-      DecodeResult decoded = decode_order(step.bundle(), o->stored.order);
-      if (auto* error = std::get_if<DecodeError>(&decoded)) throw Refusal{error->text()};
-      o->image.emplace(std::move(std::get<OrderImage>(decoded)));
+      o->image.reset();
+      step.image();  // decoded again with what the event set, checked
     }
     step.sync_image();
     std::string cause = fmt::format("on {}", event_name);
     if (event_name == "reject_allocation" && !o->stored.allocations.empty()) {
       // A machine with its own reject_allocation event: the stock goes back all the same.
-      step.release_all(input.value("node", o->stored.allocations[0].value("node", "")));
+      step.release_all(input.node.empty() ? o->stored.allocations[0].node : input.node);
     }
     if (wanted.empty()) {
       auto [t, target] = moves.front();
       if (target.empty() && t->by) target = step.decide(*t->by);
       if (!target.empty()) step.take(t, target, cause, event_name);
     } else {
-      step.move({}, o->stored.state, cause, std::move(lines), event_name);
+      step.move(o->stored.state, cause, std::move(lines), event_name);
     }
     step.run_policies("by policy");
     step.escalate();
-    step.save();
-    {
-      Timed t{store_ms_};
-      store_.release_mark();
-    }
+    ack.state = o->stored.state;
+    write_work();
   } catch (const Refusal& r) {
-    store_.undo_to_mark();
-    stock_.reload();
-    orders_.erase(ack.order_id);
+    undo_work();
     // The refusal itself is part of the order's history.
-    o = load(ack.order_id);
+    o = load(input.order_id);
+    begin_work();
+    work_->at = at;
     Ack refused;
+    refused.order_id = input.order_id;
     Step note(*this, *o, at, refused);
-    nlohmann::json body = {{"event", event_name}, {"error", r.message}};
-    if (!event_id.empty()) body["event_id"] = event_id;
-    note.append("refused", std::move(body));
-    note.save();
+    note.append(journal::Refused{event_name, input.event_id, r.message,
+                                 happened && *happened != at ? happened : std::nullopt});
+    write_work();
     ++uncommitted_;
     ack.status = Ack::Status::Refused;
     ack.message = r.message;
@@ -908,227 +1075,317 @@ Ack OrderEngine::submit_event(const nlohmann::json& input, const std::string& so
   } catch (const StoreError&) {
     throw;
   } catch (const std::exception& e) {
-    store_.undo_to_mark();
-    stock_.reload();
-    orders_.erase(ack.order_id);
-    return bad(fmt::format("could not process the event for order '{}': {}", ack.order_id, e.what()));
+    undo_work();
+    return bad(fmt::format("could not process the event for order '{}': {}", input.order_id, e.what()));
   }
-  ack.state = o->stored.state;
-  if (o->dep->lifecycle->terminal(o->stored.state)) orders_.erase(ack.order_id);
   ++uncommitted_;
   return ack;
 }
 
-Ack OrderEngine::submit_stock(const nlohmann::json& input, const std::string& source, int64_t at) {
+Ack OrderEngine::take_stock(const StockInput& input, const std::string& source, int64_t at) {
   Ack ack;
-  auto bad = [&](const std::string& message) { return dead_letter(input.dump(), source, message, at); };
-  std::string node = input.value("node", "");
-  std::string sku = input.value("sku", "");
-  if (node.empty()) return bad("$.node: expected the node's id");
-  if (sku.empty()) return bad("$.sku: expected the SKU");
-  const LoadedDeployment& live = deployment(live_id_);
-  if (!live.inventory || !live.inventory->find_node(node))
-    return bad(fmt::format("$.node: the live deployment has no node '{}'", node));
-  auto whole = [&](const char* key) -> std::optional<int64_t> {
-    if (!input.contains(key)) return std::nullopt;
-    if (!input[key].is_number_integer()) throw Refusal{fmt::format("$.{}: expected a whole number", key)};
-    return input[key].get<int64_t>();
+  auto bad = [&](const std::string& message) {
+    return dead_letter(input_text(Input{input, source, std::nullopt, {}}), source, message, at);
   };
+  const LoadedDeployment& live = deployment(live_id_);
+  if (!live.inventory || !live.inventory->find_node(input.node))
+    return bad(fmt::format("$.node: the live deployment has no node '{}'", input.node));
   begin_if_needed();
-  {
+  if (!input.event_id.empty()) {
     Timed t{store_ms_};
-    store_.mark();
+    if (store_.orders().claimed({"stock", input.node, input.event_id})) {
+      ack.status = Ack::Status::Duplicate;
+      return ack;
+    }
   }
-  int64_t before_atp = 0, after_atp = 0;
-  try {
-    std::string event_id = input.value("event_id", "");
-    if (!event_id.empty()) {
-      Timed t{store_ms_};
-      if (!store_.claim({"stock", node, event_id}, "")) {
-        store_.undo_to_mark();
-        ack.status = Ack::Status::Duplicate;
-        return ack;
-      }
-    }
-    std::optional<StockRow> row;
-    {
-      Timed t{store_ms_};
-      row = store_.stock(node, sku);
-    }
-    StockRow current = row.value_or(StockRow{node, sku, 0, 0, 0});
-    StockChange c;
-    c.at = at;
-    c.node = node;
-    c.sku = sku;
-    std::string reason = input.value("reason", "");
-    auto cause = [&](const char* what) { return reason.empty() ? std::string(what) : fmt::format("{}: {}", what, reason); };
-    if (auto on_hand = whole("on_hand")) {
-      if (*on_hand < 0) throw Refusal{"$.on_hand: cannot be negative"};
-      c.on_hand_change = *on_hand - current.on_hand;
-      c.cause = cause("count");
-    } else if (auto received = whole("received")) {
-      if (*received <= 0) throw Refusal{"$.received: expected a positive number of units"};
-      c.on_hand_change = *received;
-      c.cause = cause("receipt");
-    } else if (auto adjust = whole("adjust")) {
-      c.on_hand_change = *adjust;
-      c.cause = cause("adjustment");
-    } else if (!input.contains("safety_stock")) {
-      throw Refusal{"expected one of on_hand, received, adjust or safety_stock"};
-    } else {
-      c.cause = cause("safety stock");
-    }
-    if (auto safety = whole("safety_stock")) {
-      if (*safety < 0) throw Refusal{"$.safety_stock: cannot be negative"};
-      c.safety_stock = *safety;
-    }
-    if (current.on_hand + c.on_hand_change < current.reserved)
-      throw Refusal{fmt::format("{} {} would have {} on hand but {} are reserved for orders; ship or release them "
-                                "first",
-                                node, sku, current.on_hand + c.on_hand_change, current.reserved)};
-    before_atp = model::StockLevel{current.on_hand, current.reserved, current.safety_stock}.available(0);
-    StockRow after;
-    {
-      Timed t{store_ms_};
-      after = stock_.change(c);
-      stock_.advertise(live.channels, *live.inventory, sku, at);
-      store_.release_mark();
-    }
-    after_atp = model::StockLevel{after.on_hand, after.reserved, after.safety_stock}.available(0);
-    ack.steps.push_back(fmt::format("{} {}: on hand {} -> {}, available {} -> {}", node, sku, current.on_hand,
-                                    after.on_hand, before_atp, after_atp));
-  } catch (const Refusal& r) {
-    store_.undo_to_mark();
-    stock_.reload();
-    return bad(r.message);
-  } catch (const StoreError&) {
-    throw;
+  StockRow current = stock_.row(input.node, input.sku);
+  StockChange c;
+  c.at = at;
+  c.node = input.node;
+  c.sku = input.sku;
+  auto cause = [&](const char* what) {
+    return input.reason.empty() ? std::string(what) : fmt::format("{}: {}", what, input.reason);
+  };
+  if (input.on_hand) {
+    c.on_hand_change = *input.on_hand - current.on_hand;
+    c.cause = cause("count");
+  } else if (input.received) {
+    c.on_hand_change = *input.received;
+    c.cause = cause("receipt");
+  } else if (input.adjust) {
+    c.on_hand_change = *input.adjust;
+    c.cause = cause("adjustment");
+  } else {
+    c.cause = cause("safety stock");
   }
+  c.safety_stock = input.safety_stock;
+  if (current.on_hand + c.on_hand_change < current.reserved)
+    return bad(fmt::format("{} {} would have {} on hand but {} are reserved for orders; ship or release them first",
+                           input.node, input.sku, current.on_hand + c.on_hand_change, current.reserved));
+  if (current.on_hand + c.on_hand_change < 0)
+    return bad(fmt::format("{} {} would have {} on hand; stock cannot be negative", input.node, input.sku,
+                           current.on_hand + c.on_hand_change));
+  int64_t before_atp = model::StockLevel{current.on_hand, current.reserved, current.safety_stock}.available(0);
+  begin_work();
+  work_->at = at;
+  if (!input.event_id.empty()) work_->claims.push_back({{"stock", input.node, input.event_id}, ""});
+  change_stock(c);
+  StockRow after = stock_.row(input.node, input.sku);
+  write_work();
+  int64_t after_atp = model::StockLevel{after.on_hand, after.reserved, after.safety_stock}.available(0);
+  ack.steps.push_back(fmt::format("{} {}: on hand {} -> {}, available {} -> {}", input.node, input.sku,
+                                  current.on_hand, after.on_hand, before_atp, after_atp));
   ++uncommitted_;
-  if (after_atp > before_atp) wake_backordered(sku, at, ack);
+  if (after_atp > before_atp) wake_backordered(input.sku, input.node, at, ack);
   return ack;
 }
 
-void OrderEngine::wake_backordered(const std::string& sku, int64_t at, Ack& ack) {
-  std::vector<std::string> waiting;
+bool OrderEngine::waits_for_stock(const LiveOrder& o) const {
+  const Lifecycle& life = *o.dep->lifecycle;
+  int s = life.state(o.stored.state);
+  int restock = life.event("restock");
+  return s >= 0 && restock >= 0 && life.on_event(s, restock) && !life.terminal(o.stored.state);
+}
+
+void OrderEngine::note_waiting(const LiveOrder& o) {
+  if (!backorders_.loaded()) return;  // read whole when first needed
+  bool waits = waits_for_stock(o);
+  if (waits && !backorders_.waiting(o.stored.order_id))
+    backorders_.wait({o.stored.order_id, o.stored.state_since, units_needed(o.stored.order),
+                      usable_nodes(o, clock_.now())});
+  else if (!waits)
+    backorders_.stop_waiting(o.stored.order_id);
+}
+
+void OrderEngine::load_waiting() {
+  backorders_.clear();
+  backorders_.set_loaded();
+  // The states that take a restock, in any machine the engine has loaded.
+  std::set<std::string> states;
+  for (const auto& [id, dep] : deployments_) {
+    const Lifecycle& life = *dep->lifecycle;
+    int restock = life.event("restock");
+    for (size_t s = 0; restock >= 0 && s < life.machine().states.size(); ++s)
+      if (life.on_event(static_cast<int>(s), restock)) states.insert(life.state_name(static_cast<int>(s)));
+  }
+  std::vector<std::string> ids;
   {
     Timed t{store_ms_};
-    for (const std::string& state : {std::string("backordered")})
-      for (std::string& id : store_.orders_in_state(state)) waiting.push_back(std::move(id));
+    for (const std::string& state : states)
+      for (std::string& id : store_.orders().in_state(state)) ids.push_back(std::move(id));
   }
+  for (const std::string& id : ids) {
+    if (LiveOrder* o = load(id)) note_waiting(*o);
+    trim_cache();
+  }
+}
+
+std::vector<journal::ExcludedNode> OrderEngine::routing_exclusions(const LiveOrder& o, int64_t at,
+                                                                   std::vector<bool>& excluded) {
+  std::vector<journal::ExcludedNode> why;
+  const LiveInventory& nodes = *o.dep->inventory;
+  excluded.assign(nodes.node_count(), false);
+  for (const std::string& id : o.stored.excluded_nodes)
+    if (auto n = nodes.find_node(id)) {
+      excluded[*n] = true;
+      why.push_back({id, "excluded: it refused this order before"});
+    }
+  for (size_t n = 0; n < nodes.node_count(); ++n) {
+    std::optional<int64_t> capacity = nodes.daily_capacity(n);
+    if (!capacity || excluded[n]) continue;
+    int64_t today = stock_.orders_today(nodes.node_id(n), at);
+    if (today >= *capacity) {
+      excluded[n] = true;
+      why.push_back({nodes.node_id(n), fmt::format("excluded: at its daily capacity ({} of {} orders today)", today,
+                                                   *capacity)});
+    }
+  }
+  return why;
+}
+
+bool OrderEngine::would_route(const LiveOrder& o, int64_t at) {
+  const check::CheckedBundle& bundle = *o.dep->bundle;
+  if (!bundle.policy(check::PolicyKind::Routing) || !o.dep->inventory) return false;
+  DecodeResult decoded = decode_order(bundle, nlohmann::json::parse(o.stored.order, nullptr, false));
+  if (std::holds_alternative<DecodeError>(decoded)) return true;  // routing it again says what is wrong
+  OrderImage& image = std::get<OrderImage>(decoded);
+  stamp_state(bundle, *o.dep->lifecycle, image, o.stored.state, o.stored.state_since);
+  engine::EvalInput input;
+  input.order = image.data();
+  input.now = at;
+  input.inventory = o.dep->inventory.get();
+  std::vector<bool> excluded;
+  if (!routing_exclusions(o, at, excluded).empty()) input.excluded_nodes = &excluded;
+  engine::Outcome out;
+  o.dep->engine->evaluate_into(check::PolicyKind::Routing, input, engine::TraceDetail::Rules, out);
+  return out.verdict == engine::Verdict::Route;
+}
+
+std::set<std::string> OrderEngine::usable_nodes(const LiveOrder& o, int64_t at) {
+  std::set<std::string> nodes;
+  const check::CheckedBundle& bundle = *o.dep->bundle;
+  if (!bundle.policy(check::PolicyKind::Routing) || !o.dep->inventory) return nodes;
+  DecodeResult decoded = decode_order(bundle, nlohmann::json::parse(o.stored.order, nullptr, false));
+  if (std::holds_alternative<DecodeError>(decoded)) return nodes;
+  OrderImage& image = std::get<OrderImage>(decoded);
+  stamp_state(bundle, *o.dep->lifecycle, image, o.stored.state, o.stored.state_since);
+  engine::EvalInput input;
+  input.order = image.data();
+  input.now = at;
+  input.inventory = o.dep->inventory.get();
+  engine::Outcome out;
+  o.dep->engine->evaluate_into(check::PolicyKind::Routing, input, engine::TraceDetail::Values, out);
+  std::set<std::string> refused(o.stored.excluded_nodes.begin(), o.stored.excluded_nodes.end());
+  for (const engine::NodeTrace& n : out.nodes)
+    if (n.status != "filtered out" && n.status.rfind("inactive", 0) != 0 && !refused.count(n.node_id))
+      nodes.insert(n.node_id);
+  return nodes;
+}
+
+void OrderEngine::wake_backordered(const std::string& sku, const std::string& node, int64_t at, Ack& ack) {
+  if (!backorders_.loaded()) load_waiting();
+  const LoadedDeployment& live = deployment(live_id_);
+  if (!live.inventory) return;
+  const LiveInventory& nodes = *live.inventory;
+  std::optional<size_t> where = nodes.find_node(node);
+  if (!where) return;
+  // What the order's usable nodes have of a SKU, together.
+  auto available = [&](const std::string& of, const std::set<std::string>& usable) {
+    int64_t total = 0;
+    for (size_t n = 0; n < nodes.node_count(); ++n)
+      if (nodes.active(n) && (usable.empty() || usable.count(nodes.node_id(n)))) total += nodes.available(n, of);
+    return total;
+  };
   // Oldest first: the order that has waited longest gets the stock first.
-  for (const std::string& id : waiting) {
-    LiveOrder* o = load(id);
-    if (!o) continue;
-    bool needs = false;
-    for (const auto& line : o->stored.order.value("lines", nlohmann::json::array()))
-      needs |= line.value("sku", "") == sku;
-    if (!needs) continue;
-    int s = o->dep->lifecycle->state(o->stored.state);
-    int restock = o->dep->lifecycle->event("restock");
-    if (s < 0 || restock < 0 || !o->dep->lifecycle->on_event(s, restock)) continue;
-    Ack woke = submit_event({{"type", "event"}, {"order_id", id}, {"event", "restock"}, {"by", "stock"}}, "restock",
-                            at);
-    ack.steps.push_back(fmt::format("{}: {}", id, woke.state));
+  // Only orders this stock could serve are routed again (their routing may
+  // ship from the node, everything they need is there somewhere, and
+  // routing would now place them); the rest keep their place, with no new
+  // decision on their record.
+  Backorders::Place place{INT64_MIN, ""};
+  while (backorders_.next(sku, node, place)) {
+    // The stock that came in at the node is all promised: the rest wait for more.
+    if (nodes.available(*where, sku) <= 0) break;
+    const Backorders::Waiting* w = backorders_.find(place.second);
+    if (!w) continue;
+    bool could = true;
+    for (const auto& [needed, units] : w->needs) could = could && units <= available(needed, w->nodes);
+    if (!could) continue;
+    LiveOrder* o = load(place.second);
+    if (!o || !waits_for_stock(*o) || !would_route(*o, at)) continue;
+    OrderEvent wake;
+    wake.order_id = place.second;
+    wake.event = "restock";
+    wake.by = "stock";
+    Ack woke = take_event(wake, "restock", std::nullopt, at);
+    ack.steps.push_back(fmt::format("{}: {}", place.second, woke.state));
   }
 }
 
 std::optional<int64_t> OrderEngine::next_timer() {
-  std::lock_guard lock(mutex_);
   Timed t{store_ms_};
-  return store_.next_due();
+  return store_.orders().next_due();
 }
 
 std::vector<Ack> OrderEngine::fire_due(int64_t until, bool at_due) {
-  std::lock_guard lock(mutex_);
   std::vector<Ack> out;
   for (;;) {
     std::vector<Timer> due;
     {
       Timed t{store_ms_};
-      due = store_.due_timers(until, 256);
+      due = store_.orders().due_timers(until, 256);
     }
     if (due.empty()) return out;
-    for (const Timer& timer : due)
-      if (std::optional<Ack> ack = fire(timer, at_due ? timer.due : until)) out.push_back(std::move(*ack));
+    for (const Timer& timer : due) {
+      Ack ack = fire(timer, at_due ? timer.due : until);
+      if (!ack.order_id.empty() || ack.status != Ack::Status::Stored) out.push_back(std::move(ack));
+    }
   }
 }
 
-std::optional<Ack> OrderEngine::fire(const Timer& timer, int64_t at) {
-  begin_if_needed();
+Ack OrderEngine::fire(const Timer& timer, int64_t at) {
+  latest_applied_ = std::max(latest_applied_, at);
   Ack ack;
   ack.order_id = timer.order_id;
+  ack.applied_at = at;
   LiveOrder* o = load(timer.order_id);
-  {
-    Timed t{store_ms_};
-    store_.mark();
-    // Deleted in the same transaction as its effects: a timer never fires
-    // twice. One that an earlier firing of this round cancelled is gone.
-    if (!store_.delete_timer(timer.id)) {
-      store_.release_mark();
-      return std::nullopt;
+  bool pending = o && std::any_of(o->stored.timers.begin(), o->stored.timers.end(),
+                                  [&](const Timer& t) { return t.id == timer.id; });
+  if (!pending) {
+    // Gone from its order already (an earlier firing of this round
+    // cancelled it), or its order is: the table lets go of it.
+    begin_if_needed();
+    {
+      Timed t{store_ms_};
+      store_.orders().remove_timer(timer);
     }
-  }
-  if (o && o->timers) std::erase_if(*o->timers, [&](const Timer& x) { return x.id == timer.id; });
-  if (!o) {
-    store_.release_mark();
-    ack.status = Ack::Status::Refused;
-    ack.message = fmt::format("timer {} belongs to an order that is not in the store", timer.id);
+    if (!o) {
+      ack.status = Ack::Status::Refused;
+      ack.message = fmt::format("timer {} belongs to an order that is not in the store", timer.id);
+      return ack;
+    }
+    ack.order_id.clear();  // nothing to report
     return ack;
   }
+  begin_work();
+  work_->at = at;
+  bool hold_timed_out = false;
   try {
     Step step(*this, *o, at, ack);
-    nlohmann::json body = {{"id", timer.id}, {"kind", timer.kind}, {"due", timer.due},
-                           {"due_time", model::format_time(timer.due)}};
-    if (at > timer.due) body["late_ms"] = at - timer.due;
     bool current = timer.state_entry == o->stored.state_entry;
-    if (!current) body["stale"] = true;
-    step.append("timer_fired", std::move(body));
+    // Deleted in the same transaction as its effects: a timer never fires twice.
+    step.append(journal::TimerFired{timer.id, timer.kind, timer.due, std::max<int64_t>(0, at - timer.due), !current});
+    work_->timers.push_back({false, timer});
     step.sync_image();
     if (current && timer.kind == kHoldTimeout) {
       ack.steps.push_back("hold timed out");
-      step.save();
-      store_.release_mark();
-      return submit_event({{"type", "event"}, {"order_id", timer.order_id}, {"event", "timeout"}, {"by", "timer"}},
-                          "timer", at);
+      hold_timed_out = true;
+    } else if (current && timer.kind == kEscalation) {
+      step.escalate();
     }
-    if (current && timer.kind == kEscalation) step.escalate();
-    step.save();
-    store_.release_mark();
+    ack.state = o->stored.state;
+    write_work();
   } catch (const StoreError&) {
     throw;
   } catch (const std::exception& e) {
-    store_.undo_to_mark();
-    stock_.reload();
-    orders_.erase(timer.order_id);
-    // The timer stays deleted only with its effects; put the failure on record instead.
+    undo_work();
+    // The timer stays pending only with its effects; put the failure on record instead.
     return dead_letter(nlohmann::json{{"timer", timer.id}, {"order_id", timer.order_id}}.dump(), "timer",
                        fmt::format("timer {} of order '{}' failed: {}", timer.id, timer.order_id, e.what()), at);
   }
-  ack.state = o->stored.state;
   ++uncommitted_;
+  if (hold_timed_out) {
+    OrderEvent timeout;
+    timeout.order_id = timer.order_id;
+    timeout.event = "timeout";
+    timeout.by = "timer";
+    Ack after = take_event(timeout, "timer", std::nullopt, at);
+    after.steps.insert(after.steps.begin(), ack.steps.begin(), ack.steps.end());
+    after.applied_at = at;
+    return after;
+  }
   return ack;
 }
 
 int64_t OrderEngine::migrate_to_live(int64_t at) {
-  std::lock_guard lock(mutex_);
   std::vector<std::string> ids;
-  store_.scan_orders([&](const StoredOrder& o) {
+  store_.orders().scan([&](const StoredOrder& o) {
     if (o.deployment != live_id_) ids.push_back(o.order_id);
   });
   int64_t moved = 0;
-  begin_if_needed();
   for (const std::string& id : ids) {
     LiveOrder* o = load(id);
     if (!o || o->dep->lifecycle->terminal(o->stored.state)) continue;
     const LoadedDeployment& target = deployment(live_id_);
     if (target.lifecycle->state(o->stored.state) < 0) continue;  // the new machine has no such state
+    begin_work();
+    work_->at = at;
     Ack ack;
     Step step(*this, *o, at, ack);
-    step.append("migrated", {{"from", o->stored.deployment}, {"to", live_id_}});
-    step.save();
-    orders_.erase(id);
+    step.append(journal::Migrated{o->stored.deployment, live_id_});
+    write_work();
+    forget(id);
     ++moved;
+    ++uncommitted_;
   }
   return moved;
 }

@@ -18,6 +18,10 @@
 
 namespace orderflow::runtime {
 
+// The channel of inbox entries that are inputs in the canonical form
+// already (orders, events, stock changes), as `orderflow import` queues them.
+inline constexpr const char* kCanonicalChannel = "orderflow";
+
 struct InboxEntry {
   int64_t seq = 0;
   std::string key;      // what makes a redelivery the same: the channel and a hash of the body

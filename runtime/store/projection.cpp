@@ -1,124 +1,127 @@
 #include "runtime/store/projection.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
+#include <map>
 
 namespace orderflow::runtime {
 
 namespace {
 
-std::vector<std::vector<LineState>> read_lines(const nlohmann::json& lines) {
-  std::vector<std::vector<LineState>> out;
-  for (const auto& line : lines) {
-    std::vector<LineState> parts;
-    for (const auto& part : line) parts.push_back({part.at(0).get<std::string>(), part.at(1).get<int64_t>()});
-    out.push_back(std::move(parts));
-  }
-  return out;
+void add_tags(StoredOrder& order, const std::vector<std::string>& tags) {
+  for (const std::string& tag : tags)
+    if (std::find(order.tags.begin(), order.tags.end(), tag) == order.tags.end()) order.tags.push_back(tag);
 }
 
-void add_tags(StoredOrder& order, const nlohmann::json& tags) {
-  if (!tags.is_array()) return;
-  for (const auto& t : tags) {
-    std::string tag = t.get<std::string>();
-    if (std::find(order.tags.begin(), order.tags.end(), tag) == order.tags.end()) order.tags.push_back(tag);
-  }
+// Units settled (released or shipped) leave the allocation they were reserved by.
+void settle(StoredOrder& order, const std::vector<Allocation>& done) {
+  for (const Allocation& d : done)
+    for (Allocation& a : order.allocations)
+      if (a.line == d.line && a.node == d.node && a.sku == d.sku) {
+        a.quantity -= d.quantity;
+        break;
+      }
+  std::erase_if(order.allocations, [](const Allocation& a) { return a.quantity <= 0; });
 }
+
+struct Apply {
+  const journal::Record& record;
+  StoredOrder& order;
+
+  void operator()(const journal::Received& r) {
+    order.order_id = record.order_id;
+    order.channel = r.channel;
+    order.external_id = r.external_id;
+    order.deployment = r.deployment;
+    order.order = r.order;
+    order.received_seq = record.seq;
+    order.order_changed = false;
+    order.state_since = record.at;
+  }
+  void operator()(const journal::StateChanged& s) {
+    if (s.entered) {
+      order.state_since = record.at;
+      order.state_entry = s.entry;
+      order.fired.clear();
+      if (s.to != "held") order.hold.reset();
+    }
+    order.state = s.to;
+    order.lines = s.lines;
+  }
+  void operator()(const journal::Decided& d) {
+    if (d.decision == "hold") order.hold = Hold{d.reason, d.rule.value_or(""), d.until, d.on_timeout, d.on_timeout_reason};
+    if (!d.priority.empty()) order.priority = d.priority;
+    add_tags(order, d.tags);
+  }
+  void operator()(const journal::EventApplied& e) {
+    if (e.set.empty() && e.cancelled_units.empty()) return;
+    nlohmann::json changed = nlohmann::json::parse(order.order, nullptr, false);
+    if (!changed.is_object()) return;
+    if (!e.set.empty()) {
+      nlohmann::json set = nlohmann::json::parse(e.set, nullptr, false);
+      if (set.is_object())
+        for (const auto& [field, value] : set.items()) changed[field] = value;
+    }
+    for (const auto& [line, quantity] : e.cancelled_units) {
+      if (!changed.contains("lines") || !changed["lines"].is_array() || line < 0 ||
+          static_cast<size_t>(line) >= changed["lines"].size())
+        continue;
+      nlohmann::json& l = changed["lines"][static_cast<size_t>(line)];
+      l["cancelled_quantity"] = l.value("cancelled_quantity", int64_t{0}) + quantity;
+    }
+    order.order = changed.dump();
+    order.order_changed = true;
+  }
+  void operator()(const journal::Escalated& e) {
+    order.fired.insert(order.fired.end(), e.rules.begin(), e.rules.end());
+    add_tags(order, e.tags);
+    if (!e.priority.empty()) order.priority = e.priority;
+  }
+  void operator()(const journal::TimerSet& t) {
+    order.timers.push_back({t.id, record.order_id, t.due, t.kind, t.state_entry});
+  }
+  void operator()(const journal::TimerFired& t) {
+    std::erase_if(order.timers, [&](const Timer& x) { return x.id == t.id; });
+  }
+  void operator()(const journal::TimerCancelled& t) {
+    std::erase_if(order.timers, [&](const Timer& x) { return x.id == t.id; });
+  }
+  void operator()(const journal::Refused&) {}
+  void operator()(const journal::Migrated& m) { order.deployment = m.to; }
+  void operator()(const journal::Reserved& r) {
+    order.allocations.insert(order.allocations.end(), r.units.begin(), r.units.end());
+  }
+  void operator()(const journal::StockSettled& s) {
+    settle(order, s.released);
+    settle(order, s.consumed);
+    if (!s.exclude_node.empty() &&
+        std::find(order.excluded_nodes.begin(), order.excluded_nodes.end(), s.exclude_node) == order.excluded_nodes.end())
+      order.excluded_nodes.push_back(s.exclude_node);
+  }
+};
 
 }  // namespace
 
-void apply_entry(const JournalEntry& e, StoredOrder& order) {
-  const nlohmann::json& b = e.body;
-  order.last_seq = e.seq;
-  if (e.kind == "received") {
-    order.order_id = e.order_id;
-    order.channel = b.at("channel").get<std::string>();
-    order.external_id = b.at("external_id").get<std::string>();
-    order.deployment = b.at("deployment").get<int64_t>();
-    order.order = b.at("order");
-    order.state_since = e.at;
-  } else if (e.kind == "state") {
-    std::string to = b.at("to").get<std::string>();
-    if (b.value("entered", true)) {
-      order.state_since = e.at;
-      order.state_entry = b.at("entry").get<int64_t>();
-      order.fired.clear();
-      if (to != "held") order.hold = nullptr;
-    }
-    order.state = to;
-    order.lines = read_lines(b.at("lines"));
-  } else if (e.kind == "decision") {
-    if (b.value("decision", "") == "hold") {
-      nlohmann::json hold = {{"reason", b.value("reason", "")}, {"rule", b.value("rule", "")}};
-      if (b.contains("until")) hold["until"] = b["until"];
-      if (b.contains("on_timeout")) hold["on_timeout"] = b["on_timeout"];
-      order.hold = std::move(hold);
-    }
-    if (b.contains("priority")) order.priority = b["priority"].get<std::string>();
-    if (b.contains("tags")) add_tags(order, b["tags"]);
-  } else if (e.kind == "event") {
-    if (b.contains("set"))
-      for (const auto& [field, value] : b["set"].items()) order.order[field] = value;
-    if (b.contains("cancelled_units"))
-      for (const auto& unit : b["cancelled_units"]) {
-        nlohmann::json& line = order.order["lines"][unit.at("line").get<size_t>()];
-        line["cancelled_quantity"] = line.value("cancelled_quantity", int64_t{0}) + unit.at("quantity").get<int64_t>();
-      }
-  } else if (e.kind == "escalation") {
-    for (const auto& rule : b.at("rules")) order.fired.push_back(rule.get<std::string>());
-    if (b.contains("tags")) add_tags(order, b["tags"]);
-    if (b.contains("priority")) order.priority = b["priority"].get<std::string>();
-  } else if (e.kind == "allocation") {
-    for (const auto& a : b.at("reserved")) order.allocations.push_back(a);
-  } else if (e.kind == "stock") {
-    // Released or shipped units leave the allocations they were reserved by.
-    for (const char* key : {"released", "consumed"})
-      for (const auto& done : b.value(key, nlohmann::json::array())) {
-        for (auto& a : order.allocations)
-          if (a["line"] == done["line"] && a["node"] == done["node"] && a["sku"] == done["sku"]) {
-            a["quantity"] = a["quantity"].get<int64_t>() - done["quantity"].get<int64_t>();
-            break;
-          }
-        nlohmann::json kept = nlohmann::json::array();
-        for (auto& a : order.allocations)
-          if (a["quantity"].get<int64_t>() > 0) kept.push_back(a);
-        order.allocations = std::move(kept);
-      }
-    if (b.contains("exclude_node")) {
-      std::string node = b["exclude_node"].get<std::string>();
-      if (std::find(order.excluded_nodes.begin(), order.excluded_nodes.end(), node) == order.excluded_nodes.end())
-        order.excluded_nodes.push_back(node);
-    }
-  } else if (e.kind == "migrated") {
-    order.deployment = b.at("to").get<int64_t>();
-  }
-  // refused, timer_* entries: the audit trail only (timers: apply_timer_entry).
+void apply_entry(const journal::Record& record, const journal::Entry& entry, StoredOrder& order) {
+  std::visit(Apply{record, order}, entry);
+  order.last_seq = record.seq;
+  order.last_at = record.at;
 }
 
-void apply_timer_entry(const JournalEntry& e, std::map<int64_t, Timer>& timers) {
-  if (e.kind == "timer_set") {
-    Timer t;
-    t.id = e.body.at("id").get<int64_t>();
-    t.order_id = e.order_id;
-    t.due = e.body.at("due").get<int64_t>();
-    t.kind = e.body.at("kind").get<std::string>();
-    t.state_entry = e.body.at("state_entry").get<int64_t>();
-    timers[t.id] = t;
-  } else if (e.kind == "timer_fired" || e.kind == "timer_cancelled") {
-    timers.erase(e.body.at("id").get<int64_t>());
-  }
+void apply_record(const journal::Record& record, StoredOrder& order) {
+  for (const journal::Entry& e : record.entries) apply_entry(record, e, order);
 }
 
 RebuildReport rebuild_projections(Store& store) {
   RebuildReport report;
   std::map<std::string, StoredOrder> orders;
-  std::map<int64_t, Timer> timers;
-  store.scan_journal([&](const JournalEntry& e) {
-    ++report.entries;
-    apply_entry(e, orders[e.order_id]);
-    apply_timer_entry(e, timers);
+  store.journal().scan([&](const journal::Record& r) {
+    ++report.records;
+    apply_record(r, orders[r.order_id]);
   });
   std::map<std::pair<std::string, std::string>, StockRow> stock;
-  store.scan_stock_log([&](const StockChange& c) {
+  store.stock().scan_log([&](const StockChange& c) {
     ++report.stock_changes;
     StockRow& row = stock[{c.node, c.sku}];
     row.node = c.node;
@@ -127,19 +130,24 @@ RebuildReport rebuild_projections(Store& store) {
     row.reserved += c.reserved_change;
     if (c.safety_stock) row.safety_stock = *c.safety_stock;
   });
-  store.begin();
+  bool own = !store.in_transaction();
+  if (own) store.begin();
   try {
     store.clear_projections();
-    for (const auto& [id, order] : orders) store.put_order(order);
-    for (const auto& [id, timer] : timers) store.add_timer(timer);
-    for (const auto& [key, row] : stock) store.put_stock(row);
-    store.commit();
+    for (const auto& [id, order] : orders) {
+      store.orders().put(order);
+      for (const Timer& t : order.timers) {
+        store.orders().add_timer(t);
+        ++report.timers;
+      }
+    }
+    for (const auto& [key, row] : stock) store.stock().put(row);
+    if (own) store.commit();
   } catch (...) {
-    store.rollback();
+    if (own) store.rollback();
     throw;
   }
   report.orders = static_cast<int64_t>(orders.size());
-  report.timers = static_cast<int64_t>(timers.size());
   return report;
 }
 

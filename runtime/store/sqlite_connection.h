@@ -1,16 +1,16 @@
 #pragma once
-// What the SQLite files of the runtime (the store, the intake's inbox) share:
-// errors that say what to do, timed prepared statements. Internal to
-// runtime/store.
+// The SQLite connection that the runtime's files (the store, the intake's
+// inbox) share: opening through a chosen VFS (fault_injection.h's, in
+// tests), errors that say what to do, prepared statements kept and timed.
+// Internal to runtime/store.
 #include <fmt/format.h>
 #include <sqlite3.h>
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <unordered_map>
-
-#include <filesystem>
 
 #include "runtime/store/sqlite_store.h"
 #include "runtime/store/store.h"
@@ -51,16 +51,13 @@ inline std::string explain_code(int code, const std::string& path) {
   }
 }
 
-// Time inside SQLite, by the store.
-struct DatabaseClock {
-  StoreStats stats;
-  struct Scope {
-    StoreStats& s;
-    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-    ~Scope() {
-      s.database_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    }
-  };
+// Adds the time spent in its scope to the stats.
+struct TimedScope {
+  StoreStats& stats;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  ~TimedScope() {
+    stats.database_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  }
 };
 
 class Statement {
@@ -85,11 +82,15 @@ class Statement {
     sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
+  Statement& bind_null(int i) {
+    sqlite3_bind_null(stmt_, i);
+    return *this;
+  }
   // True while there is a row.
   bool step() {
     int rc;
     if (stats_) {
-      DatabaseClock::Scope timed{*stats_};
+      TimedScope timed{*stats_};
       ++stats_->statements;
       rc = sqlite3_step(stmt_);
     } else {
@@ -110,8 +111,8 @@ class Statement {
   }
   int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
   std::string text(int col) const {
-    const unsigned char* p = sqlite3_column_text(stmt_, col);
-    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, col)) : std::string();
+    const void* p = sqlite3_column_blob(stmt_, col);
+    return p ? std::string(static_cast<const char*>(p), sqlite3_column_bytes(stmt_, col)) : std::string();
   }
   bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
@@ -131,49 +132,91 @@ struct Reset {
   ~Reset() { s.reset(); }
 };
 
-// Opens `path` as the options say, or throws a StoreError that says what
-// to do; `what` names the file in the error ("database", "inbox").
-inline sqlite3* open_connection(const std::string& path, const SqliteOptions& options, const char* what) {
-  int flags = options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  std::error_code ec;
-  if (options.read_only && !std::filesystem::exists(path, ec))
-    throw StoreError(fmt::format("the {} '{}' does not exist", what, path), SQLITE_CANTOPEN);
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string detail = db ? sqlite3_errmsg(db) : "";
-    sqlite3_close(db);
-    throw StoreError(fmt::format("{} ({})", explain_code(rc, path), detail), rc);
-  }
-  sqlite3_extended_result_codes(db, 1);
-  sqlite3_busy_timeout(db, options.busy_timeout_ms);
-  return db;
-}
-
-// Runs SQL without results (pragmas, schema, BEGIN/COMMIT); throws a
-// StoreError that says what to do.
-inline void exec(sqlite3* db, const char* sql, const std::string& path) {
-  char* error = nullptr;
-  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &error);
-  if (rc != SQLITE_OK) {
-    std::string detail = error ? error : sqlite3_errmsg(db);
-    sqlite3_free(error);
-    throw StoreError(fmt::format("{} ({})", explain_code(rc, path), detail), rc);
-  }
-}
-
-// A connection's prepared statements, each prepared once, by its SQL text
-// (a literal: the key is its address).
-class StatementCache {
+// One open file. Not thread-safe: its owner uses it from one thread at a
+// time (SQLITE_OPEN_NOMUTEX).
+class Connection {
  public:
-  Statement& get(sqlite3* db, const char* sql, const std::string& path, StoreStats* stats = nullptr) {
+  // Opens `path` as the options say, or throws a StoreError that says what
+  // to do; `what` names the file in errors ("database", "inbox").
+  Connection(const std::string& path, const SqliteOptions& options, const char* what) : path_(path) {
+    int flags = options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    std::error_code ec;
+    if (options.read_only && !std::filesystem::exists(path, ec))
+      throw StoreError(fmt::format("the {} '{}' does not exist", what, path), SQLITE_CANTOPEN);
+    int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX,
+                             options.vfs.empty() ? nullptr : options.vfs.c_str());
+    if (rc != SQLITE_OK) {
+      std::string detail = db_ ? sqlite3_errmsg(db_) : "";
+      sqlite3_close(db_);
+      db_ = nullptr;
+      throw StoreError(fmt::format("{} ({})", explain_code(rc, path), detail), rc);
+    }
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, options.busy_timeout_ms);
+  }
+  ~Connection() {
+    statements_.clear();
+    if (db_) {
+      if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      sqlite3_close(db_);
+    }
+  }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  const std::string& path() const { return path_; }
+  StoreStats& stats() { return stats_; }
+
+  // SQL without results (pragmas, schema, BEGIN/COMMIT); throws a
+  // StoreError that says what to do.
+  void exec(const char* sql) {
+    TimedScope timed{stats_};
+    char* error = nullptr;
+    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &error);
+    if (rc != SQLITE_OK) {
+      std::string detail = error ? error : sqlite3_errmsg(db_);
+      sqlite3_free(error);
+      throw StoreError(fmt::format("{} ({})", explain_code(rc, path_), detail), rc);
+    }
+  }
+  void exec(const std::string& sql) { exec(sql.c_str()); }
+
+  // A prepared statement, prepared once by its SQL text (a literal: the key
+  // is its address).
+  Statement& statement(const char* sql) {
     auto it = statements_.find(sql);
-    if (it == statements_.end()) it = statements_.emplace(sql, std::make_unique<Statement>(db, sql, path, stats)).first;
+    if (it == statements_.end())
+      it = statements_.emplace(sql, std::make_unique<Statement>(db_, sql, path_, &stats_)).first;
     return *it->second;
   }
-  void clear() { statements_.clear(); }
+
+  void begin() { exec("BEGIN IMMEDIATE"); }
+  void commit() {
+    exec("COMMIT");
+    ++stats_.commits;
+  }
+  void rollback() {
+    if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  bool in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+  int64_t changes() const { return sqlite3_changes(db_); }
+  int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+
+  int64_t pragma_int(const char* sql) {
+    Statement s(db_, sql, path_);
+    return s.step() ? s.integer(0) : 0;
+  }
+  std::string pragma_text(const char* sql) {
+    Statement s(db_, sql, path_);
+    return s.step() ? s.text(0) : "";
+  }
+  // A statement prepared for one use (a scan).
+  std::unique_ptr<Statement> once(const char* sql) { return std::make_unique<Statement>(db_, sql, path_, &stats_); }
 
  private:
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  StoreStats stats_;
   std::unordered_map<const char*, std::unique_ptr<Statement>> statements_;
 };
 

@@ -1,7 +1,7 @@
 #include <xxhash.h>
 
 #include "runtime/store/inbox.h"
-#include "runtime/store/sqlite_support.h"
+#include "runtime/store/sqlite_connection.h"
 
 namespace orderflow::runtime {
 
@@ -40,43 +40,27 @@ PRAGMA user_version=1;
 
 class SqliteInbox final : public Inbox {
  public:
-  SqliteInbox(const std::string& path, const SqliteOptions& options) : path_(path) {
-    db_ = sqlite::open_connection(path, options, "inbox");
+  SqliteInbox(const std::string& path, const SqliteOptions& options) : db_(path, options, "inbox") {
     if (options.read_only) return;
-    try {
-      // A webhook body (a few KiB) fits one 16 KiB page: one WAL frame a body, not three.
-      exec("PRAGMA page_size=16384");
-      exec("PRAGMA journal_mode=WAL");
-      exec(options.sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-      exec(kInboxSchema);
-    } catch (...) {
-      sqlite3_close(db_);
-      db_ = nullptr;
-      throw;
-    }
-  }
-  ~SqliteInbox() override {
-    statements_.clear();
-    if (db_) {
-      rollback();
-      sqlite3_close(db_);
-    }
+    // A webhook body (a few KiB) fits one 16 KiB page: one WAL frame a body, not three.
+    db_.exec("PRAGMA page_size=16384");
+    db_.exec("PRAGMA journal_mode=WAL");
+    db_.exec(options.sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    db_.exec(kInboxSchema);
   }
 
-  void begin() override { exec("BEGIN IMMEDIATE"); }
-  void commit() override { exec("COMMIT"); }
-  void rollback() override {
-    if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  bool in_transaction() const override { return sqlite3_get_autocommit(db_) == 0; }
+  void begin() override { db_.begin(); }
+  void commit() override { db_.commit(); }
+  void rollback() override { db_.rollback(); }
+  bool in_transaction() const override { return db_.in_transaction(); }
 
   bool add(InboxEntry& e) override {
     Statement& s = statement("INSERT OR IGNORE INTO inbox(key, channel, source, received_at, body) VALUES(?,?,?,?,?)");
     Reset r{s};
     s.bind(1, e.key).bind(2, e.channel).bind(3, e.source).bind(4, e.received_at).bind_blob(5, e.body);
     s.step();
-    if (sqlite3_changes(db_) != 1) return false;
-    e.seq = sqlite3_last_insert_rowid(db_);
+    if (db_.changes() != 1) return false;
+    e.seq = db_.last_insert_rowid();
     return true;
   }
 
@@ -95,7 +79,7 @@ class SqliteInbox final : public Inbox {
     Reset r{s};
     s.bind(1, decided).bind(2, received_before);
     s.step();
-    return sqlite3_changes(db_);
+    return db_.changes();
   }
 
   int64_t last_seq() override {
@@ -162,12 +146,9 @@ class SqliteInbox final : public Inbox {
   }
 
  private:
-  void exec(const char* sql) { sqlite::exec(db_, sql, path_); }
-  Statement& statement(const char* sql) { return statements_.get(db_, sql, path_); }
+  Statement& statement(const char* sql) { return db_.statement(sql); }
 
-  std::string path_;
-  sqlite3* db_ = nullptr;
-  sqlite::StatementCache statements_;
+  sqlite::Connection db_;
 };
 
 }  // namespace

@@ -1,7 +1,7 @@
 #pragma once
 // The Store on SQLite: one file in WAL mode, written by one engine at a
-// time. Every SQLite failure becomes a StoreError that says what happened
-// to which file and what to do about it.
+// time (writer_lock.h). Every SQLite failure becomes a StoreError that says
+// what happened to which file and what to do about it.
 #include <memory>
 #include <string>
 
@@ -17,8 +17,20 @@ struct SqliteOptions {
   int busy_timeout_ms = 2000;
   // Caps the file (in pages of 4 KiB) so that tests can fill it up; 0: no cap.
   int64_t max_pages = 0;
+  // The SQLite VFS to open the file through; "" is SQLite's own. Tests name
+  // fault_injection.h's to make writes and syncs fail.
+  std::string vfs;
 };
 
+// Opens (creating and upgrading its schema when needed) the database at
+// `path`. A database of an older schema that needs its journal rewritten
+// is refused with a message that says to run `orderflow migrate`, unless
+// `upgrade` is set (that command's way in).
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, const SqliteOptions& options = {});
+
+// Rewrites a database of an older schema to this build's (the journal in
+// its binary form, the order rows without the orders' text). Returns how
+// many journal entries it rewrote; 0 when the database was current.
+int64_t upgrade_sqlite_store(const std::string& path, const SqliteOptions& options = {});
 
 }  // namespace orderflow::runtime

@@ -1,11 +1,14 @@
 #pragma once
-// The engine's durable memory, behind a narrow interface so that another
-// database can replace SQLite and tests can inject faults. Everything the
-// engine learns is an append to the journal (the audit trail); the order
-// table and the timer table are projections of it, kept in the same
-// transaction and rebuildable from it (see projection.h).
-#include <nlohmann/json.hpp>
-
+// The engine's durable memory, in the parts it is: the journal (the audit
+// trail, append-only), the projections of it (orders and their pending
+// timers, rebuildable from the journal), deployments, stock, what the
+// channels are told, and dead letters. Each part is a narrow interface, so
+// that another database can stand behind them; SQLite does by default
+// (sqlite_store.h).
+//
+// Thread safety: a Store is used by one thread at a time. The engine's
+// store is used by the engine thread alone; readers (the API, `audit`)
+// open stores of their own.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -14,10 +17,12 @@
 #include <string>
 #include <vector>
 
+#include "runtime/store/journal.h"
+
 namespace orderflow::runtime {
 
 // A failure of the store, with a message for the operator ("the database
-// 'x.db' is locked by another process") and SQLite's result code.
+// 'x.db' is locked by another process") and the database's result code.
 class StoreError : public std::runtime_error {
  public:
   StoreError(const std::string& message, int code = 0) : std::runtime_error(message), code_(code) {}
@@ -34,45 +39,15 @@ struct IntakeKey {
   std::string channel_event_id;  // "order" for the order itself
 };
 
-struct JournalEntry {
-  int64_t seq = 0;  // assigned by append()
-  std::string order_id;
-  int64_t at = 0;   // ms since the epoch
-  std::string kind; // received, event, decision, state, escalation, timer_set, timer_fired, timer_cancelled,
-                    // refused, migrated
-  nlohmann::json body;
-};
+// The hold an order is in.
+struct Hold {
+  std::string reason;
+  std::string rule;
+  std::optional<int64_t> until;   // when it times out; none: released by a person
+  std::string on_timeout;         // the decision then: accept, cancel, ...
+  std::string on_timeout_reason;
 
-// The current state of one order, as the journal says.
-struct LineState {
-  std::string state;
-  int64_t quantity = 0;
-
-  bool operator==(const LineState&) const = default;
-};
-
-struct StoredOrder {
-  std::string order_id;
-  std::string channel;
-  std::string external_id;
-  int64_t deployment = 0;
-  std::string state;
-  int64_t state_since = 0;
-  int64_t state_entry = 0;  // how many times the order has entered a state
-  nlohmann::json order;     // the canonical order JSON, with what events set
-  // Per line of order.lines, where its units are.
-  std::vector<std::vector<LineState>> lines;
-  nlohmann::json hold;      // the current hold: reason, until, on timeout; null when not held
-  std::optional<std::string> priority;  // the Priority a policy set, by name
-  std::vector<std::string> tags;
-  std::vector<std::string> fired;  // escalation rules fired since the order entered its state
-  // Stock reserved for the order and not yet shipped or released:
-  // [{"line", "sku", "node", "quantity"}].
-  nlohmann::json allocations = nlohmann::json::array();
-  std::vector<std::string> excluded_nodes;  // nodes that refused the order
-  int64_t last_seq = 0;
-
-  bool operator==(const StoredOrder&) const = default;
+  bool operator==(const Hold&) const = default;
 };
 
 struct Timer {
@@ -81,6 +56,37 @@ struct Timer {
   int64_t due = 0;
   std::string kind;  // hold_timeout, escalation
   int64_t state_entry = 0;
+
+  bool operator==(const Timer&) const = default;
+};
+
+// The current state of one order, as its journal says (projection.h).
+struct StoredOrder {
+  std::string order_id;
+  std::string channel;
+  std::string external_id;
+  int64_t deployment = 0;
+  std::string state;
+  int64_t state_since = 0;
+  int64_t state_entry = 0;  // how many times the order has entered a state
+  // The canonical order JSON, with what events set since.
+  std::string order;
+  // Where the journal keeps the order as received, and whether events have
+  // changed it since (else the order table need not keep it again).
+  int64_t received_seq = 0;
+  bool order_changed = false;
+  LineStates lines;  // per line of the order, where its units are
+  std::optional<Hold> hold;
+  std::string priority;  // the Priority a policy set, by name; "" when none
+  std::vector<std::string> tags;
+  std::vector<std::string> fired;  // escalation rules fired since the order entered its state
+  std::vector<Allocation> allocations;  // reserved and not yet shipped or released
+  std::vector<std::string> excluded_nodes;  // nodes that refused the order
+  std::vector<Timer> timers;                // pending
+  int64_t last_seq = 0;
+  int64_t last_at = 0;  // when its journal was last written
+
+  bool operator==(const StoredOrder&) const = default;
 };
 
 struct DeploymentFile {
@@ -137,82 +143,120 @@ struct StockChange {
   std::string order_id;  // for reservations
 };
 
-// Something to tell a channel (an inventory update), kept until a connector sends it.
+// Something to tell a channel (what it may sell), kept until a connector sends it.
 struct OutboxMessage {
   int64_t id = 0;
   int64_t created_at = 0;
   std::string channel;
   std::string kind;  // inventory_update
-  nlohmann::json body;
-  std::optional<int64_t> sent_at;
+  std::string sku;
+  int64_t quantity = 0;
+  std::optional<int64_t> previous;  // what the channel was told before
+};
+
+class Journal {
+ public:
+  virtual ~Journal() = default;
+  virtual void append(journal::Record& record) = 0;  // sets record.seq
+  virtual std::vector<journal::Record> of_order(const std::string& order_id) = 0;
+  virtual std::optional<journal::Record> record(int64_t seq) = 0;
+  virtual std::vector<journal::Record> after(int64_t seq, size_t limit) = 0;
+  virtual void scan(const std::function<void(const journal::Record&)>& visit) = 0;
+  virtual int64_t last_seq() = 0;
+};
+
+// The projections of the journal: each order's state, the pending timers
+// by when they are due, and the intake keys already taken.
+class Orders {
+ public:
+  virtual ~Orders() = default;
+  // False when the key was taken before: a redelivery.
+  virtual bool claimed(const IntakeKey& key) = 0;
+  virtual void claim(const IntakeKey& key, const std::string& order_id) = 0;
+
+  virtual void put(const StoredOrder& order) = 0;
+  virtual std::optional<StoredOrder> get(const std::string& order_id) = 0;
+  virtual void scan(const std::function<void(const StoredOrder&)>& visit) = 0;
+  virtual int64_t count() = 0;
+  // Orders in a state, longest in it first.
+  virtual std::vector<std::string> in_state(const std::string& state) = 0;
+
+  virtual void add_timer(const Timer& timer) = 0;
+  virtual void remove_timer(const Timer& timer) = 0;
+  virtual std::vector<Timer> due_timers(int64_t until, size_t limit) = 0;
+  virtual std::optional<int64_t> next_due() = 0;
+  virtual int64_t last_timer_id() = 0;
+};
+
+class Deployments {
+ public:
+  virtual ~Deployments() = default;
+  virtual int64_t add(const Deployment& deployment) = 0;
+  virtual void set_live(int64_t deployment) = 0;
+  virtual std::optional<int64_t> live() = 0;
+  virtual std::vector<Deployment> list(bool with_files) = 0;
+  virtual std::optional<Deployment> get(int64_t id) = 0;
+};
+
+// Stock per node and SKU, and the log of every change to it.
+class StockLedger {
+ public:
+  virtual ~StockLedger() = default;
+  virtual std::optional<StockRow> row(const std::string& node, const std::string& sku) = 0;
+  virtual void put(const StockRow& row) = 0;
+  virtual void scan(const std::function<void(const StockRow&)>& visit) = 0;
+  virtual void log(StockChange& change) = 0;  // sets change.seq
+  virtual void scan_log(const std::function<void(const StockChange&)>& visit) = 0;
+  // How many orders each node has had stock reserved for since `since`.
+  virtual std::map<std::string, int64_t> orders_reserved_since(int64_t since) = 0;
+};
+
+// What each channel was last told it may sell, and the messages to send.
+class Outbox {
+ public:
+  virtual ~Outbox() = default;
+  virtual std::optional<int64_t> advertised(const std::string& channel, const std::string& sku) = 0;
+  virtual void put_advertised(const std::string& channel, const std::string& sku, int64_t quantity) = 0;
+  virtual int64_t add(const OutboxMessage& message) = 0;
+  virtual std::vector<OutboxMessage> after(int64_t id, size_t limit) = 0;
+};
+
+class DeadLetters {
+ public:
+  virtual ~DeadLetters() = default;
+  virtual int64_t add(const DeadLetter& letter) = 0;
+  virtual std::vector<DeadLetter> list() = 0;
+};
+
+// Small named values the runtime keeps with its data: that the stock was
+// seeded, how far the engine decided the inbox, its clock.
+class Settings {
+ public:
+  virtual ~Settings() = default;
+  virtual std::optional<std::string> get(const std::string& name) = 0;
+  virtual void set(const std::string& name, const std::string& value) = 0;
 };
 
 class Store {
  public:
   virtual ~Store() = default;
-  virtual StoreStats stats() const { return {}; }
-
   // A unit of work: everything between begin() and commit() is durable
-  // together or not at all. Inside it, mark() and undo() bracket one
-  // event, so that a failure half-way through an event undoes only it.
+  // together or not at all.
   virtual void begin() = 0;
   virtual void commit() = 0;
   virtual void rollback() = 0;
   virtual bool in_transaction() const = 0;
-  virtual void mark() = 0;
-  virtual void release_mark() = 0;
-  virtual void undo_to_mark() = 0;
 
-  // False when the key was claimed before: a redelivery.
-  virtual bool claim(const IntakeKey& key, const std::string& order_id) = 0;
-  virtual std::optional<std::string> claimed(const IntakeKey& key) = 0;
+  virtual Journal& journal() = 0;
+  virtual Orders& orders() = 0;
+  virtual Deployments& deployments() = 0;
+  virtual StockLedger& stock() = 0;
+  virtual Outbox& outbox() = 0;
+  virtual DeadLetters& dead_letters() = 0;
+  virtual Settings& settings() = 0;
 
-  virtual int64_t append(JournalEntry& entry) = 0;  // sets entry.seq
-  virtual std::vector<JournalEntry> journal(const std::string& order_id) = 0;
-  virtual void scan_journal(const std::function<void(const JournalEntry&)>& visit) = 0;
-  virtual std::vector<JournalEntry> journal_after(int64_t seq, size_t limit) = 0;
-  virtual int64_t last_journal_seq() = 0;
-
-  virtual void put_order(const StoredOrder& order) = 0;
-  virtual std::optional<StoredOrder> get_order(const std::string& order_id) = 0;
-  virtual void scan_orders(const std::function<void(const StoredOrder&)>& visit) = 0;
-  virtual int64_t order_count() = 0;
-
-  virtual int64_t add_timer(const Timer& timer) = 0;  // returns its id
-  virtual bool delete_timer(int64_t id) = 0;  // false when it was gone already
-  virtual std::vector<Timer> timers_of(const std::string& order_id) = 0;
-  virtual std::vector<Timer> due_timers(int64_t until, size_t limit) = 0;
-  virtual std::optional<int64_t> next_due() = 0;
-
-  virtual int64_t add_deployment(const Deployment& deployment) = 0;
-  virtual void set_live(int64_t deployment) = 0;
-  virtual std::optional<int64_t> live() = 0;
-  virtual std::vector<Deployment> deployments(bool with_files) = 0;
-  virtual std::optional<Deployment> deployment(int64_t id) = 0;
-
-  virtual int64_t add_dead_letter(const DeadLetter& letter) = 0;
-  virtual std::vector<DeadLetter> dead_letters() = 0;
-
-  // Stock: the rows, and the log of every change to them.
-  virtual std::optional<StockRow> stock(const std::string& node, const std::string& sku) = 0;
-  virtual void put_stock(const StockRow& row) = 0;
-  virtual void scan_stock(const std::function<void(const StockRow&)>& visit) = 0;
-  virtual int64_t log_stock(StockChange& change) = 0;  // sets change.seq
-  virtual void scan_stock_log(const std::function<void(const StockChange&)>& visit) = 0;
-  // How many orders each node has had stock reserved for since `since`.
-  virtual std::map<std::string, int64_t> orders_reserved_since(int64_t since) = 0;
-  // Orders in a state, oldest in it first.
-  virtual std::vector<std::string> orders_in_state(const std::string& state) = 0;
-
-  // What each channel was last told it may sell, and the messages to send.
-  virtual std::optional<int64_t> advertised(const std::string& channel, const std::string& sku) = 0;
-  virtual void put_advertised(const std::string& channel, const std::string& sku, int64_t quantity) = 0;
-  virtual int64_t add_outbox(const OutboxMessage& message) = 0;
-  virtual std::vector<OutboxMessage> outbox(bool unsent_only, size_t limit) = 0;
-  virtual std::vector<OutboxMessage> outbox_after(int64_t id, size_t limit) = 0;
-
-  // Replaces the order, timer and stock tables with what the journal and
-  // the stock log say.
+  virtual StoreStats stats() const { return {}; }
+  // Empties the order, timer and stock tables (before they are rebuilt).
   virtual void clear_projections() = 0;
 };
 

@@ -1,6 +1,7 @@
-// The inbox failing under the intake: a webhook whose inbox batch fails to
-// commit is answered 503 (send again) and nothing of it stays; the intake
-// goes on, and the same webhook sent again is taken and decided.
+// The inbox failing under the intake (its writes fail at the SQLite VFS,
+// fault_injection.h): a webhook whose inbox batch fails to commit is
+// answered 503 (send again) and nothing of it stays; the intake goes on,
+// and the same webhook sent again is taken and decided.
 #include <gmock/gmock.h>
 
 #include <condition_variable>
@@ -10,43 +11,14 @@
 
 #include "connectors/connector.h"
 #include "connectors/intake/intake.h"
+#include "runtime/engine/engine_thread.h"
+#include "runtime/store/fault_injection.h"
 #include "tests/runtime/engine_fixture.h"
 
 namespace orderflow::intake {
 namespace {
 
 using runtime::testing::EngineTest;
-
-// Passes everything to a real inbox, failing the next commits when told.
-class FaultyInbox final : public runtime::Inbox {
- public:
-  explicit FaultyInbox(runtime::Inbox& inner) : i_(inner) {}
-  std::atomic<int> fail_commits = 0;
-  void begin() override { i_.begin(); }
-  void commit() override {
-    if (fail_commits > 0) {
-      --fail_commits;
-      throw runtime::StoreError("injected: disk I/O error", 10);
-    }
-    i_.commit();
-  }
-  void rollback() override { i_.rollback(); }
-  bool in_transaction() const override { return i_.in_transaction(); }
-  bool add(runtime::InboxEntry& e) override { return i_.add(e); }
-  std::vector<runtime::InboxEntry> after(int64_t seq, size_t limit) override { return i_.after(seq, limit); }
-  int64_t last_seq() override { return i_.last_seq(); }
-  int64_t forget_bodies(int64_t d, int64_t before) override { return i_.forget_bodies(d, before); }
-  std::optional<std::string> cursor(const std::string& name) override { return i_.cursor(name); }
-  void set_cursor(const std::string& name, const std::string& value) override { i_.set_cursor(name, value); }
-  void request_fetch(const runtime::FetchRequest& f) override { i_.request_fetch(f); }
-  std::vector<runtime::FetchRequest> fetches(const std::string& c, size_t l) override { return i_.fetches(c, l); }
-  void fetched(const std::string& c, const std::string& id) override { i_.fetched(c, id); }
-  void log_told(const runtime::ToldRecord& t) override { i_.log_told(t); }
-  std::vector<runtime::ToldRecord> told(size_t limit) override { return i_.told(limit); }
-
- private:
-  runtime::Inbox& i_;
-};
 
 class IntakeFaultTest : public EngineTest {
  protected:
@@ -72,19 +44,25 @@ TEST_P(IntakeFaultTest, FailedInboxCommitAnswers503AndKeepsNothing) {
   std::stringstream text;
   text << in.rdbuf();
   std::string inbox_file = runtime::inbox_path(db());
-  auto real = runtime::open_sqlite_inbox(inbox_file, {.sync_full = false});
-  FaultyInbox inbox(*real);
+  runtime::SqliteOptions faulty;
+  faulty.sync_full = false;
+  faulty.vfs = runtime::fault_injection::vfs_name();
+  auto inbox = runtime::open_sqlite_inbox(inbox_file, faulty);
   auto reader = runtime::open_sqlite_store(db(), {.read_only = true});
   IntakeConfig config;
   config.secrets["shopify"] = {"secret", "", ""};
-  Intake intake(*engine_, *reader, inbox, inbox_file, config);
+  int64_t decided = engine_->inbox_decided();
+  runtime::EngineThread thread(*engine_, clock_, {});
+  Intake intake(thread, decided, *reader, *inbox, inbox_file, config);
   intake.start();
 
-  inbox.fail_commits = 1;
+  runtime::fault_injection::fail_writes("-inbox", 1);
   HttpResponse failed = post(intake, text.str());
+  runtime::fault_injection::reset();
   EXPECT_EQ(failed.status, 503) << failed.body;
   EXPECT_THAT(failed.body, ::testing::HasSubstr("send again"));
-  EXPECT_EQ(real->last_seq(), 0) << "nothing of the failed batch stays in the inbox";
+  EXPECT_EQ(runtime::open_sqlite_inbox(inbox_file, {.read_only = true})->last_seq(), 0)
+      << "nothing of the failed batch stays in the inbox";
 
   HttpResponse again = post(intake, text.str());
   EXPECT_EQ(again.status, 200) << again.body;
@@ -92,10 +70,12 @@ TEST_P(IntakeFaultTest, FailedInboxCommitAnswers503AndKeepsNothing) {
   // Decided behind the answer, by the decider (which has the engine's connection: look through another).
   auto looking = runtime::open_sqlite_store(db(), {.read_only = true});
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!looking->get_order("SHOPIFY-450789469") && std::chrono::steady_clock::now() < deadline)
+  while (!looking->orders().get("SHOPIFY-450789469") && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   intake.stop();
-  EXPECT_TRUE(looking->get_order("SHOPIFY-450789469").has_value());
+  thread.stop();
+  EXPECT_TRUE(looking->orders().get("SHOPIFY-450789469").has_value());
+  EXPECT_EQ(looking->settings().get("inbox_decided"), "1") << "the engine keeps how far it decided the inbox";
 }
 
 TEST_P(IntakeFaultTest, OldDecidedBodiesAreForgottenButStillKnown) {
@@ -104,7 +84,9 @@ TEST_P(IntakeFaultTest, OldDecidedBodiesAreForgottenButStillKnown) {
   auto reader = runtime::open_sqlite_store(db(), {.read_only = true});
   IntakeConfig config;
   config.inbox_keep_days = 30;
-  Intake intake(*engine_, *reader, *inbox, inbox_file, config);
+  int64_t decided = engine_->inbox_decided();
+  runtime::EngineThread thread(*engine_, clock_, {});
+  Intake intake(thread, decided, *reader, *inbox, inbox_file, config);
   const int64_t day = 86'400'000, now = 100 * day;
   runtime::InboxEntry old{0, "woocommerce|old", "woocommerce", "webhook:woocommerce", now - 40 * day, "{}"};
   runtime::InboxEntry recent{0, "woocommerce|recent", "woocommerce", "webhook:woocommerce", now - 5 * day, "{}"};

@@ -21,6 +21,7 @@ import re
 import signal
 import socket
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -139,7 +140,7 @@ def main():
                    b'orderflow_orders_decided_total{channel="shopify",state="held"} 1',
                    b'orderflow_inputs_total{channel="shopify",status="duplicate"} 1',
                    b'orderflow_inputs_total{channel="shopify",status="bad_signature"} 1',
-                   b"orderflow_request_seconds_count", b"orderflow_uncommitted_inputs"]:
+                   b"orderflow_request_seconds_count", b"orderflow_engine_queue"]:
         if needle not in metrics:
             failures.append(f"metrics lack {needle}")
     status, order = expect("API: read an order", request("GET", "/api/orders/SHOPIFY-450789469"), 200)
@@ -181,7 +182,8 @@ def main():
     con = sqlite3.connect(db)
     orders = con.execute("SELECT count(*) FROM orders").fetchone()[0]
     letters = con.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
-    received = con.execute("SELECT count(*) FROM journal WHERE kind = 'received'").fetchone()[0]
+    journal = subprocess.run([orderflow, "journal", "--db", db], capture_output=True, text=True, check=True).stdout
+    received = sum(1 for line in journal.splitlines() if json.loads(line)["kind"] == "received")
     if (orders, received) != (3, 3):
         failures.append(f"{orders} orders and {received} received entries stored; expected 3 and 3")
     if letters != 8:

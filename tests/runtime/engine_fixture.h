@@ -1,6 +1,7 @@
 #pragma once
 // A fresh database with the example bundle deployed, an engine over it on a
-// manual clock, and the example's real orders to feed it.
+// manual clock (driven from the test's thread), and the example's real
+// orders to feed it.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -9,8 +10,10 @@
 #include <sstream>
 
 #include "compiler/model/value.h"
+#include "runtime/engine/inputs.h"
 #include "runtime/engine/order_engine.h"
 #include "runtime/store/sqlite_store.h"
+#include "runtime/store/writer_lock.h"
 
 namespace orderflow::runtime::testing {
 
@@ -41,10 +44,29 @@ class TempDir {
   std::string path_;
 };
 
+// One journal entry with its record's place, its body as `audit --format
+// json` shows it: what tests read of an order's history.
+struct Entry {
+  int64_t seq = 0;
+  std::string order_id;
+  int64_t at = 0;
+  std::string kind;
+  nlohmann::ordered_json body;
+};
+
+inline std::vector<Entry> entries_of(Store& store, const std::string& order_id) {
+  std::vector<Entry> out;
+  for (const journal::Record& r : store.journal().of_order(order_id))
+    for (const journal::Entry& e : r.entries)
+      out.push_back({r.seq, r.order_id, r.at, journal::kind_name(e), journal::to_json(e)});
+  return out;
+}
+
 // Parameterised by the engine that decides: "interp" or "jit".
 class EngineTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
+    lock_.emplace(WriterLock::acquire(db(), "engine test"));
     store_ = open_sqlite_store(db(), {.sync_full = false});
     DeployResult r = deploy_bundle(*store_, kExample, at("2026-11-19T00:00:00Z"), choice());
     ASSERT_EQ(r.status, DeployResult::Status::Deployed) << r.message << r.diagnostics;
@@ -55,15 +77,18 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
     c.kind = GetParam();
     return c;
   }
-  void start() {
+  virtual EngineOptions options() const {
     EngineOptions options;
     options.engine = choice();
-    engine_ = std::make_unique<OrderEngine>(*store_, clock_, options);
+    return options;
   }
+  void start() { engine_ = std::make_unique<OrderEngine>(*store_, *lock_, clock_, options()); }
   // Stops the engine and opens the database again, as after a restart.
   void restart() {
     engine_.reset();
     store_.reset();
+    lock_.reset();
+    lock_.emplace(WriterLock::acquire(db(), "engine test"));
     store_ = open_sqlite_store(db(), {.sync_full = false});
     start();
   }
@@ -71,7 +96,7 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
 
   Ack submit(const nlohmann::json& input, const char* when) {
     clock_.set(at(when));
-    Ack ack = engine_->submit(input, "test");
+    Ack ack = engine_->submit(read_input(input, "test"));
     engine_->commit();
     return ack;
   }
@@ -86,15 +111,18 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
     engine_->commit();
     return acks;
   }
-  StoredOrder order(const std::string& id) { return *store_->get_order(id); }
+  StoredOrder order(const std::string& id) { return *store_->orders().get(id); }
+  nlohmann::json order_json(const std::string& id) { return nlohmann::json::parse(order(id).order); }
+  std::vector<Entry> history(const std::string& id) { return entries_of(*store_, id); }
   std::vector<std::string> kinds(const std::string& id) {
     std::vector<std::string> out;
-    for (const auto& e : store_->journal(id)) out.push_back(e.kind);
+    for (const auto& e : history(id)) out.push_back(e.kind);
     return out;
   }
 
   TempDir dir_;
   ManualClock clock_;
+  std::optional<WriterLock> lock_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<OrderEngine> engine_;
 };

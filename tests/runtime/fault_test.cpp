@@ -1,130 +1,201 @@
-// Faults injected through the Store interface: a commit that fails loses
-// its batch as a whole (nothing of it was acknowledged) and the engine goes
-// on; a failure inside one input undoes that input alone.
+// Faults injected where the store meets the disk (the SQLite VFS of
+// fault_injection.h, as leveldb's fault-injecting Env): a commit whose
+// writes fail loses its batch as a whole (nothing of it was acknowledged)
+// and the engine goes on; a full disk says so; a failure inside one input
+// undoes that input alone and the batch goes on.
 #include <gmock/gmock.h>
+#include <sqlite3.h>
 
+#include <thread>
+
+#include "runtime/engine/engine_thread.h"
+#include "runtime/store/fault_injection.h"
 #include "tests/runtime/engine_fixture.h"
 
 namespace orderflow::runtime::testing {
 namespace {
 
-// Passes everything to a real store, failing where told.
-class FaultyStore final : public Store {
- public:
-  explicit FaultyStore(Store& inner) : s_(inner) {}
-  int fail_commits = 0;          // the next N commits fail (after rolling back)
-  std::string fail_put_order;    // put_order of this order fails
-
-  void begin() override { s_.begin(); }
-  void commit() override {
-    if (fail_commits > 0) {
-      --fail_commits;
-      throw StoreError("injected: disk I/O error", 10);
-    }
-    s_.commit();
-  }
-  void rollback() override { s_.rollback(); }
-  bool in_transaction() const override { return s_.in_transaction(); }
-  void mark() override { s_.mark(); }
-  void release_mark() override { s_.release_mark(); }
-  void undo_to_mark() override { s_.undo_to_mark(); }
-  bool claim(const IntakeKey& k, const std::string& o) override { return s_.claim(k, o); }
-  std::optional<std::string> claimed(const IntakeKey& k) override { return s_.claimed(k); }
-  int64_t append(JournalEntry& e) override { return s_.append(e); }
-  std::vector<JournalEntry> journal(const std::string& o) override { return s_.journal(o); }
-  void scan_journal(const std::function<void(const JournalEntry&)>& v) override { s_.scan_journal(v); }
-  void put_order(const StoredOrder& o) override {
-    if (o.order_id == fail_put_order) throw std::runtime_error("injected: cannot write this order");
-    s_.put_order(o);
-  }
-  std::optional<StoredOrder> get_order(const std::string& o) override { return s_.get_order(o); }
-  void scan_orders(const std::function<void(const StoredOrder&)>& v) override { s_.scan_orders(v); }
-  int64_t order_count() override { return s_.order_count(); }
-  int64_t add_timer(const Timer& t) override { return s_.add_timer(t); }
-  bool delete_timer(int64_t id) override { return s_.delete_timer(id); }
-  std::vector<Timer> timers_of(const std::string& o) override { return s_.timers_of(o); }
-  std::vector<Timer> due_timers(int64_t u, size_t l) override { return s_.due_timers(u, l); }
-  std::optional<int64_t> next_due() override { return s_.next_due(); }
-  int64_t add_deployment(const Deployment& d) override { return s_.add_deployment(d); }
-  void set_live(int64_t d) override { s_.set_live(d); }
-  std::optional<int64_t> live() override { return s_.live(); }
-  std::vector<Deployment> deployments(bool f) override { return s_.deployments(f); }
-  std::optional<Deployment> deployment(int64_t id) override { return s_.deployment(id); }
-  int64_t add_dead_letter(const DeadLetter& d) override { return s_.add_dead_letter(d); }
-  std::vector<DeadLetter> dead_letters() override { return s_.dead_letters(); }
-  void clear_projections() override { s_.clear_projections(); }
-  std::optional<StockRow> stock(const std::string& n, const std::string& k) override { return s_.stock(n, k); }
-  void put_stock(const StockRow& r) override { s_.put_stock(r); }
-  void scan_stock(const std::function<void(const StockRow&)>& v) override { s_.scan_stock(v); }
-  int64_t log_stock(StockChange& c) override { return s_.log_stock(c); }
-  void scan_stock_log(const std::function<void(const StockChange&)>& v) override { s_.scan_stock_log(v); }
-  std::vector<std::string> orders_in_state(const std::string& st) override { return s_.orders_in_state(st); }
-  std::map<std::string, int64_t> orders_reserved_since(int64_t t) override { return s_.orders_reserved_since(t); }
-  std::optional<int64_t> advertised(const std::string& c, const std::string& k) override { return s_.advertised(c, k); }
-  void put_advertised(const std::string& c, const std::string& k, int64_t q) override { s_.put_advertised(c, k, q); }
-  int64_t add_outbox(const OutboxMessage& m) override { return s_.add_outbox(m); }
-  std::vector<OutboxMessage> outbox(bool u, size_t l) override { return s_.outbox(u, l); }
-  std::vector<OutboxMessage> outbox_after(int64_t id, size_t l) override { return s_.outbox_after(id, l); }
-  std::vector<JournalEntry> journal_after(int64_t seq, size_t l) override { return s_.journal_after(seq, l); }
-  int64_t last_journal_seq() override { return s_.last_journal_seq(); }
-
- private:
-  Store& s_;
-};
-
 class FaultTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    real_ = open_sqlite_store(dir_.file("a.db"), {.sync_full = false});
+    fault_injection::reset();
+    lock_.emplace(WriterLock::acquire(db(), "fault test"));
+    open();
     EngineChoice interp;
     interp.kind = "interp";
-    ASSERT_EQ(deploy_bundle(*real_, kExample, 0, interp).status, DeployResult::Status::Deployed);
-    faulty_ = std::make_unique<FaultyStore>(*real_);
-    EngineOptions options;
-    options.engine = interp;
-    engine_ = std::make_unique<OrderEngine>(*faulty_, clock_, options);
+    ASSERT_EQ(deploy_bundle(*store_, kExample, 0, interp).status, DeployResult::Status::Deployed);
+    start();
     clock_.set(at("2026-11-20T06:00:00Z"));
   }
+  void TearDown() override { fault_injection::reset(); }
+  void open() {
+    SqliteOptions options;
+    options.sync_full = false;
+    options.vfs = fault_injection::vfs_name();
+    store_ = open_sqlite_store(db(), options);
+  }
+  void start() {
+    EngineOptions options;
+    options.engine.kind = "interp";
+    engine_ = std::make_unique<OrderEngine>(*store_, *lock_, clock_, options);
+  }
+  Ack submit(const nlohmann::json& input) { return engine_->submit(read_input(input, "test")); }
+  std::string db() const { return dir_.file("a.db"); }
+  // What another connection sees: what was committed.
+  std::unique_ptr<Store> looking() { return open_sqlite_store(db(), {.read_only = true}); }
+
   TempDir dir_;
   ManualClock clock_;
-  std::unique_ptr<Store> real_;
-  std::unique_ptr<FaultyStore> faulty_;
+  std::optional<WriterLock> lock_;
+  std::unique_ptr<Store> store_;
   std::unique_ptr<OrderEngine> engine_;
 };
 
 TEST_F(FaultTest, FailedCommitLosesTheBatchNotTheEngine) {
-  engine_->submit(example_order("amazon-express-prepaid.json"), "test");
-  engine_->submit(example_order("flipkart-cod-high-value.json"), "test");
-  faulty_->fail_commits = 1;
+  submit(example_order("amazon-express-prepaid.json"));
+  submit(example_order("flipkart-cod-high-value.json"));
+  fault_injection::fail_writes("a.db", 1);
   EXPECT_THROW(engine_->commit(), StoreError);
   engine_->abort();
-  EXPECT_EQ(real_->order_count(), 0);
-  EXPECT_TRUE(real_->journal("AMZ-407-1184403").empty());
-  EXPECT_TRUE(real_->due_timers(INT64_MAX, 10).empty());
-  // Sent again, both are new: nothing of the failed batch was kept.
-  EXPECT_EQ(engine_->submit(example_order("amazon-express-prepaid.json"), "test").status, Ack::Status::Stored);
-  EXPECT_EQ(engine_->submit(example_order("flipkart-cod-high-value.json"), "test").status, Ack::Status::Stored);
+  fault_injection::reset();
+  auto after = looking();
+  EXPECT_EQ(after->orders().count(), 0);
+  EXPECT_TRUE(after->journal().of_order("AMZ-407-1184403").empty());
+  EXPECT_TRUE(after->orders().due_timers(INT64_MAX, 10).empty());
+  EXPECT_EQ(after->stock().row("BLR-DS2", "KURTA-M-IND")->reserved, 0) << "the reservation went with its batch";
+  // Sent again, both are new: nothing of the failed batch was kept, and the
+  // engine's own memory (stock, orders, timers) forgot it too.
+  EXPECT_EQ(submit(example_order("amazon-express-prepaid.json")).status, Ack::Status::Stored);
+  EXPECT_EQ(submit(example_order("flipkart-cod-high-value.json")).status, Ack::Status::Stored);
   engine_->commit();
-  EXPECT_EQ(real_->order_count(), 2);
-  EXPECT_EQ(real_->get_order("FK-OD33120099812")->state, "held");
+  after = looking();
+  EXPECT_EQ(after->orders().count(), 2);
+  EXPECT_EQ(after->orders().get("FK-OD33120099812")->state, "held");
+  EXPECT_EQ(after->stock().row("BLR-DS2", "KURTA-M-IND")->reserved, 2);
 }
 
-TEST_F(FaultTest, FailureInsideOneInputUndoesOnlyThatInput) {
-  faulty_->fail_put_order = "FK-OD33120099812";
-  EXPECT_EQ(engine_->submit(example_order("amazon-express-prepaid.json"), "test").status, Ack::Status::Stored);
-  Ack failed = engine_->submit(example_order("flipkart-cod-high-value.json"), "test");
-  EXPECT_EQ(failed.status, Ack::Status::Invalid);
-  EXPECT_THAT(failed.message, ::testing::HasSubstr("injected: cannot write this order"));
-  EXPECT_EQ(engine_->submit(example_order("shopify-cod-repeat-rto.json"), "test").status, Ack::Status::Stored);
+TEST_F(FaultTest, FullDiskFailsTheBatchWithAClearMessage) {
+  submit(example_order("amazon-express-prepaid.json"));
   engine_->commit();
-  EXPECT_EQ(real_->order_count(), 2);
-  EXPECT_TRUE(real_->journal("FK-OD33120099812").empty());
-  EXPECT_FALSE(real_->claimed({"flipkart", "OD331200998121000", "order"}));
-  ASSERT_EQ(real_->dead_letters().size(), 1u) << "the input is kept for replay";
-  // Once the fault is gone, the dead letter's order goes through.
-  faulty_->fail_put_order.clear();
-  EXPECT_EQ(engine_->submit(nlohmann::json::parse(real_->dead_letters()[0].body), "replay").status,
-            Ack::Status::Stored);
+  fault_injection::fill_disk_after("a.db", 0);
+  submit(example_order("flipkart-cod-high-value.json"));
+  try {
+    engine_->commit();
+    FAIL() << "committed to a full disk";
+  } catch (const StoreError& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("is full"));
+  }
+  engine_->abort();
+  fault_injection::reset();
+  EXPECT_EQ(submit(example_order("flipkart-cod-high-value.json")).status, Ack::Status::Stored);
+  engine_->commit();
+  EXPECT_EQ(looking()->orders().count(), 2);
+}
+
+// The engine thread answers every input of a failed batch "send again",
+// and goes on with the next.
+TEST_F(FaultTest, EngineThreadAnswersAFailedBatchAndGoesOn) {
+  EngineThread thread(*engine_, clock_, {});
+  std::vector<Ack> answers;
+  std::mutex m;
+  auto keep = [&](const Ack& a) {
+    std::lock_guard lock(m);
+    answers.push_back(a);
+  };
+  fault_injection::fail_writes("a.db", 1);
+  thread.post(read_input(example_order("amazon-express-prepaid.json"), "t"), keep);
+  thread.flush();
+  fault_injection::reset();
+  thread.post(read_input(example_order("amazon-express-prepaid.json"), "t"), keep);
+  thread.flush();
+  thread.stop();
+  ASSERT_EQ(answers.size(), 2u);
+  EXPECT_EQ(answers[0].status, Ack::Status::Failed);
+  EXPECT_THAT(answers[0].message, ::testing::HasSubstr("send it again"));
+  EXPECT_EQ(answers[1].status, Ack::Status::Stored);
+  EXPECT_EQ(looking()->orders().count(), 1);
+}
+
+// A timer whose batch cannot be written is not lost and does not end the
+// engine: the failure is reported, and the timer fires once the disk takes
+// writes again (serve's timers used to be able to end the server this way).
+TEST_F(FaultTest, TimerThatCannotBeStoredFiresLaterAndTheEngineGoesOn) {
+  submit(example_order("flipkart-cod-high-value.json"));  // held for 24h
+  engine_->commit();
+  std::atomic<int> failures = 0;
+  std::vector<Ack> fired;
+  std::mutex m;
+  EngineThread::Options options;
+  options.on_failure = [&](const std::string&) { ++failures; };
+  options.on_timers = [&](const std::vector<Ack>& acks) {
+    std::lock_guard lock(m);
+    fired.insert(fired.end(), acks.begin(), acks.end());
+  };
+  EngineThread thread(*engine_, clock_, options);
+  fault_injection::fail_writes("a.db", 1000000);
+  clock_.set(at("2026-11-21T07:00:00Z"));
+  thread.wake();
+  for (int i = 0; i < 200 && failures == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_GT(failures, 0);
+  EXPECT_EQ(looking()->orders().get("FK-OD33120099812")->state, "held");
+  fault_injection::reset();
+  thread.wake();
+  for (int i = 0; i < 300 && looking()->orders().get("FK-OD33120099812")->state != "cancelled"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  thread.stop();
+  EXPECT_EQ(looking()->orders().get("FK-OD33120099812")->state, "cancelled");
+  std::lock_guard lock(m);
+  EXPECT_TRUE(std::any_of(fired.begin(), fired.end(), [](const Ack& a) { return a.state == "cancelled"; }));
+}
+
+// An order whose stored text no longer decodes (written by hand, or by a
+// schema it no longer fits) fails the event on it; the batch's other inputs
+// are kept, and so is the failed input, as a dead letter.
+TEST_F(FaultTest, FailureInsideOneInputUndoesOnlyThatInput) {
+  submit(example_order("amazon-express-prepaid.json"));
+  submit(example_order("woocommerce-split-shipment.json"));
+  engine_->commit();
+  engine_.reset();
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw, "UPDATE orders SET order_text = '{\"id\": \"WC-727\"}' WHERE order_id = 'WC-727'",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  start();
+  int64_t reserved_before = looking()->stock().row("BLR-DS1", "KURTA-M-IND")->reserved;
+  nlohmann::json pack_broken = {{"type", "event"}, {"order_id", "WC-727"}, {"event", "pack"}};
+  nlohmann::json pack = {{"type", "event"}, {"order_id", "AMZ-407-1184403"}, {"event", "pack"}};
+  EXPECT_EQ(submit(pack).status, Ack::Status::Stored);
+  Ack failed = submit(pack_broken);
+  EXPECT_EQ(failed.status, Ack::Status::Invalid);
+  EXPECT_THAT(failed.message, ::testing::HasSubstr("no longer decodes"));
+  engine_->commit();
+  auto after = looking();
+  EXPECT_EQ(after->orders().get("AMZ-407-1184403")->state, "packed");
+  EXPECT_EQ(after->orders().get("WC-727")->state, "allocated") << "the failed event changed nothing";
+  EXPECT_EQ(after->stock().row("BLR-DS1", "KURTA-M-IND")->reserved, reserved_before);
+  ASSERT_EQ(after->dead_letters().list().size(), 1u) << "the input is kept for replay";
+  EXPECT_THAT(after->dead_letters().list()[0].body, ::testing::HasSubstr("WC-727"));
+}
+
+TEST_F(FaultTest, SecondEngineOnTheDatabaseIsRefusedAndToldWho) {
+  try {
+    WriterLock::acquire(db(), "orderflow run --db a.db");
+    FAIL() << "two engines got the database";
+  } catch (const StoreError& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("is being written by `fault test` (pid "));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("orderflow import"));
+  }
+  std::optional<LockHolder> holder = WriterLock::holder(db());
+  ASSERT_TRUE(holder);
+  EXPECT_EQ(holder->pid, getpid());
+  engine_.reset();
+  lock_.reset();
+  EXPECT_FALSE(WriterLock::holder(db())) << "a released lock names nobody";
+  EXPECT_NO_THROW(WriterLock::acquire(db(), "next"));
 }
 
 }  // namespace

@@ -10,50 +10,152 @@ namespace {
 
 using ::testing::HasSubstr;
 
+journal::Record record(const std::string& order, int64_t at, std::vector<journal::Entry> entries) {
+  return journal::Record{0, order, at, std::move(entries)};
+}
+
 TEST(SqliteStore, ClaimsAnIntakeKeyOnce) {
   TempDir dir;
   auto store = open_sqlite_store(dir.file("a.db"));
   store->begin();
-  EXPECT_TRUE(store->claim({"shopify", "450789469", "order"}, "SHOP-1"));
-  EXPECT_FALSE(store->claim({"shopify", "450789469", "order"}, "SHOP-1"));
-  EXPECT_TRUE(store->claim({"shopify", "450789469", "refund-1"}, "SHOP-1"));
-  EXPECT_TRUE(store->claim({"amazon", "450789469", "order"}, "AMZ-1"));
+  EXPECT_FALSE(store->orders().claimed({"shopify", "450789469", "order"}));
+  store->orders().claim({"shopify", "450789469", "order"}, "SHOP-1");
+  store->orders().claim({"shopify", "450789469", "refund-1"}, "SHOP-1");
   store->commit();
-  EXPECT_EQ(store->claimed({"shopify", "450789469", "order"}), "SHOP-1");
+  EXPECT_TRUE(store->orders().claimed({"shopify", "450789469", "order"}));
+  EXPECT_TRUE(store->orders().claimed({"shopify", "450789469", "refund-1"}));
+  EXPECT_FALSE(store->orders().claimed({"amazon", "450789469", "order"}));
 }
 
-TEST(SqliteStore, UndoingAMarkUndoesOnlyWhatCameAfterIt) {
+TEST(SqliteStore, JournalRecordsComeBackAsTheyWent) {
   TempDir dir;
   auto store = open_sqlite_store(dir.file("a.db"));
   store->begin();
-  JournalEntry first{0, "A", 1, "event", {{"n", 1}}};
-  store->append(first);
-  store->mark();
-  JournalEntry second{0, "A", 2, "event", {{"n", 2}}};
-  store->append(second);
-  store->undo_to_mark();
+  journal::Record first = record("A", 1, {journal::Received{"amazon", "A-1", 1, "v1", "test", R"({"id":"A"})"},
+                                          journal::StateChanged{"", "new", true, 1, "received", {{{"new", 2}}}}});
+  store->journal().append(first);
+  journal::Record second = record("A", 2, {journal::TimerSet{7, "escalation", 99, 1}});
+  store->journal().append(second);
   store->commit();
-  auto journal = store->journal("A");
-  ASSERT_EQ(journal.size(), 1u);
-  EXPECT_EQ(journal[0].body["n"], 1);
+  EXPECT_EQ(store->journal().last_seq(), second.seq);
+  std::vector<journal::Record> back = store->journal().of_order("A");
+  ASSERT_EQ(back.size(), 2u);
+  ASSERT_EQ(back[0].entries.size(), 2u);
+  EXPECT_EQ(std::get<journal::Received>(back[0].entries[0]).external_id, "A-1");
+  EXPECT_EQ(std::get<journal::StateChanged>(back[0].entries[1]).lines[0][0], (LineState{"new", 2}));
+  EXPECT_EQ(std::get<journal::TimerSet>(back[1].entries[0]).due, 99);
+  EXPECT_EQ(store->journal().after(first.seq, 10).size(), 1u);
 }
 
 TEST(SqliteStore, TimersComeDueInOrder) {
   TempDir dir;
   auto store = open_sqlite_store(dir.file("a.db"));
   store->begin();
-  store->add_timer({0, "B", 300, "hold_timeout", 1});
-  int64_t a = store->add_timer({0, "A", 100, "escalation", 1});
-  store->add_timer({0, "C", 200, "escalation", 2});
+  store->orders().add_timer({1, "B", 300, "hold_timeout", 1});
+  store->orders().add_timer({2, "A", 100, "escalation", 1});
+  store->orders().add_timer({3, "C", 200, "escalation", 2});
   store->commit();
-  EXPECT_EQ(store->next_due(), 100);
-  auto due = store->due_timers(250, 10);
+  EXPECT_EQ(store->orders().next_due(), 100);
+  auto due = store->orders().due_timers(250, 10);
   ASSERT_EQ(due.size(), 2u);
   EXPECT_EQ(due[0].order_id, "A");
   EXPECT_EQ(due[1].order_id, "C");
-  EXPECT_TRUE(store->delete_timer(a));
-  EXPECT_FALSE(store->delete_timer(a));
-  EXPECT_EQ(store->next_due(), 200);
+  store->orders().remove_timer(due[0]);
+  EXPECT_EQ(store->orders().next_due(), 200);
+  EXPECT_EQ(store->orders().last_timer_id(), 3);
+}
+
+// Every kind of entry, with every field set, encodes and decodes to itself.
+TEST(JournalCodec, EveryEntryRoundTrips) {
+  std::vector<journal::Entry> entries = {
+      journal::Received{"amazon", "407-1", 3, "2026.11-3", "webhook:amazon", R"({"id":"AMZ-1","lines":[]})"},
+      journal::StateChanged{"accepted", "allocated", true, 3, "by policy", {{{"allocated", 1}, {"packed", 2}}, {}}},
+      journal::Decided{"routing", "2026.11-1", 3, "route", "", std::string("Standard"), {"Standard"},
+                       int64_t{86400000}, int64_t{1795146120000}, "cancel", "COD not confirmed", "high",
+                       {"gift"}, {{"notify", "ops", "Standard", "high"}},
+                       {{"BLR-DS1", {{0, "KURTA-M-IND", 2}, {1, "SCARF", 1}}}}, "", true,
+                       {{"BLR-DS1", "KURTA-M-IND", 150, 3, 2}}, {{"MAA-WH1", "inactive"}}, ""},
+      journal::EventApplied{"cancel", "shopify-refund-1", "shopify", "wrong size", "", {{int64_t{0}, "", "", 1}},
+                            R"({"delivered_at":"2026-11-21T10:00:00Z"})", {{0, 1}}, int64_t{1795146000000}},
+      journal::Escalated{{"Dispatch deadline close"}, {{"notify", "ops-oncall", "Dispatch deadline close", "high"}}, 3,
+                         "high", {"sla_breached"}, ""},
+      journal::TimerSet{12, "hold_timeout", -5, 2},
+      journal::TimerFired{12, "hold_timeout", 100, 3600000, true},
+      journal::TimerCancelled{13, "escalation"},
+      journal::Refused{"ship", "e-9", "order 'X' is held", std::nullopt},
+      journal::Migrated{1, 2},
+      journal::Reserved{{{0, "KURTA-M-IND", "BLR-DS1", 2}}},
+      journal::StockSettled{{{0, "KURTA-M-IND", "BLR-DS1", 1}}, {{1, "SCARF", "DEL-WH1", 1}}, "BLR-DS1"},
+  };
+  std::string bytes = journal::encode(entries);
+  EXPECT_EQ(bytes[0], 1) << "the format version comes first";
+  std::vector<journal::Entry> back = journal::decode(bytes);
+  ASSERT_EQ(back.size(), entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    EXPECT_EQ(back[i].index(), entries[i].index());
+    EXPECT_EQ(journal::to_json(back[i]).dump(), journal::to_json(entries[i]).dump()) << journal::kind_name(entries[i]);
+  }
+  // The readable form says what a person looks for.
+  nlohmann::ordered_json decided = journal::to_json(entries[2]);
+  EXPECT_EQ(decided["rule"], "Standard");
+  EXPECT_EQ(decided["until"], "2026-11-20T03:42:00Z");
+  EXPECT_EQ(decided["hold_for"], "24h");
+}
+
+TEST(JournalCodec, DamagedBytesAreAnErrorNotACrash) {
+  std::string bytes = journal::encode({journal::Received{"amazon", "407-1", 3, "v", "s", "{}"}});
+  EXPECT_THROW(journal::decode(""), journal::CodecError);
+  EXPECT_THROW(journal::decode(std::string("\x07") + bytes.substr(1)), journal::CodecError);
+  for (size_t cut = 1; cut < bytes.size(); ++cut) {
+    try {
+      journal::decode(bytes.substr(0, cut));
+    } catch (const journal::CodecError&) {
+    }
+  }
+  std::string huge = bytes.substr(0, 2) + std::string("\xff\xff\xff\xff\x0f") + bytes.substr(3);
+  EXPECT_THROW(journal::decode(huge), journal::CodecError);
+}
+
+// A database written before the typed journal is refused with what to do,
+// and `orderflow migrate` brings it up to date: every entry read and kept,
+// the orders as they were, its stored explanations still shown.
+TEST(SqliteStore, OlderSchemaIsMigratedKeepingItsHistory) {
+  TempDir dir;
+  std::string path = dir.file("v2.db");
+  {
+    std::ifstream in(std::string(ORDERFLOW_SOURCE_DIR) + "/tests/runtime/fixtures/schema-v2.sql");
+    std::stringstream sql;
+    sql << in.rdbuf();
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, sql.str().c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  try {
+    open_sqlite_store(path);
+    FAIL() << "opened a version-2 database without migrating it";
+  } catch (const StoreError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("orderflow migrate --db"));
+  }
+  EXPECT_EQ(upgrade_sqlite_store(path), 18);
+  EXPECT_EQ(upgrade_sqlite_store(path), 0) << "a current database is left alone";
+  auto store = open_sqlite_store(path);
+  std::vector<Entry> amazon = entries_of(*store, "AMZ-407-1184403");
+  ASSERT_EQ(amazon.size(), 12u);
+  EXPECT_EQ(amazon[0].kind, "received");
+  EXPECT_EQ(amazon[2].body["rule"], "otherwise");
+  EXPECT_TRUE(amazon[2].body.contains("trace")) << "the explanation it stored is kept";
+  EXPECT_EQ(amazon[8].body["event"], "pack");
+  // Records keep the number of their last entry, so the sender's place in the journal still holds.
+  EXPECT_EQ(store->journal().last_seq(), 18);
+  std::optional<StoredOrder> order = store->orders().get("AMZ-407-1184403");
+  ASSERT_TRUE(order);
+  EXPECT_EQ(order->state, "packed");
+  EXPECT_THAT(order->order, HasSubstr("KURTA-M-IND"));
+  ASSERT_EQ(order->timers.size(), 1u);
+  EXPECT_EQ(store->orders().get("FK-OD33120099812")->hold->reason, "cod_confirmation");
+  EXPECT_EQ(store->orders().due_timers(INT64_MAX, 10).size(), 3u);
+  EXPECT_GE(store->orders().last_timer_id(), 4);
 }
 
 TEST(SqliteStore, LockedDatabaseSaysSo) {
@@ -91,8 +193,8 @@ TEST(SqliteStore, CorruptDatabaseGivesAClearErrorNotACrash) {
     auto store = open_sqlite_store(dir.file("a.db"));
     store->begin();
     for (int i = 0; i < 400; ++i) {
-      JournalEntry e{0, "ORDER-" + std::to_string(i), i, "event", {{"payload", std::string(200, 'p')}}};
-      store->append(e);
+      journal::Record e = record("ORDER-" + std::to_string(i), i, {journal::Refused{"x", "", std::string(200, 'p'), {}}});
+      store->journal().append(e);
     }
     store->commit();
   }
@@ -109,8 +211,8 @@ TEST(SqliteStore, CorruptDatabaseGivesAClearErrorNotACrash) {
   }
   try {
     auto store = open_sqlite_store(dir.file("a.db"));
-    store->journal("ORDER-7");
-    store->scan_journal([](const JournalEntry&) {});
+    store->journal().of_order("ORDER-7");
+    store->journal().scan([](const journal::Record&) {});
     FAIL() << "read a scribbled database without noticing";
   } catch (const StoreError& e) {
     EXPECT_THAT(e.what(), ::testing::AnyOf(HasSubstr("is corrupt"), HasSubstr("is not an orderflow database")));
@@ -123,14 +225,14 @@ TEST(SqliteStore, FullDatabaseSaysSoAndKeepsWhatWasCommitted) {
   options.max_pages = 64;
   auto store = open_sqlite_store(dir.file("a.db"), options);
   store->begin();
-  JournalEntry kept{0, "KEPT", 1, "event", {}};
-  store->append(kept);
+  journal::Record kept = record("KEPT", 1, {journal::Migrated{1, 2}});
+  store->journal().append(kept);
   store->commit();
   try {
     store->begin();
     for (int i = 0; i < 10000; ++i) {
-      JournalEntry e{0, "BIG", i, "event", {{"payload", std::string(4000, 'x')}}};
-      store->append(e);
+      journal::Record e = record("BIG", i, {journal::Refused{"x", "", std::string(4000, 'x'), {}}});
+      store->journal().append(e);
     }
     FAIL() << "a capped database never filled up";
   } catch (const StoreError& e) {
@@ -138,8 +240,8 @@ TEST(SqliteStore, FullDatabaseSaysSoAndKeepsWhatWasCommitted) {
     EXPECT_EQ(e.code() & 0xff, SQLITE_FULL);
   }
   store->rollback();
-  EXPECT_EQ(store->journal("KEPT").size(), 1u);
-  EXPECT_TRUE(store->journal("BIG").empty());
+  EXPECT_EQ(store->journal().of_order("KEPT").size(), 1u);
+  EXPECT_TRUE(store->journal().of_order("BIG").empty());
 }
 
 TEST(SqliteStore, FolderThatCannotBeWrittenSaysSo) {
@@ -177,11 +279,11 @@ TEST(SqliteStore, DeploymentsKeepTheirFiles) {
   d.content_hash = "abc";
   d.version = "2026.11-3";
   d.files = {{"acceptance.flow", "policy acceptance \"x\"\n"}, {"data/fx.csv", "from,to,rate\n"}};
-  int64_t id = store->add_deployment(d);
-  store->set_live(id);
+  int64_t id = store->deployments().add(d);
+  store->deployments().set_live(id);
   store->commit();
-  EXPECT_EQ(store->live(), id);
-  auto back = store->deployment(id);
+  EXPECT_EQ(store->deployments().live(), id);
+  auto back = store->deployments().get(id);
   ASSERT_TRUE(back);
   ASSERT_EQ(back->files.size(), 2u);
   EXPECT_EQ(back->files[1].path, "data/fx.csv");

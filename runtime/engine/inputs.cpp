@@ -1,0 +1,204 @@
+#include "runtime/engine/inputs.h"
+
+#include <fmt/format.h>
+
+#include "compiler/model/value.h"
+
+namespace orderflow::runtime {
+
+namespace {
+
+struct Malformed {
+  std::string message;
+};
+
+std::string text_field(const nlohmann::json& j, const char* key, bool required, const char* what) {
+  if (!j.contains(key) || j[key].is_null()) {
+    if (required) throw Malformed{fmt::format("$.{}: expected {}", key, what)};
+    return "";
+  }
+  if (!j[key].is_string()) throw Malformed{fmt::format("$.{}: expected {} as text", key, what)};
+  return j[key].get<std::string>();
+}
+
+std::optional<int64_t> whole_number(const nlohmann::json& j, const char* key) {
+  if (!j.contains(key) || j[key].is_null()) return std::nullopt;
+  if (!j[key].is_number_integer()) throw Malformed{fmt::format("$.{}: expected a whole number", key)};
+  return j[key].get<int64_t>();
+}
+
+OrderEvent read_event(const nlohmann::json& j) {
+  OrderEvent e;
+  e.order_id = text_field(j, "order_id", true, "the order's id");
+  e.event = text_field(j, "event", true, "the event's name");
+  e.event_id = text_field(j, "event_id", false, "an id");
+  e.by = text_field(j, "by", false, "who sent it");
+  e.reason = text_field(j, "reason", false, "a reason");
+  e.node = text_field(j, "node", false, "the node's id");
+  if (j.contains("lines")) {
+    const nlohmann::json& given = j["lines"];
+    if (!given.is_array()) throw Malformed{"$.lines: expected a list of {\"line\" or \"sku\" or \"id\", \"quantity\"}"};
+    e.lines.emplace();
+    for (size_t i = 0; i < given.size(); ++i) {
+      const nlohmann::json& g = given[i];
+      if (!g.is_object()) throw Malformed{fmt::format("$.lines[{}]: expected {{\"line\" or \"sku\" or \"id\", \"quantity\"}}", i)};
+      journal::LineRef ref;
+      if (g.contains("line")) {
+        if (!g["line"].is_number_integer() || g["line"].get<int64_t>() < 0)
+          throw Malformed{fmt::format("$.lines[{}].line: expected the line's index, from 0", i)};
+        ref.line = g["line"].get<int64_t>();
+      }
+      if (g.contains("sku")) {
+        if (!g["sku"].is_string()) throw Malformed{fmt::format("$.lines[{}].sku: expected text", i)};
+        ref.sku = g["sku"].get<std::string>();
+      }
+      if (g.contains("id")) ref.id = g["id"].is_string() ? g["id"].get<std::string>() : g["id"].dump();
+      if (!ref.line && ref.sku.empty() && ref.id.empty())
+        throw Malformed{fmt::format("$.lines[{}]: name the line by \"line\" (its index), \"sku\" or \"id\"", i)};
+      if (!g.contains("quantity") || !g["quantity"].is_number_integer() || g["quantity"].get<int64_t>() <= 0)
+        throw Malformed{fmt::format("$.lines[{}].quantity: expected a positive number", i)};
+      ref.quantity = g["quantity"].get<int64_t>();
+      e.lines->push_back(std::move(ref));
+    }
+  }
+  if (j.contains("set")) {
+    if (!j["set"].is_object()) throw Malformed{"$.set: expected an object of order fields"};
+    e.set = j["set"];
+  }
+  return e;
+}
+
+StockInput read_stock(const nlohmann::json& j) {
+  StockInput s;
+  s.node = text_field(j, "node", true, "the node's id");
+  s.sku = text_field(j, "sku", true, "the SKU");
+  if (s.node.empty()) throw Malformed{"$.node: expected the node's id"};
+  if (s.sku.empty()) throw Malformed{"$.sku: expected the SKU"};
+  s.on_hand = whole_number(j, "on_hand");
+  s.received = whole_number(j, "received");
+  s.adjust = whole_number(j, "adjust");
+  s.safety_stock = whole_number(j, "safety_stock");
+  s.reason = text_field(j, "reason", false, "a reason");
+  s.event_id = text_field(j, "event_id", false, "an id");
+  int given = (s.on_hand ? 1 : 0) + (s.received ? 1 : 0) + (s.adjust ? 1 : 0);
+  if (given == 0 && !s.safety_stock) throw Malformed{"expected one of on_hand, received, adjust or safety_stock"};
+  if (given > 1) throw Malformed{"give one of on_hand, received or adjust, not several"};
+  if (s.on_hand && *s.on_hand < 0) throw Malformed{"$.on_hand: cannot be negative"};
+  if (s.received && *s.received <= 0) throw Malformed{"$.received: expected a positive number of units"};
+  if (s.safety_stock && *s.safety_stock < 0) throw Malformed{"$.safety_stock: cannot be negative"};
+  return s;
+}
+
+}  // namespace
+
+std::optional<int64_t> stated_time(const nlohmann::json& json) {
+  if (!json.is_object()) return std::nullopt;
+  const nlohmann::json* when = json.contains("at") ? &json["at"] : nullptr;
+  if (!when && json.value("type", "order") == "order") {
+    const nlohmann::json& order = json.contains("order") ? json["order"] : json;
+    if (order.is_object() && order.contains("placed_at")) when = &order["placed_at"];
+  }
+  if (!when || !when->is_string()) return std::nullopt;
+  return model::parse_time(when->get<std::string>());
+}
+
+Input read_input(const nlohmann::json& json, std::string source) {
+  Input input;
+  input.source = std::move(source);
+  try {
+    if (!json.is_object()) throw Malformed{"$: expected a JSON object"};
+    if (json.contains("at") && !json["at"].is_null()) {
+      if (!json["at"].is_string()) throw Malformed{"$.at: expected a time such as \"2026-11-20T10:15:00Z\""};
+      input.at = model::parse_time(json["at"].get<std::string>());
+      if (!input.at) throw Malformed{"$.at: expected a time such as \"2026-11-20T10:15:00Z\""};
+    }
+    std::string type = json.contains("type") && json["type"].is_string() ? json["type"].get<std::string>()
+                       : json.contains("type")                          ? "?"
+                                                                        : "order";
+    if (type == "order") {
+      NewOrder order{json.contains("order") ? json["order"] : json};
+      if (!order.order.is_object()) throw Malformed{"$.order: expected the order as a JSON object"};
+      order.order.erase("state");
+      order.order.erase("state_since");
+      input.body = std::move(order);
+    } else if (type == "event") {
+      input.body = read_event(json);
+    } else if (type == "stock") {
+      input.body = read_stock(json);
+    } else {
+      throw Malformed{fmt::format("$.type: unknown input type {}; expected \"order\", \"event\" or \"stock\"",
+                                  json["type"].dump())};
+    }
+  } catch (const Malformed& m) {
+    input.body = Unreadable{json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), m.message};
+  }
+  return input;
+}
+
+Input read_input_text(std::string_view text, std::string source) {
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." without the library's tag.
+    std::string why = e.what();
+    if (auto tag = why.find("] "); tag != std::string::npos) why.erase(0, tag + 2);
+    return Input{Unreadable{std::string(text), "not JSON: " + why}, std::move(source), std::nullopt, {}};
+  } catch (const nlohmann::json::exception& e) {
+    // A number too large for a double, say: the text is JSON, but not one we can hold.
+    std::string why = e.what();
+    if (auto tag = why.find("] "); tag != std::string::npos) why.erase(0, tag + 2);
+    return Input{Unreadable{std::string(text), "cannot be read: " + why}, std::move(source), std::nullopt, {}};
+  }
+  return read_input(json, std::move(source));
+}
+
+std::string input_text(const Input& input) {
+  struct Text {
+    std::string operator()(const NewOrder& o) const { return o.order.dump(); }
+    std::string operator()(const OrderEvent& e) const {
+      nlohmann::json j = {{"type", "event"}, {"order_id", e.order_id}, {"event", e.event}};
+      if (!e.event_id.empty()) j["event_id"] = e.event_id;
+      if (!e.by.empty()) j["by"] = e.by;
+      if (!e.reason.empty()) j["reason"] = e.reason;
+      if (!e.node.empty()) j["node"] = e.node;
+      if (e.lines) {
+        nlohmann::json lines = nlohmann::json::array();
+        for (const journal::LineRef& l : *e.lines) {
+          nlohmann::json x = {{"quantity", l.quantity}};
+          if (l.line) x["line"] = *l.line;
+          if (!l.sku.empty()) x["sku"] = l.sku;
+          if (!l.id.empty()) x["id"] = l.id;
+          lines.push_back(std::move(x));
+        }
+        j["lines"] = std::move(lines);
+      }
+      if (!e.set.empty()) j["set"] = e.set;
+      return j.dump();
+    }
+    std::string operator()(const StockInput& s) const {
+      nlohmann::json j = {{"type", "stock"}, {"node", s.node}, {"sku", s.sku}};
+      if (s.on_hand) j["on_hand"] = *s.on_hand;
+      if (s.received) j["received"] = *s.received;
+      if (s.adjust) j["adjust"] = *s.adjust;
+      if (s.safety_stock) j["safety_stock"] = *s.safety_stock;
+      if (!s.reason.empty()) j["reason"] = s.reason;
+      if (!s.event_id.empty()) j["event_id"] = s.event_id;
+      return j.dump();
+    }
+    std::string operator()(const Unreadable& u) const { return u.raw; }
+    std::string operator()(const NothingToDecide&) const { return "{}"; }
+  };
+  std::string text = std::visit(Text{}, input.body);
+  if (input.at && !std::holds_alternative<Unreadable>(input.body)) {
+    nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_object()) {
+      if (std::holds_alternative<NewOrder>(input.body)) j = {{"type", "order"}, {"order", j}};
+      j["at"] = model::format_time(*input.at);
+      text = j.dump();
+    }
+  }
+  return text;
+}
+
+}  // namespace orderflow::runtime

@@ -1,0 +1,97 @@
+#pragma once
+// What the engine takes, typed: a new order, an event on an order, a stock
+// change, or something that could not be read (kept as a dead letter).
+// Inputs are parsed once, at the edge (the thread that read them: `run`'s
+// reader, the intake's decider, an HTTP handler), so the engine thread only
+// decides.
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "runtime/store/journal.h"
+
+namespace orderflow::runtime {
+
+// A canonical order (runtime/canonical/README.md). `state` and
+// `state_since` are the engine's and are dropped from what a channel sends.
+struct NewOrder {
+  nlohmann::json order;
+};
+
+// An event of the order's machine, from a channel, a person or a timer.
+struct OrderEvent {
+  std::string order_id;
+  std::string event;
+  std::string event_id;  // makes a redelivery known; "" when the sender gave none
+  std::string by;
+  std::string reason;
+  std::string node;  // reject_allocation: the node that refuses
+  // Only these units move (by line index, SKU or line id); none: every unit
+  // whose state takes the event.
+  std::optional<std::vector<journal::LineRef>> lines;
+  nlohmann::json set = nlohmann::json::object();  // order fields the event sets
+};
+
+// A change to one node's stock of one SKU: a count, a receipt, an
+// adjustment, or the safety stock.
+struct StockInput {
+  std::string node;
+  std::string sku;
+  std::optional<int64_t> on_hand;
+  std::optional<int64_t> received;
+  std::optional<int64_t> adjust;
+  std::optional<int64_t> safety_stock;
+  std::string reason;
+  std::string event_id;
+};
+
+// What could not be read as an input: kept as a dead letter with the error.
+struct Unreadable {
+  std::string raw;
+  std::string error;
+};
+
+// An inbox entry that asks nothing of the engine (a channel's request to
+// fetch an order, handled by the intake): only the inbox's cursor moves.
+struct NothingToDecide {};
+
+using InputBody = std::variant<NewOrder, OrderEvent, StockInput, Unreadable, NothingToDecide>;
+
+// Where an input came from in the intake's inbox. The engine records how far
+// it decided the inbox in the same commit as the decisions, and takes an
+// entry's inputs only right after the entry before it: an entry whose batch
+// failed is never skipped by the ones behind it.
+struct InboxPlace {
+  int64_t seq = 0;    // the entry; 0: not from the inbox
+  int64_t after = 0;  // the entry before it, which must be decided first
+  bool last = true;   // the entry's last input: then the entry is decided
+};
+
+struct Input {
+  InputBody body;
+  std::string source;  // where it came from, for dead letters: "run:orders.jsonl:17", "webhook:shopify"
+  // When it happened, as the sender says (`at`, or a new order's
+  // placed_at when the caller asks for it); none: when the engine takes it.
+  std::optional<int64_t> at;
+  InboxPlace inbox;
+};
+
+// Reads one input: {"type": "order", "order": {...}} or a bare order,
+// {"type": "event", ...}, {"type": "stock", ...}. Anything malformed comes
+// back as Unreadable with the JSON path of what is wrong.
+Input read_input(const nlohmann::json& json, std::string source);
+// A line of text, parsed first; text that is not JSON is Unreadable.
+Input read_input_text(std::string_view text, std::string source);
+
+// When an input says it happened: its `at`, else (for a new order) its
+// placed_at. Nothing when it says neither or the time does not parse.
+std::optional<int64_t> stated_time(const nlohmann::json& json);
+
+// The text kept for a dead letter of this input.
+std::string input_text(const Input& input);
+
+}  // namespace orderflow::runtime

@@ -1,0 +1,239 @@
+#pragma once
+// The journal's records: one struct per kind of entry, in one variant, with
+// one codec (leveldb's VersionEdit habit). Everything that reads the journal
+// (the projection, `audit`, `rebuild`, the outbound sender, the console)
+// reads these types; nothing parses entries by hand.
+//
+// On disk a record is what one input did to one order: the entries it
+// appended, in order, encoded together in a compact binary form that
+// carries its format version. What the deployment and the input already
+// determine is not stored again: a decision keeps its verdict, rule and
+// annotations and what routing saw of the stock, and its explanation (every
+// rule with the values behind it) is derived again from the deployment and
+// the order as it stood when asked (see runtime/engine/explain.h).
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace orderflow::runtime {
+
+// Where a line's units are: so many in a state.
+struct LineState {
+  std::string state;
+  int64_t quantity = 0;
+
+  bool operator==(const LineState&) const = default;
+};
+using LineStates = std::vector<std::vector<LineState>>;  // per line of the order
+
+// Units of one line reserved (or released, or shipped) at one node.
+struct Allocation {
+  int64_t line = 0;
+  std::string sku;
+  std::string node;
+  int64_t quantity = 0;
+
+  bool operator==(const Allocation&) const = default;
+};
+
+namespace journal {
+
+// The order entered the engine: the canonical order as the channel sent it,
+// and the deployment that decides it.
+struct Received {
+  std::string channel;
+  std::string external_id;
+  int64_t deployment = 0;
+  std::string version;  // the deployment's declared version
+  std::string source;   // "run:orders.jsonl:17", "webhook:shopify"
+  std::string order;    // canonical JSON text, without the engine's own fields
+};
+
+// Units moved; the order's state is derived from where they are.
+struct StateChanged {
+  std::string from;  // "" for the first
+  std::string to;
+  bool entered = true;  // the order's state changed (else only some units moved)
+  int64_t entry = 0;    // how many times the order has entered a state, counting this
+  std::string cause;    // "received", "by policy", "on ship", ...
+  LineStates lines;
+};
+
+struct ShipmentLine {
+  int64_t line = 0;
+  std::string sku;
+  int64_t quantity = 0;
+};
+
+struct Shipment {
+  std::string node;
+  std::vector<ShipmentLine> lines;
+};
+
+struct Notification {
+  std::string kind;  // notify, escalate
+  std::string to;
+  std::string rule;
+  std::string priority;  // "" when none
+};
+
+// A stock level that an evaluation read, kept so that its explanation can
+// be derived again as it was.
+struct StockSeen {
+  std::string node;
+  std::string sku;
+  int64_t on_hand = 0;
+  int64_t reserved = 0;
+  int64_t safety = 0;
+};
+
+// A node routing was not allowed to use, and why.
+struct ExcludedNode {
+  std::string node;
+  std::string why;
+};
+
+// A policy's decision for the order.
+struct Decided {
+  std::string policy;   // acceptance, routing
+  std::string version;  // the policy's declared version
+  int64_t deployment = 0;
+  std::string decision;  // accept, hold, reject, cancel, backorder, route, none
+  std::string reason;
+  std::optional<std::string> rule;  // nullopt: no rule decided
+  std::vector<std::string> matched;  // rules that matched, in order
+  std::optional<int64_t> hold_for;   // ms
+  std::optional<int64_t> until;      // when a hold times out
+  std::string on_timeout;            // the hold's decision on timeout, "" when none
+  std::string on_timeout_reason;
+  std::string priority;  // "" when no rule set one
+  std::vector<std::string> tags;
+  std::vector<Notification> notifications;
+  std::vector<Shipment> shipments;
+  std::string error;  // when the policy could not finish
+  // What deriving the explanation again needs beyond the deployment and
+  // the journal: kept when decisions are recorded with their explanation.
+  bool explainable = false;
+  std::vector<StockSeen> stock_seen;
+  std::vector<ExcludedNode> excluded;
+  // The explanation itself, as JSON, from databases written before it was
+  // derived on demand; "" otherwise.
+  std::string stored_trace;
+};
+
+struct LineRef {
+  std::optional<int64_t> line;
+  std::string sku;
+  std::string id;
+  int64_t quantity = 0;
+};
+
+// An event from a channel, a person or a timer, as the engine took it.
+struct EventApplied {
+  std::string event;
+  std::string event_id;
+  std::string by;
+  std::string reason;
+  std::string node;  // reject_allocation: the node that refused
+  std::vector<LineRef> lines;  // empty: every unit whose state takes the event
+  std::string set;             // JSON object of order fields set, "" when none
+  std::vector<std::pair<int64_t, int64_t>> cancelled_units;  // line, quantity
+  // When it happened, if that is not when it was applied (a late input).
+  std::optional<int64_t> happened_at;
+};
+
+struct Escalated {
+  std::vector<std::string> rules;
+  std::vector<Notification> notifications;
+  int64_t deployment = 0;
+  std::string priority;
+  std::vector<std::string> tags;
+  std::string error;
+};
+
+struct TimerSet {
+  int64_t id = 0;
+  std::string kind;  // hold_timeout, escalation
+  int64_t due = 0;
+  int64_t state_entry = 0;
+};
+
+struct TimerFired {
+  int64_t id = 0;
+  std::string kind;
+  int64_t due = 0;
+  int64_t late_ms = 0;  // fired this long after it was due (the engine was down, or busy)
+  bool stale = false;   // the order had left the state that set it
+};
+
+struct TimerCancelled {
+  int64_t id = 0;
+  std::string kind;
+};
+
+// An event the order did not take, and why; nothing else changed.
+struct Refused {
+  std::string event;
+  std::string event_id;
+  std::string error;
+  std::optional<int64_t> happened_at;
+};
+
+struct Migrated {
+  int64_t from = 0;
+  int64_t to = 0;
+};
+
+// Stock reserved for the order by its routing.
+struct Reserved {
+  std::vector<Allocation> units;
+};
+
+// Reserved units given back (released) or shipped (consumed); a node that
+// refused the order is left out of its routing from now on.
+struct StockSettled {
+  std::vector<Allocation> released;
+  std::vector<Allocation> consumed;
+  std::string exclude_node;
+};
+
+using Entry = std::variant<Received, StateChanged, Decided, EventApplied, Escalated, TimerSet, TimerFired,
+                           TimerCancelled, Refused, Migrated, Reserved, StockSettled>;
+
+// "received", "state", "decision", "event", "escalation", "timer_set",
+// "timer_fired", "timer_cancelled", "refused", "migrated", "allocation", "stock".
+const char* kind_name(const Entry& entry);
+
+// What one input did to one order: a row of the journal.
+struct Record {
+  int64_t seq = 0;  // assigned when appended; the entries of one record share it
+  std::string order_id;
+  int64_t at = 0;  // when it was applied, ms since the epoch
+  std::vector<Entry> entries;
+};
+
+class CodecError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The binary form of a record's entries (the first byte is the format
+// version) and back. decode() throws a CodecError on bytes it cannot read.
+std::string encode(const std::vector<Entry>& entries);
+std::vector<Entry> decode(std::string_view bytes);
+
+// One entry as readable JSON: the body `audit --format json` shows.
+nlohmann::ordered_json to_json(const Entry& entry);
+// An entry from its kind and JSON body: journals written before the binary
+// form (schema version 2) are read, and migrated, through this. Throws a
+// CodecError naming what is wrong.
+Entry from_json(std::string_view kind, const nlohmann::json& body);
+
+}  // namespace journal
+}  // namespace orderflow::runtime
