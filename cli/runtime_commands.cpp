@@ -153,7 +153,7 @@ struct RunOptions {
   std::string trace = "values";
   bool follow = false;
   bool quiet = false;
-  size_t batch = 512;
+  size_t batch = 2048;
   int wait_seconds = 0;
 };
 

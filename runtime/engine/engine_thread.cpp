@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <pthread.h>
+
+#include <algorithm>
 #include <future>
 #include <iostream>
 
@@ -26,14 +29,21 @@ EngineThread::EngineThread(OrderEngine& engine, const Clock& clock, Options opti
     : engine_(engine), clock_(clock), options_(std::move(options)), replay_clock_(replay_clock) {
   if (options_.timing == Timing::Replay && !replay_clock_)
     throw std::logic_error("an engine thread in Replay timing needs the manual clock the engine reads");
+  // A replay waits for a whole batch, so the queue must hold one.
+  options_.max_batch = std::max<size_t>(options_.max_batch, 1);
+  options_.queue_limit = std::max(options_.queue_limit, options_.max_batch);
+  live_bundle_.store(engine_.live().bundle);
   // A replay goes on from where the database's clock is, never back.
   if (replay_clock_ && engine_.latest_applied() > replay_clock_->now()) replay_clock_->set(engine_.latest_applied());
+  syncer_ = std::thread([this] { sync_loop(); });
   thread_ = std::thread([this] { run(); });
 }
 
 EngineThread::~EngineThread() { stop(); }
 
 void EngineThread::post(Input input, Completion done) {
+  // Decoded here, on the poster's thread, not the engine's.
+  prepare_input(input, live_bundle_.load());
   std::unique_lock lock(mutex_);
   space_ready_.wait(lock, [&] { return queue_.size() < options_.queue_limit || stopping_; });
   if (stopping_) {
@@ -54,6 +64,7 @@ void EngineThread::post_task(Task task, std::function<void()> done) {
       return;
     }
     queue_.push_back({std::move(task), {}, std::move(done)});
+    ++tasks_queued_;
   }
   work_ready_.notify_one();
 }
@@ -91,6 +102,12 @@ void EngineThread::stop() {
   work_ready_.notify_all();
   space_ready_.notify_all();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(synced_mutex_);
+    sync_stopping_ = true;
+  }
+  synced_ready_.notify_all();
+  if (syncer_.joinable()) syncer_.join();
 }
 
 size_t EngineThread::queued() const {
@@ -99,11 +116,20 @@ size_t EngineThread::queued() const {
 }
 
 void EngineThread::run() {
+  pthread_setname_np(pthread_self(), "of-engine");  // in top, perf and gdb
   for (;;) {
     std::vector<Posted> batch;
     {
       std::unique_lock lock(mutex_);
-      auto ready = [&] { return !queue_.empty() || woken_ || stopping_; };
+      // A replay cuts its batches at max_batch inputs or after a task, never
+      // at a lull in posting, so that the same file is committed in the same
+      // batches every time (what a batch coalesces, such as the channels'
+      // stock updates, is then the same too).
+      auto ready = [&] {
+        if (options_.timing == Timing::Replay)
+          return queue_.size() >= options_.max_batch || tasks_queued_ > 0 || woken_ || stopping_;
+        return !queue_.empty() || woken_ || stopping_;
+      };
       if (!ready() && options_.timing == Timing::Live) {
         // Sleep until the next timer is due (or something comes).
         lock.unlock();
@@ -125,8 +151,13 @@ void EngineThread::run() {
       }
       woken_ = false;
       while (!queue_.empty() && batch.size() < options_.max_batch) {
+        bool task = std::holds_alternative<Task>(queue_.front().work);
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
+        if (task) {
+          --tasks_queued_;
+          if (options_.timing == Timing::Replay) break;
+        }
       }
       if (batch.empty() && stopping_) break;
     }
@@ -136,14 +167,8 @@ void EngineThread::run() {
 }
 
 void EngineThread::process(std::vector<Posted>& batch) {
-  // What happened, in the order it happened: inputs answered and timers
-  // fired in between, told in that order once the batch is durable.
-  struct Happened {
-    size_t posted;  // index into batch, or kTimer
-    Ack ack;
-  };
-  constexpr size_t kTimer = SIZE_MAX;
-  std::vector<Happened> happened;
+  Committed committed;
+  std::vector<Happened>& happened = committed.happened;
   happened.reserve(batch.size());
   auto fired = [&](std::vector<Ack> acks) {
     for (Ack& a : acks) happened.push_back({kTimer, std::move(a)});
@@ -151,6 +176,7 @@ void EngineThread::process(std::vector<Posted>& batch) {
   report_fired_ = fired;
   std::string failure;
   try {
+    if (disk_failed_) throw std::runtime_error(disk_failure_);
     if (options_.timing == Timing::Live &&
         std::chrono::steady_clock::now() - followed_live_ > options_.follow_live_every) {
       followed_live_ = std::chrono::steady_clock::now();
@@ -175,16 +201,19 @@ void EngineThread::process(std::vector<Posted>& batch) {
       std::optional<int64_t> next = engine_.next_timer();
       if (next && *next <= clock_.now()) fired(engine_.fire_due(clock_.now()));
     }
-    engine_.commit();
+    engine_.commit_unsynced();
     ++batches_;
+    if (engine_.live().bundle != live_bundle_.load()) live_bundle_.store(engine_.live().bundle);
   } catch (const std::exception& e) {
     // The store failed: nothing of the batch was kept, and every input in
     // it hears so (a sender sends again; the inbox's decider tries again).
     failure = e.what();
-    try {
-      engine_.abort();
-    } catch (const std::exception& again) {
-      failure += fmt::format(" (and then: {})", again.what());
+    if (!disk_failed_) {
+      try {
+        engine_.abort();
+      } catch (const std::exception& again) {
+        failure += fmt::format(" (and then: {})", again.what());
+      }
     }
     // Those not reached yet are answered too.
     std::vector<bool> answered(batch.size(), false);
@@ -193,21 +222,67 @@ void EngineThread::process(std::vector<Posted>& batch) {
     for (size_t i = 0; i < batch.size(); ++i)
       if (!answered[i]) happened.push_back({i, {}});
     for (Happened& h : happened) h.ack = failed(failure);
+    committed.needs_sync = false;
     if (options_.on_failure) options_.on_failure(failure);
   }
   report_fired_ = nullptr;
+  committed.batch = std::move(batch);
+  {
+    std::lock_guard lock(synced_mutex_);
+    committed_.push_back(std::move(committed));
+  }
+  synced_ready_.notify_one();
+}
+
+void EngineThread::sync_loop() {
+  pthread_setname_np(pthread_self(), "of-sync");
+  for (;;) {
+    std::deque<Committed> ready;
+    {
+      std::unique_lock lock(synced_mutex_);
+      synced_ready_.wait(lock, [&] { return !committed_.empty() || sync_stopping_; });
+      if (committed_.empty()) return;
+      ready.swap(committed_);
+    }
+    // One sync for every batch committed meanwhile.
+    bool needed = std::any_of(ready.begin(), ready.end(), [](const Committed& c) { return c.needs_sync; });
+    std::string failure;
+    if (needed && !disk_failed_) {
+      try {
+        engine_.sync();
+      } catch (const std::exception& e) {
+        failure = e.what();
+        disk_failure_ = fmt::format("the engine stopped taking inputs after the disk failed to confirm a write: {}; "
+                                    "restart orderflow",
+                                    failure);
+        disk_failed_ = true;
+      }
+    } else if (needed) {
+      failure = disk_failure_;
+    }
+    for (Committed& c : ready) {
+      if (c.needs_sync && !failure.empty()) {
+        for (Happened& h : c.happened) h.ack = failed(failure);
+        if (options_.on_failure) options_.on_failure(failure);
+      }
+      deliver(c);
+    }
+  }
+}
+
+void EngineThread::deliver(Committed& committed) {
   std::vector<Ack> timers;
   auto tell_timers = [&] {
     if (!timers.empty() && options_.on_timers) options_.on_timers(timers);
     timers.clear();
   };
-  for (Happened& h : happened) {
+  for (Happened& h : committed.happened) {
     if (h.posted == kTimer) {
       timers.push_back(std::move(h.ack));
       continue;
     }
     tell_timers();
-    Posted& p = batch[h.posted];
+    Posted& p = committed.batch[h.posted];
     try {
       if (p.done) p.done(h.ack);
       if (p.task_done) p.task_done();

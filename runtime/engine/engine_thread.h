@@ -3,17 +3,27 @@
 // intake's decider, the HTTP API, `run`'s reader, the timers) posts them
 // here with a completion; this thread decides them in the order posted and
 // commits them in groups, as leveldb's writer queue does: whatever was
-// queued while the last commit waited for the disk goes into the next. Each
-// completion runs, on this thread, once its input is durable (or its batch
-// failed). Timers fire from here too, when the clock says they are due.
+// queued while the last commit ran goes into the next. Timers fire from
+// here too, when the clock says they are due.
+//
+// A batch is acknowledged only once it survives a power loss. The engine
+// thread commits it and goes on to decide the next; a second thread, the
+// syncer, waits for the disk to confirm what was committed (one sync for
+// every batch committed meanwhile), then runs the batches' completions, in
+// order. A batch that could not be committed is answered "send again"; a
+// sync the disk refuses ends the engine (what the disk holds is then not
+// known), and every input after it is answered so.
 //
 // Thread safety: post(), post_task(), flush(), wake() and stop() may be
-// called from any thread. Completions and tasks run on the engine thread;
-// they must be quick and must not call flush() or stop().
+// called from any thread. Tasks run on the engine thread; completions on
+// the syncer, in the order their inputs were posted. Both must be quick and
+// must not call flush() or stop().
 //
-// Locks: `mutex_` guards the queue and the flags beside it (GUARDED_BY
-// below) and nothing else; it is never held while the engine runs. The
-// engine is touched by the engine thread alone.
+// Locks: `mutex_` guards the input queue and the flags beside it;
+// `synced_mutex_` guards the queue of committed batches waiting for their
+// sync. Neither is held while the engine runs or the disk syncs, and
+// neither is taken while the other is held. The engine is touched by the
+// engine thread alone (its sync() only flushes a file).
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -48,7 +58,9 @@ class EngineThread {
 
   struct Options {
     Timing timing = Timing::Live;
-    size_t max_batch = 512;     // inputs in one commit at most
+    // Inputs in one commit at most. Live timing commits whatever came while
+    // the last commit ran; Replay timing waits for a whole batch (or a task).
+    size_t max_batch = 2048;
     size_t queue_limit = 8192;  // post() waits while this many wait
     // What fired timers did, after the batch they are in committed (or failed).
     std::function<void(const std::vector<Ack>&)> on_timers;
@@ -91,8 +103,23 @@ class EngineThread {
     std::function<void()> task_done;
   };
 
+  // What a batch did, in the order it happened: inputs answered and timers
+  // fired in between; `posted` is the index into its batch, or kTimer.
+  struct Happened {
+    size_t posted;
+    Ack ack;
+  };
+  static constexpr size_t kTimer = SIZE_MAX;
+  struct Committed {
+    std::vector<Posted> batch;
+    std::vector<Happened> happened;
+    bool needs_sync = true;  // false: the batch failed, and is answered so as it is
+  };
+
   void run();
   void process(std::vector<Posted>& batch);
+  void sync_loop();
+  void deliver(Committed& committed);
 
   OrderEngine& engine_;
   const Clock& clock_;
@@ -103,12 +130,22 @@ class EngineThread {
   std::condition_variable work_ready_;   // signalled when there is work, a wake or a stop
   std::condition_variable space_ready_;  // signalled when the queue has room
   std::deque<Posted> queue_;             // GUARDED_BY(mutex_)
+  size_t tasks_queued_ = 0;              // GUARDED_BY(mutex_)
   bool woken_ = false;                   // GUARDED_BY(mutex_)
   bool stopping_ = false;                // GUARDED_BY(mutex_)
 
+  std::mutex synced_mutex_;
+  std::condition_variable synced_ready_;
+  std::deque<Committed> committed_;      // GUARDED_BY(synced_mutex_)
+  bool sync_stopping_ = false;           // GUARDED_BY(synced_mutex_)
+  std::atomic<bool> disk_failed_{false};  // a sync failed: nothing more is taken
+  std::string disk_failure_;             // set before disk_failed_, read after
+  std::thread syncer_;
   // While a batch is decided: how a task reports timers it fired (engine thread only).
   std::function<void(std::vector<Ack>)> report_fired_;
   std::atomic<int64_t> batches_{0};
+  // The live deployment's bundle, for posters to decode new orders against.
+  std::atomic<std::shared_ptr<const check::CheckedBundle>> live_bundle_;
   std::chrono::steady_clock::time_point followed_live_ = std::chrono::steady_clock::now();
   std::thread thread_;
 };

@@ -155,7 +155,7 @@ Input read_input_text(std::string_view text, std::string source) {
 
 std::string input_text(const Input& input) {
   struct Text {
-    std::string operator()(const NewOrder& o) const { return o.order.dump(); }
+    std::string operator()(const NewOrder& o) const { return o.prepared ? o.prepared->text : o.order.dump(); }
     std::string operator()(const OrderEvent& e) const {
       nlohmann::json j = {{"type", "event"}, {"order_id", e.order_id}, {"event", e.event}};
       if (!e.event_id.empty()) j["event_id"] = e.event_id;
@@ -199,6 +199,22 @@ std::string input_text(const Input& input) {
     }
   }
   return text;
+}
+
+void prepare_input(Input& input, std::shared_ptr<const check::CheckedBundle> bundle) {
+  auto* order = std::get_if<NewOrder>(&input.body);
+  if (!order || order->prepared || !bundle) return;
+  auto prepared = std::make_shared<PreparedOrder>(PreparedOrder{bundle, decode_order(*bundle, order->order),
+                                                                order->order.dump(), "", "", {}});
+  const nlohmann::json& o = order->order;
+  if (o.contains("channel") && o["channel"].is_string()) prepared->channel = o["channel"].get<std::string>();
+  if (o.contains("external_id") && o["external_id"].is_string())
+    prepared->external_id = o["external_id"].get<std::string>();
+  if (o.contains("lines") && o["lines"].is_array())
+    for (const auto& line : o["lines"])
+      prepared->quantities.push_back(line.is_object() ? line.value("quantity", int64_t{0}) : 0);
+  order->prepared = std::move(prepared);
+  order->order = nlohmann::json();  // let go of the document here, not on the engine's thread
 }
 
 }  // namespace orderflow::runtime

@@ -7,20 +7,36 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include "runtime/canonical/order_json.h"
 #include "runtime/store/journal.h"
 
 namespace orderflow::runtime {
 
+// A new order decoded ahead, on the thread that posted it, against the
+// bundle live then: the engine thread takes it as it is when that bundle is
+// still live, and decodes the order again otherwise.
+struct PreparedOrder {
+  std::shared_ptr<const check::CheckedBundle> bundle;
+  DecodeResult decoded;
+  std::string text;  // the order's compact JSON, as the journal keeps it
+  std::string channel;
+  std::string external_id;
+  std::vector<int64_t> quantities;  // of each line
+};
+
 // A canonical order (runtime/canonical/README.md). `state` and
 // `state_since` are the engine's and are dropped from what a channel sends.
 struct NewOrder {
-  nlohmann::json order;
+  nlohmann::json order;  // empty once prepared
+  std::shared_ptr<PreparedOrder> prepared;
 };
+
 
 // An event of the order's machine, from a channel, a person or a timer.
 struct OrderEvent {
@@ -93,5 +109,9 @@ std::optional<int64_t> stated_time(const nlohmann::json& json);
 
 // The text kept for a dead letter of this input.
 std::string input_text(const Input& input);
+
+// Decodes a new order against `bundle` and lets go of its JSON, on the
+// calling thread (not the engine's); other inputs are left as they are.
+void prepare_input(Input& input, std::shared_ptr<const check::CheckedBundle> bundle);
 
 }  // namespace orderflow::runtime

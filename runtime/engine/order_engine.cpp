@@ -137,7 +137,8 @@ struct OrderEngine::Work {
   journal::Record& record_for(LiveOrder& order, const std::string& order_id) {
     for (auto& [o, r] : records)
       if (o == &order) return r;
-    records.push_back({&order, journal::Record{0, order_id, at, {}}});
+    // Its previous record is its last one before this input.
+    records.push_back({&order, journal::Record{0, order_id, at, {}, order.stored.last_seq}});
     return records.back().second;
   }
 };
@@ -506,6 +507,7 @@ OrderEngine::OrderEngine(Store& store, const WriterLock&, const Clock& clock, En
   deployments_.emplace(live_id_, std::move(dep));
   next_timer_id_ = store_.orders().last_timer_id() + 1;
   latest_stored_ = latest_applied_ = std::stoll(store_.settings().get("clock").value_or("0"));
+  fill_filters();
   seed_stock(deployment(live_id_), clock_.now());
 }
 
@@ -590,7 +592,11 @@ void OrderEngine::write_work() {
   Work& w = *work_;
   {
     Timed t{store_ms_};
-    for (const auto& [key, order_id] : w.claims) store_.orders().claim(key, order_id);
+    for (const auto& [key, order_id] : w.claims) {
+      store_.orders().claim(key, order_id);
+      known_keys_.add(key_text(key));
+    }
+    for (auto& created : w.created) known_ids_.add(created->stored.order_id);
     for (auto& [order, record] : w.records) {
       store_.journal().append(record);
       order->stored.last_seq = record.seq;
@@ -682,6 +688,14 @@ void OrderEngine::trim_cache() {
 }
 
 void OrderEngine::commit() {
+  commit_unsynced();
+  Timed t{store_ms_};
+  store_.sync();
+}
+
+void OrderEngine::sync() { store_.sync(); }
+
+void OrderEngine::commit_unsynced() {
   if (!store_.in_transaction()) return;
   Timed t{store_ms_};
   // The channels hear of the stock once a batch, at its last level.
@@ -699,8 +713,9 @@ void OrderEngine::commit() {
     store_.settings().set("inbox_decided", std::to_string(inbox_decided_));
     inbox_decided_dirty_ = false;
   }
-  store_.commit();
+  store_.commit_unsynced();
   uncommitted_ = 0;
+  if (known_keys_.crowded() || known_ids_.crowded()) fill_filters();
 }
 
 void OrderEngine::abort() {
@@ -797,33 +812,50 @@ Ack OrderEngine::submit(const Input& input) {
   return ack;
 }
 
+std::string OrderEngine::key_text(const IntakeKey& key) {
+  return key.channel + '\0' + key.external_id + '\0' + key.channel_event_id;
+}
+
+void OrderEngine::fill_filters() {
+  known_keys_ = KeyFilter(std::max<size_t>(1u << 20, 2 * static_cast<size_t>(store_.orders().count())));
+  known_ids_ = KeyFilter(std::max<size_t>(1u << 20, 2 * static_cast<size_t>(store_.orders().count())));
+  store_.orders().scan_keys([&](const IntakeKey& k) { known_keys_.add(key_text(k)); });
+  store_.orders().scan_ids([&](const std::string& id) { known_ids_.add(id); });
+}
+
+bool OrderEngine::claimed(const IntakeKey& key) {
+  if (!known_keys_.may_contain(key_text(key))) return false;
+  Timed t{store_ms_};
+  return store_.orders().claimed(key);
+}
+
 Ack OrderEngine::take_order(const NewOrder& input, const std::string& source, int64_t at) {
   const LoadedDeployment& dep = deployment(live_id_);
-  const nlohmann::json& order = input.order;
-  DecodeResult decoded = decode_order(*dep.bundle, order);
-  if (auto* error = std::get_if<DecodeError>(&decoded)) return dead_letter(order.dump(), source, error->text(), at);
-  OrderImage& image = std::get<OrderImage>(decoded);
+  // Decoded where it was posted, against the bundle live then; again here if another went live since.
+  std::shared_ptr<PreparedOrder> prepared = input.prepared;
+  if (!prepared || prepared->bundle != dep.bundle) {
+    Input again{NewOrder{input.prepared ? nlohmann::json::parse(input.prepared->text, nullptr, false) : input.order, {}},
+                source, std::nullopt, {}};
+    prepare_input(again, dep.bundle);
+    prepared = std::get<NewOrder>(again.body).prepared;
+  }
+  if (auto* error = std::get_if<DecodeError>(&prepared->decoded))
+    return dead_letter(prepared->text, source, error->text(), at);
+  OrderImage& image = std::get<OrderImage>(prepared->decoded);
   if (auto error = nothing_to_fulfil(*dep.bundle, image.data()))
-    return dead_letter(order.dump(), source, error->text(), at);
+    return dead_letter(prepared->text, source, error->text(), at);
   Ack ack;
   ack.order_id = order_id(*dep.bundle, image.data());
-  std::string channel = order.contains("channel") && order["channel"].is_string() ? order["channel"].get<std::string>() : "";
-  std::string external_id = order.contains("external_id") && order["external_id"].is_string()
-                                ? order["external_id"].get<std::string>()
-                                : ack.order_id;
+  const std::string& channel = prepared->channel;
+  std::string external_id = prepared->external_id.empty() ? ack.order_id : prepared->external_id;
   IntakeKey key{channel, external_id, "order"};
   begin_if_needed();
-  bool claimed;
-  {
-    Timed t{store_ms_};
-    claimed = store_.orders().claimed(key);
-  }
-  if (claimed) {
+  if (claimed(key)) {
     ack.status = Ack::Status::Duplicate;
     if (LiveOrder* existing = load(ack.order_id)) ack.state = existing->stored.state;
     return ack;
   }
-  if (LiveOrder* existing = load(ack.order_id)) {
+  if (LiveOrder* existing = known_ids_.may_contain(ack.order_id) ? load(ack.order_id) : nullptr) {
     ack.status = Ack::Status::Refused;
     ack.state = existing->stored.state;
     ack.message = fmt::format("order '{}' exists already (from {} order '{}'); changes to an order come as events",
@@ -840,11 +872,9 @@ Ack OrderEngine::take_order(const NewOrder& input, const std::string& source, in
     work_->created.push_back(std::move(live));
     work_->claims.push_back({key, ack.order_id});
     Step step(*this, o, at, ack);
-    step.append(journal::Received{channel, external_id, dep.meta.id, dep.meta.version, source, order.dump()});
+    step.append(journal::Received{channel, external_id, dep.meta.id, dep.meta.version, source, prepared->text});
     LineStates lines;
-    if (order.contains("lines") && order["lines"].is_array())
-      for (const auto& line : order["lines"])
-        lines.push_back({{step.life().initial(), line.value("quantity", int64_t{0})}});
+    for (int64_t quantity : prepared->quantities) lines.push_back({{step.life().initial(), quantity}});
     step.move(step.life().initial(), "received", std::move(lines));
     step.run_policies("by policy");
     step.escalate();
@@ -854,8 +884,8 @@ Ack OrderEngine::take_order(const NewOrder& input, const std::string& source, in
     throw;  // the store is failing: the batch is lost as a whole
   } catch (const std::exception& e) {
     undo_work();
-    return dead_letter(order.dump(), source, fmt::format("could not process order '{}': {}", ack.order_id, e.what()),
-                       at);
+    return dead_letter(prepared->text, source,
+                       fmt::format("could not process order '{}': {}", ack.order_id, e.what()), at);
   }
   ++uncommitted_;
   return ack;
@@ -873,12 +903,7 @@ Ack OrderEngine::take_event(const OrderEvent& input, const std::string& source, 
   LiveOrder* o = load(input.order_id);
   if (!o) return bad(fmt::format("$.order_id: there is no order '{}'", input.order_id));
   if (!input.event_id.empty()) {
-    bool claimed;
-    {
-      Timed t{store_ms_};
-      claimed = store_.orders().claimed({o->stored.channel, o->stored.external_id, input.event_id});
-    }
-    if (claimed) {
+    if (claimed({o->stored.channel, o->stored.external_id, input.event_id})) {
       ack.status = Ack::Status::Duplicate;
       ack.state = o->stored.state;
       return ack;
@@ -1092,8 +1117,7 @@ Ack OrderEngine::take_stock(const StockInput& input, const std::string& source, 
     return bad(fmt::format("$.node: the live deployment has no node '{}'", input.node));
   begin_if_needed();
   if (!input.event_id.empty()) {
-    Timed t{store_ms_};
-    if (store_.orders().claimed({"stock", input.node, input.event_id})) {
+    if (claimed({"stock", input.node, input.event_id})) {
       ack.status = Ack::Status::Duplicate;
       return ack;
     }

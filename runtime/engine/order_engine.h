@@ -33,6 +33,7 @@
 #include "runtime/engine/clock.h"
 #include "runtime/engine/deployments.h"
 #include "runtime/engine/inputs.h"
+#include "runtime/engine/key_filter.h"
 #include "runtime/store/store.h"
 #include "runtime/store/writer_lock.h"
 
@@ -101,6 +102,12 @@ class OrderEngine {
   // then makes the batch durable. Throws a StoreError when it cannot; then
   // call abort().
   void commit();
+  // commit() in two halves, for a caller that acknowledges on another
+  // thread: commit_unsynced() ends the batch (throws as commit() does);
+  // sync(), which may run on another thread while the next batch is
+  // decided, makes every batch committed so far survive a power loss.
+  void commit_unsynced();
+  void sync();
   // Forgets the unfinished batch after a failure (nothing of it was acknowledged).
   void abort();
   size_t uncommitted() const { return uncommitted_; }
@@ -129,6 +136,10 @@ class OrderEngine {
   class Step;
 
   Ack take_order(const NewOrder& input, const std::string& source, int64_t at);
+  // Whether an intake key was taken before; the filter spares the store most lookups.
+  bool claimed(const IntakeKey& key);
+  static std::string key_text(const IntakeKey& key);
+  void fill_filters();
   Ack take_event(const OrderEvent& input, const std::string& source, std::optional<int64_t> happened, int64_t at);
   Ack take_stock(const StockInput& input, const std::string& source, int64_t at);
   Ack fire(const Timer& timer, int64_t at);
@@ -177,6 +188,9 @@ class OrderEngine {
   std::unique_ptr<Work> work_;  // what the input being decided does
   std::set<std::string> skus_changed_;  // in the open batch: channels to tell at commit
   Backorders backorders_;
+  // Intake keys and order ids the store has: "no" for sure, "maybe" to look up.
+  KeyFilter known_keys_;
+  KeyFilter known_ids_;
   int64_t next_timer_id_ = 1;
   int64_t inbox_decided_ = -1;  // -1: not read yet
   int64_t latest_applied_ = 0;

@@ -216,6 +216,10 @@ struct Record {
   std::string order_id;
   int64_t at = 0;  // when it was applied, ms since the epoch
   std::vector<Entry> entries;
+  // The order's record before this one (0 for its first): an order's
+  // history is read by following these back from its last record, so the
+  // journal needs no index by order, whose inserts land all over the file.
+  int64_t previous = 0;
 };
 
 class CodecError : public std::runtime_error {

@@ -166,6 +166,7 @@ class Connection {
 
   const std::string& path() const { return path_; }
   StoreStats& stats() { return stats_; }
+  sqlite3* handle() { return db_; }
 
   // SQL without results (pragmas, schema, BEGIN/COMMIT); throws a
   // StoreError that says what to do.

@@ -1,11 +1,24 @@
 #include "runtime/store/sqlite_store.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "runtime/store/codec.h"
 #include "runtime/store/projection.h"
 #include "runtime/store/sqlite_connection.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
 
 namespace orderflow::runtime {
 
@@ -60,15 +73,17 @@ using sqlite::Statement;
 // 3: the journal as one binary record per input and order, the order table
 // as binary rows, timers by when they are due, settings. A version-2 file
 // (JSON journal entries) is rewritten by upgrade_sqlite_store.
-constexpr int kSchemaVersion = 3;
+// 4: each journal record points back at its order's previous one, and the
+// order row at its last (no index of the journal by order to keep up).
+constexpr int kSchemaVersion = 4;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS journal(
   seq INTEGER PRIMARY KEY,
   order_id TEXT NOT NULL,
   at INTEGER NOT NULL,
+  previous INTEGER NOT NULL,
   entries BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS journal_by_order ON journal(order_id, seq);
 CREATE TABLE IF NOT EXISTS intake(
   channel TEXT NOT NULL,
   external_id TEXT NOT NULL,
@@ -79,6 +94,7 @@ CREATE TABLE IF NOT EXISTS orders(
   order_id TEXT PRIMARY KEY,
   state TEXT NOT NULL,
   state_since INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL,
   order_text TEXT,
   body BLOB NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS orders_by_state ON orders(state, state_since);
@@ -162,25 +178,41 @@ class SqliteJournal final : public Journal {
 
   // A record with a seq of its own keeps it (a journal rewritten by an upgrade keeps its numbers).
   void append(journal::Record& record) override {
-    Statement& s = db_.statement("INSERT INTO journal(seq, order_id, at, entries) VALUES(?,?,?,?)");
+    Statement& s = db_.statement("INSERT INTO journal(seq, order_id, at, previous, entries) VALUES(?,?,?,?,?)");
     Reset r{s};
     if (record.seq > 0) s.bind(1, record.seq);
-    s.bind(2, record.order_id).bind(3, record.at).bind_blob(4, journal::encode(record.entries));
+    s.bind(2, record.order_id).bind(3, record.at).bind(4, record.previous);
+    s.bind_blob(5, journal::encode(record.entries));
     s.step();
     record.seq = db_.last_insert_rowid();
   }
 
+  // From the order's last record back, by each record's `previous`.
   std::vector<journal::Record> of_order(const std::string& order_id) override {
-    Statement& s = db_.statement("SELECT seq, order_id, at, entries FROM journal WHERE order_id = ? ORDER BY seq");
-    Reset r{s};
-    s.bind(1, order_id);
+    Statement& head = db_.statement("SELECT last_seq FROM orders WHERE order_id = ?");
+    int64_t seq = 0;
+    {
+      Reset r{head};
+      head.bind(1, order_id);
+      if (head.step()) seq = head.integer(0);
+    }
     std::vector<journal::Record> out;
-    while (s.step()) out.push_back(read(s));
+    while (seq > 0) {
+      std::optional<journal::Record> r = record(seq);
+      if (!r || r->order_id != order_id)
+        throw StoreError(fmt::format("the database '{}' is corrupt: the history of order '{}' breaks at record {}; "
+                                     "`orderflow rebuild` redoes the order table from the journal",
+                                     db_.path(), order_id, seq),
+                         SQLITE_CORRUPT);
+      seq = r->previous;
+      out.push_back(std::move(*r));
+    }
+    std::reverse(out.begin(), out.end());
     return out;
   }
 
   std::optional<journal::Record> record(int64_t seq) override {
-    Statement& s = db_.statement("SELECT seq, order_id, at, entries FROM journal WHERE seq = ?");
+    Statement& s = db_.statement("SELECT seq, order_id, at, entries, previous FROM journal WHERE seq = ?");
     Reset r{s};
     s.bind(1, seq);
     if (!s.step()) return std::nullopt;
@@ -188,7 +220,7 @@ class SqliteJournal final : public Journal {
   }
 
   std::vector<journal::Record> after(int64_t seq, size_t limit) override {
-    Statement& s = db_.statement("SELECT seq, order_id, at, entries FROM journal WHERE seq > ? ORDER BY seq LIMIT ?");
+    Statement& s = db_.statement("SELECT seq, order_id, at, entries, previous FROM journal WHERE seq > ? ORDER BY seq LIMIT ?");
     Reset r{s};
     s.bind(1, seq).bind(2, static_cast<int64_t>(limit));
     std::vector<journal::Record> out;
@@ -197,7 +229,7 @@ class SqliteJournal final : public Journal {
   }
 
   void scan(const std::function<void(const journal::Record&)>& visit) override {
-    auto s = db_.once("SELECT seq, order_id, at, entries FROM journal ORDER BY seq");
+    auto s = db_.once("SELECT seq, order_id, at, entries, previous FROM journal ORDER BY seq");
     while (s->step()) visit(read(*s));
   }
 
@@ -213,6 +245,7 @@ class SqliteJournal final : public Journal {
     record.seq = s.integer(0);
     record.order_id = s.text(1);
     record.at = s.integer(2);
+    record.previous = s.integer(4);
     try {
       record.entries = journal::decode(s.text(3));
     } catch (const journal::CodecError& e) {
@@ -245,17 +278,27 @@ class SqliteOrders final : public Orders {
     s.step();
   }
 
+  void scan_keys(const std::function<void(const IntakeKey&)>& visit) override {
+    auto s = db_.once("SELECT channel, external_id, channel_event_id FROM intake");
+    while (s->step()) visit({s->text(0), s->text(1), s->text(2)});
+  }
+
+  void scan_ids(const std::function<void(const std::string&)>& visit) override {
+    auto s = db_.once("SELECT order_id FROM orders");
+    while (s->step()) visit(s->text(0));
+  }
+
   void put(const StoredOrder& o) override {
-    Statement& s = db_.statement("INSERT OR REPLACE INTO orders VALUES(?,?,?,?,?)");
+    Statement& s = db_.statement("INSERT OR REPLACE INTO orders VALUES(?,?,?,?,?,?)");
     Reset r{s};
-    s.bind(1, o.order_id).bind(2, o.state).bind(3, o.state_since);
-    if (o.order_changed || o.received_seq == 0) s.bind(4, o.order);
-    s.bind_blob(5, encode_order_row(o));
+    s.bind(1, o.order_id).bind(2, o.state).bind(3, o.state_since).bind(4, o.last_seq);
+    if (o.order_changed || o.received_seq == 0) s.bind(5, o.order);
+    s.bind_blob(6, encode_order_row(o));
     s.step();
   }
 
   std::optional<StoredOrder> get(const std::string& order_id) override {
-    Statement& s = db_.statement("SELECT order_id, state, state_since, order_text, body FROM orders WHERE order_id = ?");
+    Statement& s = db_.statement("SELECT order_id, state, state_since, order_text, body FROM orders WHERE order_id = ?");  // NOLINT
     Reset r{s};
     s.bind(1, order_id);
     if (!s.step()) return std::nullopt;
@@ -607,7 +650,11 @@ std::unique_ptr<sqlite::Connection> connect(const std::string& path, const Sqlit
   if (options.read_only) return db;
   std::string mode = db->pragma_text("PRAGMA journal_mode=WAL");
   if (mode != "wal") throw StoreError(fmt::format("cannot use '{}' in WAL mode (it is in '{}' mode)", path, mode));
-  db->exec(options.sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  // FULL durability is had by syncing the WAL after each commit ourselves
+  // (SqliteStore::commit and sync), so that it can happen off the engine's
+  // thread; SQLite still syncs the WAL before each checkpoint and the file
+  // after it, as NORMAL does.
+  db->exec("PRAGMA synchronous=NORMAL");
   db->exec("PRAGMA foreign_keys=ON");
   // The journal's order index takes inserts all over; 64 MiB of cache keeps it in memory.
   db->exec("PRAGMA cache_size=-65536");
@@ -615,10 +662,71 @@ std::unique_ptr<sqlite::Connection> connect(const std::string& path, const Sqlit
   return db;
 }
 
+// Copies the WAL into the database file on a thread and a connection of its
+// own, so that the engine's commits never wait for it. SQLite would
+// otherwise do it inside the commit that passes 1000 pages of WAL. The
+// writer's connection tells it how big the WAL has grown after each commit.
+//
+// Locks: `mutex_` guards `frames_` and `stopping_`.
+class Checkpointer {
+ public:
+  Checkpointer(const std::string& path, const SqliteOptions& options) {
+    SqliteOptions own = options;
+    own.busy_timeout_ms = 0;  // a busy database is tried again later, not waited for
+    db_ = std::make_unique<sqlite::Connection>(path, own, "database");
+    thread_ = std::thread([this] { run(); });
+  }
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    signal_.notify_all();
+    thread_.join();
+  }
+  // Takes over the writer's WAL hook (and with it SQLite's own checkpoints).
+  void watch(sqlite3* writer) { sqlite3_wal_hook(writer, &Checkpointer::committed, this); }
+
+ private:
+  static constexpr int kFrames = 1000;  // as SQLite's default: about 4 MB of WAL
+
+  static int committed(void* self, sqlite3*, const char*, int frames) {
+    auto* c = static_cast<Checkpointer*>(self);
+    {
+      std::lock_guard lock(c->mutex_);
+      c->frames_ = frames;
+    }
+    if (frames >= kFrames) c->signal_.notify_one();
+    return SQLITE_OK;
+  }
+
+  void run() {
+    pthread_setname_np(pthread_self(), "of-checkpoint");
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      signal_.wait(lock, [&] { return stopping_ || frames_ >= kFrames; });
+      if (stopping_) return;
+      frames_ = 0;
+      lock.unlock();
+      // PASSIVE: copies what no reader still needs, and never blocks the writer.
+      sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      lock.lock();
+    }
+  }
+
+  std::unique_ptr<sqlite::Connection> db_;
+  std::mutex mutex_;
+  std::condition_variable signal_;
+  int frames_ = 0;        // GUARDED_BY(mutex_)
+  bool stopping_ = false;  // GUARDED_BY(mutex_)
+  std::thread thread_;
+};
+
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(std::unique_ptr<sqlite::Connection> db)
-      : db_(std::move(db)),
+  SqliteStore(std::unique_ptr<sqlite::Connection> db, bool sync_full)
+      : sync_full_(sync_full),
+        db_(std::move(db)),
         journal_(*db_),
         orders_(*db_, journal_),
         deployments_(*db_),
@@ -627,10 +735,43 @@ class SqliteStore final : public Store {
         dead_letters_(*db_),
         settings_(*db_) {}
 
+  ~SqliteStore() override {
+    if (checkpointer_) sqlite3_wal_hook(db_->handle(), nullptr, nullptr);
+    checkpointer_.reset();
+  }
+
   sqlite::Connection& connection() { return *db_; }
 
+  void checkpoint_in_background(const SqliteOptions& options) {
+    checkpointer_ = std::make_unique<Checkpointer>(db_->path(), options);
+    checkpointer_->watch(db_->handle());
+  }
+
   void begin() override { db_->begin(); }
-  void commit() override { db_->commit(); }
+  void commit() override {
+    db_->commit();
+    if (sync_full_) sync();
+  }
+  void commit_unsynced() override { db_->commit(); }
+  // Flushes the WAL file, through a descriptor of its own: independent of
+  // the connection, so another thread may do it while this one writes on.
+  void sync() override {
+    if (!sync_full_) return;
+    std::string wal = db_->path() + "-wal";
+    int fd = ::open(wal.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) return;  // nothing written since it was last emptied into the file
+      throw StoreError(fmt::format("cannot open '{}' to make it durable: {}", wal, std::strerror(errno)), SQLITE_IOERR);
+    }
+    int rc = fdatasync(fd);
+    int error = errno;
+    ::close(fd);
+    if (rc != 0)
+      throw StoreError(fmt::format("input/output error on '{}': the disk did not confirm the last writes ({}); they "
+                                   "may be lost, and nothing of them was acknowledged",
+                                   wal, std::strerror(error)),
+                       SQLITE_IOERR_FSYNC);
+  }
   void rollback() override { db_->rollback(); }
   bool in_transaction() const override { return db_->in_transaction(); }
 
@@ -651,7 +792,9 @@ class SqliteStore final : public Store {
   }
 
  private:
+  bool sync_full_;
   std::unique_ptr<sqlite::Connection> db_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // stopped before db_ closes
   SqliteJournal journal_;
   SqliteOrders orders_;
   SqliteDeployments deployments_;
@@ -685,9 +828,15 @@ int64_t upgrade_from_2(sqlite::Connection& db) {
   // elsewhere (the sender's cursor in the inbox) still point where they did.
   journal::Record record;
   int64_t last_entry = 0;
+  std::unordered_map<std::string, int64_t> last_of;  // order -> its latest record, for `previous`
   auto flush = [&] {
     record.seq = last_entry;
-    if (!record.entries.empty()) journal.append(record);
+    if (!record.entries.empty()) {
+      int64_t& last = last_of[record.order_id];
+      record.previous = last;
+      journal.append(record);
+      last = record.seq;
+    }
     record.entries.clear();
   };
   auto rows = db.once("SELECT seq, order_id, at, kind, body FROM journal_v2 ORDER BY seq");
@@ -719,6 +868,23 @@ int64_t upgrade_from_2(sqlite::Connection& db) {
   return entries;
 }
 
+// Version 3 found an order's records through an index of the journal by
+// order. The records are chained instead: each gets the seq of the order's
+// record before it (found once, through that index, before it goes), and
+// the projections are built again with each order's last record.
+int64_t upgrade_from_3(sqlite::Connection& db) {
+  db.exec("ALTER TABLE journal ADD COLUMN previous INTEGER NOT NULL DEFAULT 0");
+  db.exec(
+      "UPDATE journal SET previous = coalesce((SELECT max(p.seq) FROM journal p WHERE p.order_id = journal.order_id "
+      "AND p.seq < journal.seq), 0)");
+  db.exec("DROP INDEX IF EXISTS journal_by_order");
+  db.exec("DROP TABLE orders");
+  db.exec("DROP TABLE timers");
+  db.exec(kSchema);
+  auto count = db.once("SELECT count(*) FROM journal");
+  return count->step() ? count->integer(0) : 0;
+}
+
 }  // namespace
 
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, const SqliteOptions& options) {
@@ -743,22 +909,24 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, const SqliteOp
   if (version > kSchemaVersion)
     throw StoreError(fmt::format("'{}' has orderflow schema version {}; this build knows version {}", path, version,
                                  kSchemaVersion));
-  return std::make_unique<SqliteStore>(std::move(db));
+  auto store = std::make_unique<SqliteStore>(std::move(db), options.sync_full && !options.read_only);
+  if (!options.read_only) store->checkpoint_in_background(options);
+  return store;
 }
 
 int64_t upgrade_sqlite_store(const std::string& path, const SqliteOptions& options) {
   auto db = connect(path, options);
   int64_t version = db->pragma_int("PRAGMA user_version");
   if (version == kSchemaVersion || version == 0) return 0;
-  if (version != 2)
-    throw StoreError(fmt::format("'{}' has orderflow schema version {}; this build can bring version 2 up to date",
-                                 path, version));
-  SqliteStore store(std::move(db));
+  if (version != 2 && version != 3)
+    throw StoreError(fmt::format(
+        "'{}' has orderflow schema version {}; this build can bring versions 2 and 3 up to date", path, version));
+  SqliteStore store(std::move(db), options.sync_full);
   sqlite::Connection& c = store.connection();
   c.begin();
   int64_t entries = 0;
   try {
-    entries = upgrade_from_2(c);
+    entries = version == 2 ? upgrade_from_2(c) : upgrade_from_3(c);
     rebuild_projections(store);
     c.exec(fmt::format("PRAGMA user_version={}", kSchemaVersion));
     c.commit();
@@ -766,7 +934,7 @@ int64_t upgrade_sqlite_store(const std::string& path, const SqliteOptions& optio
     c.rollback();
     throw;
   }
-  // The rows written in JSON leave free pages behind: give them back.
+  // The rows rewritten leave free pages behind: give them back.
   c.exec("VACUUM");
   return entries;
 }

@@ -28,9 +28,11 @@ struct SqliteOptions {
 // `upgrade` is set (that command's way in).
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, const SqliteOptions& options = {});
 
-// Rewrites a database of an older schema to this build's (the journal in
-// its binary form, the order rows without the orders' text). Returns how
-// many journal entries it rewrote; 0 when the database was current.
+// Rewrites a database of an older schema to this build's (version 2: the
+// journal in its binary form, the order rows without the orders' text;
+// version 3: the journal's records chained by order). Returns how many
+// journal entries (from 2) or records (from 3) it rewrote; 0 when the
+// database was current.
 int64_t upgrade_sqlite_store(const std::string& path, const SqliteOptions& options = {});
 
 }  // namespace orderflow::runtime

@@ -173,6 +173,9 @@ class Orders {
   // False when the key was taken before: a redelivery.
   virtual bool claimed(const IntakeKey& key) = 0;
   virtual void claim(const IntakeKey& key, const std::string& order_id) = 0;
+  // Every intake key taken, and every order's id (to fill the engine's filters).
+  virtual void scan_keys(const std::function<void(const IntakeKey&)>& visit) = 0;
+  virtual void scan_ids(const std::function<void(const std::string&)>& visit) = 0;
 
   virtual void put(const StoredOrder& order) = 0;
   virtual std::optional<StoredOrder> get(const std::string& order_id) = 0;
@@ -244,6 +247,14 @@ class Store {
   // together or not at all.
   virtual void begin() = 0;
   virtual void commit() = 0;
+  // Group commit's split: commit_unsynced() ends the transaction as
+  // commit() does, but what it wrote may still be in the operating system's
+  // hands; sync() then makes everything committed so far survive a power
+  // loss. sync() may be called from another thread than the one that
+  // commits, while it goes on: the engine acknowledges a batch only after
+  // the sync that follows its commit, and decides the next one meanwhile.
+  virtual void commit_unsynced() { commit(); }
+  virtual void sync() {}
   virtual void rollback() = 0;
   virtual bool in_transaction() const = 0;
 

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <sqlite3.h>
 
+#include <map>
+
 #include "tests/runtime/engine_fixture.h"
 
 namespace orderflow::runtime::testing {
@@ -12,6 +14,16 @@ using ::testing::HasSubstr;
 
 journal::Record record(const std::string& order, int64_t at, std::vector<journal::Entry> entries) {
   return journal::Record{0, order, at, std::move(entries)};
+}
+
+// As the engine does: each record points back at the order's previous one,
+// and the order row at its last, which is where an order's history starts.
+void append_to_order(Store& store, journal::Record& r) {
+  StoredOrder order = store.orders().get(r.order_id).value_or(StoredOrder{.order_id = r.order_id});
+  r.previous = order.last_seq;
+  store.journal().append(r);
+  order.last_seq = r.seq;
+  store.orders().put(order);
 }
 
 TEST(SqliteStore, ClaimsAnIntakeKeyOnce) {
@@ -33,9 +45,9 @@ TEST(SqliteStore, JournalRecordsComeBackAsTheyWent) {
   store->begin();
   journal::Record first = record("A", 1, {journal::Received{"amazon", "A-1", 1, "v1", "test", R"({"id":"A"})"},
                                           journal::StateChanged{"", "new", true, 1, "received", {{{"new", 2}}}}});
-  store->journal().append(first);
+  append_to_order(*store, first);
   journal::Record second = record("A", 2, {journal::TimerSet{7, "escalation", 99, 1}});
-  store->journal().append(second);
+  append_to_order(*store, second);
   store->commit();
   EXPECT_EQ(store->journal().last_seq(), second.seq);
   std::vector<journal::Record> back = store->journal().of_order("A");
@@ -158,6 +170,56 @@ TEST(SqliteStore, OlderSchemaIsMigratedKeepingItsHistory) {
   EXPECT_GE(store->orders().last_timer_id(), 4);
 }
 
+// A database of schema 3 (made by the build before the journal's records
+// were chained, from the example's orders and its first day's events) is
+// refused until migrated; migrating keeps every record and its number,
+// and each order's history is then found by walking its chain.
+TEST(SqliteStore, VersionThreeIsMigratedToChainedRecords) {
+  TempDir dir;
+  std::string path = dir.file("v3.db");
+  std::map<std::string, std::vector<int64_t>> seqs_before;
+  std::map<std::string, std::string> states_before;
+  {
+    std::ifstream in(std::string(ORDERFLOW_SOURCE_DIR) + "/tests/runtime/fixtures/schema-v3.sql");
+    std::stringstream sql;
+    sql << in.rdbuf();
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, sql.str().c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(db, "SELECT order_id, seq FROM journal ORDER BY seq", -1, &s, nullptr);
+    while (sqlite3_step(s) == SQLITE_ROW)
+      seqs_before[reinterpret_cast<const char*>(sqlite3_column_text(s, 0))].push_back(sqlite3_column_int64(s, 1));
+    sqlite3_finalize(s);
+    sqlite3_prepare_v2(db, "SELECT order_id, state FROM orders", -1, &s, nullptr);
+    while (sqlite3_step(s) == SQLITE_ROW)
+      states_before[reinterpret_cast<const char*>(sqlite3_column_text(s, 0))] =
+          reinterpret_cast<const char*>(sqlite3_column_text(s, 1));
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+  }
+  ASSERT_EQ(states_before.size(), 16u);
+  try {
+    open_sqlite_store(path);
+    FAIL() << "opened a version-3 database without migrating it";
+  } catch (const StoreError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("orderflow migrate --db"));
+  }
+  EXPECT_EQ(upgrade_sqlite_store(path), 36);
+  EXPECT_EQ(upgrade_sqlite_store(path), 0) << "a current database is left alone";
+  auto store = open_sqlite_store(path);
+  size_t multi = 0;
+  for (const auto& [order_id, seqs] : seqs_before) {
+    std::vector<int64_t> after;
+    for (const journal::Record& r : store->journal().of_order(order_id)) after.push_back(r.seq);
+    EXPECT_EQ(after, seqs) << order_id;
+    multi += seqs.size() > 1;
+    EXPECT_EQ(store->orders().get(order_id)->state, states_before[order_id]) << order_id;
+  }
+  EXPECT_GT(multi, 5u) << "the fixture has orders with several records";
+  EXPECT_EQ(store->orders().due_timers(INT64_MAX, 100).size(), 6u);
+}
+
 TEST(SqliteStore, LockedDatabaseSaysSo) {
   TempDir dir;
   auto holder = open_sqlite_store(dir.file("a.db"));
@@ -226,13 +288,13 @@ TEST(SqliteStore, FullDatabaseSaysSoAndKeepsWhatWasCommitted) {
   auto store = open_sqlite_store(dir.file("a.db"), options);
   store->begin();
   journal::Record kept = record("KEPT", 1, {journal::Migrated{1, 2}});
-  store->journal().append(kept);
+  append_to_order(*store, kept);
   store->commit();
   try {
     store->begin();
     for (int i = 0; i < 10000; ++i) {
       journal::Record e = record("BIG", i, {journal::Refused{"x", "", std::string(4000, 'x'), {}}});
-      store->journal().append(e);
+      append_to_order(*store, e);
     }
     FAIL() << "a capped database never filled up";
   } catch (const StoreError& e) {
