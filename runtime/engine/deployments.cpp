@@ -1,5 +1,7 @@
 #include "runtime/engine/deployments.h"
 
+#include "runtime/engine/deadline.h"
+
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
@@ -186,6 +188,8 @@ std::unique_ptr<LoadedDeployment> load_deployment(Store& store, int64_t id, cons
   loaded->engine = make_policy_engine(loaded->bundle, choice);
   loaded->lifecycle = std::make_unique<Lifecycle>(*loaded->bundle);
   loaded->channels = ChannelPlan::from_files(*loaded->bundle, d->files, nullptr);
+  if (const check::Policy* p = loaded->bundle->policy(check::PolicyKind::Escalation))
+    for (const check::Rule& r : p->rules) loaded->escalation_reads_clock.push_back(r.when && reads_clock(*r.when));
   d->files.clear();
   loaded->meta = std::move(*d);
   return loaded;

@@ -34,6 +34,9 @@ struct LoadedDeployment {
   ChannelPlan channels;
   // Its nodes over the engine's live stock; set by the engine that loads it.
   std::unique_ptr<LiveInventory> inventory;
+  // Per escalation rule, whether its condition reads the clock (and so
+  // needs a timer): asked after every change to every order.
+  std::vector<bool> escalation_reads_clock;
 };
 
 // The files of a bundle folder worth keeping: policies, data, test orders

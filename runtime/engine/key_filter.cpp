@@ -7,27 +7,37 @@
 namespace orderflow::runtime {
 
 namespace {
-constexpr int kProbes = 7;  // with 10 bits a text: about 1% false "maybe"
+// With 10 bits a text, 7 of them in a 512-bit block: about 1.5% false "maybe".
+constexpr int kProbes = 7;
+
+uint64_t remix(uint64_t h) {  // splitmix64's finaliser: the block's bits from other bits than the block's
+  h ^= h >> 31;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 27;
+  return h;
+}
 }  // namespace
 
 KeyFilter::KeyFilter(size_t expected) : capacity_(expected) {
-  uint64_t bits = std::bit_ceil(std::max<uint64_t>(expected * 10, 1024));
-  bits_.assign(bits / 64, 0);
-  mask_ = bits - 1;
+  uint64_t bits = std::bit_ceil(std::max<uint64_t>(expected * 10, 4096));
+  blocks_ = bits / (64 * kBlockWords);
+  bits_.assign(blocks_ * kBlockWords, 0);
 }
 
 void KeyFilter::add(std::string_view text) {
   uint64_t h = model::hash_string(text);
-  uint64_t step = (h >> 32) | 1;
-  for (int i = 0; i < kProbes; ++i, h += step) bits_[(h & mask_) >> 6] |= uint64_t{1} << (h & 63);
+  uint64_t* block = &bits_[(h & (blocks_ - 1)) * kBlockWords];
+  uint64_t positions = remix(h);
+  for (int i = 0; i < kProbes; ++i, positions >>= 9) block[(positions >> 6) & 7] |= uint64_t{1} << (positions & 63);
   ++added_;
 }
 
 bool KeyFilter::may_contain(std::string_view text) const {
   uint64_t h = model::hash_string(text);
-  uint64_t step = (h >> 32) | 1;
-  for (int i = 0; i < kProbes; ++i, h += step)
-    if (!(bits_[(h & mask_) >> 6] & (uint64_t{1} << (h & 63)))) return false;
+  const uint64_t* block = &bits_[(h & (blocks_ - 1)) * kBlockWords];
+  uint64_t positions = remix(h);
+  for (int i = 0; i < kProbes; ++i, positions >>= 9)
+    if (!(block[(positions >> 6) & 7] & (uint64_t{1} << (positions & 63)))) return false;
   return true;
 }
 

@@ -434,8 +434,9 @@ class OrderEngine::Step {
       append(std::move(e));
     }
     std::optional<int64_t> next;
-    for (const check::Rule& r : p->rules) {
-      if (!r.when || !reads_clock(*r.when)) continue;
+    for (size_t i = 0; i < p->rules.size(); ++i) {
+      const check::Rule& r = p->rules[i];
+      if (!dep_.escalation_reads_clock[i]) continue;
       if (std::find(o_.stored.fired.begin(), o_.stored.fired.end(), r.name) != o_.stored.fired.end()) continue;
       auto t = next_moment_true(*dep_.engine, *r.when, p->slot_count, image().data(), at_,
                                 engine_.options_.escalation_horizon_ms);

@@ -17,7 +17,6 @@
 // Make the orders with tests/runtime/make_orders.py N.
 #include <fmt/format.h>
 #include <sqlite3.h>
-#include <sys/resource.h>
 
 #include <chrono>
 #include <algorithm>
@@ -44,7 +43,8 @@ struct Result {
   double sqlite_share = -1;    // of the wall time
   double encoding_share = -1;  // writing to the store, less SQLite's own time
   double statements = -1;      // per order
-  long peak_rss_kb = 0;
+  // orderflow's: the live orders it keeps between inputs (its byte budget bounds them).
+  orderflow::runtime::EngineStats cache;
 };
 
 void check(int rc, sqlite3* db, const char* what) {
@@ -60,12 +60,6 @@ size_t file_bytes(const std::string& path) {
     if (!ec) total += size;
   }
   return total;
-}
-
-long peak_rss_kb() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_maxrss;
 }
 
 // The "id" of an order line, found without parsing the line.
@@ -130,7 +124,6 @@ Result reference_writer(const std::vector<std::string>& lines, const std::string
   exec("PRAGMA wal_checkpoint(TRUNCATE)");
   sqlite3_close(db);
   r.bytes = file_bytes(path);
-  r.peak_rss_kb = peak_rss_kb();
   return r;
 }
 
@@ -191,7 +184,7 @@ Result orderflow_run(const std::string& orders, const std::string& path, bool sy
   r.sqlite_share = (after.database_ms - before.database_ms) / wall_ms;
   r.encoding_share = std::max(0.0, (engine.store_ms() - store_before) - (after.database_ms - before.database_ms)) / wall_ms;
   r.statements = static_cast<double>(after.statements - before.statements) / std::max<size_t>(stored, 1);
-  r.peak_rss_kb = peak_rss_kb();
+  r.cache = engine.stats();
   engine_ptr.reset();
   store.reset();
   {
@@ -253,15 +246,21 @@ int main(int argc, char** argv) {
     std::cout << fmt::format("{} orders, synchronous={}, on this machine{}:\n\n", lines.size(),
                              sync == "full" ? "FULL" : "NORMAL",
                              repeat > 1 ? fmt::format(", medians of {} passes", repeat) : "");
-    std::cout << fmt::format("{:<32} {:>10} {:>12} {:>12} {:>10} {:>10} {:>11} {:>10}\n", "", "orders/s", "bytes/order",
-                             "statements", "in SQLite", "encoding", "peak RSS", "vs ref");
+    std::cout << fmt::format("{:<32} {:>10} {:>12} {:>12} {:>10} {:>10} {:>10}\n", "", "orders/s", "bytes/order",
+                             "statements", "in SQLite", "encoding", "vs ref");
     for (const Result* r : {&reference, &engine_result}) {
       double rate = r->orders / r->seconds;
       auto share = [](double s) { return s < 0 ? std::string("-") : fmt::format("{:.0f}%", 100 * s); };
-      std::cout << fmt::format("{:<32} {:>10.0f} {:>12.0f} {:>12.1f} {:>10} {:>10} {:>8} MB {:>9.2f}x\n", r->name, rate,
+      std::cout << fmt::format("{:<32} {:>10.0f} {:>12.0f} {:>12.1f} {:>10} {:>10} {:>9.2f}x\n", r->name, rate,
                                static_cast<double>(r->bytes) / r->orders, r->statements, share(r->sqlite_share),
-                               share(r->encoding_share), r->peak_rss_kb / 1024, rate / (reference.orders / reference.seconds));
+                               share(r->encoding_share), rate / (reference.orders / reference.seconds));
     }
+    const orderflow::runtime::EngineStats& cache = engine_result.cache;
+    std::cout << fmt::format(
+        "\norderflow kept {} live orders in memory at the end, {:.1f} MB, {:.0f} bytes each by its own count; {} "
+        "evicted (the budget is 64 MiB)\n",
+        cache.cached_orders, cache.cached_bytes / 1048576.0,
+        static_cast<double>(cache.cached_bytes) / std::max<size_t>(cache.cached_orders, 1), cache.evicted);
     for (const char* name : {"runtime_benchmark_orderflow.db", "runtime_benchmark_reference.db"})
       for (const char* suffix : {"", "-wal", "-shm", "-lock", "-inbox"}) std::filesystem::remove(work + "/" + name + suffix);
   } catch (const std::exception& e) {
