@@ -8,11 +8,11 @@ import sys
 import threading
 
 
-def start(orderflow, source, db, config):
+def start(orderflow, source, db, config, engine="interp", extra=()):
     """The server process and its port, once it listens. Its later stderr
     (poller and sender messages) goes on to ours."""
     server = subprocess.Popen([orderflow, "serve", "--db", db, "--bundle", os.path.join(source, "examples", "marketplace"),
-                               "--port", "0", "--config", config, "--engine", "interp"],
+                               "--port", "0", "--config", config, "--engine", engine, *extra],
                               stderr=subprocess.PIPE, text=True)
     for line in server.stderr:
         m = re.search(r"listening on http://127.0.0.1:(\d+)", line)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <future>
 
 #include "connectors/connector.h"
 
@@ -176,12 +177,25 @@ size_t Intake::post_pending() {
     }
     std::vector<runtime::InboxEntry> entries = inbox_reader_->after(posted_, 512);
     if (entries.empty()) return total;
-    for (const runtime::InboxEntry& e : entries) {
-      for (runtime::Input& input : inputs_of(e, posted_)) {
+    std::vector<std::vector<runtime::Input>> normalized = normalize_all(entries, posted_);
+    // Posted a handful of entries at a time, so that the engine decides
+    // them in batches while the next are normalized (one commit, one wake
+    // for many, not one each).
+    constexpr size_t kPostEvery = 64;
+    std::vector<std::pair<runtime::Input, runtime::EngineThread::Completion>> ready;
+    size_t in_ready = 0;
+    auto post_ready = [&] {
+      if (!ready.empty()) engine_.post_all(std::move(ready));
+      ready.clear();
+      in_ready = 0;
+    };
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const runtime::InboxEntry& e = entries[i];
+      for (runtime::Input& input : normalized[i]) {
         bool last = input.inbox.last;
         bool order = std::holds_alternative<runtime::NewOrder>(input.body);
         bool counted = !std::holds_alternative<runtime::NothingToDecide>(input.body);
-        engine_.post(std::move(input), [this, last, order, counted, seq = e.seq, channel = e.channel](const runtime::Ack& ack) {
+        ready.emplace_back(std::move(input), [this, last, order, counted, seq = e.seq, channel = e.channel](const runtime::Ack& ack) {
           if (ack.status == runtime::Ack::Status::Failed) {
             post_failed_ = true;
             decide_signal_.notify_one();
@@ -201,8 +215,10 @@ size_t Intake::post_pending() {
       }
       posted_ = e.seq;
       ++total;
+      if (++in_ready >= kPostEvery || inbox_last_.load() <= e.seq) post_ready();
       if (stop_deciding_ || post_failed_) break;
     }
+    post_ready();
   }
   return total;
 }
@@ -300,6 +316,32 @@ void Intake::with_inbox(const std::function<void(runtime::Inbox&)>& work) {
     inbox_last_ = inbox_.last_seq();
   }
   decide_signal_.notify_one();
+}
+
+// Normalizing a body (parsing the channel's JSON, mapping it, decoding the
+// canonical order) is most of the decider's work, and each body is its
+// own: a batch is split over the machine's cores. The helper threads
+// inherit the decider's idle priority, so taking webhooks still comes first.
+std::vector<std::vector<runtime::Input>> Intake::normalize_all(const std::vector<runtime::InboxEntry>& entries,
+                                                               int64_t after) {
+  std::vector<std::vector<runtime::Input>> out(entries.size());
+  auto bundle = engine_.live_bundle();
+  auto normalize = [&](size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) {
+      out[i] = inputs_of(entries[i], i == 0 ? after : entries[i - 1].seq);
+      for (runtime::Input& input : out[i]) runtime::prepare_input(input, bundle);
+    }
+  };
+  size_t threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+  if (entries.size() < 16) threads = 1;
+  std::vector<std::future<void>> helpers;
+  size_t share = (entries.size() + threads - 1) / threads;
+  for (size_t t = 1; t < threads; ++t)
+    helpers.push_back(std::async(std::launch::async, normalize, std::min(t * share, entries.size()),
+                                 std::min((t + 1) * share, entries.size())));
+  normalize(0, std::min(share, entries.size()));
+  for (auto& h : helpers) h.get();
+  return out;
 }
 
 std::vector<runtime::Input> Intake::inputs_of(const runtime::InboxEntry& e, int64_t after) {

@@ -131,6 +131,8 @@ class Intake {
   void watch_decider();
   void set_decider_idle(bool idle);
   // The entry's inputs, typed, each with its place in the inbox.
+  std::vector<std::vector<runtime::Input>> normalize_all(const std::vector<runtime::InboxEntry>& entries,
+                                                         int64_t after);
   std::vector<runtime::Input> inputs_of(const runtime::InboxEntry& entry, int64_t after);
 
   runtime::EngineThread& engine_;

@@ -56,6 +56,23 @@ void EngineThread::post(Input input, Completion done) {
   work_ready_.notify_one();
 }
 
+void EngineThread::post_all(std::vector<std::pair<Input, Completion>> inputs) {
+  auto bundle = live_bundle_.load();
+  for (auto& [input, done] : inputs) prepare_input(input, bundle);
+  size_t i = 0;
+  while (i < inputs.size()) {
+    std::unique_lock lock(mutex_);
+    space_ready_.wait(lock, [&] { return queue_.size() < options_.queue_limit || stopping_; });
+    if (stopping_) break;
+    for (; i < inputs.size() && queue_.size() < options_.queue_limit; ++i)
+      queue_.push_back({std::move(inputs[i].first), std::move(inputs[i].second), {}});
+    lock.unlock();
+    work_ready_.notify_one();
+  }
+  for (; i < inputs.size(); ++i)
+    if (inputs[i].second) inputs[i].second(failed("the engine is stopping"));
+}
+
 void EngineThread::post_task(Task task, std::function<void()> done) {
   {
     std::lock_guard lock(mutex_);

@@ -79,6 +79,9 @@ class EngineThread {
   // Queues an input; `done` runs once it is durable (or its batch failed).
   // Waits while the queue is full.
   void post(Input input, Completion done);
+  // Queues several inputs at once, in order: one wake of the engine thread
+  // for all of them, so that it decides them in one batch, not one by one.
+  void post_all(std::vector<std::pair<Input, Completion>> inputs);
   // Runs `task` on the engine thread between inputs, in order with them;
   // what it writes is committed with the batch. `done` runs after that commit.
   void post_task(Task task, std::function<void()> done = {});
@@ -92,6 +95,8 @@ class EngineThread {
   // Answers what is queued, then ends the thread. Called by the destructor.
   void stop();
 
+  // The bundle new orders are decoded against where they are posted.
+  std::shared_ptr<const check::CheckedBundle> live_bundle() const { return live_bundle_.load(); }
   // Batches committed so far, and inputs in them: for /metrics.
   int64_t batches() const { return batches_.load(); }
   size_t queued() const;
