@@ -165,7 +165,11 @@ int serve_http(Intake& intake, const std::string& address, unsigned short port,
   if (listening) listening(listener->port());
   // Each connection is a strand, so a session's handlers never overlap.
   std::vector<std::thread> more;
-  for (int i = 1; i < intake.config().io_threads; ++i) more.emplace_back([&] { io.run(); });
+  for (int i = 1; i < intake.config().io_threads; ++i)
+    more.emplace_back([&] {
+      pthread_setname_np(pthread_self(), "of-http");
+      io.run();
+    });
   io.run();
   for (std::thread& t : more) t.join();
   intake.stop();

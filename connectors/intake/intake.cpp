@@ -12,6 +12,7 @@
 #include <future>
 
 #include "connectors/connector.h"
+#include "runtime/canonical/json_parse.h"
 
 namespace orderflow::intake {
 
@@ -103,6 +104,7 @@ void Intake::stop() {
 }
 
 void Intake::committer() {
+  pthread_setname_np(pthread_self(), "of-inbox");
   std::unique_lock lock(waiting_mutex_);
   for (;;) {
     // Group commit: what arrives while a commit runs goes in the next one,
@@ -270,6 +272,7 @@ int64_t Intake::forget_old_bodies(int64_t now_ms) {
 }
 
 void Intake::decider() {
+  pthread_setname_np(pthread_self(), "of-decider");  // in top, perf and gdb
   setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), config_.decider_nice);
   auto backoff = std::chrono::milliseconds(10);
   auto forgot = std::chrono::steady_clock::now() - std::chrono::hours(1);
@@ -356,7 +359,7 @@ std::vector<runtime::Input> Intake::inputs_of(const runtime::InboxEntry& e, int6
     placed(runtime::read_input_text(e.body, e.source));
   } else {
     const connectors::Connector* connector = connectors::find_connector(e.channel);
-    nlohmann::json payload = nlohmann::json::parse(e.body, nullptr, false);
+    nlohmann::json payload = runtime::parse_json(e.body);
     // A poller's answer is the array of an order's parts, as the API gave them.
     bool parts = e.source.rfind("poll:", 0) == 0 && payload.is_array();
     connectors::Normalized normalized =

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "compiler/model/value.h"
+#include "runtime/canonical/json_parse.h"
 
 namespace orderflow::runtime {
 
@@ -116,7 +117,7 @@ Input read_input(const nlohmann::json& json, std::string source) {
                        : json.contains("type")                          ? "?"
                                                                         : "order";
     if (type == "order") {
-      NewOrder order{json.contains("order") ? json["order"] : json};
+      NewOrder order{json.contains("order") ? json["order"] : json, {}};
       if (!order.order.is_object()) throw Malformed{"$.order: expected the order as a JSON object"};
       order.order.erase("state");
       order.order.erase("state_since");
@@ -136,8 +137,9 @@ Input read_input(const nlohmann::json& json, std::string source) {
 }
 
 Input read_input_text(std::string_view text, std::string source) {
-  nlohmann::json json;
-  try {
+  nlohmann::json json = parse_json(text);
+  // Not JSON: nlohmann, read again, says why.
+  if (json.is_discarded()) try {
     json = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." without the library's tag.

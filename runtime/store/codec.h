@@ -139,7 +139,7 @@ class Reader {
     for (int shift = 0; shift < 64; shift += 7) {
       if (p_ >= end_) throw journal::CodecError("a journal record ends in the middle of a number");
       uint8_t b = static_cast<uint8_t>(*p_++);
-      v |= uint64_t{b & 0x7f} << shift;
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
       if (!(b & 0x80)) return v;
     }
     throw journal::CodecError("a journal record has a number longer than 64 bits");

@@ -1,5 +1,6 @@
 #include <xxhash.h>
 
+#include "runtime/store/checkpointer.h"
 #include "runtime/store/inbox.h"
 #include "runtime/store/sqlite_connection.h"
 
@@ -47,7 +48,9 @@ class SqliteInbox final : public Inbox {
     db_.exec("PRAGMA journal_mode=WAL");
     db_.exec(options.sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     db_.exec(kInboxSchema);
+    checkpointer_ = std::make_unique<Checkpointer>(db_.handle(), path, options, "inbox", "of-inbox-ckpt");
   }
+  ~SqliteInbox() override { checkpointer_.reset(); }
 
   void begin() override { db_.begin(); }
   void commit() override { db_.commit(); }
@@ -149,6 +152,7 @@ class SqliteInbox final : public Inbox {
   Statement& statement(const char* sql) { return db_.statement(sql); }
 
   sqlite::Connection db_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // stopped before db_ closes
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "runtime/store/checkpointer.h"
 #include "runtime/store/codec.h"
 #include "runtime/store/projection.h"
 #include "runtime/store/sqlite_connection.h"
@@ -662,65 +663,6 @@ std::unique_ptr<sqlite::Connection> connect(const std::string& path, const Sqlit
   return db;
 }
 
-// Copies the WAL into the database file on a thread and a connection of its
-// own, so that the engine's commits never wait for it. SQLite would
-// otherwise do it inside the commit that passes 1000 pages of WAL. The
-// writer's connection tells it how big the WAL has grown after each commit.
-//
-// Locks: `mutex_` guards `frames_` and `stopping_`.
-class Checkpointer {
- public:
-  Checkpointer(const std::string& path, const SqliteOptions& options) {
-    SqliteOptions own = options;
-    own.busy_timeout_ms = 0;  // a busy database is tried again later, not waited for
-    db_ = std::make_unique<sqlite::Connection>(path, own, "database");
-    thread_ = std::thread([this] { run(); });
-  }
-  ~Checkpointer() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    signal_.notify_all();
-    thread_.join();
-  }
-  // Takes over the writer's WAL hook (and with it SQLite's own checkpoints).
-  void watch(sqlite3* writer) { sqlite3_wal_hook(writer, &Checkpointer::committed, this); }
-
- private:
-  static constexpr int kFrames = 1000;  // as SQLite's default: about 4 MB of WAL
-
-  static int committed(void* self, sqlite3*, const char*, int frames) {
-    auto* c = static_cast<Checkpointer*>(self);
-    {
-      std::lock_guard lock(c->mutex_);
-      c->frames_ = frames;
-    }
-    if (frames >= kFrames) c->signal_.notify_one();
-    return SQLITE_OK;
-  }
-
-  void run() {
-    pthread_setname_np(pthread_self(), "of-checkpoint");
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-      signal_.wait(lock, [&] { return stopping_ || frames_ >= kFrames; });
-      if (stopping_) return;
-      frames_ = 0;
-      lock.unlock();
-      // PASSIVE: copies what no reader still needs, and never blocks the writer.
-      sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-      lock.lock();
-    }
-  }
-
-  std::unique_ptr<sqlite::Connection> db_;
-  std::mutex mutex_;
-  std::condition_variable signal_;
-  int frames_ = 0;        // GUARDED_BY(mutex_)
-  bool stopping_ = false;  // GUARDED_BY(mutex_)
-  std::thread thread_;
-};
 
 class SqliteStore final : public Store {
  public:
@@ -735,16 +677,12 @@ class SqliteStore final : public Store {
         dead_letters_(*db_),
         settings_(*db_) {}
 
-  ~SqliteStore() override {
-    if (checkpointer_) sqlite3_wal_hook(db_->handle(), nullptr, nullptr);
-    checkpointer_.reset();
-  }
+  ~SqliteStore() override { checkpointer_.reset(); }
 
   sqlite::Connection& connection() { return *db_; }
 
   void checkpoint_in_background(const SqliteOptions& options) {
-    checkpointer_ = std::make_unique<Checkpointer>(db_->path(), options);
-    checkpointer_->watch(db_->handle());
+    checkpointer_ = std::make_unique<Checkpointer>(db_->handle(), db_->path(), options, "database", "of-checkpoint");
   }
 
   void begin() override { db_->begin(); }
