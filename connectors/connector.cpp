@@ -112,18 +112,27 @@ void Reader::fail(const std::string& message, const std::string& key) const {
   throw PayloadError{key.empty() ? path_ : path_ + "." + key, message};
 }
 
-Reader Reader::at(const char* key) const {
-  if (!v_->is_object()) fail("expected an object");
-  if (!has(key)) fail("is missing", key);
-  return Reader((*v_)[key], path_ + "." + key);
+const nlohmann::json* Reader::field(const char* key) const {
+  if (!v_->is_object()) return nullptr;
+  auto it = v_->find(key);
+  return it == v_->end() || it->is_null() ? nullptr : &*it;
 }
+
+const nlohmann::json& Reader::required(const char* key) const {
+  if (!v_->is_object()) fail("expected an object");
+  const nlohmann::json* v = field(key);
+  if (!v) fail("is missing", key);
+  return *v;
+}
+
+Reader Reader::at(const char* key) const { return Reader(required(key), path_ + "." + key); }
 
 Reader Reader::at(size_t index) const { return Reader(v_->at(index), fmt::format("{}[{}]", path_, index)); }
 
 std::string Reader::text(const char* key) const {
-  Reader r = at(key);
-  if (r.v_->is_string() || r.v_->is_number_integer()) return exact_text(*r.v_);
-  r.fail("expected text");
+  const nlohmann::json& v = required(key);
+  if (v.is_string() || v.is_number_integer()) return exact_text(v);
+  fail("expected text", key);
 }
 
 std::string Reader::text_or(const char* key, const std::string& otherwise) const {
@@ -133,25 +142,26 @@ std::string Reader::text_or(const char* key, const std::string& otherwise) const
 }
 
 std::string Reader::amount(const char* key) const {
-  Reader r = at(key);
-  if (r.v_->is_string()) return r.v_->get<std::string>();
-  if (r.v_->is_number_integer()) return exact_text(*r.v_);
-  if (r.v_->is_number_float()) return fmt::format("{}", r.v_->get<double>());  // shortest exact form
-  r.fail("expected an amount");
+  const nlohmann::json& v = required(key);
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_integer()) return exact_text(v);
+  if (v.is_number_float()) return fmt::format("{}", v.get<double>());  // shortest exact form
+  fail("expected an amount", key);
 }
 
 int64_t Reader::integer(const char* key) const {
-  Reader r = at(key);
-  if (r.v_->is_number_integer()) return r.v_->get<int64_t>();
-  if (r.v_->is_string()) {
+  const nlohmann::json& v = required(key);
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (v.is_string()) {
     try {
+      const std::string& text = v.get_ref<const std::string&>();
       size_t used = 0;
-      int64_t v = std::stoll(r.v_->get<std::string>(), &used);
-      if (used == r.v_->get<std::string>().size()) return v;
+      int64_t n = std::stoll(text, &used);
+      if (used == text.size()) return n;
     } catch (const std::exception&) {
     }
   }
-  r.fail("expected a whole number");
+  fail("expected a whole number", key);
 }
 
 }  // namespace orderflow::connectors

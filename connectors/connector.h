@@ -89,7 +89,7 @@ class Reader {
   Reader(const nlohmann::json& value, std::string path) : v_(&value), path_(std::move(path)) {}
   const nlohmann::json& value() const { return *v_; }
   const std::string& path() const { return path_; }
-  bool has(const char* key) const { return v_->is_object() && v_->contains(key) && !(*v_)[key].is_null(); }
+  bool has(const char* key) const { return field(key) != nullptr; }
   Reader at(const char* key) const;               // required
   Reader at(size_t index) const;
   std::string text(const char* key) const;        // required string (or number, as its exact text)
@@ -100,6 +100,12 @@ class Reader {
   [[noreturn]] void fail(const std::string& message, const std::string& key = "") const;
 
  private:
+  // The value under `key`, or nullptr when it is absent or null: one look
+  // in the object, and no path built unless something is wrong (a payload
+  // is read field by field, so this is most of what a connector does).
+  const nlohmann::json* field(const char* key) const;
+  const nlohmann::json& required(const char* key) const;
+
   const nlohmann::json* v_;  // a pointer, so that a Reader can be kept and reassigned
   std::string path_;
 };
