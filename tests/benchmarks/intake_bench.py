@@ -102,6 +102,11 @@ def main():
     began = next((s[0] for s in samples if s[1] + s[2] > 0), 0.0)
     print(f"decided {decided:.0f} in {decided_at - began:.1f} s from the first webhook seen: "
           f"{decided / max(decided_at - began, 1e-9):.0f} orders/s, taking and deciding at once")
+    at_last = min(samples, key=lambda s: abs(s[0] - taken_at))
+    drain = decided_at - at_last[0]
+    if at_last[1] > 0 and drain > 0:
+        print(f"after the last webhook: {decided - at_last[2]:.0f} decided in {drain:.1f} s, "
+              f"{(decided - at_last[2]) / drain:.0f} orders/s with nothing else to do")
     print(f"largest inbox backlog {max(s[1] for s in samples):.0f}; backlog when the last webhook was answered "
           f"{min(samples, key=lambda s: abs(s[0] - taken_at))[1]:.0f}")
     peak = max(s[3] for s in samples)
