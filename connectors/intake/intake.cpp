@@ -4,7 +4,6 @@
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <sched.h>
-#include <simdjson.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -19,14 +18,6 @@ namespace orderflow::intake {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Whether a body is JSON, checked at gigabytes a second (simdjson) without
-// building what only the decider needs. What it refuses, nlohmann (which
-// the decider reads with) gets the last word on, and gives the reason.
-bool is_json(const std::string& body) {
-  thread_local simdjson::dom::parser parser;
-  return !parser.parse(body.data(), body.size()).error() || nlohmann::json::accept(body);
-}
 
 HttpResponse json_response(int status, nlohmann::json body) {
   return {status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json"};
@@ -482,16 +473,9 @@ HttpResponse Intake::webhook(const std::string& channel, HttpRequest& request, b
   }
   // Checked without building the document (that is the decider's work): a
   // sender whose body is cut short hears so now.
-  if (!is_json(request.body)) {
+  if (std::optional<std::string> why = runtime::json_problem(request.body)) {
     count(channel, "invalid");
-    std::string why;
-    try {
-      nlohmann::json refused = nlohmann::json::parse(request.body);
-    } catch (const nlohmann::json::parse_error& e) {
-      why = e.what();
-      if (auto tag = why.find("] "); tag != std::string::npos) why.erase(0, tag + 2);
-    }
-    return reject(400, "$: not JSON: " + why, request, source);
+    return reject(400, "$: " + *why, request, source);
   }
   int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::system_clock::now().time_since_epoch()).count();

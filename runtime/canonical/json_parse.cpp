@@ -44,7 +44,27 @@ nlohmann::json parse_json(std::string_view text) {
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (parser.parse(text.data(), text.size()).get(root) == simdjson::SUCCESS) return to_nlohmann(root);
-  return nlohmann::json::parse(text, nullptr, false);
+  try {
+    return nlohmann::json::parse(text, nullptr, false);
+  } catch (const std::exception&) {  // a number beyond a double throws even so
+    return nlohmann::json(nlohmann::json::value_t::discarded);
+  }
+}
+
+std::optional<std::string> json_problem(std::string_view text) {
+  thread_local simdjson::dom::parser parser;
+  if (!parser.parse(text.data(), text.size()).error()) return std::nullopt;
+  try {
+    nlohmann::json read = nlohmann::json::parse(text);
+    return std::nullopt;  // deeper than simdjson nests, say: nlohmann reads it
+  } catch (const std::exception& e) {
+    // "[json.exception.parse_error.101] parse error at line 1, ..." without the library's tag.
+    std::string why = e.what();
+    if (auto tag = why.find("] "); tag != std::string::npos) why.erase(0, tag + 2);
+    // Well-formed, but holding what no reader can keep (a number beyond a double).
+    if (!dynamic_cast<const nlohmann::json::parse_error*>(&e)) return "cannot be read: " + why;
+    return "not JSON: " + why;
+  }
 }
 
 }  // namespace orderflow::runtime

@@ -6,6 +6,8 @@
 // went into nlohmann's reading of them.
 #include <nlohmann/json.hpp>
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace orderflow::runtime {
@@ -17,6 +19,14 @@ namespace orderflow::runtime {
 // printed the same), or a discarded value when the text is not JSON. Text simdjson
 // will not take (deeper than it nests, a number beyond 64 bits) goes to
 // nlohmann, which has the last word.
+// Never throws.
 nlohmann::json parse_json(std::string_view text);
+
+// Why `text` is not JSON that can be read, as one line without the
+// library's tags ("not JSON: syntax error while parsing value - invalid
+// literal; last read: '{x'", "cannot be read: number overflow parsing
+// '1e309'"), or nullopt when it is.
+// Never throws: a body from the internet must not end the server.
+std::optional<std::string> json_problem(std::string_view text);
 
 }  // namespace orderflow::runtime

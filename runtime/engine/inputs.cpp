@@ -138,20 +138,9 @@ Input read_input(const nlohmann::json& json, std::string source) {
 
 Input read_input_text(std::string_view text, std::string source) {
   nlohmann::json json = parse_json(text);
-  // Not JSON: nlohmann, read again, says why.
-  if (json.is_discarded()) try {
-    json = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." without the library's tag.
-    std::string why = e.what();
-    if (auto tag = why.find("] "); tag != std::string::npos) why.erase(0, tag + 2);
-    return Input{Unreadable{std::string(text), "not JSON: " + why}, std::move(source), std::nullopt, {}};
-  } catch (const nlohmann::json::exception& e) {
-    // A number too large for a double, say: the text is JSON, but not one we can hold.
-    std::string why = e.what();
-    if (auto tag = why.find("] "); tag != std::string::npos) why.erase(0, tag + 2);
-    return Input{Unreadable{std::string(text), "cannot be read: " + why}, std::move(source), std::nullopt, {}};
-  }
+  if (json.is_discarded())
+    return Input{Unreadable{std::string(text), json_problem(text).value_or("not JSON")},
+                 std::move(source), std::nullopt, {}};
   return read_input(json, std::move(source));
 }
 

@@ -81,3 +81,25 @@ TEST(ParseJson, MinusZeroIsZero) {
 
 }  // namespace
 }  // namespace orderflow::runtime
+
+namespace orderflow::runtime {
+namespace {
+
+// What a webhook or an input line hears when its body cannot be read: said
+// in a line, never thrown (a number beyond a double once ended `serve`).
+TEST(JsonProblem, SaysWhatIsWrongAndNeverThrows) {
+  EXPECT_EQ(json_problem(R"({"id": 450789469})"), std::nullopt);
+  EXPECT_EQ(json_problem(std::string(2000, '[') + std::string(2000, ']')), std::nullopt);
+  std::optional<std::string> overflow = json_problem(R"({"id": 1e309})");
+  ASSERT_TRUE(overflow);
+  EXPECT_EQ(*overflow, "cannot be read: number overflow parsing '1e309'");
+  std::optional<std::string> syntax = json_problem("{order: 1}");
+  ASSERT_TRUE(syntax);
+  EXPECT_EQ(syntax->rfind("not JSON: ", 0), 0u) << *syntax;
+  EXPECT_NE(syntax->find("line 1, column 2"), std::string::npos) << *syntax;
+  EXPECT_EQ(syntax->find("json.exception"), std::string::npos) << "the library's tag is left out";
+  EXPECT_TRUE(parse_json(R"({"total": -1e400})").is_discarded());
+}
+
+}  // namespace
+}  // namespace orderflow::runtime
