@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/support.h"
 #include "compiler/check/checker.h"
 #include "compiler/jit/jit_engine.h"
 #include "compiler/syntax/parser.h"
@@ -75,7 +76,7 @@ void add_check_command(CLI::App& app, Command& run) {
         j["errors"] = outcome.diagnostics.error_count();
         j["warnings"] = outcome.diagnostics.warning_count();
         j["diagnostics"] = to_json(outcome.diagnostics, *outcome.sources);
-        std::cout << j.dump(2) << "\n";
+        std::cout << json_text(j, 2) << "\n";
       } else {
         bool color = opts->color == "always" || (opts->color == "auto" && isatty(STDERR_FILENO));
         std::cerr << render_text(outcome.diagnostics, *outcome.sources, {color});

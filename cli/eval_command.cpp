@@ -77,7 +77,7 @@ int run_eval(const EvalOptions& o) {
       ++bad;
       std::cerr << fmt::format("{}:{}: {}\n", o.orders, line_number, err->text());
       if (o.format == "json")
-        std::cout << nlohmann::ordered_json{{"line", line_number}, {"error", err->text()}}.dump() << "\n";
+        std::cout << json_text(nlohmann::ordered_json{{"line", line_number}, {"error", err->text()}}) << "\n";
       else
         std::cout << fmt::format("line {}: not evaluated: {}\n", line_number, err->text());
       continue;
@@ -103,7 +103,7 @@ int run_eval(const EvalOptions& o) {
           if (esc.contains(k)) keep[k] = esc[k];
         j["escalation"] = keep;
       }
-      std::cout << j.dump() << "\n";
+      std::cout << json_text(j) << "\n";
     } else {
       std::string id = runtime::order_id(*bundle, order.data());
       std::cout << fmt::format("{:<18} {}\n", id, engine::summary(*bundle, r.acceptance));

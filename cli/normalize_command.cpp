@@ -7,6 +7,8 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/support.h"
+#include "runtime/canonical/json_parse.h"
 #include "compiler/check/checker.h"
 #include "compiler/support/source.h"
 #include "connectors/connector.h"
@@ -48,12 +50,9 @@ int run_normalize(const NormalizeOptions& o) {
       result = connectors::orders_from_csv(*text);
       break;
     }
-    try {
-      payloads.push_back(nlohmann::json::parse(*text));
-    } catch (const nlohmann::json::parse_error& e) {
-      std::string why = e.what();
-      if (auto tag = why.find("] "); tag != std::string::npos) why.erase(0, tag + 2);
-      std::cerr << fmt::format("orderflow normalize: {}: $: not JSON: {}\n", file, why);
+    payloads.push_back(runtime::parse_json(*text));
+    if (payloads.back().is_discarded()) {
+      std::cerr << fmt::format("orderflow normalize: {}: $: {}\n", file, runtime::json_problem(*text).value_or("not JSON"));
       return 1;
     }
   }
@@ -85,7 +84,7 @@ int run_normalize(const NormalizeOptions& o) {
         status = 1;
       }
     }
-    std::cout << input.dump(o.lines ? -1 : 2) << "\n";
+    std::cout << json_text(input, o.lines ? -1 : 2) << "\n";
   }
   return status;
 }

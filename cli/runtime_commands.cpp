@@ -99,7 +99,7 @@ int run_versions(const std::string& db, const std::string& format) {
         out.push_back({{"id", d.id}, {"live", live == d.id}, {"version", d.version}, {"title", d.title},
                        {"owner", d.owner}, {"deployed_at", model::format_time(d.deployed_at)},
                        {"content_hash", d.content_hash}, {"source", d.source}, {"files", d.files.size()}});
-      std::cout << out.dump(2) << "\n";
+      std::cout << json_text(out, 2) << "\n";
       return 0;
     }
     if (all.empty()) {
@@ -183,7 +183,7 @@ class Printer {
       j["input"] = origin;
       nlohmann::ordered_json ack = a.to_json();
       for (auto& [k, v] : ack.items()) j[k] = std::move(v);
-      std::cout << j.dump() << "\n";
+      std::cout << json_text(j) << "\n";
     } else {
       std::string what = a.message.empty() ? fmt::format("{}", fmt::join(a.steps, "; ")) : a.message;
       std::cout << fmt::format("{:<10} {:<20} {:<10} {:<14} {}\n", origin, a.order_id.empty() ? "-" : a.order_id,
@@ -417,7 +417,7 @@ int run_audit(const std::string& order_id, const std::string& db, const std::str
       return 1;
     }
     if (format == "json") {
-      std::cout << runtime::history_json(*store, order_id, order, records, explain).dump(2) << "\n";
+      std::cout << json_text(runtime::history_json(*store, order_id, order, records, explain), 2) << "\n";
       return 0;
     }
     if (order)
@@ -462,12 +462,11 @@ int run_journal(const std::string& db, const std::string& order_id, int64_t afte
     auto print = [&](const runtime::journal::Record& r) {
       for (const runtime::journal::Entry& e : r.entries) {
         if (limit > 0 && printed >= limit) return;
-        std::cout << nlohmann::ordered_json{{"seq", r.seq},
-                                            {"order", r.order_id},
-                                            {"at", model::format_time(r.at)},
-                                            {"kind", runtime::journal::kind_name(e)},
-                                            {"body", runtime::journal::to_json(e)}}
-                         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+        std::cout << json_text(nlohmann::ordered_json{{"seq", r.seq},
+                                                      {"order", r.order_id},
+                                                      {"at", model::format_time(r.at)},
+                                                      {"kind", runtime::journal::kind_name(e)},
+                                                      {"body", runtime::journal::to_json(e)}})
                   << "\n";
         ++printed;
       }
@@ -504,9 +503,11 @@ int run_deadletters(const std::string& db, const std::string& format) {
     auto letters = store->dead_letters().list();
     if (format == "json") {
       for (const auto& d : letters)
-        std::cout << nlohmann::ordered_json{{"id", d.id}, {"received_at", model::format_time(d.received_at)},
-                                           {"source", d.source}, {"error", d.error}, {"body", d.body}}
-                         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+        std::cout << json_text(nlohmann::ordered_json{{"id", d.id},
+                                                      {"received_at", model::format_time(d.received_at)},
+                                                      {"source", d.source},
+                                                      {"error", d.error},
+                                                      {"body", d.body}})
                   << "\n";
       return 0;
     }
@@ -579,7 +580,7 @@ int run_stock(const std::string& db, const std::string& format, const std::strin
       out["nodes"] = list;
       out["channels"] = channels;
       out["unsent_channel_updates"] = pending;
-      std::cout << out.dump(2) << "\n";
+      std::cout << json_text(out, 2) << "\n";
       return 0;
     }
     if (rows.empty()) {

@@ -1,6 +1,8 @@
 #pragma once
 // What the subcommands share: loading a bundle (reporting its diagnostics),
 // choosing an engine, reading the time.
+#include <nlohmann/json.hpp>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +23,15 @@ std::unique_ptr<engine::PolicyEngine> make_engine(std::shared_ptr<const check::C
 std::optional<int64_t> parse_now(const std::string& text);
 
 bool stderr_is_terminal();
+
+// JSON for what orderflow prints. Text from outside (a byte of Latin-1 in an
+// order line, a data file's cell quoted in a diagnostic) may not be UTF-8;
+// it is replaced (U+FFFD), never a reason to stop. Every command that
+// prints JSON prints it through here.
+template <typename Json>
+std::string json_text(const Json& j, int indent = -1) {
+  return j.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
 
 // The command line orderflow was started with ("orderflow serve --db
 // orders.db"): what a database's writer lock says of its holder.

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/support.h"
 #include "compiler/support/source.h"
 #include "connectors/connector.h"
 
@@ -47,7 +48,7 @@ int run_tell(const TellOptions& o) {
     std::cout << fmt::format("nothing to tell {}\n", o.channel);
     return 0;
   }
-  std::cout << nlohmann::json({{"method", request->method}, {"path", request->path}, {"body", request->body}}).dump(2)
+  std::cout << json_text(nlohmann::json({{"method", request->method}, {"path", request->path}, {"body", request->body}}), 2)
             << "\n";
   return 0;
 }

@@ -1,6 +1,9 @@
 #include "runtime/canonical/json_parse.h"
 
+#include <fmt/format.h>
 #include <simdjson.h>
+
+#include <cstring>
 
 namespace orderflow::runtime {
 
@@ -51,19 +54,66 @@ nlohmann::json parse_json(std::string_view text) {
   }
 }
 
+namespace {
+
+// Where the first byte that is not UTF-8 is, or npos.
+size_t first_non_utf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    auto c = static_cast<unsigned char>(text[i]);
+    size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (length == 0 || (length == 2 && c < 0xc2) || i + length > text.size()) return i;
+    for (size_t k = 1; k < length; ++k)
+      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return i;
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+std::string where(std::string_view text, size_t offset) {
+  size_t line = 1, column = 1;
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else if ((static_cast<unsigned char>(text[i]) & 0xc0) != 0x80) {
+      ++column;  // a character, not each byte of one
+    }
+  }
+  return fmt::format("line {}, column {}", line, column);
+}
+
+}  // namespace
+
 std::optional<std::string> json_problem(std::string_view text) {
   thread_local simdjson::dom::parser parser;
   if (!parser.parse(text.data(), text.size()).error()) return std::nullopt;
+  if (!simdjson::validate_utf8(text.data(), text.size())) {
+    size_t at = first_non_utf8(text);
+    return fmt::format("not UTF-8 ({}): the byte 0x{:02X} is not UTF-8 text; JSON must be UTF-8 (a file saved as "
+                       "Latin-1 or Windows-1252 needs saving as UTF-8)",
+                       where(text, at), static_cast<unsigned char>(text[at]));
+  }
   try {
     nlohmann::json read = nlohmann::json::parse(text);
     return std::nullopt;  // deeper than simdjson nests, say: nlohmann reads it
+  } catch (const nlohmann::json::parse_error& e) {
+    // nlohmann says "[json.exception.parse_error.101] parse error at line 1, column 2: syntax error while parsing
+    // value - invalid literal; ...": the place, then only what is wrong.
+    std::string why = e.what();
+    auto drop_through = [&](const std::string& starts, const char* mark) {
+      size_t cut = why.find(mark);
+      if (why.rfind(starts, 0) == 0 && cut != std::string::npos) why.erase(0, cut + std::strlen(mark));
+    };
+    drop_through("[json.exception.", "] ");
+    drop_through("parse error", ": ");
+    drop_through("syntax error while parsing ", " - ");
+    return fmt::format("not JSON ({}): {}", where(text, e.byte > 0 ? e.byte - 1 : 0), why);
   } catch (const std::exception& e) {
-    // "[json.exception.parse_error.101] parse error at line 1, ..." without the library's tag.
+    // Well-formed, but holding what no reader can keep (a number beyond a double).
     std::string why = e.what();
     if (auto tag = why.find("] "); tag != std::string::npos) why.erase(0, tag + 2);
-    // Well-formed, but holding what no reader can keep (a number beyond a double).
-    if (!dynamic_cast<const nlohmann::json::parse_error*>(&e)) return "cannot be read: " + why;
-    return "not JSON: " + why;
+    return "cannot be read: " + why;
   }
 }
 

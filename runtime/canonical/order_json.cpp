@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "compiler/model/ops.h"
+#include "runtime/canonical/json_parse.h"
 
 namespace orderflow::runtime {
 
@@ -307,25 +308,8 @@ DecodeResult decode_order(const check::CheckedBundle& b, const json& j) {
 }
 
 DecodeResult parse_order(const check::CheckedBundle& b, std::string_view text) {
-  json j;
-  try {
-    j = json::parse(text.begin(), text.end());
-  } catch (const json::parse_error& e) {
-    // Turn the byte offset into a line and column a person can find.
-    size_t line = 1, column = 1;
-    for (size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        column = 1;
-      } else {
-        ++column;
-      }
-    }
-    std::string what = e.what();
-    auto pos = what.find("syntax error while parsing value - ");
-    if (pos != std::string::npos) what = what.substr(pos + 35);
-    return DecodeError{"$", fmt::format("not valid JSON (line {}, column {}): {}", line, column, what)};
-  }
+  json j = parse_json(text);
+  if (j.is_discarded()) return DecodeError{"$", json_problem(text).value_or("not JSON")};
   return decode_order(b, j);
 }
 

@@ -67,7 +67,7 @@ TEST_F(CanonicalOrder, ErrorsNameTheJsonPath) {
   std::string bad_currency = kOrder;
   bad_currency.replace(bad_currency.find("\"INR\""), 5, "\"RUP\"");
   EXPECT_EQ(error_of(bad_currency), "$.total.currency: 'RUP' is not an ISO 4217 currency code");
-  EXPECT_EQ(error_of("{\"id\": \"A\",\n \"channel\": }"), "$: not valid JSON (line 2, column 13): unexpected '}'; expected '[', '{', or a literal");
+  EXPECT_EQ(error_of("{\"id\": \"A\",\n \"channel\": }"), "$: not JSON (line 2, column 13): unexpected '}'; expected '[', '{', or a literal");
   EXPECT_EQ(error_of("[1, 2]"), "$: expected an object (Order), found a list");
 }
 

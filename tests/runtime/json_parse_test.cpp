@@ -95,8 +95,12 @@ TEST(JsonProblem, SaysWhatIsWrongAndNeverThrows) {
   EXPECT_EQ(*overflow, "cannot be read: number overflow parsing '1e309'");
   std::optional<std::string> syntax = json_problem("{order: 1}");
   ASSERT_TRUE(syntax);
-  EXPECT_EQ(syntax->rfind("not JSON: ", 0), 0u) << *syntax;
-  EXPECT_NE(syntax->find("line 1, column 2"), std::string::npos) << *syntax;
+  EXPECT_EQ(syntax->rfind("not JSON (line 1, column 2): ", 0), 0u) << *syntax;
+  EXPECT_EQ(syntax->find("syntax error while"), std::string::npos) << "only what is wrong, not the parser's words";
+  std::optional<std::string> latin1 = json_problem("{\"id\": \"Ren\xe9" "e\"}");
+  ASSERT_TRUE(latin1);
+  EXPECT_EQ(*latin1, "not UTF-8 (line 1, column 12): the byte 0xE9 is not UTF-8 text; JSON must be UTF-8 (a file saved as "
+                     "Latin-1 or Windows-1252 needs saving as UTF-8)");
   EXPECT_EQ(syntax->find("json.exception"), std::string::npos) << "the library's tag is left out";
   EXPECT_TRUE(parse_json(R"({"total": -1e400})").is_discarded());
 }
