@@ -31,6 +31,9 @@ void Checker::load_data(const syntax::UseDecl& use, FileId file) {
     return;
   }
   FileId data_file = out_.sources->add(shown, *text);
+  // Read as the source manager keeps it: any byte that is not UTF-8 reported, and read as U+FFFD.
+  report_not_utf8(out_.sources->file(data_file), data_file, diags_);
+  text = out_.sources->file(data_file).text();
   auto at = [&](uint32_t line, uint32_t column, uint32_t width = 1) {
     SourceRange r;
     r.file = data_file;

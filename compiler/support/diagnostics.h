@@ -50,6 +50,12 @@ class Diagnostics {
   std::vector<Diagnostic> items_;
 };
 
+// E0007, where a file's first byte that is not UTF-8 is, if it has one
+// (SourceFile reads such bytes as U+FFFD): for policy and data files alike.
+// Returns whether it reported.
+bool report_not_utf8(const SourceFile& source, FileId file, Diagnostics& diagnostics);
+
+
 struct RenderOptions {
   bool color = false;
 };

@@ -23,8 +23,64 @@ SourceRange SourceRange::cover(const SourceRange& a, const SourceRange& b) {
   return r;
 }
 
-SourceFile::SourceFile(std::string path, std::string text)
-    : path_(std::move(path)), text_(std::move(text)) {
+size_t first_invalid_utf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t length = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (length == 0 || c < 0xc2 || c > 0xf4 || i + length > text.size()) return i;
+    for (size_t k = 1; k < length; ++k)
+      if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) return i;
+    auto second = static_cast<unsigned char>(text[i + 1]);
+    if ((c == 0xe0 && second < 0xa0) || (c == 0xed && second > 0x9f) || (c == 0xf0 && second < 0x90) ||
+        (c == 0xf4 && second > 0x8f))
+      return i;  // overlong, a surrogate, or beyond U+10FFFF
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+namespace {
+
+// `text` with each byte that is not UTF-8 replaced by U+FFFD.
+std::string replace_invalid_utf8(std::string_view text, size_t& replaced) {
+  std::string out;
+  out.reserve(text.size() + 16);
+  replaced = 0;
+  while (!text.empty()) {
+    size_t bad = first_invalid_utf8(text);
+    if (bad == std::string_view::npos) {
+      out += text;
+      break;
+    }
+    out += text.substr(0, bad);
+    out += "\xEF\xBF\xBD";
+    ++replaced;
+    text.remove_prefix(bad + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+SourceFile::SourceFile(std::string path, std::string text) : path_(std::move(path)) {
+  size_t bad = first_invalid_utf8(text);
+  if (bad == std::string_view::npos) {
+    text_ = std::move(text);
+  } else {
+    NotUtf8 note;
+    note.byte = static_cast<unsigned char>(text[bad]);
+    size_t line_start = text.rfind('\n', bad == 0 ? 0 : bad - 1);
+    line_start = line_start == std::string::npos || bad == 0 ? 0 : line_start + 1;
+    note.at.line = static_cast<uint32_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n') + 1);
+    note.at.column = static_cast<uint32_t>(utf8_length(std::string_view(text).substr(line_start, bad - line_start)) + 1);
+    text_ = replace_invalid_utf8(text, note.count);
+    not_utf8_ = note;
+  }
   line_starts_.push_back(0);
   for (size_t i = 0; i < text_.size(); ++i)
     if (text_[i] == '\n') line_starts_.push_back(i + 1);

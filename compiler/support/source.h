@@ -38,9 +38,21 @@ struct SourceRange {
   friend bool operator==(const SourceRange&, const SourceRange&) = default;
 };
 
+// A file whose bytes are not all UTF-8 (a Latin-1 or Windows-1252 export):
+// where the first such byte is, which byte, and how many there are.
+struct NotUtf8 {
+  SourcePosition at;
+  unsigned char byte = 0;
+  size_t count = 0;
+};
+
 class SourceFile {
  public:
+  // A byte that is not UTF-8 is kept as U+FFFD (one character, so columns
+  // after it still count as the author sees them) and noted in not_utf8(),
+  // for the parser to report where it is; nothing downstream meets it.
   SourceFile(std::string path, std::string text);
+  const std::optional<NotUtf8>& not_utf8() const { return not_utf8_; }
 
   // How the file is named in messages: relative to where the user pointed us.
   const std::string& path() const { return path_; }
@@ -58,6 +70,7 @@ class SourceFile {
   std::string path_;
   std::string text_;
   std::vector<size_t> line_starts_;
+  std::optional<NotUtf8> not_utf8_;
 };
 
 // Owns every source file of a compilation. FileIds stay valid for the life
@@ -71,6 +84,10 @@ class SourceManager {
  private:
   std::vector<std::unique_ptr<SourceFile>> files_;
 };
+
+// The byte offset of the first byte that is not part of well-formed UTF-8
+// (overlong forms and surrogates included), or npos.
+size_t first_invalid_utf8(std::string_view text);
 
 // Number of code points in a UTF-8 string (invalid bytes count one each).
 size_t utf8_length(std::string_view text);

@@ -961,6 +961,8 @@ ParsedFile parse_file(const SourceManager& sources, FileId file, Diagnostics& di
   ParsedFile out;
   out.file = file;
   const SourceFile& source = sources.file(file);
+  // Read on with such bytes as U+FFFD, so that the file's other mistakes are still found.
+  if (report_not_utf8(source, file, diagnostics)) out.had_syntax_errors = true;
   antlr4::ANTLRInputStream input(source.text());
   OrderFlowLexer lexer(&input);
   lexer.removeErrorListeners();

@@ -16,6 +16,9 @@ CASES = {
     "check-example": ["check", EX],
     "check-example-json": ["check", EX, "--format", "json"],
     "check-tour-section-7-json": ["check", "tests/golden/diagnostics/tour-section-7.flow", "--format", "json"],
+    # Bytes that are not UTF-8 in a policy file and in a data file: located diagnostics, and JSON that is still JSON.
+    "check-not-utf8-json": ["check", "tests/golden/diagnostics/not-utf8.flow", "--format", "json"],
+    "check-data-not-utf8-json": ["check", "tests/golden/diagnostics/data-not-utf8", "--format", "json"],
     "eval-example-json": ["eval", "--bundle", EX, "--orders", f"{EX}/orders/sample.jsonl", "--now", NOW],
     "eval-example-text": ["eval", "--bundle", EX, "--orders", f"{EX}/orders/sample.jsonl", "--now", NOW, "--format", "text"],
     "explain-cod": ["explain", "--bundle", EX, "--order", f"{EX}/orders/lazada-malaysia-cod.json", "--now", NOW],
