@@ -2,8 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <regex>
 
 #include "compiler/format/formatter.h"
@@ -119,11 +122,11 @@ std::vector<json> LanguageServer::analyse(const std::string& uri) {
 }
 
 const check::SymbolReference* LanguageServer::symbol_at(const json& params) {
-  std::string uri = params["textDocument"]["uri"];
+  std::string uri = params.at("textDocument").at("uri");
   if (!documents_.count(uri)) return nullptr;
   Analysis& a = analysis_for(uri);
-  uint32_t line = params["position"]["line"].get<uint32_t>() + 1;
-  uint32_t column = params["position"]["character"].get<uint32_t>() + 1;
+  uint32_t line = params.at("position").at("line").get<uint32_t>() + 1;
+  uint32_t column = params.at("position").at("character").get<uint32_t>() + 1;
   std::string path = normal(documents_[uri].path);
   for (const check::SymbolReference& s : a.outcome.symbols)
     if (s.range.known() && normal(a.outcome.sources->file(s.range.file).path()) == path &&
@@ -144,7 +147,7 @@ json LanguageServer::hover(const json& params) {
 json LanguageServer::definition(const json& params) {
   const check::SymbolReference* s = symbol_at(params);
   if (!s || !s->definition.known()) return nullptr;
-  Analysis& a = analysis_for(params["textDocument"]["uri"]);
+  Analysis& a = analysis_for(params.at("textDocument").at("uri"));
   std::string target = a.outcome.sources->file(s->definition.file).path();
   std::error_code ec;
   if (!fs::exists(target, ec)) return nullptr;  // the standard library is built in
@@ -153,13 +156,13 @@ json LanguageServer::definition(const json& params) {
 }
 
 json LanguageServer::completion(const json& params) {
-  std::string uri = params["textDocument"]["uri"];
+  std::string uri = params.at("textDocument").at("uri");
   json items = json::array();
   if (!documents_.count(uri)) return items;
   const Document& doc = documents_[uri];
   Analysis& a = analysis_for(uri);
-  uint32_t line = params["position"]["line"].get<uint32_t>();
-  uint32_t character = params["position"]["character"].get<uint32_t>();
+  uint32_t line = params.at("position").at("line").get<uint32_t>();
+  uint32_t character = params.at("position").at("character").get<uint32_t>();
   // The text of the line up to the cursor.
   size_t start = 0;
   for (uint32_t l = 0; l < line && start != std::string::npos; ++l) {
@@ -226,7 +229,7 @@ json LanguageServer::completion(const json& params) {
 }
 
 json LanguageServer::symbols(const json& params) {
-  std::string uri = params["textDocument"]["uri"];
+  std::string uri = params.at("textDocument").at("uri");
   json out = json::array();
   if (!documents_.count(uri)) return out;
   const Document& doc = documents_[uri];
@@ -289,7 +292,7 @@ json LanguageServer::symbols(const json& params) {
 }
 
 json LanguageServer::formatting(const json& params) {
-  std::string uri = params["textDocument"]["uri"];
+  std::string uri = params.at("textDocument").at("uri");
   if (!documents_.count(uri)) return json::array();
   const Document& doc = documents_[uri];
   format::FormatResult r = format::format_flow(doc.path, doc.text);
@@ -301,8 +304,15 @@ json LanguageServer::formatting(const json& params) {
 }
 
 std::vector<json> LanguageServer::handle(const json& message) {
-  std::string method = message.value("method", "");
+  // Whatever arrives is answered, never fatal: a batch, a number, a method
+  // that is not text, a request without the params it needs.
+  if (!message.is_object())
+    return {{{"jsonrpc", "2.0"}, {"id", nullptr},
+             {"error", {{"code", -32600}, {"message", "invalid request: expected a JSON object (batches are not taken)"}}}}};
   json id = message.contains("id") ? message["id"] : json();
+  if (!message.contains("method") || !message["method"].is_string())
+    return {{{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", -32600}, {"message", "invalid request: no method"}}}}};
+  std::string method = message["method"];
   const json& params = message.contains("params") ? message["params"] : json::object();
   try {
     if (method == "initialize") return {response(id, initialize_result())};
@@ -317,20 +327,21 @@ std::vector<json> LanguageServer::handle(const json& message) {
       return {};
     }
     if (method == "textDocument/didOpen") {
-      std::string uri = params["textDocument"]["uri"];
+      std::string uri = params.at("textDocument").at("uri");
       documents_[uri] = {fs::absolute(path_of_uri(uri)).lexically_normal().generic_string(),
-                         params["textDocument"]["text"]};
+                         params.at("textDocument").at("text")};
       return analyse(uri);
     }
     if (method == "textDocument/didChange") {
-      std::string uri = params["textDocument"]["uri"];
-      if (!documents_.count(uri) || params["contentChanges"].empty()) return {};
-      documents_[uri].text = params["contentChanges"].back()["text"];
+      std::string uri = params.at("textDocument").at("uri");
+      if (!documents_.count(uri) || !params.at("contentChanges").is_array() || params.at("contentChanges").empty())
+        return {};
+      documents_[uri].text = params.at("contentChanges").back().at("text");
       return analyse(uri);
     }
-    if (method == "textDocument/didSave") return analyse(params["textDocument"]["uri"]);
+    if (method == "textDocument/didSave") return analyse(params.at("textDocument").at("uri"));
     if (method == "textDocument/didClose") {
-      std::string uri = params["textDocument"]["uri"];
+      std::string uri = params.at("textDocument").at("uri");
       documents_.erase(uri);
       return {{{"jsonrpc", "2.0"},
                {"method", "textDocument/publishDiagnostics"},
@@ -344,6 +355,12 @@ std::vector<json> LanguageServer::handle(const json& message) {
     if (!id.is_null())
       return {{{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", -32601}, {"message", "unknown method " + method}}}}};
     return {};
+  } catch (const json::exception& e) {
+    // Params missing or of the wrong type (every read of them is checked: .at(), .get<>()).
+    if (id.is_null()) return {};
+    std::string why = e.what();
+    if (auto tag = why.find("] "); tag != std::string::npos) why.erase(0, tag + 2);
+    return {{{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", -32602}, {"message", "invalid params: " + why}}}}};
   } catch (const std::exception& e) {
     // A bad request gets an error answer; the server goes on.
     if (id.is_null()) return {};
@@ -351,31 +368,88 @@ std::vector<json> LanguageServer::handle(const json& message) {
   }
 }
 
+namespace {
+
+// The most one message may hold: far above any document an analyst edits,
+// far below what a wrong header could make the server allocate.
+constexpr size_t kMaxMessage = 64u << 20;
+
+// A header's Content-Length, strictly: digits only.
+std::optional<size_t> content_length(const std::string& value) {
+  size_t begin = value.find_first_not_of(' ');
+  if (begin == std::string::npos) return std::nullopt;
+  size_t n = 0;
+  for (size_t i = begin; i < value.size(); ++i) {
+    if (value[i] < '0' || value[i] > '9') return std::nullopt;
+    if (n > (SIZE_MAX - 9) / 10) return std::nullopt;
+    n = n * 10 + static_cast<size_t>(value[i] - '0');
+  }
+  return n;
+}
+
+void write(std::ostream& out, const json& message) {
+  std::string text = message.dump(-1, ' ', false, json::error_handler_t::replace);
+  out << "Content-Length: " << text.size() << "\r\n\r\n" << text;
+}
+
+json frame_error(const std::string& message) {
+  return {{"jsonrpc", "2.0"}, {"id", nullptr}, {"error", {{"code", -32700}, {"message", message}}}};
+}
+
+}  // namespace
+
 int serve(std::istream& in, std::ostream& out) {
   LanguageServer server;
   for (;;) {
-    size_t length = 0;
-    std::string header;
+    std::optional<size_t> length;
+    std::string header, bad_length;
     bool any = false;
     while (std::getline(in, header)) {
       any = true;
       if (!header.empty() && header.back() == '\r') header.pop_back();
       if (header.empty()) break;
-      if (header.rfind("Content-Length:", 0) == 0) length = std::stoul(header.substr(15));
+      if (header.rfind("Content-Length:", 0) == 0) {
+        length = content_length(header.substr(15));
+        if (!length) bad_length = header.substr(std::min(header.find_first_not_of(' ', 15), header.size()));
+      }
     }
     if (!any || !in) return server.exit_code();
-    std::string body(length, '\0');
-    in.read(body.data(), static_cast<std::streamsize>(length));
-    json message = json::parse(body, nullptr, false);
+    if (!length) {
+      // Where this message ends cannot be known: say so, and read on from the next header.
+      write(out, frame_error(bad_length.empty() ? "malformed message: no Content-Length header"
+                                                : "malformed message: Content-Length '" + bad_length +
+                                                      "' is not a number of bytes"));
+      out.flush();
+      continue;
+    }
+    if (*length > kMaxMessage) {
+      // Skipped, not stored: a wrong header must not make the server allocate what it says.
+      write(out, frame_error(fmt::format("message of {} bytes refused: at most {} bytes are taken", *length, kMaxMessage)));
+      out.flush();
+      std::array<char, 65536> sink;
+      for (size_t left = *length; left > 0 && in;) {
+        size_t n = std::min(left, sink.size());
+        in.read(sink.data(), static_cast<std::streamsize>(n));
+        left -= static_cast<size_t>(in.gcount());
+      }
+      if (!in) return server.exit_code();
+      continue;
+    }
+    std::string body(*length, '\0');
+    in.read(body.data(), static_cast<std::streamsize>(*length));
+    if (static_cast<size_t>(in.gcount()) < *length) return server.exit_code();  // the client went away mid-message
+    json message;
+    try {
+      message = json::parse(body, nullptr, false);
+    } catch (const json::exception&) {  // a number beyond a double throws even so
+      message = json(json::value_t::discarded);
+    }
     std::vector<json> answers;
     if (message.is_discarded())
-      answers.push_back({{"jsonrpc", "2.0"}, {"id", nullptr}, {"error", {{"code", -32700}, {"message", "parse error"}}}});
+      answers.push_back(frame_error("parse error: the message is not JSON"));
     else
       answers = server.handle(message);
-    for (const json& a : answers) {
-      std::string text = a.dump(-1, ' ', false, json::error_handler_t::replace);
-      out << "Content-Length: " << text.size() << "\r\n\r\n" << text;
-    }
+    for (const json& a : answers) write(out, a);
     out.flush();
     if (server.exited()) return server.exit_code();
   }
