@@ -168,11 +168,39 @@ FormatResult format_flow(const std::string& path, const std::string& text) {
       after_then = false;
     }
     if (first == "PIPE" && line.tokens.size() > 1 && block == Block::Table) {
-      std::vector<Line*> rows;
+      // A row ends at a line that ends with a pipe: one written over several
+      // lines (`| channel` then `| sla |`) is one row, and is put on one line.
+      std::vector<Line> rows;
+      std::vector<std::vector<const Token*>> comments_before;  // of a row's earlier lines, kept above it
       size_t j = i;
-      while (j < lines.size() && !lines[j].tokens.empty() && lines[j].first() == "PIPE") rows.push_back(&lines[j++]);
-      std::vector<std::string> formatted = format_table(rows, 2);
-      for (size_t r = 0; r < rows.size(); ++r) out.push_back({formatted[r].substr(2), 2, rows[r]->comment});
+      auto is_row = [&](size_t k) { return k < lines.size() && !lines[k].tokens.empty() && lines[k].first() == "PIPE"; };
+      std::vector<const Token*> between;  // comment lines between rows: the table still lines up across them
+      while (j < lines.size()) {
+        if (lines[j].tokens.empty() && lines[j].comment) {
+          size_t k = j;
+          while (k < lines.size() && lines[k].tokens.empty() && lines[k].comment) ++k;
+          if (!is_row(k)) break;
+          for (; j < k; ++j) between.push_back(lines[j].comment);
+        }
+        if (!is_row(j)) break;
+        Line row = lines[j++];
+        std::vector<const Token*> earlier = std::move(between);
+        between.clear();
+        while (row.tokens.back()->kind != "PIPE" && j < lines.size() && !lines[j].tokens.empty()) {
+          if (row.comment) earlier.push_back(row.comment);
+          row.tokens.insert(row.tokens.end(), lines[j].tokens.begin(), lines[j].tokens.end());
+          row.comment = lines[j++].comment;
+        }
+        rows.push_back(std::move(row));
+        comments_before.push_back(std::move(earlier));
+      }
+      std::vector<Line*> row_pointers;
+      for (Line& row : rows) row_pointers.push_back(&row);
+      std::vector<std::string> formatted = format_table(row_pointers, 2);
+      for (size_t r = 0; r < rows.size(); ++r) {
+        for (const Token* c : comments_before[r]) out.push_back({"", 0, c});
+        out.push_back({formatted[r].substr(2), 2, rows[r].comment});
+      }
       i = j - 1;
       continue;
     }
@@ -180,7 +208,7 @@ FormatResult format_flow(const std::string& path, const std::string& text) {
     if (!starts_block(first)) {
       switch (block) {
         case Block::Top: indent = 0; break;
-        case Block::Machine:
+        case Block::Machine: indent = first == "ARROW" ? 4 : 2; break;
         case Block::Fields:
         case Block::Table:
         case Block::Test: indent = 2; break;
@@ -214,8 +242,9 @@ FormatResult format_flow(const std::string& path, const std::string& text) {
     if (block == Block::Machine) {
       // source(s) `->` targets [on E] [by P] [when C]: where the arrow and the rest start.
       auto arrow = std::find_if(line.tokens.begin(), line.tokens.end(), [](const Token* t) { return t->kind == "ARROW"; });
-      // A list of sources ([new, held] -> ...) is left out: it would push every arrow far right.
-      if (arrow != line.tokens.end() && first != "LBRACK") {
+      // A list of sources ([new, held] -> ...) is left out: it would push every arrow far right;
+      // so is an arrow that begins its line, continuing the source above it.
+      if (arrow != line.tokens.end() && arrow != line.tokens.begin() && first != "LBRACK") {
         size_t a = static_cast<size_t>(arrow - line.tokens.begin());
         size_t r = a + 1;
         while (r < line.tokens.size() && line.tokens[r]->kind != "ON" && line.tokens[r]->kind != "BY" &&

@@ -83,9 +83,24 @@ def main():
         if case.endswith(".expected.flow"):
             continue
         want_path = case[:-5] + ".expected.flow"
-        problem = golden_file.compare(want_path, run(orderflow, "fmt", "--stdout", case).stdout)
+        formatted = run(orderflow, "fmt", "--stdout", case)
+        if formatted.returncode != 0:
+            failures.append(f"fmt failed on {case}: {formatted.stderr}")
+            continue
+        problem = golden_file.compare(want_path, formatted.stdout)
         if problem:
             failures.append(problem)
+        # The same properties as for the bundles: meaning, comments, idempotence.
+        copy = os.path.join(work, "case-" + os.path.basename(case))
+        open(copy, "w").write(formatted.stdout)
+        typed_before = run(orderflow, "check", case, "--emit", "typed")
+        typed_after = run(orderflow, "check", copy, "--emit", "typed")
+        if (typed_before.stdout, typed_before.returncode) != (typed_after.stdout, typed_after.returncode):
+            failures.append(f"formatting {case} changed what `check --emit typed` prints")
+        if comments(open(case).read()) != comments(formatted.stdout):
+            failures.append(f"formatting lost or changed a comment of {case}")
+        if run(orderflow, "fmt", "--stdout", copy).stdout != formatted.stdout:
+            failures.append(f"fmt is not idempotent on {case}")
     shutil.rmtree(work)
     for f in failures:
         print(f)
