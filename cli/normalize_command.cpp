@@ -2,6 +2,8 @@
 // Several files are the parts of one order, for channels that answer in
 // parts (Amazon's getOrder + getOrderItems, Lazada's GetOrder + GetOrderItems).
 #include <fmt/format.h>
+
+#include <algorithm>
 #include <fmt/ranges.h>
 
 #include <iostream>
@@ -24,6 +26,7 @@ struct NormalizeOptions {
   std::vector<std::string> files;
   std::string bundle;
   bool lines = false;
+  std::string encoding = "auto";  // of a CSV sheet: auto, utf-8 or windows-1252
 };
 
 int run_normalize(const NormalizeOptions& o) {
@@ -47,7 +50,21 @@ int run_normalize(const NormalizeOptions& o) {
         std::cerr << "orderflow normalize: a sheet is read on its own: give one CSV file\n";
         return 2;
       }
-      result = connectors::orders_from_csv(*text);
+      std::string sheet = *text;
+      bool utf8 = first_invalid_utf8(sheet) == std::string_view::npos;
+      if (o.encoding == "windows-1252" || (o.encoding == "auto" && !utf8)) {
+        if (o.encoding == "auto") {
+          // Said, not silently guessed: where the first such byte is, so that a wrong guess is seen.
+          size_t at = first_invalid_utf8(sheet);
+          size_t line = 1 + static_cast<size_t>(std::count(sheet.begin(), sheet.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+          std::cerr << fmt::format("orderflow normalize: {} is not UTF-8 (the byte 0x{:02X} on line {}): read as "
+                                   "Windows-1252, as spreadsheets on Windows save CSV; give --encoding utf-8 to "
+                                   "refuse it instead\n",
+                                   file, static_cast<unsigned char>(sheet[at]), line);
+        }
+        sheet = connectors::utf8_from_windows_1252(sheet);
+      }
+      result = connectors::orders_from_csv(sheet);
       break;
     }
     payloads.push_back(runtime::parse_json(*text));
@@ -100,6 +117,9 @@ void add_normalize_command(CLI::App& app, Command& run) {
   cmd->add_option("files", o->files, "The payload (JSON); several are the parts of one order (Amazon v0, Lazada)")
       ->required();
   cmd->add_flag("--lines", o->lines, "One input per line (JSON lines), to pipe into `orderflow run --events -`");
+  cmd->add_option("--encoding", o->encoding,
+                  "A CSV sheet's encoding: auto (UTF-8, else Windows-1252, said on stderr), utf-8 or windows-1252")
+      ->check(CLI::IsMember({"auto", "utf-8", "windows-1252"}));
   cmd->add_option("--bundle", o->bundle, "Check orders against this bundle's schema (default: the standard library's)");
   cmd->callback([&run, o] { run = [o] { return run_normalize(*o); }; });
 }

@@ -127,7 +127,16 @@ const nlohmann::json& Reader::required(const char* key) const {
 
 Reader Reader::at(const char* key) const { return Reader(required(key), path_ + "." + key); }
 
-Reader Reader::at(size_t index) const { return Reader(v_->at(index), fmt::format("{}[{}]", path_, index)); }
+Reader Reader::at(size_t index) const {
+  if (!v_->is_array()) fail("expected a list");
+  if (index >= v_->size()) fail(fmt::format("has no item {}: the list has {}", index, v_->size()));
+  return Reader((*v_)[index], fmt::format("{}[{}]", path_, index));
+}
+
+size_t Reader::size() const {
+  if (!v_->is_array()) fail("expected a list");
+  return v_->size();
+}
 
 std::string Reader::text(const char* key) const {
   const nlohmann::json& v = required(key);

@@ -91,7 +91,8 @@ class Reader {
   const std::string& path() const { return path_; }
   bool has(const char* key) const { return field(key) != nullptr; }
   Reader at(const char* key) const;               // required
-  Reader at(size_t index) const;
+  Reader at(size_t index) const;                  // an item of a list
+  size_t size() const;                            // how many items a list has (fails on anything else)
   std::string text(const char* key) const;        // required string (or number, as its exact text)
   std::string text_or(const char* key, const std::string& otherwise) const;
   // A decimal amount as exact text ("12.50"), from a string or a number.

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "compiler/check/csv.h"
+#include "compiler/support/source.h"
 
 namespace orderflow::connectors {
 
@@ -66,6 +67,17 @@ Normalized orders_from_csv(std::string_view text) {
     return PayloadError{fmt::format("row {}, column {}", csv.error->line, csv.error->column), csv.error->message};
   if (csv.rows.empty())
     return PayloadError{"row 1", "the sheet is empty: a header row and one row per line are needed"};
+  for (const check::CsvRow& row : csv.rows)
+    for (size_t i = 0; i < row.fields.size(); ++i) {
+      size_t bad = first_invalid_utf8(row.fields[i].text);
+      if (bad == std::string_view::npos) continue;
+      const auto& names = csv.rows.front().fields;
+      std::string column = i < names.size() && &row != &csv.rows.front() ? names[i].text : std::to_string(row.fields[i].column);
+      return PayloadError{fmt::format("row {}, column {}", row.line, column),
+                          fmt::format("not UTF-8 text (the byte 0x{:02X}); save the sheet as \"CSV UTF-8\", or read it "
+                                      "as Windows-1252 (`orderflow normalize --encoding windows-1252`)",
+                                      static_cast<unsigned char>(row.fields[i].text[bad]))};
+    }
   std::map<std::string, size_t> columns;
   const check::CsvRow& header = csv.rows.front();
   for (size_t i = 0; i < header.fields.size(); ++i) {
@@ -191,6 +203,32 @@ Normalized orders_from_csv(std::string_view text) {
     }
   } catch (const PayloadError& e) {
     return e;
+  }
+  return out;
+}
+
+std::string utf8_from_windows_1252(std::string_view text) {
+  // 0x80 to 0x9F, where Windows-1252 differs from Latin-1; 0 where it has no character.
+  static constexpr char16_t kHigh[32] = {0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+                                         0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0,      0x017D, 0,
+                                         0,      0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+                                         0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178};
+  std::string out;
+  out.reserve(text.size() + text.size() / 8);
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    uint32_t cp = byte < 0x80 ? byte : byte < 0xa0 ? kHigh[byte - 0x80] : byte;
+    if (cp == 0 && byte != 0) cp = 0xfffd;
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xc0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3f));
+    } else {
+      out += static_cast<char>(0xe0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+      out += static_cast<char>(0x80 | (cp & 0x3f));
+    }
   }
   return out;
 }

@@ -144,11 +144,15 @@ class WooCommerce final : public Connector {
       if (order.empty()) r.fail("names no order", "_links.up");
       nlohmann::json lines = nlohmann::json::array();
       Reader items = r.at("line_items");
-      for (size_t k = 0; k < items.value().size(); ++k) {
+      for (size_t k = 0; k < items.size(); ++k) {
         Reader item = items.at(k);
+        if (!item.value().is_object()) item.fail("expected a refunded item (an object)");
         std::string refunded;
-        for (const auto& meta : item.value().value("meta_data", nlohmann::json::array()))
-          if (meta.value("key", "") == "_refunded_item_id") refunded = exact_text(meta["value"]);
+        if (item.has("meta_data")) {
+          Reader meta = item.at("meta_data");
+          for (size_t m = 0; m < meta.size(); ++m)
+            if (Reader entry = meta.at(m); entry.text_or("key", "") == "_refunded_item_id") refunded = entry.text("value");
+        }
         if (refunded.empty()) item.fail("names no refunded item (meta_data _refunded_item_id)");
         int64_t quantity = item.integer("quantity");
         lines.push_back({{"id", refunded}, {"quantity", quantity < 0 ? -quantity : quantity}});

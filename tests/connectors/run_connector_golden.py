@@ -168,7 +168,12 @@ def run_case(orderflow, source, channel, golden_name, paths, failures):
         value, at = decoder.raw_decode(text, at + (len(text[at:]) - len(text[at:].lstrip())))
         inputs.append(value)
     if channel == "csv":
-        payload = [r for r in csv.DictReader(l for l in open(paths[0]) if not l.startswith("#"))]
+        raw = open(paths[0], "rb").read()
+        try:
+            sheet = raw.decode("utf-8")
+        except UnicodeDecodeError:  # a Windows export, read as orderflow reads it
+            sheet = raw.decode("cp1252")
+        payload = [r for r in csv.DictReader(l for l in sheet.splitlines() if not l.startswith("#"))]
         for value in inputs:
             check_order(channel, payload, value, failures, f"{channel}/{golden_name}")
         return
