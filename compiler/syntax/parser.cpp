@@ -27,6 +27,10 @@ const antlr4::dfa::Vocabulary& vocabulary() {
   return lexer.getVocabulary();
 }
 constexpr int kMaxNesting = 200;
+// The largest policy file read: far beyond any written by hand (the 1,000-rule
+// benchmark bundle is a few hundred KB), far below what would take the
+// checker seconds and gigabytes.
+constexpr size_t kMaxSourceBytes = 4u << 20;
 
 // How a token is named in a message: keywords in quotes, the rest by what
 // they are to an analyst.
@@ -852,27 +856,62 @@ class AstBuilder {
   bool nesting_reported_ = false;
 };
 
-// Refuses input that would recurse too deeply in ANTLR's own parser.
-bool nesting_too_deep(antlr4::CommonTokenStream& tokens, FileId file, Diagnostics& diagnostics) {
-  int depth = 0;
-  int prefix_run = 0;
-  for (antlr4::Token* t : tokens.getTokens()) {
-    switch (t->getType()) {
+// Input that would recurse too deeply in ANTLR's own parser: brackets, and
+// runs of prefix operators, nested beyond kMaxNesting.
+class NestingWatch {
+ public:
+  // Whether the file is too deep once `t` is read.
+  bool too_deep(const antlr4::Token& t) {
+    switch (t.getType()) {
       case P::LPAREN:
-      case P::LBRACK: ++depth; break;
+      case P::LBRACK: ++depth_; break;
       case P::RPAREN:
-      case P::RBRACK: depth = std::max(0, depth - 1); break;
+      case P::RBRACK: depth_ = std::max(0, depth_ - 1); break;
       default: break;
     }
-    if (t->getChannel() == antlr4::Token::DEFAULT_CHANNEL)
-      prefix_run = (t->getType() == P::NOT || t->getType() == P::MINUS) ? prefix_run + 1 : 0;
-    if (depth > kMaxNesting || prefix_run > kMaxNesting) {
-      diagnostics.error("E0004", token_range(file, t), "this file nests brackets or operators too deeply to read",
-                        fmt::format("at most {} levels", kMaxNesting));
+    if (t.getChannel() == antlr4::Token::DEFAULT_CHANNEL)
+      prefix_run_ = (t.getType() == P::NOT || t.getType() == P::MINUS) ? prefix_run_ + 1 : 0;
+    return depth_ > kMaxNesting || prefix_run_ > kMaxNesting;
+  }
+
+ private:
+  int depth_ = 0;
+  int prefix_run_ = 0;
+};
+
+void report_too_deep(const antlr4::Token& t, FileId file, Diagnostics& diagnostics) {
+  diagnostics.error("E0004", token_range(file, &t), "this file nests brackets or operators too deeply to read",
+                    fmt::format("at most {} levels", kMaxNesting));
+}
+
+bool nesting_too_deep(antlr4::CommonTokenStream& tokens, FileId file, Diagnostics& diagnostics) {
+  NestingWatch watch;
+  for (antlr4::Token* t : tokens.getTokens())
+    if (watch.too_deep(*t)) {
+      report_too_deep(*t, file, diagnostics);
+      return true;
+    }
+  return false;
+}
+
+// A large file is looked at token by token, keeping none, before it is
+// read whole: five million brackets are refused in a fraction of a second
+// and a few MB, not after gigabytes of tokens.
+bool large_and_too_deep(const std::string& text, FileId file, Diagnostics& diagnostics) {
+  constexpr size_t kLarge = 64u << 10;
+  if (text.size() < kLarge) return false;
+  antlr4::ANTLRInputStream input(text);
+  OrderFlowLexer lexer(&input);
+  lexer.removeErrorListeners();
+  NestingWatch watch;
+  for (;;) {
+    std::unique_ptr<antlr4::Token> t = lexer.nextToken();
+    if (t->getType() == antlr4::Token::EOF) return false;
+    if (watch.too_deep(*t)) {
+      report_too_deep(*t, file, diagnostics);
       return true;
     }
   }
-  return false;
 }
 
 void report_lexical_errors(antlr4::CommonTokenStream& tokens, FileId file, Diagnostics& diagnostics, bool& had_errors) {
@@ -963,6 +1002,18 @@ ParsedFile parse_file(const SourceManager& sources, FileId file, Diagnostics& di
   const SourceFile& source = sources.file(file);
   // Read on with such bytes as U+FFFD, so that the file's other mistakes are still found.
   if (report_not_utf8(source, file, diagnostics)) out.had_syntax_errors = true;
+  if (source.text().size() > kMaxSourceBytes) {
+    out.had_syntax_errors = true;
+    diagnostics.error("E0008", SourceRange{file, {1, 1}, {1, 2}},
+                      fmt::format("this file is {:.1f} MB; a policy file may be at most {} MB", source.text().size() / 1048576.0,
+                                  kMaxSourceBytes >> 20),
+                      "split it into several files of the bundle, or move its data into a data file (`use ...`)");
+    return out;
+  }
+  if (large_and_too_deep(source.text(), file, diagnostics)) {
+    out.had_syntax_errors = true;
+    return out;
+  }
   antlr4::ANTLRInputStream input(source.text());
   OrderFlowLexer lexer(&input);
   lexer.removeErrorListeners();
