@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "compiler/support/source.h"
+
 namespace orderflow::runtime {
 
 namespace {
@@ -56,20 +58,6 @@ nlohmann::json parse_json(std::string_view text) {
 
 namespace {
 
-// Where the first byte that is not UTF-8 is, or npos.
-size_t first_non_utf8(std::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    auto c = static_cast<unsigned char>(text[i]);
-    size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    if (length == 0 || (length == 2 && c < 0xc2) || i + length > text.size()) return i;
-    for (size_t k = 1; k < length; ++k)
-      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return i;
-    i += length;
-  }
-  return std::string_view::npos;
-}
-
 std::string where(std::string_view text, size_t offset) {
   size_t line = 1, column = 1;
   for (size_t i = 0; i < offset && i < text.size(); ++i) {
@@ -88,8 +76,7 @@ std::string where(std::string_view text, size_t offset) {
 std::optional<std::string> json_problem(std::string_view text) {
   thread_local simdjson::dom::parser parser;
   if (!parser.parse(text.data(), text.size()).error()) return std::nullopt;
-  if (!simdjson::validate_utf8(text.data(), text.size())) {
-    size_t at = first_non_utf8(text);
+  if (size_t at = first_invalid_utf8(text); at != std::string_view::npos) {
     return fmt::format("not UTF-8 ({}): the byte 0x{:02X} is not UTF-8 text; JSON must be UTF-8 (a file saved as "
                        "Latin-1 or Windows-1252 needs saving as UTF-8)",
                        where(text, at), static_cast<unsigned char>(text[at]));
