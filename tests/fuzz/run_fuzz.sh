@@ -31,7 +31,9 @@ for target in connectors order_decoder lsp fmt checker; do
   mkdir -p "$crashes"
   before=$(ls "$crashes" | wc -l)
   log=$work/$target.log
-  if ! "$build/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 \
+  dict=()
+  case $target in connectors|order_decoder|lsp) dict=(-dict="$here/json.dict") ;; esac
+  if ! "$build/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 "${dict[@]}" \
       -artifact_prefix="$crashes/" -print_final_stats=1 "$corpus" >"$log" 2>&1; then
     status=1
     grep -E "ERROR|SUMMARY|fuzz property|runtime error" "$log" | head -5 >&2 || true
