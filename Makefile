@@ -47,7 +47,7 @@ unit: build
 fuzz: deps
 	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang-19 \
 	  -DCMAKE_CXX_COMPILER=clang++-19 -DORDERFLOW_FUZZ=ON -DORDERFLOW_SANITIZE=address,undefined
-	cmake --build build-fuzz -j $(JOBS) --target fuzz_connectors fuzz_order_decoder fuzz_lsp fuzz_fmt fuzz_checker
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_connectors fuzz_order_decoder fuzz_lsp fuzz_fmt fuzz_checker fuzz_engines
 	tests/fuzz/run_fuzz.sh build-fuzz $(FUZZ_SECONDS)
 
 # The whole suite built with AddressSanitizer and UBSan (GCC).

@@ -21,7 +21,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 status=0
 total=0
 printf '%-15s %12s %12s %8s\n' target executions "per second" crashes
-for target in connectors order_decoder lsp fmt checker; do
+for target in connectors order_decoder lsp fmt checker engines; do
   corpus=$here/corpus/$target
   if [ "${FUZZ_KEEP:-0}" != 1 ]; then
     cp -r "$corpus" "$work/$target"
