@@ -589,6 +589,8 @@ void OrderEngine::begin_work() {
   work_->at = clock_.now();
 }
 
+// Writes the input's work. An order it left in a terminal state leaves the
+// cache, and its LiveOrder is freed: read what the answer needs first.
 void OrderEngine::write_work() {
   Work& w = *work_;
   {
@@ -1091,11 +1093,12 @@ Ack OrderEngine::take_event(const OrderEvent& input, const std::string& source, 
     Step note(*this, *o, at, refused);
     note.append(journal::Refused{event_name, input.event_id, r.message,
                                  happened && *happened != at ? happened : std::nullopt});
+    // Read before writing: an order in a terminal state leaves the cache when its work is written.
+    ack.state = o->stored.state;
     write_work();
     ++uncommitted_;
     ack.status = Ack::Status::Refused;
     ack.message = r.message;
-    ack.state = o->stored.state;
     ack.steps.clear();
     return ack;
   } catch (const StoreError&) {

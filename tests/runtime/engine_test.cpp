@@ -201,6 +201,19 @@ TEST_P(EngineTest, CancellingSomeUnitsLeavesTheRestGoing) {
   EXPECT_EQ(event(id, "cancel", "2026-11-20T05:01:00Z").state, "cancelled");
 }
 
+// An event refused on an order that has ended: the refusal is written, the
+// order leaves the cache as it is written, and the answer still says where
+// the order is (ASan found the answer read from the freed order).
+TEST_P(EngineTest, AnEventRefusedOnAnEndedOrderIsAnsweredWithItsState) {
+  submit(example_order("amazon-express-prepaid.json"), "2026-11-20T04:00:00Z");
+  const std::string id = "AMZ-407-1184403";
+  ASSERT_EQ(event(id, "cancel", "2026-11-20T05:00:00Z").state, "cancelled");
+  Ack again = event(id, "ship", "2026-11-20T05:01:00Z");
+  EXPECT_EQ(again.status, Ack::Status::Refused);
+  EXPECT_EQ(again.state, "cancelled");
+  EXPECT_EQ(event(id, "pack", "2026-11-20T05:02:00Z").state, "cancelled");
+}
+
 TEST_P(EngineTest, ProjectionsRebuildFromTheJournalExactly) {
   submit(example_order("amazon-express-prepaid.json"), "2026-11-20T04:00:00Z");
   submit(example_order("flipkart-cod-high-value.json"), "2026-11-20T05:10:00Z");
