@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+
 #include "compiler/model/ops.h"
 #include "runtime/canonical/json_parse.h"
 
@@ -92,8 +94,12 @@ class Decoder {
         model::write_slot(t, slot, Value::boolean(j.get<bool>()));
         return;
       case TypeKind::Int:
-        if (j.is_number_float() && j.get<double>() == static_cast<double>(static_cast<int64_t>(j.get<double>()))) {
-          model::write_slot(t, slot, Value::integer(static_cast<int64_t>(j.get<double>())));
+        if (j.is_number_float() && std::trunc(j.get<double>()) == j.get<double>()) {
+          // A whole number written with a fraction (2.0): as an integer, when it is one (casting one
+          // beyond 64 bits is undefined, as fuzzing found: 4.18e20).
+          double d = j.get<double>();
+          if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) fail(path, "this number is too large");
+          model::write_slot(t, slot, Value::integer(static_cast<int64_t>(d)));
           return;
         }
         expect(j.is_number_integer(), "a whole number");

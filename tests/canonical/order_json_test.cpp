@@ -69,6 +69,13 @@ TEST_F(CanonicalOrder, ErrorsNameTheJsonPath) {
   EXPECT_EQ(error_of(bad_currency), "$.total.currency: 'RUP' is not an ISO 4217 currency code");
   EXPECT_EQ(error_of("{\"id\": \"A\",\n \"channel\": }"), "$: not JSON (line 2, column 13): unexpected '}'; expected '[', '{', or a literal");
   EXPECT_EQ(error_of("[1, 2]"), "$: expected an object (Order), found a list");
+  // A whole number written with a fraction is taken; one beyond 64 bits is refused, not cast (fuzzing found it).
+  std::string huge_qty = kOrder;
+  huge_qty.replace(huge_qty.find("\"quantity\":2"), 12, "\"quantity\":4.18e20");
+  EXPECT_EQ(error_of(huge_qty), "$.lines[0].quantity: this number is too large");
+  std::string float_qty = kOrder;
+  float_qty.replace(float_qty.find("\"quantity\":2"), 12, "\"quantity\":2.0");
+  EXPECT_EQ(error_of(float_qty), "");
 }
 
 TEST_F(CanonicalOrder, AmountsStayExact) {
