@@ -56,7 +56,7 @@ int run_normalize(const NormalizeOptions& o) {
         if (o.encoding == "auto") {
           // Said, not silently guessed: where the first such byte is, so that a wrong guess is seen.
           size_t at = first_invalid_utf8(sheet);
-          size_t line = 1 + static_cast<size_t>(std::count(sheet.begin(), sheet.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+          uint32_t line = position_of(sheet, at).line;
           std::cerr << fmt::format("orderflow normalize: {} is not UTF-8 (the byte 0x{:02X} on line {}): read as "
                                    "Windows-1252, as spreadsheets on Windows save CSV; give --encoding utf-8 to "
                                    "refuse it instead\n",

@@ -168,9 +168,11 @@ bool report_not_utf8(const SourceFile& source, FileId file, Diagnostics& diagnos
   if (!bad) return false;
   SourceRange at{file, bad->at, {bad->at.line, bad->at.column + 1}};
   std::string latin1;  // what the byte is in Latin-1, which is what such files usually are
-  if (bad->byte >= 0xa0)
-    latin1 = fmt::format(" (in Latin-1, '{}{}')", static_cast<char>(0xc0 | (bad->byte >> 6)),
-                         static_cast<char>(0x80 | (bad->byte & 0x3f)));
+  if (bad->byte >= 0xa0) {
+    latin1 = " (in Latin-1, '";
+    append_utf8(latin1, bad->byte);
+    latin1 += "')";
+  }
   diagnostics.error("E0007", at,
                     fmt::format("this file is not UTF-8 text: the byte 0x{:02X} here{}{}", bad->byte, latin1,
                                 bad->count > 1 ? fmt::format(", and {} more", bad->count - 1) : ""),

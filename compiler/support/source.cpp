@@ -44,6 +44,27 @@ size_t first_invalid_utf8(std::string_view text) {
   return std::string_view::npos;
 }
 
+SourcePosition position_of(std::string_view text, size_t offset) {
+  offset = std::min(offset, text.size());
+  size_t line_start = text.rfind('\n', offset == 0 ? 0 : offset - 1);
+  line_start = line_start == std::string_view::npos || offset == 0 ? 0 : line_start + 1;
+  return {static_cast<uint32_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(offset), '\n') + 1),
+          static_cast<uint32_t>(utf8_length(text.substr(line_start, offset - line_start)) + 1)};
+}
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xc0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  } else {
+    out += static_cast<char>(0xe0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  }
+}
+
 namespace {
 
 // `text` with each byte that is not UTF-8 replaced by U+FFFD.
@@ -74,10 +95,7 @@ SourceFile::SourceFile(std::string path, std::string text) : path_(std::move(pat
   } else {
     NotUtf8 note;
     note.byte = static_cast<unsigned char>(text[bad]);
-    size_t line_start = text.rfind('\n', bad == 0 ? 0 : bad - 1);
-    line_start = line_start == std::string::npos || bad == 0 ? 0 : line_start + 1;
-    note.at.line = static_cast<uint32_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n') + 1);
-    note.at.column = static_cast<uint32_t>(utf8_length(std::string_view(text).substr(line_start, bad - line_start)) + 1);
+    note.at = position_of(text, bad);
     text_ = replace_invalid_utf8(text, note.count);
     not_utf8_ = note;
   }

@@ -89,6 +89,12 @@ class SourceManager {
 // (overlong forms and surrogates included), or npos.
 size_t first_invalid_utf8(std::string_view text);
 
+// Where byte `offset` of `text` is: its 1-based line and code point column.
+SourcePosition position_of(std::string_view text, size_t offset);
+
+// Appends a code point (below U+10000) as UTF-8.
+void append_utf8(std::string& out, uint32_t code_point);
+
 // Number of code points in a UTF-8 string (invalid bytes count one each).
 size_t utf8_length(std::string_view text);
 // Byte offset of the code point with 0-based index `column` (clamped).

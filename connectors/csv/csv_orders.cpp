@@ -219,16 +219,7 @@ std::string utf8_from_windows_1252(std::string_view text) {
     auto byte = static_cast<unsigned char>(c);
     uint32_t cp = byte < 0x80 ? byte : byte < 0xa0 ? kHigh[byte - 0x80] : byte;
     if (cp == 0 && byte != 0) cp = 0xfffd;
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xc0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else {
-      out += static_cast<char>(0xe0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-      out += static_cast<char>(0x80 | (cp & 0x3f));
-    }
+    append_utf8(out, cp);
   }
   return out;
 }

@@ -59,16 +59,8 @@ nlohmann::json parse_json(std::string_view text) {
 namespace {
 
 std::string where(std::string_view text, size_t offset) {
-  size_t line = 1, column = 1;
-  for (size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else if ((static_cast<unsigned char>(text[i]) & 0xc0) != 0x80) {
-      ++column;  // a character, not each byte of one
-    }
-  }
-  return fmt::format("line {}, column {}", line, column);
+  SourcePosition at = position_of(text, offset);
+  return fmt::format("line {}, column {}", at.line, at.column);
 }
 
 }  // namespace

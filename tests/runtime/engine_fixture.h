@@ -24,6 +24,17 @@ inline nlohmann::json example_order(const std::string& file) {
   return nlohmann::json::parse(in);
 }
 
+// A real order (the example's Amazon order, to Bengaluru, 560034) with other lines.
+inline nlohmann::json order_of(const std::string& id, std::vector<std::pair<std::string, int>> lines) {
+  nlohmann::json o = example_order("amazon-express-prepaid.json");
+  o["id"] = id;
+  o["external_id"] = id;
+  o["lines"] = nlohmann::json::array();
+  for (auto& [sku, quantity] : lines)
+    o["lines"].push_back({{"sku", sku}, {"quantity", quantity}, {"unit_price", {{"amount", "100.00"}, {"currency", "INR"}}}});
+  return o;
+}
+
 inline int64_t at(const char* iso) { return *model::parse_time(iso); }
 
 class TempDir {

@@ -20,17 +20,6 @@ using ::testing::HasSubstr;
 
 const std::string kLastUnits = std::string(ORDERFLOW_SOURCE_DIR) + "/tests/runtime/bundles/last-units";
 
-// A real order (the example's Amazon order, to Bengaluru) with other lines.
-nlohmann::json order_of(const std::string& id, std::vector<std::pair<std::string, int>> lines) {
-  nlohmann::json o = example_order("amazon-express-prepaid.json");
-  o["id"] = id;
-  o["external_id"] = id;
-  o["lines"] = nlohmann::json::array();
-  for (auto& [sku, quantity] : lines)
-    o["lines"].push_back({{"sku", sku}, {"quantity", quantity}, {"unit_price", {{"amount", "100.00"}, {"currency", "INR"}}}});
-  return o;
-}
-
 class InventoryTest : public ::testing::Test {
  protected:
   void SetUp() override {

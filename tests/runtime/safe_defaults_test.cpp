@@ -63,17 +63,6 @@ class BundleEngine {
   std::unique_ptr<OrderEngine> engine_;
 };
 
-// The example's Amazon order (to Bengaluru, 560034), with other lines.
-nlohmann::json order_of(const std::string& id, std::vector<std::pair<std::string, int>> lines) {
-  nlohmann::json o = example_order("amazon-express-prepaid.json");
-  o["id"] = id;
-  o["external_id"] = id;
-  o["lines"] = nlohmann::json::array();
-  for (auto& [sku, quantity] : lines)
-    o["lines"].push_back({{"sku", sku}, {"quantity", quantity}, {"unit_price", {{"amount", "100.00"}, {"currency", "INR"}}}});
-  return o;
-}
-
 class SafeDefaults : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SafeDefaults, AnInactiveNodeIsNeverRoutedToThoughNoRuleSaysSo) {
