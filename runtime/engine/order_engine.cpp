@@ -589,8 +589,6 @@ void OrderEngine::begin_work() {
   work_->at = clock_.now();
 }
 
-// Writes the input's work. An order it left in a terminal state leaves the
-// cache, and its LiveOrder is freed: read what the answer needs first.
 void OrderEngine::write_work() {
   Work& w = *work_;
   {
@@ -628,15 +626,19 @@ void OrderEngine::write_work() {
   }
   for (auto& [order, record] : w.records) note_waiting(*order);
   for (auto& [order, record] : w.records) {
-    auto it = orders_.find(order->stored.order_id);
-    if (it == orders_.end()) continue;
-    if (order->dep->lifecycle->terminal(order->stored.state))
-      forget(order->stored.order_id);
-    else
-      touch(*order);
+    if (!orders_.count(order->stored.order_id)) continue;
+    touch(*order);
+    // An order that has ended leaves the cache once the input is answered,
+    // not now: whoever holds it may still read it for the answer.
+    if (order->dep->lifecycle->terminal(order->stored.state)) ended_.push_back(order->stored.order_id);
   }
   work_.reset();
   trim_cache();
+}
+
+void OrderEngine::release_ended() {
+  for (const std::string& id : ended_) forget(id);
+  ended_.clear();
 }
 
 void OrderEngine::undo_work() {
@@ -718,6 +720,7 @@ void OrderEngine::commit_unsynced() {
   }
   store_.commit_unsynced();
   uncommitted_ = 0;
+  release_ended();
   if (known_keys_.crowded() || known_ids_.crowded()) fill_filters();
 }
 
@@ -726,6 +729,7 @@ void OrderEngine::abort() {
   work_.reset();
   lru_.clear();
   orders_.clear();
+  ended_.clear();
   cached_bytes_ = 0;
   skus_changed_.clear();
   stock_.reload();
@@ -784,6 +788,7 @@ Ack OrderEngine::dead_letter(const std::string& raw, const std::string& source, 
 }
 
 Ack OrderEngine::submit(const Input& input) {
+  release_ended();
   int64_t at = clock_.now();
   Ack ack;
   if (input.inbox.seq > 0 && inbox_decided() != input.inbox.after) {
@@ -1093,12 +1098,11 @@ Ack OrderEngine::take_event(const OrderEvent& input, const std::string& source, 
     Step note(*this, *o, at, refused);
     note.append(journal::Refused{event_name, input.event_id, r.message,
                                  happened && *happened != at ? happened : std::nullopt});
-    // Read before writing: an order in a terminal state leaves the cache when its work is written.
-    ack.state = o->stored.state;
     write_work();
     ++uncommitted_;
     ack.status = Ack::Status::Refused;
     ack.message = r.message;
+    ack.state = o->stored.state;
     ack.steps.clear();
     return ack;
   } catch (const StoreError&) {
@@ -1331,6 +1335,7 @@ std::vector<Ack> OrderEngine::fire_due(int64_t until, bool at_due) {
 }
 
 Ack OrderEngine::fire(const Timer& timer, int64_t at) {
+  release_ended();
   latest_applied_ = std::max(latest_applied_, at);
   Ack ack;
   ack.order_id = timer.order_id;

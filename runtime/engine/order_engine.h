@@ -162,6 +162,9 @@ class OrderEngine {
   LiveOrder* load(const std::string& order_id);
   void remember(std::unique_ptr<LiveOrder> order);
   void forget(const std::string& order_id);
+  // Forgets the orders that ended in the inputs decided since last asked
+  // (write_work queues them, so that no LiveOrder is freed mid-input).
+  void release_ended();
   void touch(LiveOrder& order);
   void trim_cache();
   void begin_if_needed();
@@ -185,6 +188,7 @@ class OrderEngine {
   std::unordered_map<std::string, std::list<std::unique_ptr<LiveOrder>>::iterator> orders_;
   size_t cached_bytes_ = 0;
   int64_t evicted_ = 0;
+  std::vector<std::string> ended_;  // orders that ended in the current input: forgotten after it
   std::unique_ptr<Work> work_;  // what the input being decided does
   std::set<std::string> skus_changed_;  // in the open batch: channels to tell at commit
   Backorders backorders_;

@@ -202,8 +202,8 @@ TEST_P(EngineTest, CancellingSomeUnitsLeavesTheRestGoing) {
 }
 
 // An event refused on an order that has ended: the refusal is written, the
-// order leaves the cache as it is written, and the answer still says where
-// the order is (ASan found the answer read from the freed order).
+// order leaves the cache once the input is answered, and the answer says
+// where the order is (ASan found it read from the already freed order).
 TEST_P(EngineTest, AnEventRefusedOnAnEndedOrderIsAnsweredWithItsState) {
   submit(example_order("amazon-express-prepaid.json"), "2026-11-20T04:00:00Z");
   const std::string id = "AMZ-407-1184403";
