@@ -43,8 +43,10 @@ class SqliteInbox final : public Inbox {
  public:
   SqliteInbox(const std::string& path, const SqliteOptions& options) : db_(path, options, "inbox") {
     if (options.read_only) return;
-    // A webhook body (a few KiB) fits one 16 KiB page: one WAL frame a body, not three.
-    db_.exec("PRAGMA page_size=16384");
+    // Small pages: every add also writes the leaf of the key index it falls
+    // in, a random one (keys are hashes), and each such leaf is a WAL frame.
+    // At 16 KiB a webhook of 7.6 KiB cost 25 KiB of writes; at 4 KiB, 9.5.
+    db_.exec("PRAGMA page_size=4096");
     db_.exec("PRAGMA journal_mode=WAL");
     db_.exec(options.sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     db_.exec(kInboxSchema);
