@@ -24,7 +24,13 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, Intake& intake) : stream_(std::move(socket)), intake_(intake) { ++intake_.open_connections; }
+  Session(tcp::socket socket, Intake& intake) : stream_(std::move(socket)), intake_(intake) {
+    ++intake_.open_connections;
+    // Beast reads as much as the buffer has room for, and at least 512
+    // bytes: an empty buffer read a 7.6 KiB webhook in 11 recvmsg calls.
+    // Room for a typical webhook reads it in one.
+    buffer_.reserve(kReadRoom);
+  }
   ~Session() { --intake_.open_connections; }
 
   void start() { read(); }
@@ -106,6 +112,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (!ec) self->drain();
     });
   }
+  static constexpr size_t kReadRoom = 16384;
   std::array<char, 16384> sink_;
 
   beast::tcp_stream stream_;
