@@ -2,7 +2,12 @@
 // signed Shopify orders made from a real payload; prints orders per second
 // and the latency of the answers (each given only once durable).
 //
-// usage: intake_load --port P --secret S --template shopify-order.json [--orders N] [--connections C]
+// With --rate R the load is offered at R webhooks a second (request i is
+// due at i/R seconds), as channels send them, instead of as fast as the
+// answers come back; a latency then counts from when its request was due,
+// so a server that falls behind shows it.
+//
+// usage: intake_load --port P --secret S --template shopify-order.json [--orders N] [--connections C] [--rate R]
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -63,6 +68,7 @@ int read_response(int fd, std::string& pending) {
 
 int main(int argc, char** argv) {
   int port = 0, orders = 20000, connections = 32;
+  double rate = 0;
   std::string secret, template_path;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
@@ -71,6 +77,7 @@ int main(int argc, char** argv) {
     else if (a == "--template") template_path = v;
     else if (a == "--orders") orders = std::stoi(v);
     else if (a == "--connections") connections = std::stoi(v);
+    else if (a == "--rate") rate = std::stod(v);
   }
   std::ifstream in(template_path);
   nlohmann::json base = nlohmann::json::parse(in);
@@ -96,6 +103,11 @@ int main(int argc, char** argv) {
       std::string pending;
       for (int i; fd >= 0 && (i = next++) < orders;) {
         auto t0 = std::chrono::steady_clock::now();
+        if (rate > 0) {
+          t0 = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                             std::chrono::duration<double>(i / rate));
+          std::this_thread::sleep_until(t0);
+        }
         const std::string& r = requests[static_cast<size_t>(i)];
         if (send(fd, r.data(), r.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(r.size())) break;
         int status = read_response(fd, pending);
@@ -112,7 +124,8 @@ int main(int argc, char** argv) {
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   std::sort(all.begin(), all.end());
   auto pct = [&](double p) { return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<size_t>(p * all.size()))]; };
-  std::printf("%d orders stored (%d failed) over %d connections in %.2f s: %.0f orders/s; latency p50 %.2f ms, p99 %.2f ms\n",
-              ok.load(), failed.load(), connections, seconds, ok.load() / seconds, pct(0.50), pct(0.99));
+  std::string offered = rate > 0 ? " offered at " + std::to_string(static_cast<int>(rate)) + "/s" : "";
+  std::printf("%d orders stored (%d failed) over %d connections%s in %.2f s: %.0f orders/s; latency p50 %.2f ms, p99 %.2f ms\n",
+              ok.load(), failed.load(), connections, offered.c_str(), seconds, ok.load() / seconds, pct(0.50), pct(0.99));
   return failed.load() == 0 ? 0 : 1;
 }
