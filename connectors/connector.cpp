@@ -4,9 +4,14 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <simdjson.h>
+
+#include <algorithm>
 #include <ctime>
+#include <deque>
 
 #include "compiler/model/value.h"
+#include "runtime/canonical/json_parse.h"
 
 namespace orderflow::connectors {
 
@@ -108,39 +113,249 @@ std::string divide_amount(const std::string& amount, int64_t by, const std::stri
   return model::format_decimal(*micros / by, 2);
 }
 
+// One value of either kind of document, as Reader reads it: nlohmann's,
+// or a simdjson element of a Payload. Every reading below is written once
+// over it, so that both kinds answer alike.
+struct PayloadNode {
+  simdjson::dom::element element;
+  PayloadDocument* document;
+  mutable std::unique_ptr<nlohmann::json> as_json;  // value(), converted once
+  // An object's fields by key, the last of a key given twice, built at the
+  // first look: a connector looks dozens of fields up in an order's object,
+  // and simdjson finds a key by reading the object from its start.
+  mutable std::vector<std::pair<std::string_view, simdjson::dom::element>> fields;
+  mutable bool indexed = false;
+};
+
+struct PayloadDocument {
+  std::unique_ptr<simdjson::dom::parser> parser;  // lent by the thread's pool
+  simdjson::dom::element root;
+  bool parsed = false;
+  std::deque<PayloadNode> nodes;  // a deque: Readers point at its items while it grows
+};
+
+namespace {
+
+// simdjson's parsers keep their buffers between documents; each thread
+// keeps the ones it has used, so that a Payload allocates nothing for them
+// (and two live on one thread at once do not share one).
+thread_local std::vector<std::unique_ptr<simdjson::dom::parser>> idle_parsers;
+
+enum class Kind { Absent, Object, Array, String, Signed, Unsigned, Float, Bool };
+
+struct Value {
+  const nlohmann::json* json = nullptr;
+  simdjson::dom::element element;
+  Kind kind = Kind::Absent;  // null reads as absent: channels send null for "none"
+
+  static Value of(const nlohmann::json* j) {
+    Value v;
+    v.json = j;
+    if (!j) return v;
+    switch (j->type()) {
+      case nlohmann::json::value_t::object: v.kind = Kind::Object; break;
+      case nlohmann::json::value_t::array: v.kind = Kind::Array; break;
+      case nlohmann::json::value_t::string: v.kind = Kind::String; break;
+      case nlohmann::json::value_t::number_integer: v.kind = Kind::Signed; break;
+      case nlohmann::json::value_t::number_unsigned: v.kind = Kind::Unsigned; break;
+      case nlohmann::json::value_t::number_float: v.kind = Kind::Float; break;
+      case nlohmann::json::value_t::boolean: v.kind = Kind::Bool; break;
+      default: v.kind = Kind::Absent; break;
+    }
+    return v;
+  }
+  static Value of(simdjson::dom::element e) {
+    Value v;
+    v.element = e;
+    switch (e.type()) {
+      case simdjson::dom::element_type::OBJECT: v.kind = Kind::Object; break;
+      case simdjson::dom::element_type::ARRAY: v.kind = Kind::Array; break;
+      case simdjson::dom::element_type::STRING: v.kind = Kind::String; break;
+      // As parse_json builds its documents (and nlohmann reads): what has no minus sign is unsigned.
+      case simdjson::dom::element_type::INT64: v.kind = int64_t(e) >= 0 ? Kind::Unsigned : Kind::Signed; break;
+      case simdjson::dom::element_type::UINT64: v.kind = Kind::Unsigned; break;
+      case simdjson::dom::element_type::DOUBLE: v.kind = Kind::Float; break;
+      case simdjson::dom::element_type::BOOL: v.kind = Kind::Bool; break;
+      default: v.kind = Kind::Absent; break;
+    }
+    return v;
+  }
+
+  bool present() const { return kind != Kind::Absent; }
+  bool integral() const { return kind == Kind::Signed || kind == Kind::Unsigned; }
+  std::string string() const {
+    return json ? json->get<std::string>() : std::string(std::string_view(element));
+  }
+  int64_t as_int64() const {  // wraps past INT64_MAX, as nlohmann's get<int64_t> does
+    if (json) return json->get<int64_t>();
+    return element.type() == simdjson::dom::element_type::UINT64 ? static_cast<int64_t>(uint64_t(element))
+                                                                 : int64_t(element);
+  }
+  std::string integer_text() const {
+    if (kind == Kind::Unsigned)
+      return std::to_string(json ? json->get<uint64_t>() : element.type() == simdjson::dom::element_type::UINT64
+                                                               ? uint64_t(element)
+                                                               : static_cast<uint64_t>(int64_t(element)));
+    return std::to_string(as_int64());
+  }
+  double as_double() const { return json ? json->get<double>() : double(element); }
+  bool as_bool() const { return json ? json->get<bool>() : bool(element); }
+
+  // The value under `key` of an object; the last one when a key comes twice, as parse_json keeps it.
+  Value field(const char* key) const {
+    if (kind != Kind::Object) return {};
+    if (json) {
+      auto it = json->find(key);
+      return it == json->end() ? Value{} : of(&*it);
+    }
+    std::string_view wanted(key);
+    simdjson::dom::element found;
+    bool any = false;
+    for (simdjson::dom::key_value_pair kv : simdjson::dom::object(element))
+      if (kv.key == wanted) {
+        found = kv.value;
+        any = true;
+      }
+    return any ? of(found) : Value{};
+  }
+  size_t items() const { return json ? json->size() : simdjson::dom::array(element).size(); }
+};
+
+Value value_of(const nlohmann::json* v, const PayloadNode* node) { return v ? Value::of(v) : Value::of(node->element); }
+
+constexpr size_t kIndexFrom = 24;  // fields; measured on Shopify's order (51 fields, its addresses 15)
+
+Value field_of(const nlohmann::json* v, const PayloadNode* node, const char* key) {
+  if (v || node->element.type() != simdjson::dom::element_type::OBJECT) return value_of(v, node).field(key);
+  // A small object is read from its start faster than it is indexed.
+  if (!node->indexed && simdjson::dom::object(node->element).size() <= kIndexFrom) return value_of(v, node).field(key);
+  if (!node->indexed) {
+    for (simdjson::dom::key_value_pair kv : simdjson::dom::object(node->element))
+      node->fields.emplace_back(kv.key, kv.value);
+    // Stable, then the last of each key kept: as parse_json's documents keep it.
+    std::stable_sort(node->fields.begin(), node->fields.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    auto last = std::unique(node->fields.rbegin(), node->fields.rend(),
+                            [](const auto& a, const auto& b) { return a.first == b.first; });
+    node->fields.erase(node->fields.begin(), last.base());
+    node->indexed = true;
+  }
+  std::string_view wanted(key);
+  auto it = std::lower_bound(node->fields.begin(), node->fields.end(), wanted,
+                             [](const auto& field, std::string_view k) { return field.first < k; });
+  return it != node->fields.end() && it->first == wanted ? Value::of(it->second) : Value{};
+}
+
+}  // namespace
+
+Payload::Payload(std::string_view text) : document_(std::make_unique<PayloadDocument>()) {
+  if (idle_parsers.empty()) idle_parsers.push_back(std::make_unique<simdjson::dom::parser>());
+  document_->parser = std::move(idle_parsers.back());
+  idle_parsers.pop_back();
+  document_->parsed = document_->parser->parse(text.data(), text.size()).get(document_->root) == simdjson::SUCCESS;
+}
+
+Payload::~Payload() {
+  if (document_->parser) idle_parsers.push_back(std::move(document_->parser));
+}
+
+bool Payload::parsed() const { return document_->parsed; }
+
+Reader Payload::root() const {
+  if (!document_->parsed) throw std::logic_error("Payload::root on a body simdjson did not read");
+  document_->nodes.push_back({document_->root, document_.get(), nullptr});
+  return Reader(&document_->nodes.back(), "$");
+}
+
+const nlohmann::json& Reader::value() const {
+  if (v_) return *v_;
+  if (!node_->as_json) {
+    // Rarely wanted (a connector's own walk of a list); the subtree alone, through the one parse_json.
+    node_->as_json = std::make_unique<nlohmann::json>(runtime::parse_json(simdjson::minify(node_->element)));
+  }
+  return *node_->as_json;
+}
+
 void Reader::fail(const std::string& message, const std::string& key) const {
   throw PayloadError{key.empty() ? path_ : path_ + "." + key, message};
 }
 
-const nlohmann::json* Reader::field(const char* key) const {
-  if (!v_->is_object()) return nullptr;
-  auto it = v_->find(key);
-  return it == v_->end() || it->is_null() ? nullptr : &*it;
+namespace {
+
+// The value under `key`, absent when it is missing or null: one look in the
+// object, and no path built unless something is wrong (a payload is read
+// field by field, so this is most of what a connector does).
+Value required(const Reader& r, const nlohmann::json* json, const PayloadNode* node, const char* key) {
+  if (value_of(json, node).kind != Kind::Object) r.fail("expected an object");
+  Value v = field_of(json, node, key);
+  if (!v.present()) r.fail("is missing", key);
+  return v;
 }
 
-const nlohmann::json& Reader::required(const char* key) const {
-  if (!v_->is_object()) fail("expected an object");
-  const nlohmann::json* v = field(key);
-  if (!v) fail("is missing", key);
-  return *v;
+}  // namespace
+
+bool Reader::has(const char* key) const { return field_of(v_, node_, key).present(); }
+bool Reader::is_object() const { return value_of(v_, node_).kind == Kind::Object; }
+bool Reader::is_array() const { return value_of(v_, node_).kind == Kind::Array; }
+
+bool Reader::is_true(const char* key) const {
+  Value v = field_of(v_, node_, key);
+  return v.kind == Kind::Bool && v.as_bool();
 }
 
-Reader Reader::at(const char* key) const { return Reader(required(key), path_ + "." + key); }
+bool Reader::is_number(const char* key) const {
+  Value v = field_of(v_, node_, key);
+  return v.integral() || v.kind == Kind::Float;
+}
+
+nlohmann::json Reader::scalar(const char* key) const {
+  Value v = field_of(v_, node_, key);
+  switch (v.kind) {
+    case Kind::String: return v.string();
+    case Kind::Signed: return v.as_int64();
+    case Kind::Unsigned: return v.json ? v.json->get<uint64_t>() : static_cast<uint64_t>(v.as_int64());
+    case Kind::Float: return v.as_double();
+    case Kind::Bool: return v.as_bool();
+    default: return nullptr;
+  }
+}
+
+std::optional<std::string> Reader::string_value() const {
+  Value v = value_of(v_, node_);
+  if (v.kind != Kind::String) return std::nullopt;
+  return v.string();
+}
+
+Reader Reader::at(const char* key) const {
+  Value v = required(*this, v_, node_, key);
+  if (v.json) return Reader(*v.json, path_ + "." + key);
+  node_->document->nodes.push_back({v.element, node_->document, nullptr});
+  return Reader(&node_->document->nodes.back(), path_ + "." + key);
+}
 
 Reader Reader::at(size_t index) const {
-  if (!v_->is_array()) fail("expected a list");
-  if (index >= v_->size()) fail(fmt::format("has no item {}: the list has {}", index, v_->size()));
-  return Reader((*v_)[index], fmt::format("{}[{}]", path_, index));
+  Value v = value_of(v_, node_);
+  if (v.kind != Kind::Array) fail("expected a list");
+  size_t count = v.items();
+  if (index >= count) fail(fmt::format("has no item {}: the list has {}", index, count));
+  std::string path = fmt::format("{}[{}]", path_, index);
+  if (v_) return Reader((*v_)[index], std::move(path));
+  simdjson::dom::element item;
+  if (simdjson::dom::array(node_->element).at(index).get(item)) fail(fmt::format("has no item {}", index));
+  node_->document->nodes.push_back({item, node_->document, nullptr});
+  return Reader(&node_->document->nodes.back(), std::move(path));
 }
 
 size_t Reader::size() const {
-  if (!v_->is_array()) fail("expected a list");
-  return v_->size();
+  Value v = value_of(v_, node_);
+  if (v.kind != Kind::Array) fail("expected a list");
+  return v.items();
 }
 
 std::string Reader::text(const char* key) const {
-  const nlohmann::json& v = required(key);
-  if (v.is_string() || v.is_number_integer()) return exact_text(v);
+  Value v = required(*this, v_, node_, key);
+  if (v.kind == Kind::String) return v.string();
+  if (v.integral()) return v.integer_text();
   fail("expected text", key);
 }
 
@@ -151,19 +366,19 @@ std::string Reader::text_or(const char* key, const std::string& otherwise) const
 }
 
 std::string Reader::amount(const char* key) const {
-  const nlohmann::json& v = required(key);
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_number_integer()) return exact_text(v);
-  if (v.is_number_float()) return fmt::format("{}", v.get<double>());  // shortest exact form
+  Value v = required(*this, v_, node_, key);
+  if (v.kind == Kind::String) return v.string();
+  if (v.integral()) return v.integer_text();
+  if (v.kind == Kind::Float) return fmt::format("{}", v.as_double());  // shortest exact form
   fail("expected an amount", key);
 }
 
 int64_t Reader::integer(const char* key) const {
-  const nlohmann::json& v = required(key);
-  if (v.is_number_integer()) return v.get<int64_t>();
-  if (v.is_string()) {
+  Value v = required(*this, v_, node_, key);
+  if (v.integral()) return v.as_int64();
+  if (v.kind == Kind::String) {
     try {
-      const std::string& text = v.get_ref<const std::string&>();
+      std::string text = v.string();
       size_t used = 0;
       int64_t n = std::stoll(text, &used);
       if (used == text.size()) return n;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -54,11 +55,79 @@ struct ChannelRequest {
   nlohmann::json body;
 };
 
+// Reading a payload with the JSON path at hand, so that every error names
+// where it is. Throws PayloadError.
+//
+// A Reader reads either a document already built (nlohmann's), or a
+// Payload: the body as simdjson parsed it, read in place. The intake reads
+// webhooks the second way, which spares building a document of every field
+// when a connector reads a few dozen; both ways give the same answers
+// (connectors_test checks every payload in ../shared, mutated, both ways).
+struct PayloadNode;
+class Reader {
+ public:
+  Reader(const nlohmann::json& value, std::string path) : v_(&value), path_(std::move(path)) {}
+  // It keeps a pointer to what it reads: a temporary would be gone at the end of the line.
+  Reader(const nlohmann::json&& value, std::string path) = delete;
+
+  // The value as nlohmann's document; a Payload's is converted once (its
+  // subtree only) and kept as long as the Payload. Prefer the readers below.
+  const nlohmann::json& value() const;
+  const std::string& path() const { return path_; }
+  bool has(const char* key) const;                // present and not null
+  bool is_object() const;
+  bool is_array() const;
+  bool is_true(const char* key) const;            // present and the JSON value true
+  bool is_number(const char* key) const;          // present and a JSON number
+  // The scalar under `key` as it is (a number keeps its kind), for copying
+  // through; null when absent, an object or a list.
+  nlohmann::json scalar(const char* key) const;
+  std::optional<std::string> string_value() const;  // this value, when it is a JSON string
+  Reader at(const char* key) const;               // required
+  Reader at(size_t index) const;                  // an item of a list
+  size_t size() const;                            // how many items a list has (fails on anything else)
+  std::string text(const char* key) const;        // required string (or number, as its exact text)
+  std::string text_or(const char* key, const std::string& otherwise) const;
+  // A decimal amount as exact text ("12.50"), from a string or a number.
+  std::string amount(const char* key) const;
+  int64_t integer(const char* key) const;
+  [[noreturn]] void fail(const std::string& message, const std::string& key = "") const;
+
+ private:
+  friend class Payload;
+  Reader(const PayloadNode* node, std::string path) : node_(node), path_(std::move(path)) {}
+
+  // Exactly one is set; pointers, so that a Reader can be kept and reassigned.
+  const nlohmann::json* v_ = nullptr;
+  const PayloadNode* node_ = nullptr;
+  std::string path_;
+};
+
+// A body parsed by simdjson for Readers to read in place. It owns what its
+// Readers point into: keep it while they are used.
+struct PayloadDocument;
+class Payload {
+ public:
+  explicit Payload(std::string_view text);
+  ~Payload();
+  Payload(const Payload&) = delete;
+  Payload& operator=(const Payload&) = delete;
+  // False when simdjson does not read it (not JSON, or beyond what it
+  // takes: a number past 64 bits, nesting past 1,024): read it with
+  // runtime::parse_json then, which says why or reads it all the same.
+  bool parsed() const;
+  Reader root() const;  // at "$"
+
+ private:
+  std::unique_ptr<PayloadDocument> document_;
+};
+
 class Connector {
  public:
   virtual ~Connector() = default;
   virtual std::string channel() const = 0;  // a value of the schema's Channel enum
-  virtual Normalized normalize(const nlohmann::json& payload) const = 0;
+  virtual Normalized normalize(const Reader& payload) const = 0;  // the payload at "$"
+  Normalized normalize(const nlohmann::json& payload) const { return normalize(Reader(payload, "$")); }
   // Channels that spread one order over several API answers (Amazon's
   // getOrder + getOrderItems, Lazada's GetOrder + GetOrderItems) take them
   // together; paths in errors start at $[i], the i-th part. Other
@@ -81,35 +150,6 @@ class Connector {
 // The adapters, by channel.
 const Connector* find_connector(const std::string& by);
 std::vector<std::string> connector_channels();
-
-// Reading a payload with the JSON path at hand, so that every error names
-// where it is. Throws PayloadError.
-class Reader {
- public:
-  Reader(const nlohmann::json& value, std::string path) : v_(&value), path_(std::move(path)) {}
-  const nlohmann::json& value() const { return *v_; }
-  const std::string& path() const { return path_; }
-  bool has(const char* key) const { return field(key) != nullptr; }
-  Reader at(const char* key) const;               // required
-  Reader at(size_t index) const;                  // an item of a list
-  size_t size() const;                            // how many items a list has (fails on anything else)
-  std::string text(const char* key) const;        // required string (or number, as its exact text)
-  std::string text_or(const char* key, const std::string& otherwise) const;
-  // A decimal amount as exact text ("12.50"), from a string or a number.
-  std::string amount(const char* key) const;
-  int64_t integer(const char* key) const;
-  [[noreturn]] void fail(const std::string& message, const std::string& key = "") const;
-
- private:
-  // The value under `key`, or nullptr when it is absent or null: one look
-  // in the object, and no path built unless something is wrong (a payload
-  // is read field by field, so this is most of what a connector does).
-  const nlohmann::json* field(const char* key) const;
-  const nlohmann::json& required(const char* key) const;
-
-  const nlohmann::json* v_;  // a pointer, so that a Reader can be kept and reassigned
-  std::string path_;
-};
 
 // Copies the text fields a payload has into `to` under their canonical
 // names ({"PostalCode", "postal_code"}, ...); absent and empty ones are

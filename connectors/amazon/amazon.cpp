@@ -303,7 +303,7 @@ class Amazon final : public Connector {
  public:
   std::string channel() const override { return "amazon"; }
 
-  Normalized normalize(const nlohmann::json& payload) const override { return normalize_parts({payload}); }
+  Normalized normalize(const Reader& payload) const override { return normalize_parts({payload.value()}); }
 
   Normalized normalize_parts(const std::vector<nlohmann::json>& payloads) const override {
     try {

@@ -115,15 +115,14 @@ class Flipkart final : public Connector {
  public:
   std::string channel() const override { return "flipkart"; }
 
-  Normalized normalize(const nlohmann::json& payload) const override {
+  Normalized normalize(const Reader& root) const override {
     try {
-      Reader root(payload, "$");
-      if (!payload.is_object()) root.fail("expected a JSON object");
+      if (!root.is_object()) root.fail("expected a JSON object");
       if (root.has("shipmentId")) return map_shipment(root);
       Reader list = root.at("shipments");
-      if (!list.value().is_array()) list.fail("expected a list of shipments");
+      if (!list.is_array()) list.fail("expected a list of shipments");
       std::vector<nlohmann::json> inputs;
-      for (size_t i = 0; i < list.value().size(); ++i)
+      for (size_t i = 0; i < list.size(); ++i)
         for (auto& input : map_shipment(list.at(i))) inputs.push_back(std::move(input));
       return inputs;
     } catch (const PayloadError& e) {

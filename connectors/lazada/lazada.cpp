@@ -152,7 +152,7 @@ class Lazada final : public Connector {
     return hex(hmac_sha256(secret.secret, secret.app_key + body));
   }
 
-  Normalized normalize(const nlohmann::json& payload) const override { return normalize_parts({payload}); }
+  Normalized normalize(const Reader& payload) const override { return normalize_parts({payload.value()}); }
 
   Normalized normalize_parts(const std::vector<nlohmann::json>& payloads) const override {
     try {

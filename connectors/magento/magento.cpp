@@ -241,10 +241,9 @@ class Magento final : public Connector {
  public:
   std::string channel() const override { return "magento"; }
 
-  Normalized normalize(const nlohmann::json& payload) const override {
+  Normalized normalize(const Reader& root) const override {
     try {
-      Reader root(payload, "$");
-      if (!payload.is_object()) root.fail("expected a JSON object");
+      if (!root.is_object()) root.fail("expected a JSON object");
       if (root.has("data") || root.has("errors")) return map_graphql(root);
       if (root.has("search_criteria")) {  // GET /V1/orders?searchCriteria...
         Reader list = root.at("items");

@@ -24,10 +24,9 @@ class Noon final : public Connector {
     return secret.secret;
   }
 
-  Normalized normalize(const nlohmann::json& payload) const override {
+  Normalized normalize(const Reader& root) const override {
     try {
-      Reader root(payload, "$");
-      if (!payload.is_object()) root.fail("expected a JSON object");
+      if (!root.is_object()) root.fail("expected a JSON object");
       if (!root.has("event_type"))
         root.fail("is not an FBPI event notification; noon's order detail answer has no published example to map from",
                   "event_type");

@@ -71,10 +71,9 @@ class Shopee final : public Connector {
  public:
   std::string channel() const override { return "shopee"; }
 
-  Normalized normalize(const nlohmann::json& payload) const override {
+  Normalized normalize(const Reader& root) const override {
     try {
-      Reader root(payload, "$");
-      if (!payload.is_object()) root.fail("expected a JSON object");
+      if (!root.is_object()) root.fail("expected a JSON object");
       std::string error = root.text_or("error", "");
       if (!error.empty() && error != "-")
         root.fail(fmt::format("Shopee answered with an error: {} {}", root.text("error"), root.text_or("message", "")),

@@ -33,7 +33,7 @@ nlohmann::json address(const Reader& a) {
   copy_texts(a, out, {{"phone", "phone"}, {"address1", "line1"}, {"address2", "line2"}, {"city", "city"},
                       {"province", "region"}, {"zip", "postal_code"}, {"country_code", "country"}});
   for (auto [from, to] : {std::pair{"latitude", "lat"}, {"longitude", "lon"}})
-    if (a.has(from) && a.value()[from].is_number()) out[to] = a.value()[from];
+    if (a.is_number(from)) out[to] = a.scalar(from);
   return out;
 }
 
@@ -66,9 +66,11 @@ nlohmann::json map_order(const Reader& o) {
 
   // Payment: cash on delivery shows in the gateway's name.
   std::vector<std::string> gateways;
-  if (o.has("payment_gateway_names"))
-    for (const auto& g : o.value()["payment_gateway_names"])
-      if (g.is_string()) gateways.push_back(g.get<std::string>());
+  if (o.has("payment_gateway_names") && o.at("payment_gateway_names").is_array()) {
+    Reader names = o.at("payment_gateway_names");
+    for (size_t i = 0; i < names.size(); ++i)
+      if (auto name = names.at(i).string_value()) gateways.push_back(*name);
+  }
   if (gateways.empty() && o.has("gateway")) gateways.push_back(o.text("gateway"));
   std::string method = "prepaid";
   for (const std::string& g : gateways) {
@@ -101,9 +103,9 @@ nlohmann::json map_order(const Reader& o) {
   if (o.has("billing_address")) out["bill_to"] = address(o.at("billing_address"));
 
   Reader items = o.at("line_items");
-  if (!items.value().is_array()) items.fail("expected a list of line items");
+  if (!items.is_array()) items.fail("expected a list of line items");
   nlohmann::json lines = nlohmann::json::array();
-  for (size_t i = 0; i < items.value().size(); ++i) {
+  for (size_t i = 0; i < items.size(); ++i) {
     Reader l = items.at(i);
     // A line without a SKU is known by its variant (or product): routing needs a key.
     std::string sku = l.text_or("sku", "");
@@ -167,12 +169,11 @@ class Shopify final : public Connector {
     return std::nullopt;
   }
 
-  Normalized normalize(const nlohmann::json& payload) const override {
+  Normalized normalize(const Reader& root) const override {
     try {
-      Reader root(payload, "$");
-      if (!payload.is_object()) root.fail("expected a JSON object");
+      if (!root.is_object()) root.fail("expected a JSON object");
       if (root.has("refund")) return refund(root.at("refund"));
-      if (payload.contains("id") && payload.contains("order_id") && payload.contains("refund_line_items"))
+      if (root.has("id") && root.has("order_id") && root.has("refund_line_items"))
         return refund(root);  // the refunds/create webhook: the bare refund
       if (root.has("orders")) root.fail("a list of orders: send each order on its own", "orders");
       if (root.has("fulfillment_orders")) return fulfillment_orders(root.at("fulfillment_orders"));
@@ -207,7 +208,7 @@ class Shopify final : public Connector {
       if (!event) return;
       nlohmann::json lines = nlohmann::json::array();
       Reader items = fo.at("line_items");
-      for (size_t i = 0; i < items.value().size(); ++i)
+      for (size_t i = 0; i < items.size(); ++i)
         lines.push_back({{"id", items.at(i).text("line_item_id")}, {"quantity", items.at(i).integer("quantity")}});
       nlohmann::json e = lifecycle_event(order_id(fo.text("order_id")), event,
                                          fmt::format("shopify-fulfillment-order-{}-{}", fo.text("id"), status), "shopify");
@@ -215,8 +216,8 @@ class Shopify final : public Connector {
       if (fo.has("updated_at")) e["at"] = fo.text("updated_at");
       inputs.push_back(e);
     };
-    if (list.value().is_array())
-      for (size_t i = 0; i < list.value().size(); ++i) each(list.at(i));
+    if (list.is_array())
+      for (size_t i = 0; i < list.size(); ++i) each(list.at(i));
     else
       each(list);
     return inputs;
@@ -229,7 +230,7 @@ class Shopify final : public Connector {
     nlohmann::json cancelled = nlohmann::json::array(), returned = nlohmann::json::array();
     if (r.has("refund_line_items")) {
       Reader items = r.at("refund_line_items");
-      for (size_t i = 0; i < items.value().size(); ++i) {
+      for (size_t i = 0; i < items.size(); ++i) {
         Reader item = items.at(i);
         nlohmann::json line = {{"id", item.text("line_item_id")}, {"quantity", item.integer("quantity")}};
         (item.text_or("restock_type", "") == "return" ? returned : cancelled).push_back(line);

@@ -60,13 +60,17 @@ class WooCommerce final : public Connector {
     return std::nullopt;
   }
 
-  Normalized normalize(const nlohmann::json& payload) const override {
+  Normalized normalize(const Reader& o) const override {
     try {
-      Reader o(payload, "$");
-      if (payload.is_array() && !payload.empty() && payload[0].contains("refunded_by")) return refunds(o);
-      if (payload.is_object() && payload.contains("refunded_by")) return refunds(Reader(nlohmann::json::array({payload}), "$"));
-      if (payload.is_array()) o.fail("a list of orders: send each order on its own");
-      if (!payload.is_object()) o.fail("expected a JSON object");
+      if (o.is_array() && o.size() > 0 && o.at(size_t{0}).has("refunded_by")) return refunds(o);
+      if (o.is_object() && o.has("refunded_by")) {
+        std::vector<nlohmann::json> inputs;
+        refund(o, inputs);
+        if (inputs.empty()) o.fail(kMoneyOnly);
+        return inputs;
+      }
+      if (o.is_array()) o.fail("a list of orders: send each order on its own");
+      if (!o.is_object()) o.fail("expected a JSON object");
       if (o.has("create") || o.has("update")) o.fail("a batch response: send each order on its own");
       std::string id = o.text("id");
       std::string currency = o.text("currency");
@@ -137,35 +141,38 @@ class WooCommerce final : public Connector {
   // money alone changes nothing in the lifecycle.
   static Normalized refunds(const Reader& list) {
     std::vector<nlohmann::json> inputs;
-    for (size_t i = 0; i < list.value().size(); ++i) {
-      Reader r = list.at(i);
-      std::string up = r.at("_links").at("up").at(size_t{0}).text("href");
-      std::string order = up.substr(up.find_last_of('/') + 1);
-      if (order.empty()) r.fail("names no order", "_links.up");
-      nlohmann::json lines = nlohmann::json::array();
-      Reader items = r.at("line_items");
-      for (size_t k = 0; k < items.size(); ++k) {
-        Reader item = items.at(k);
-        if (!item.value().is_object()) item.fail("expected a refunded item (an object)");
-        std::string refunded;
-        if (item.has("meta_data")) {
-          Reader meta = item.at("meta_data");
-          for (size_t m = 0; m < meta.size(); ++m)
-            if (Reader entry = meta.at(m); entry.text_or("key", "") == "_refunded_item_id") refunded = entry.text("value");
-        }
-        if (refunded.empty()) item.fail("names no refunded item (meta_data _refunded_item_id)");
-        int64_t quantity = item.integer("quantity");
-        lines.push_back({{"id", refunded}, {"quantity", quantity < 0 ? -quantity : quantity}});
-      }
-      if (lines.empty()) continue;
-      nlohmann::json e = lifecycle_event(order_id(order), "cancel", "woocommerce-refund-" + r.text("id"), "woocommerce");
-      e["lines"] = lines;
-      if (r.has("date_created_gmt")) e["at"] = r.text("date_created_gmt") + "Z";
-      if (std::string reason = r.text_or("reason", ""); !reason.empty()) e["reason"] = reason;
-      inputs.push_back(std::move(e));
-    }
-    if (inputs.empty()) list.fail("refunds money only (no items): nothing changes in the orders' lifecycle");
+    for (size_t i = 0; i < list.size(); ++i) refund(list.at(i), inputs);
+    if (inputs.empty()) list.fail(kMoneyOnly);
     return inputs;
+  }
+  static constexpr const char* kMoneyOnly = "refunds money only (no items): nothing changes in the orders' lifecycle";
+
+  // One refund: the cancellation of what it refunded, if any item.
+  static void refund(const Reader& r, std::vector<nlohmann::json>& inputs) {
+    std::string up = r.at("_links").at("up").at(size_t{0}).text("href");
+    std::string order = up.substr(up.find_last_of('/') + 1);
+    if (order.empty()) r.fail("names no order", "_links.up");
+    nlohmann::json lines = nlohmann::json::array();
+    Reader items = r.at("line_items");
+    for (size_t k = 0; k < items.size(); ++k) {
+      Reader item = items.at(k);
+      if (!item.is_object()) item.fail("expected a refunded item (an object)");
+      std::string refunded;
+      if (item.has("meta_data")) {
+        Reader meta = item.at("meta_data");
+        for (size_t m = 0; m < meta.size(); ++m)
+          if (Reader entry = meta.at(m); entry.text_or("key", "") == "_refunded_item_id") refunded = entry.text("value");
+      }
+      if (refunded.empty()) item.fail("names no refunded item (meta_data _refunded_item_id)");
+      int64_t quantity = item.integer("quantity");
+      lines.push_back({{"id", refunded}, {"quantity", quantity < 0 ? -quantity : quantity}});
+    }
+    if (lines.empty()) return;
+    nlohmann::json e = lifecycle_event(order_id(order), "cancel", "woocommerce-refund-" + r.text("id"), "woocommerce");
+    e["lines"] = lines;
+    if (r.has("date_created_gmt")) e["at"] = r.text("date_created_gmt") + "Z";
+    if (std::string reason = r.text_or("reason", ""); !reason.empty()) e["reason"] = reason;
+    inputs.push_back(std::move(e));
   }
 };
 
