@@ -42,8 +42,16 @@ void Checkpointer::run() {
     if (stopping_) return;
     frames_ = 0;
     lock.unlock();
+    // A connection that has read nothing has no WAL open: its checkpoints
+    // do nothing at all (SQLite answers OK, with -1 frames), and the WAL
+    // grew for as long as the process ran. Reading the schema opens it.
+    if (!wal_open_)
+      wal_open_ = sqlite3_exec(db_->handle(), "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) == SQLITE_OK;
     // PASSIVE: copies what no reader still needs, and never blocks the writer.
-    sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    int in_wal = 0, copied = 0;
+    if (sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &in_wal, &copied) == SQLITE_OK &&
+        copied > 0)
+      checkpointed_ += copied;
     lock.lock();
   }
 }

@@ -3,8 +3,11 @@
 #include <gmock/gmock.h>
 #include <sqlite3.h>
 
+#include <filesystem>
 #include <map>
+#include <thread>
 
+#include "runtime/store/inbox.h"
 #include "tests/runtime/engine_fixture.h"
 
 namespace orderflow::runtime::testing {
@@ -57,6 +60,48 @@ TEST(SqliteStore, JournalRecordsComeBackAsTheyWent) {
   EXPECT_EQ(std::get<journal::StateChanged>(back[0].entries[1]).lines[0][0], (LineState{"new", 2}));
   EXPECT_EQ(std::get<journal::TimerSet>(back[1].entries[0]).due, 99);
   EXPECT_EQ(store->journal().after(first.seq, 10).size(), 1u);
+}
+
+// Waits up to five seconds for the checkpoint thread to copy the WAL into
+// `path`; returns the file's size then.
+uintmax_t size_once_checkpointed(const std::string& path) {
+  for (int i = 0; i < 500 && std::filesystem::file_size(path) <= 4096; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return std::filesystem::file_size(path);
+}
+
+// The checkpoint thread's connection once read nothing, so its checkpoints
+// did nothing: both WALs grew for as long as `serve` ran (1 GB of inbox WAL
+// after 100,000 webhooks) and the files stayed empty.
+TEST(SqliteStore, WalIsCopiedIntoTheDatabaseAsItGrows) {
+  TempDir dir;
+  auto store = open_sqlite_store(dir.file("a.db"));
+  std::string body(3000, 'x');
+  for (int batch = 0; batch < 40; ++batch) {
+    store->begin();
+    for (int i = 0; i < 50; ++i) {
+      std::string id = "O-" + std::to_string(batch * 50 + i);
+      journal::Record r = record(id, 1, {journal::Received{"amazon", id, 1, "v1", "test", body}});
+      append_to_order(*store, r);
+    }
+    store->commit();
+  }
+  EXPECT_GT(size_once_checkpointed(dir.file("a.db")), 1u << 20);
+}
+
+TEST(SqliteInbox, WalIsCopiedIntoTheInboxAsItGrows) {
+  TempDir dir;
+  auto inbox = open_sqlite_inbox(dir.file("a.db-inbox"));
+  std::string body(5000, 'x');
+  for (int batch = 0; batch < 40; ++batch) {
+    inbox->begin();
+    for (int i = 0; i < 50; ++i) {
+      InboxEntry e{0, "shopify:" + std::to_string(batch * 50 + i), "shopify", "webhook:shopify", 1, body};
+      ASSERT_TRUE(inbox->add(e));
+    }
+    inbox->commit();
+  }
+  EXPECT_GT(size_once_checkpointed(dir.file("a.db-inbox")), 1u << 20);
 }
 
 TEST(SqliteStore, TimersComeDueInOrder) {
