@@ -47,6 +47,7 @@ IntakeConfig IntakeConfig::from_json(const nlohmann::json& j) {
   c.commit_every = std::chrono::milliseconds(j.value("commit_every_ms", c.commit_every.count()));
   c.inbox_keep_days = j.value("inbox_keep_days", c.inbox_keep_days);
   c.decider_nice = j.value("decider_nice", c.decider_nice);
+  c.decider_raise_backlog = j.value("decider_raise_backlog", c.decider_raise_backlog);
   c.decider_idle = j.value("decider_idle", c.decider_idle);
   if (j.contains("pollers")) c.pollers = j["pollers"];
   if (j.contains("outbound")) c.outbound = j["outbound"];
@@ -231,9 +232,11 @@ size_t Intake::decide_pending() {
 
 // Taking webhooks comes first: a channel waits for our answer, the
 // decisions do not. The decider runs at idle priority, on the CPU the
-// intake leaves, while it keeps up; when other work on the machine starves
-// it (the backlog stands still for two seconds), it is raised to a low
-// normal priority until the backlog is gone. The backlog shows in /metrics.
+// intake leaves, while it keeps up. It is raised to a normal priority
+// (decider_nice) until the backlog is gone when the load is sustained (the
+// backlog passes decider_raise_backlog) or when other work on the machine
+// starves it (the backlog stands still for two seconds). The backlog shows
+// in /metrics.
 void Intake::set_decider_idle(bool idle) {
   if (decider_idle_ == idle || !decider_.joinable()) return;
   sched_param none{};
@@ -246,8 +249,11 @@ void Intake::watch_decider() {
   std::lock_guard lock(priority_mutex_);
   auto now = std::chrono::steady_clock::now();
   int64_t decided = decided_.load();
-  if (inbox_last_.load() <= decided) {
+  int64_t backlog = inbox_last_.load() - decided;
+  if (backlog <= 0) {
     set_decider_idle(true);
+  } else if (backlog > config_.decider_raise_backlog) {
+    set_decider_idle(false);
   } else if (decided != decided_seen_) {
     decided_seen_ = decided;
     decided_moved_ = now;

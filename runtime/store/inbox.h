@@ -59,12 +59,14 @@ class Inbox {
   virtual void rollback() = 0;
   virtual bool in_transaction() const = 0;
 
-  virtual bool add(InboxEntry& entry) = 0;  // sets seq; false: the key came before (a redelivery)
+  // Sets seq; false: the key is one of the latest bodies' (a redelivery),
+  // and nothing is stored.
+  virtual bool add(InboxEntry& entry) = 0;
   virtual std::vector<InboxEntry> after(int64_t seq, size_t limit) = 0;
   virtual int64_t last_seq() = 0;
   // Empties the bodies of entries up to `decided` received before
-  // `received_before` (ms); their keys stay, so a late redelivery is still
-  // known. Returns how many were emptied.
+  // `received_before` (ms); the keys of the latest bodies stay, so that a
+  // redelivery of one is still known. Returns how many were emptied.
   virtual int64_t forget_bodies(int64_t decided, int64_t received_before) = 0;
 
   // Named positions: "decided" (the engine's), a poller's "amazon".

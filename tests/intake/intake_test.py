@@ -177,8 +177,9 @@ def main():
     # An input left undecided when the server stopped is decided when it starts again.
     left = json.loads(woo)
     left["id"], left["number"] = 1727, "1727"
-    inbox.execute("INSERT INTO inbox(key, channel, source, received_at, body) VALUES(?, 'woocommerce', "
-                  "'webhook:woocommerce', 0, ?)", ("woocommerce|left-behind", json.dumps(left).encode()))
+    cur = inbox.execute("INSERT INTO inbox(channel, source, received_at, body) VALUES('woocommerce', "
+                        "'webhook:woocommerce', 0, ?)", (json.dumps(left).encode(),))
+    inbox.execute("INSERT INTO inbox_keys(seq, key) VALUES(?, 'woocommerce|left-behind')", (cur.lastrowid,))
     inbox.commit()
     inbox.close()
     server, port = start()

@@ -93,7 +93,7 @@ TEST(SqliteInbox, WalIsCopiedIntoTheInboxAsItGrows) {
   TempDir dir;
   auto inbox = open_sqlite_inbox(dir.file("a.db-inbox"));
   std::string body(5000, 'x');
-  for (int batch = 0; batch < 40; ++batch) {
+  for (int batch = 0; batch < 100; ++batch) {
     inbox->begin();
     for (int i = 0; i < 50; ++i) {
       InboxEntry e{0, "shopify:" + std::to_string(batch * 50 + i), "shopify", "webhook:shopify", 1, body};
@@ -102,6 +102,69 @@ TEST(SqliteInbox, WalIsCopiedIntoTheInboxAsItGrows) {
     inbox->commit();
   }
   EXPECT_GT(size_once_checkpointed(dir.file("a.db-inbox")), 1u << 20);
+}
+
+TEST(SqliteInbox, ARedeliveryIsKnownAcrossARestart) {
+  TempDir dir;
+  InboxEntry first{0, inbox_key("shopify", "{\"id\":1}"), "shopify", "webhook:shopify", 1, "{\"id\":1}"};
+  {
+    auto inbox = open_sqlite_inbox(dir.file("a.db-inbox"));
+    inbox->begin();
+    ASSERT_TRUE(inbox->add(first));
+    InboxEntry same_batch = first;
+    EXPECT_FALSE(inbox->add(same_batch)) << "twice in one batch";
+    inbox->commit();
+  }
+  auto inbox = open_sqlite_inbox(dir.file("a.db-inbox"));
+  InboxEntry again = first;
+  EXPECT_FALSE(inbox->add(again));
+  std::vector<InboxEntry> stored = inbox->after(0, 10);
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].key, first.key);
+}
+
+TEST(SqliteInbox, AFailedBatchLeavesItsBodiesUnknown) {
+  TempDir dir;
+  auto inbox = open_sqlite_inbox(dir.file("a.db-inbox"));
+  InboxEntry e{0, "shopify|x", "shopify", "webhook:shopify", 1, "{}"};
+  inbox->begin();
+  ASSERT_TRUE(inbox->add(e));
+  inbox->rollback();
+  EXPECT_EQ(inbox->last_seq(), 0);
+  inbox->begin();
+  EXPECT_TRUE(inbox->add(e)) << "sent again after a 503, it is new";
+  inbox->commit();
+  EXPECT_EQ(inbox->after(0, 10).size(), 1u);
+}
+
+// An inbox written by version 1 (keys under a UNIQUE index in `inbox`).
+TEST(SqliteInbox, VersionOneIsUpgradedKeepingBodiesAndKeys) {
+  TempDir dir;
+  std::string path = dir.file("a.db-inbox");
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, R"sql(
+      CREATE TABLE inbox(seq INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, channel TEXT NOT NULL,
+                         source TEXT NOT NULL, received_at INTEGER NOT NULL, body BLOB NOT NULL);
+      CREATE TABLE cursors(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+      INSERT INTO inbox VALUES(1, 'shopify|a', 'shopify', 'webhook:shopify', 5, '{"id":1}');
+      INSERT INTO inbox VALUES(2, 'shopify|b', 'shopify', 'webhook:shopify', 6, '{"id":2}');
+      INSERT INTO cursors VALUES('decided', '1');
+      PRAGMA user_version=1;)sql", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto inbox = open_sqlite_inbox(path);
+  std::vector<InboxEntry> kept = inbox->after(0, 10);
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(kept[1].key, "shopify|b");
+  EXPECT_EQ(kept[1].body, "{\"id\":2}");
+  EXPECT_EQ(inbox->cursor("decided"), "1");
+  InboxEntry again{0, "shopify|a", "shopify", "webhook:shopify", 7, "{\"id\":1}"};
+  EXPECT_FALSE(inbox->add(again));
+  InboxEntry next{0, "shopify|c", "shopify", "webhook:shopify", 8, "{\"id\":3}"};
+  ASSERT_TRUE(inbox->add(next));
+  EXPECT_EQ(next.seq, 3);
 }
 
 TEST(SqliteStore, TimersComeDueInOrder) {
