@@ -128,6 +128,9 @@ void Intake::committer() {
         }
         if (inbox_.in_transaction()) inbox_.commit();
         inbox_last_ = inbox_.last_seq();
+        std::lock_guard fresh(fresh_mutex_);
+        for (Waiting& w : batch)
+          if (w.keep && w.keep->seq > 0 && fresh_.size() < kFreshEntries) fresh_.push_back(std::move(*w.keep));
         for (const auto& [channel, fresh] : taken) count(channel, fresh ? "accepted" : "duplicate");
       } catch (const std::exception& e) {
         // Nothing of the batch was stored: every sender hears so and sends again.
@@ -169,7 +172,7 @@ size_t Intake::post_pending() {
       posted_ = decided_.load();
       throw std::runtime_error("the engine could not store a batch of the inbox");
     }
-    std::vector<runtime::InboxEntry> entries = inbox_reader_->after(posted_, 512);
+    std::vector<runtime::InboxEntry> entries = next_entries(posted_, 512);
     if (entries.empty()) return total;
     std::vector<std::vector<runtime::Input>> normalized = normalize_all(entries, posted_);
     // Posted a handful of entries at a time, so that the engine decides
@@ -215,6 +218,22 @@ size_t Intake::post_pending() {
     post_ready();
   }
   return total;
+}
+
+std::vector<runtime::InboxEntry> Intake::next_entries(int64_t after, size_t limit) {
+  std::vector<runtime::InboxEntry> out;
+  {
+    std::lock_guard lock(fresh_mutex_);
+    while (!fresh_.empty() && fresh_.front().seq <= after) fresh_.pop_front();
+    // Only what follows `after` without a gap: anything else the inbox took
+    // (a poller's answer, an import) is in the file alone.
+    while (!fresh_.empty() && out.size() < limit && fresh_.front().seq == after + 1 + static_cast<int64_t>(out.size())) {
+      out.push_back(std::move(fresh_.front()));
+      fresh_.pop_front();
+    }
+  }
+  if (!out.empty()) return out;
+  return inbox_reader_->after(after, limit);
 }
 
 size_t Intake::decide_pending() {

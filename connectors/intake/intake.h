@@ -20,13 +20,15 @@
 // unlocked span): waiting_mutex_ guards waiting_ and stopping_;
 // inbox_mutex_ guards the inbox's writer connection (inbox_); reader_mutex_
 // guards the read-only store connection of the API's reads;
-// decide_mutex_ guards the decider's wake-up; priority_mutex_ guards the
+// decide_mutex_ guards the decider's wake-up; fresh_mutex_ guards fresh_
+// (taken inside inbox_mutex_ by the committer); priority_mutex_ guards the
 // decider's scheduling state; metrics_mutex_ guards the counters.
 #include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -160,6 +162,15 @@ class Intake {
   std::mutex inbox_mutex_;  // the writer connection: webhook threads, the committer, the decider's cursor
   std::string inbox_path_;
   std::unique_ptr<runtime::Inbox> inbox_reader_;
+  // The bodies the committer just stored, handed to the decider as they
+  // are, so that it need not read them back from the file: in seq order,
+  // at most kFreshEntries (beyond, and for what else adds to the inbox,
+  // the decider reads the file).
+  static constexpr size_t kFreshEntries = 4096;
+  std::mutex fresh_mutex_;
+  std::deque<runtime::InboxEntry> fresh_;
+  // The entries after `after`, from fresh_ when it holds them, else from the file.
+  std::vector<runtime::InboxEntry> next_entries(int64_t after, size_t limit);
   std::mutex decide_mutex_;
   std::thread decider_;
   std::condition_variable decide_signal_;
