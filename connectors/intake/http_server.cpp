@@ -65,7 +65,7 @@ class Session : public std::enable_shared_from_this<Session> {
       // A request that is not HTTP, or headers too large: say so and hang up.
       return reply({400, R"({"error":"malformed HTTP request: )" + ec.message() + "\"}", "application/json"}, false);
     }
-    const auto& req = parser_->get();
+    auto& req = parser_->get();
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
     for (const auto& field : req) {
@@ -73,7 +73,7 @@ class Session : public std::enable_shared_from_this<Session> {
       std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
       request.headers[name] = std::string(field.value());
     }
-    request.body = req.body();
+    request.body = std::move(req.body());  // the parser is made anew for the next request
     keep_alive_ = req.keep_alive() && !request.body_too_large;
     auto self = shared_from_this();
     stream_.expires_never();  // the answer may wait for the group commit

@@ -121,9 +121,11 @@ void Intake::committer() {
           if (!w.keep) continue;
           if (!inbox_.in_transaction()) inbox_.begin();
           bool fresh = inbox_.add(*w.keep);
-          nlohmann::json answer = {{"status", fresh ? "accepted" : "duplicate"}};
-          if (fresh) answer["inbox"] = w.keep->seq;
-          w.response = json_response(200, answer);
+          // Written out, not built as a document: it is every webhook's answer.
+          w.response = {200,
+                        fresh ? fmt::format(R"({{"inbox":{},"status":"accepted"}})", w.keep->seq)
+                              : std::string(R"({"status":"duplicate"})"),
+                        "application/json"};
           taken.emplace_back(w.keep->channel, fresh);
         }
         if (inbox_.in_transaction()) inbox_.commit();
