@@ -157,6 +157,10 @@ class PolicyEngine {
   // guard, a test's `expect that`. Missing, or a failure, counts as false.
   // `slots` is the frame size the checker computed for it.
   virtual bool condition_holds(const check::Expr& condition, int slots, const EvalInput& input) const = 0;
+  // A time or duration expression's value in milliseconds; nullopt when it
+  // is missing, of another type, or cannot be evaluated. (The runtime uses
+  // it to solve when a clock comparison turns true.)
+  virtual std::optional<int64_t> milliseconds_of(const check::Expr& e, int slots, const EvalInput& input) const = 0;
   virtual std::string name() const = 0;  // "interpreter", "jit"
   virtual const check::CheckedBundle& bundle() const = 0;
 };

@@ -541,4 +541,16 @@ bool Interpreter::condition_holds(const check::Expr& condition, int slots, const
   }
 }
 
+std::optional<int64_t> Interpreter::milliseconds_of(const check::Expr& e, int slots,
+                                                    const engine::EvalInput& input) const {
+  Evaluation ev(*bundle_, input, engine::TraceDetail::Rules, slots);
+  try {
+    Value v = ev.eval(e);
+    if (v.kind == Value::Kind::Time || v.kind == Value::Kind::Duration) return v.i;
+  } catch (const EvalFailure&) {  // it has no value
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
 }  // namespace orderflow::interp

@@ -372,6 +372,11 @@ bool JitEngine::condition_holds(const check::Expr& condition, int slots, const e
   return interpreter_.condition_holds(condition, slots, input);
 }
 
+std::optional<int64_t> JitEngine::milliseconds_of(const check::Expr& e, int slots,
+                                                 const engine::EvalInput& input) const {
+  return interpreter_.milliseconds_of(e, slots, input);
+}
+
 void JitEngine::evaluate_into(check::PolicyKind kind, const engine::EvalInput& input, engine::TraceDetail detail,
                               engine::Outcome& out) const {
   const CompiledPolicies* compiled = compiled_.load(std::memory_order_acquire);

@@ -63,6 +63,7 @@ class JitEngine final : public engine::PolicyEngine {
   void evaluate_into(check::PolicyKind kind, const engine::EvalInput& input, engine::TraceDetail detail,
                      engine::Outcome& out) const override;
   bool condition_holds(const check::Expr& condition, int slots, const engine::EvalInput& input) const override;
+  std::optional<int64_t> milliseconds_of(const check::Expr& e, int slots, const engine::EvalInput& input) const override;
   std::string name() const override { return "jit"; }
   const check::CheckedBundle& bundle() const override { return *bundle_; }
 

@@ -71,6 +71,39 @@ void collect_atoms(const Expr& e, std::vector<const Expr*>& atoms) {
   if (reads_clock(e)) atoms.push_back(&e);
 }
 
+// Where a comparison of times or durations that moves with the clock at
+// its own pace (order.dispatch_by - now < 2h, now > order.placed_at + 12h)
+// turns: where the difference of its sides crosses zero, found from two
+// values of it and checked at that moment and the one before. Bisecting
+// the same took 35 evaluations of it over the horizon, most of what an
+// order's escalation rules cost the engine. nullopt: not such a comparison
+// (the caller bisects).
+template <typename HoldsAt>
+std::optional<int64_t> solve_crossing(const engine::PolicyEngine& engine, const Expr& atom, int slots,
+                                      const std::byte* order, int64_t from, int64_t end, bool first,
+                                      const HoldsAt& holds_at) {
+  if (atom.kind != ExprKind::Compare || atom.args.size() != 2) return std::nullopt;
+  if (atom.compare != model::CompareForm::Time && atom.compare != model::CompareForm::Duration) return std::nullopt;
+  auto difference = [&](int64_t t) -> std::optional<int64_t> {
+    engine::EvalInput input;
+    input.order = order;
+    input.now = t;
+    auto left = engine.milliseconds_of(*atom.args[0], slots, input);
+    auto right = engine.milliseconds_of(*atom.args[1], slots, input);
+    if (!left || !right) return std::nullopt;
+    return *left - *right;
+  };
+  int64_t step = std::min(kDay, end - from);
+  auto at_from = difference(from), later = difference(from + step);
+  if (!at_from || !later) return std::nullopt;
+  int64_t pace = *later - *at_from;
+  if (pace != step && pace != -step) return std::nullopt;  // not the clock's own pace
+  int64_t zero = pace > 0 ? from - *at_from : from + *at_from;
+  for (int64_t t = std::max(from + 1, zero - 2); t <= std::min(end, zero + 2); ++t)
+    if (holds_at(atom, t) != first && holds_at(atom, t - 1) == first) return t;
+  return std::nullopt;
+}
+
 }  // namespace
 
 bool reads_clock(const Expr& e) {
@@ -106,6 +139,10 @@ std::optional<int64_t> next_moment_true(const engine::PolicyEngine& engine, cons
     }
     bool first = holds_at(*atom, from);
     if (holds_at(*atom, end) == first) continue;
+    if (auto solved = solve_crossing(engine, *atom, slots, order, from, end, first, holds_at)) {
+      turning.push_back(*solved);
+      continue;
+    }
     int64_t lo = from, hi = end;  // holds_at(lo) == first, holds_at(hi) != first
     while (hi - lo > 1) {
       int64_t mid = lo + (hi - lo) / 2;
