@@ -5,6 +5,8 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "compiler/check/checker.h"
+
 namespace orderflow::testing::gen {
 
 uint64_t Rng::next() {
@@ -41,8 +43,19 @@ size_t Expr::size() const {
 
 namespace {
 
-const std::vector<std::string> kChannels = {"amazon", "flipkart", "shopee", "lazada", "noon",
-                                            "shopify", "magento", "woocommerce", "web", "store"};
+// The channels, from the one list there is: enum Channel in
+// stdlib/schema.flow (read at first use: the checker's own statics must be
+// ready first).
+const std::vector<std::string>& channels() {
+  static const std::vector<std::string> values = [] {
+    check::CheckOptions options;
+    options.overlay["<standard library>.flow"] = "";
+    check::CheckOutcome standard = check::check_bundle({"<standard library>.flow"}, options);
+    const model::Schema& schema = standard.bundle->schema;
+    return schema.enum_def(schema.find_enum("Channel")).values;
+  }();
+  return values;
+}
 const std::vector<std::string> kPayments = {"prepaid", "cod", "card", "upi", "wallet", "bnpl", "gift_card"};
 const std::vector<std::string> kDeliveries = {"standard", "express", "next_day", "same_day", "scheduled", "pickup"};
 const std::vector<std::string> kSkus = {"SKU-1", "SKU-2", "SKU-3", "SKU-4"};
@@ -136,7 +149,7 @@ class Generator {
         if (s.node) options.insert(options.end(), {"distance(node, order.ship_to)", "distance(node, order.ship_to)"});
         break;
       case Ty::Channel:
-        options = kChannels;
+        options = channels();
         options.push_back("order.channel");
         options.push_back("order.channel");
         break;
@@ -157,7 +170,7 @@ class Generator {
   // A field of an enum type, or a literal of it.
   Expr enum_side(Ty t, bool field) {
     if (field) return leaf(t == Ty::Channel ? "order.channel" : t == Ty::Payment ? "order.payment.method" : "order.delivery", t);
-    const auto& values = t == Ty::Channel ? kChannels : t == Ty::Payment ? kPayments : kDeliveries;
+    const auto& values = t == Ty::Channel ? channels() : t == Ty::Payment ? kPayments : kDeliveries;
     return leaf(rng_.pick(values), t);
   }
 
@@ -427,7 +440,7 @@ Bundle generate_bundle(Rng& rng, const Sizes& sizes) {
 std::string generate_order(Rng& rng, int n) {
   nlohmann::ordered_json o;
   o["id"] = fmt::format("P-{}", n);
-  o["channel"] = rng.pick(kChannels);
+  o["channel"] = rng.pick(channels());
   if (rng.chance(50)) o["external_id"] = fmt::format("EXT-{}", rng.below(1000));
   o["placed_at"] = time_json(rng);
   std::string currency = rng.pick(std::vector<std::string>{"INR", "INR", "INR", "INR", "USD", "EUR", "SGD"});
