@@ -1,12 +1,16 @@
 #include "connectors/connector.h"
 
 #include <fmt/format.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
 #include <ctime>
 #include <deque>
 
@@ -30,6 +34,58 @@ Normalized Connector::normalize_parts(const std::vector<nlohmann::json>& parts) 
 std::optional<ChannelRequest> Connector::outbound(const Outbound&, const nlohmann::json&) const { return std::nullopt; }
 
 std::string Connector::expected_signature(const WebhookSecret&, const std::string&) const { return ""; }
+
+std::optional<SignatureProblem> Connector::verify_webhook(const WebhookSecret& secret,
+                                                          const WebhookRequest& request) const {
+  std::string signed_by = secret.header.empty() ? signature_header() : secret.header;
+  for (char& c : signed_by) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (signed_by.empty())
+    return SignatureProblem{"unsigned", fmt::format("{} has no signed webhooks: they are not taken", channel())};
+  auto received = request.headers.find(signed_by);
+  if (received == request.headers.end() || received->second.empty())
+    return SignatureProblem{"unsigned", fmt::format("the {} header is missing", signed_by)};
+  if (!signatures_match(expected_signature(secret, request.body), received->second))
+    return SignatureProblem{"bad_signature", fmt::format("the {} signature does not match the body", signed_by)};
+  return std::nullopt;
+}
+
+bool signatures_match(const std::string& expected, const std::string& received) {
+  if (expected.size() != received.size()) return false;
+  return CRYPTO_memcmp(expected.data(), received.data(), expected.size()) == 0;
+}
+
+std::optional<SignatureProblem> verify_standard_webhook(const std::string& secret, const WebhookRequest& request) {
+  auto header = [&](const char* name) -> std::string {
+    auto it = request.headers.find(name);
+    return it == request.headers.end() ? "" : it->second;
+  };
+  std::string id = header("webhook-id"), timestamp = header("webhook-timestamp"), signatures = header("webhook-signature");
+  for (const char* name : {"webhook-id", "webhook-timestamp", "webhook-signature"})
+    if (header(name).empty()) return SignatureProblem{"unsigned", fmt::format("the {} header is missing", name)};
+  int64_t seconds = 0;
+  auto [end, error] = std::from_chars(timestamp.data(), timestamp.data() + timestamp.size(), seconds);
+  if (error != std::errc() || end != timestamp.data() + timestamp.size())
+    return SignatureProblem{"bad_signature", fmt::format("webhook-timestamp '{}' is not Unix seconds", timestamp)};
+  constexpr int64_t kTolerance = 5 * 60;
+  int64_t now = request.received_at_ms / 1000;
+  if (seconds < now - kTolerance || seconds > now + kTolerance)
+    return SignatureProblem{"stale", fmt::format("webhook-timestamp {} is {} s {} our clock, more than {} s: a replay, "
+                                                 "or a clock to set right",
+                                                 seconds, std::abs(now - seconds), seconds < now ? "behind" : "ahead of",
+                                                 kTolerance)};
+  std::string key_text = secret.rfind("whsec_", 0) == 0 ? secret.substr(6) : secret;
+  std::optional<std::string> key = from_base64(key_text);
+  if (!key) return SignatureProblem{"bad_signature", "the configured secret is not whsec_ followed by base64"};
+  std::string expected = "v1," + base64(hmac_sha256(*key, id + "." + timestamp + "." + request.body));
+  // Several signatures when the sender rotates its secret: any one will do.
+  for (size_t start = 0; start < signatures.size();) {
+    size_t space = signatures.find(' ', start);
+    if (space == std::string::npos) space = signatures.size();
+    if (signatures_match(expected, signatures.substr(start, space - start))) return std::nullopt;
+    start = space + 1;
+  }
+  return SignatureProblem{"bad_signature", "no webhook-signature matches the body"};
+}
 
 std::string iso_from_text(const Reader& r, const char* key, const std::string& zone_if_none) {
   std::string t = r.text(key);
@@ -55,6 +111,17 @@ std::string hmac_sha256(const std::string& key, const std::string& message) {
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
        message.size(), digest, &length);
   return std::string(reinterpret_cast<const char*>(digest), length);
+}
+
+std::optional<std::string> from_base64(const std::string& text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  std::string out(3 * (text.size() / 4), '\0');
+  int written = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (written < 0) return std::nullopt;
+  size_t padding = text.empty() ? 0 : (text.back() == '=') + (text.size() > 1 && text[text.size() - 2] == '=');
+  out.resize(static_cast<size_t>(written) - padding);
+  return out;
 }
 
 std::string base64(const std::string& bytes) {
@@ -117,6 +184,7 @@ std::string divide_amount(const std::string& amount, int64_t by, const std::stri
 // or a simdjson element of a Payload. Every reading below is written once
 // over it, so that both kinds answer alike.
 struct PayloadNode {
+  PayloadNode(simdjson::dom::element e, PayloadDocument* d) : element(e), document(d) {}
   simdjson::dom::element element;
   PayloadDocument* document;
   mutable std::unique_ptr<nlohmann::json> as_json;  // value(), converted once
@@ -263,7 +331,7 @@ bool Payload::parsed() const { return document_->parsed; }
 
 Reader Payload::root() const {
   if (!document_->parsed) throw std::logic_error("Payload::root on a body simdjson did not read");
-  document_->nodes.push_back({document_->root, document_.get(), nullptr});
+  document_->nodes.emplace_back(document_->root, document_.get());
   return Reader(&document_->nodes.back(), "$");
 }
 
@@ -329,7 +397,7 @@ std::optional<std::string> Reader::string_value() const {
 Reader Reader::at(const char* key) const {
   Value v = required(*this, v_, node_, key);
   if (v.json) return Reader(*v.json, path_ + "." + key);
-  node_->document->nodes.push_back({v.element, node_->document, nullptr});
+  node_->document->nodes.emplace_back(v.element, node_->document);
   return Reader(&node_->document->nodes.back(), path_ + "." + key);
 }
 
@@ -342,7 +410,7 @@ Reader Reader::at(size_t index) const {
   if (v_) return Reader((*v_)[index], std::move(path));
   simdjson::dom::element item;
   if (simdjson::dom::array(node_->element).at(index).get(item)) fail(fmt::format("has no item {}", index));
-  node_->document->nodes.push_back({item, node_->document, nullptr});
+  node_->document->nodes.emplace_back(item, node_->document);
   return Reader(&node_->document->nodes.back(), std::move(path));
 }
 

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,22 @@ struct WebhookSecret {
   std::string secret;
   std::string app_key;  // Lazada signs over its app key and the body
   std::string header;   // where a channel with configurable credentials (noon) sends them; "" for its own
+};
+
+// A webhook as its signature is checked: the raw body, the request's
+// headers (names in lower case) and when it came.
+struct WebhookRequest {
+  const std::string& body;
+  const std::map<std::string, std::string>& headers;
+  int64_t received_at_ms = 0;
+};
+
+// Why a webhook is not taken. `kind`: "unsigned" (no signature where one
+// belongs), "bad_signature", or "stale" (its signed time is too far from
+// ours: a replay, or a clock to fix).
+struct SignatureProblem {
+  std::string kind;
+  std::string message;
 };
 
 // One payload may give several inputs: an order and, when it arrives
@@ -134,6 +151,13 @@ class Connector {
   // channels take one payload at a time.
   virtual Normalized normalize_parts(const std::vector<nlohmann::json>& parts) const;
 
+  // Whether a webhook is the channel's; nullopt when it is. By default the
+  // header signature_header() (or the secret's configured one) must hold
+  // expected_signature(secret, body), compared in constant time. A scheme
+  // that signs more than the body (an id and a time: Standard Webhooks,
+  // verify_standard_webhook below) overrides this instead.
+  virtual std::optional<SignatureProblem> verify_webhook(const WebhookSecret& secret,
+                                                         const WebhookRequest& request) const;
   // The header (lower case) the channel signs its webhooks in, or "" when
   // it has no signed webhooks (Amazon's notifications come through AWS).
   virtual std::string signature_header() const { return ""; }
@@ -183,7 +207,18 @@ std::string iso_from_unix_seconds(int64_t seconds);
 // Signing: raw HMAC-SHA256 bytes, and the two ways channels spell them.
 std::string hmac_sha256(const std::string& key, const std::string& message);
 std::string base64(const std::string& bytes);
+std::optional<std::string> from_base64(const std::string& text);  // nullopt: not base64
 std::string hex(const std::string& bytes);  // lower case
+// Equal, compared in time that does not depend on where they differ.
+bool signatures_match(const std::string& expected, const std::string& received);
+
+// Standard Webhooks (https://www.standardwebhooks.com, spec/standard-webhooks.md
+// of github.com/standard-webhooks/standard-webhooks): headers webhook-id,
+// webhook-timestamp (Unix seconds) and webhook-signature (space-separated
+// "v1,<base64>"), each an HMAC-SHA256 of "<id>.<timestamp>.<body>" keyed by
+// the base64 secret after "whsec_". A timestamp more than five minutes from
+// the request's arrival is refused as stale.
+std::optional<SignatureProblem> verify_standard_webhook(const std::string& secret, const WebhookRequest& request);
 
 // A JSON scalar as exact text: 64-bit ids stay exact, strings stay as they are.
 std::string exact_text(const nlohmann::json& value);

@@ -54,11 +54,6 @@ IntakeConfig IntakeConfig::from_json(const nlohmann::json& j) {
   return c;
 }
 
-bool signatures_match(const std::string& expected, const std::string& received) {
-  if (expected.size() != received.size()) return false;
-  return CRYPTO_memcmp(expected.data(), received.data(), expected.size()) == 0;
-}
-
 Intake::Intake(runtime::EngineThread& engine, int64_t decided, runtime::Store& reader, runtime::Inbox& inbox,
                std::string inbox_path, IntakeConfig config)
     : engine_(engine), reader_(reader), config_(std::move(config)), inbox_(inbox), inbox_path_(std::move(inbox_path)) {
@@ -489,22 +484,16 @@ HttpResponse Intake::webhook(const std::string& channel, HttpRequest& request, b
     return reject(404, fmt::format("no connector for the channel '{}'", channel), request, source);
   }
   auto secret = config_.secrets.find(channel);
-  std::string signed_by = connector->signature_header();
-  if (secret != config_.secrets.end() && !secret->second.header.empty()) signed_by = secret->second.header;
-  for (char& c : signed_by) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (signed_by.empty() || secret == config_.secrets.end()) {
+  if (secret == config_.secrets.end()) {
     count(channel, "unsigned");
     return reject(401, fmt::format("no webhook secret is configured for {}: unsigned webhooks are not taken", channel),
                   request, source);
   }
-  std::string received = header(request, signed_by);
-  if (received.empty()) {
-    count(channel, "unsigned");
-    return reject(401, fmt::format("the {} header is missing", signed_by), request, source);
-  }
-  if (!signatures_match(connector->expected_signature(secret->second, request.body), received)) {
-    count(channel, "bad_signature");
-    return reject(401, fmt::format("the {} signature does not match the body", signed_by), request, source);
+  int64_t arrived = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch()).count();
+  if (auto wrong = connector->verify_webhook(secret->second, {request.body, request.headers, arrived})) {
+    count(channel, wrong->kind);
+    return reject(401, wrong->message, request, source);
   }
   // Checked without building the document (that is the decider's work): a
   // sender whose body is cut short hears so now.
@@ -538,7 +527,7 @@ bool Intake::api(const HttpRequest& request, HttpResponse& response, std::functi
   bool changes = request.method != "GET";
   if (changes) {
     std::string auth = header(request, "authorization");
-    if (config_.api_token.empty() || !signatures_match("Bearer " + config_.api_token, auth)) {
+    if (config_.api_token.empty() || !connectors::signatures_match("Bearer " + config_.api_token, auth)) {
       response = json_response(401, {{"error", "a bearer token is needed for anything that changes state"}});
       return false;
     }

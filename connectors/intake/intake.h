@@ -82,7 +82,6 @@ struct HttpResponse {
 };
 
 // Constant-time comparison of a received signature with the expected one.
-bool signatures_match(const std::string& expected, const std::string& received);
 
 class Intake {
  public:
