@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <future>
+#include <iostream>
 
 #include "connectors/connector.h"
 #include "runtime/canonical/json_parse.h"
@@ -397,6 +398,7 @@ std::vector<runtime::Input> Intake::inputs_of(const runtime::InboxEntry& e, int6
           std::lock_guard lock(inbox_mutex_);
           inbox_.request_fetch({e.channel, json.value("external_id", ""), json.value("reason", ""), e.received_at});
           count(e.channel, "fetch_requested");
+          if (!config_.pollers.contains(e.channel)) no_poller_for(e.channel, json.value("external_id", ""));
           continue;
         }
         runtime::Input input = runtime::read_input(json, e.source);
@@ -413,6 +415,17 @@ std::vector<runtime::Input> Intake::inputs_of(const runtime::InboxEntry& e, int6
   if (inputs.empty()) placed(runtime::Input{runtime::NothingToDecide{}, e.source, std::nullopt, {}});
   inputs.back().inbox.last = true;
   return inputs;
+}
+
+// Only a poller reads the fetch queue: without one the order is never read.
+void Intake::no_poller_for(const std::string& channel, const std::string& external_id) {
+  count(channel, "fetch_without_poller");
+  std::lock_guard lock(metrics_mutex_);
+  if (!warned_no_poller_.insert(channel).second) return;
+  std::cerr << fmt::format("orderflow serve: warning: a {0} webhook named order {1} without its content, and no poller "
+                           "is configured for {0}: nothing will read it (add one under \"pollers\" in the config; "
+                           "/metrics counts these as fetch_without_poller)\n",
+                           channel, external_id);
 }
 
 void Intake::count(const std::string& channel, const std::string& status) {

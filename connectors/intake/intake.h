@@ -31,6 +31,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -132,6 +133,7 @@ class Intake {
   bool api(const HttpRequest& request, HttpResponse& response, std::function<void(HttpResponse)>& done);
   HttpResponse reject(int status, const std::string& error, const HttpRequest& request, const std::string& source);
   void count(const std::string& channel, const std::string& status);
+  void no_poller_for(const std::string& channel, const std::string& external_id);
   void committer();
   void decider();
   void watch_decider();
@@ -191,6 +193,7 @@ class Intake {
   double latency_sum_ = 0;
   int64_t latency_count_ = 0;
   int64_t commit_failures_ = 0;
+  std::set<std::string> warned_no_poller_;  // channels told about once
 };
 
 // Serves HTTP on address:port until SIGINT/SIGTERM. Returns the exit code.

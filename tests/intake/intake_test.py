@@ -143,6 +143,9 @@ def main():
     for needle in [b'orderflow_inputs_total{channel="shopify",status="accepted"} 2',
                    b'orderflow_inputs_total{channel="shopify",status="stored"} 1',
                    b'orderflow_inputs_total{channel="lazada",status="fetch_requested"} 1',
+                   # No poller in this config: nothing will read those two (serve warns on stderr too).
+                   b'orderflow_inputs_total{channel="lazada",status="fetch_without_poller"} 1',
+                   b'orderflow_inputs_total{channel="noon",status="fetch_without_poller"} 1',
                    b"orderflow_inbox_backlog",
                    b'orderflow_orders_decided_total{channel="shopify",state="held"} 1',
                    b'orderflow_inputs_total{channel="shopify",status="duplicate"} 1',
