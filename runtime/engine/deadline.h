@@ -17,7 +17,9 @@ namespace orderflow::runtime {
 // Each atom of the condition that reads the clock (`now`, or a field whose
 // computed default does, such as `order.time_in_state`) is monotone in it
 // (`order.dispatch_by - now < 2h` turns true once and stays true), so its
-// turning point is found by bisection to the millisecond; atoms on the clock
+// turning point is found to the millisecond: solved where the difference
+// of a comparison's sides moves at the clock's pace, bisected where it does
+// not; atoms on the clock
 // face (`hour(now)`, `minute(now)`, `weekday(now)`) turn at the next
 // boundary. Between turning points nothing changes, so the condition is
 // tried at each of them in order.
