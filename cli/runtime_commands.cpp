@@ -28,6 +28,7 @@
 
 #include "cli/commands.h"
 #include "cli/support.h"
+#include "connectors/connector.h"
 #include "runtime/engine/engine_thread.h"
 #include "runtime/engine/history.h"
 #include "runtime/engine/input_file.h"
@@ -614,6 +615,67 @@ int run_stock(const std::string& db, const std::string& format, const std::strin
   });
 }
 
+// What each channel has been told and what it has yet to hear: the drift
+// between orderflow and the channels, from the sender's record (the inbox's
+// `told`), the updates queued past its cursor, and the orders a webhook
+// only named (fetches a poller has yet to read).
+int run_channels(const std::string& db, const std::string& format) {
+  return with_store_errors("channels", [&] {
+    auto store = open_store(db, true);
+    std::unique_ptr<runtime::Inbox> inbox;
+    if (std::filesystem::exists(runtime::inbox_path(db))) {
+      runtime::SqliteOptions read_only;
+      read_only.read_only = true;
+      inbox = runtime::open_sqlite_inbox(runtime::inbox_path(db), read_only);
+    }
+    struct Channel {
+      int64_t told = 0, refused = 0, pending = 0, fetches = 0;
+      std::map<std::string, runtime::ToldRecord> last;  // by order or SKU: the latest
+    };
+    std::map<std::string, Channel> channels;
+    std::vector<runtime::ToldRecord> told = inbox ? inbox->told(10'000'000) : std::vector<runtime::ToldRecord>{};
+    for (const runtime::ToldRecord& t : told) {  // the latest first
+      Channel& c = channels[t.channel];
+      ++c.told;
+      if (t.status < 200 || t.status >= 300) ++c.refused;
+      c.last.emplace(t.about, t);
+    }
+    int64_t told_up_to = inbox ? std::stoll(inbox->cursor("tell:outbox").value_or("0")) : 0;
+    for (const runtime::OutboxMessage& m : store->outbox().after(told_up_to, 10'000'000)) ++channels[m.channel].pending;
+    if (inbox)
+      for (const std::string& channel : connectors::connector_channels())
+        if (int64_t waiting = static_cast<int64_t>(inbox->fetches(channel, 10'000'000).size()))
+          channels[channel].fetches = waiting;
+    if (format == "json") {
+      nlohmann::ordered_json list = nlohmann::ordered_json::array();
+      for (const auto& [name, c] : channels) {
+        nlohmann::ordered_json last = nlohmann::ordered_json::array();
+        for (const auto& [about, t] : c.last)
+          last.push_back({{"about", about}, {"at", model::format_time(t.at)}, {"status", t.status},
+                          {"request", t.request}, {"answer", t.answer}});
+        list.push_back({{"channel", name}, {"told", c.told}, {"refused", c.refused},
+                        {"pending_updates", c.pending}, {"fetches_waiting", c.fetches}, {"last", last}});
+      }
+      std::cout << json_text(nlohmann::ordered_json{{"channels", list}}, 2) << "\n";
+      return 0;
+    }
+    if (channels.empty()) {
+      std::cout << "no channel has been told anything, and nothing is waiting to be told\n";
+      return 0;
+    }
+    std::cout << fmt::format("{:<12} {:>6} {:>8} {:>16} {:>16}\n", "channel", "told", "refused", "updates waiting",
+                             "fetches waiting");
+    for (const auto& [name, c] : channels)
+      std::cout << fmt::format("{:<12} {:>6} {:>8} {:>16} {:>16}\n", name, c.told, c.refused, c.pending, c.fetches);
+    std::cout << "\nthe last each was told, by order or SKU:\n";
+    for (const auto& [name, c] : channels)
+      for (const auto& [about, t] : c.last)
+        std::cout << fmt::format("{:<12} {:<22} {}  {}  {}\n", name, about, model::format_time(t.at), t.status,
+                                 t.request.substr(0, t.request.find(' ', t.request.find(' ') + 1)));
+    return 0;
+  });
+}
+
 int run_migrate(const std::string& db, const std::string& engine) {
   return with_store_errors("migrate", [&] {
     runtime::WriterLock lock = runtime::WriterLock::acquire(db, command_line());
@@ -733,6 +795,14 @@ void add_runtime_commands(CLI::App& app, Command& run) {
     cmd->add_option("--format", *format, "text or json")->check(CLI::IsMember({"text", "json"}));
     cmd->add_option("--sku", *sku, "Only this SKU");
     cmd->callback([&run, db, format, sku] { run = [=] { return run_stock(*db, *format, *sku); }; });
+  }
+  {
+    auto* cmd = app.add_subcommand("channels", "What each channel was told, what it answered, and what it has yet to hear");
+    auto db = std::make_shared<std::string>();
+    auto format = std::make_shared<std::string>("text");
+    cmd->add_option("--db", *db, "SQLite database")->required();
+    cmd->add_option("--format", *format, "text or json")->check(CLI::IsMember({"text", "json"}));
+    cmd->callback([&run, db, format] { run = [=] { return run_channels(*db, *format); }; });
   }
   {
     auto* cmd = app.add_subcommand("migrate", "Move in-flight orders to the live deployment");

@@ -177,6 +177,11 @@ def main():
     fetches = sorted(inbox.execute("SELECT channel, external_id FROM fetches").fetchall())
     if fetches != [("lazada", "260422900198363"), ("noon", "NFBO123456789")]:
         failures.append(f"fetch requests {fetches}")
+    view = json.loads(subprocess.run([orderflow, "channels", "--db", db, "--format", "json"], capture_output=True,
+                                     text=True, check=True).stdout)
+    waiting = {c["channel"]: c["fetches_waiting"] for c in view["channels"] if c["fetches_waiting"]}
+    if waiting != {"lazada": 1, "noon": 1}:
+        failures.append(f"orderflow channels shows fetches waiting {waiting}")
     # An input left undecided when the server stopped is decided when it starts again.
     left = json.loads(woo)
     left["id"], left["number"] = 1727, "1727"

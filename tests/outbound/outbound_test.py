@@ -19,6 +19,7 @@ import json
 import os
 import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import threading
@@ -122,6 +123,17 @@ def main():
     told = sqlite3.connect(db + "-inbox").execute("SELECT channel, about, status FROM told ORDER BY id").fetchall()
     if sorted(told) != [("shopify", "SHOPIFY-1073459963", 200), ("woocommerce", "WOO-727", 200)]:
         failures.append(f"the record of what was told: {told}")
+    # The operator's view of the same: `orderflow channels`.
+    view = json.loads(subprocess.run([orderflow, "channels", "--db", db, "--format", "json"], capture_output=True,
+                                     text=True, check=True).stdout)
+    seen = {c["channel"]: (c["told"], c["refused"], [(x["about"], x["status"]) for x in c["last"]])
+            for c in view["channels"] if c["told"]}
+    if seen != {"shopify": (1, 0, [("SHOPIFY-1073459963", 200)]), "woocommerce": (1, 0, [("WOO-727", 200)])}:
+        failures.append(f"orderflow channels shows {seen}")
+    text = subprocess.run([orderflow, "channels", "--db", db], capture_output=True, text=True, check=True).stdout
+    if "woocommerce" not in text or "PUT /wp-json/wc/v3/orders/727" not in text:
+        failures.append(f"orderflow channels, as text:\n{text}")
+    print(text, end="")
     for m, p, b, a in received:
         print(f"told: {m} {p} {json.dumps(b)}")
     for f in failures:
