@@ -19,6 +19,7 @@ SenderConfig SenderConfig::from_json(const nlohmann::json& j) {
     const nlohmann::json headers = settings.value("headers", nlohmann::json::object());
     for (const auto& [name, value] : headers.items()) o.headers[name] = value.get<std::string>();
     o.settings = settings.value("settings", nlohmann::json::object());
+    o.resend_every = std::chrono::seconds(settings.value("resend_every_seconds", o.resend_every.count()));
     c.channels[channel] = std::move(o);
   }
   return c;
@@ -116,6 +117,23 @@ size_t Sender::round(int64_t now_ms) {
       id = o.id;
       with_inbox_([&](runtime::Inbox& inbox) { inbox.set_cursor("tell:outbox", std::to_string(id)); });
     }
+  }
+  // Everything again, now and then. After the outbox, and from `advertised`,
+  // which holds the latest figure: nothing older than what was told goes.
+  for (const auto& [channel, out] : config_.channels) {
+    if (out.resend_every.count() <= 0) continue;
+    std::string cursor = "tell:resend:" + channel;
+    std::optional<std::string> last;
+    with_inbox_([&](runtime::Inbox& inbox) { last = inbox.cursor(cursor); });
+    int64_t every_ms = std::chrono::duration_cast<std::chrono::milliseconds>(out.resend_every).count();
+    if (last && now_ms - std::stoll(*last) < every_ms) continue;
+    // The first round only starts the clock: the outbox has told everything there is.
+    if (last)
+      for (const auto& [sku, quantity] : reader_->outbox().all_advertised(channel)) {
+        connectors::Outbound m{"inventory_update", nlohmann::json(), "", "", "", "", sku, quantity};
+        if (tell(channel, sku, m, now_ms)) ++sent;
+      }
+    with_inbox_([&](runtime::Inbox& inbox) { inbox.set_cursor(cursor, std::to_string(now_ms)); });
   }
   return sent;
 }

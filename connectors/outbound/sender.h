@@ -26,6 +26,10 @@ struct ChannelOutbound {
   std::string base_url;
   std::map<std::string, std::string> headers;          // auth, as the channel wants it
   nlohmann::json settings = nlohmann::json::object();  // ids for the connector: products, inventory items ...
+  // Every quantity the channel may sell is told again this often, whether it
+  // changed or not: what the channel lost, or a person changed there, is put
+  // right without a step by hand. 0: never.
+  std::chrono::seconds resend_every{6 * 3600};
 };
 
 struct SenderConfig {

@@ -557,6 +557,15 @@ class SqliteOutbox final : public Outbox {
     return s.integer(0);
   }
 
+  std::vector<std::pair<std::string, int64_t>> all_advertised(const std::string& channel) override {
+    Statement& s = db_.statement("SELECT sku, quantity FROM advertised WHERE channel = ? ORDER BY sku");
+    Reset r{s};
+    s.bind(1, channel);
+    std::vector<std::pair<std::string, int64_t>> out;
+    while (s.step()) out.emplace_back(s.text(0), s.integer(1));
+    return out;
+  }
+
   void put_advertised(const std::string& channel, const std::string& sku, int64_t quantity) override {
     Statement& s = db_.statement("INSERT OR REPLACE INTO advertised VALUES(?,?,?)");
     Reset r{s};

@@ -220,6 +220,8 @@ class Outbox {
   virtual ~Outbox() = default;
   virtual std::optional<int64_t> advertised(const std::string& channel, const std::string& sku) = 0;
   virtual void put_advertised(const std::string& channel, const std::string& sku, int64_t quantity) = 0;
+  // Every SKU the channel was told it may sell, with the latest quantity, by SKU.
+  virtual std::vector<std::pair<std::string, int64_t>> all_advertised(const std::string& channel) = 0;
   virtual int64_t add(const OutboxMessage& message) = 0;
   virtual std::vector<OutboxMessage> after(int64_t id, size_t limit) = 0;
 };

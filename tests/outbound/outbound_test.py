@@ -66,7 +66,11 @@ def main():
     db = os.path.join(work, "orders.db")
     config = os.path.join(work, "serve.json")
     json.dump({"secrets": SECRETS, "api_token": "t",
-               "outbound": {"shopify": {"base_url": base, "headers": {"X-Shopify-Access-Token": "shpat_test"}},
+               "outbound": {"shopify": {"base_url": base, "headers": {"X-Shopify-Access-Token": "shpat_test"},
+                                        # One listed SKU, told again every 2 s whether it changed or not.
+                                        "settings": {"location_id": 655441491,
+                                                     "inventory_items": {"KURTA-M-IND": 808950810}},
+                                        "resend_every_seconds": 2},
                             "woocommerce": {"base_url": base + "/", "headers": {"Authorization": "Basic d29vOmtleQ=="}}}},
               open(config, "w"))
     server, port = orderflow_server.start(orderflow, source, db, config)
@@ -112,6 +116,8 @@ def main():
     until("WooCommerce never heard of the cancellation after its 503",
           lambda: sum(1 for m, p, b, _ in received if p == "/wp-json/wc/v3/orders/727") >= 2)
     time.sleep(1.5)
+    until("Shopify's inventory was not told again after 2 s",
+          lambda: sum(1 for m, p, b, a in received if p == "/admin/api/2026-07/inventory_levels/set.json") >= 3)
     woo = [(m, b, a) for m, p, b, a in received if p == "/wp-json/wc/v3/orders/727"]
     if woo and woo[-1] != ("PUT", {"status": "cancelled"}, "Basic d29vOmtleQ=="):
         failures.append(f"WooCommerce was told {woo[-1]}")
@@ -121,14 +127,23 @@ def main():
     server.send_signal(signal.SIGTERM)
     server.wait(timeout=30)
     told = sqlite3.connect(db + "-inbox").execute("SELECT channel, about, status FROM told ORDER BY id").fetchall()
-    if sorted(told) != [("shopify", "SHOPIFY-1073459963", 200), ("woocommerce", "WOO-727", 200)]:
+    about_orders = [t for t in told if t[1] != "KURTA-M-IND"]
+    if sorted(about_orders) != [("shopify", "SHOPIFY-1073459963", 200), ("woocommerce", "WOO-727", 200)]:
         failures.append(f"the record of what was told: {told}")
+    # What Shopify may sell of its one listed SKU: told from the outbox, then
+    # again every 2 s, always the latest figure.
+    levels = [b for m, p, b, _ in received if p == "/admin/api/2026-07/inventory_levels/set.json"]
+    if len(levels) < 3 or any(b["inventory_item_id"] != 808950810 or b["location_id"] != 655441491 for b in levels):
+        failures.append(f"Shopify's inventory levels were told {levels}: once, then again every 2 s")
+    elif levels[-1]["available"] != levels[-2]["available"]:
+        failures.append(f"the resend told {levels[-1]} after {levels[-2]}")
     # The operator's view of the same: `orderflow channels`.
     view = json.loads(subprocess.run([orderflow, "channels", "--db", db, "--format", "json"], capture_output=True,
                                      text=True, check=True).stdout)
     seen = {c["channel"]: (c["told"], c["refused"], [(x["about"], x["status"]) for x in c["last"]])
             for c in view["channels"] if c["told"]}
-    if seen != {"shopify": (1, 0, [("SHOPIFY-1073459963", 200)]), "woocommerce": (1, 0, [("WOO-727", 200)])}:
+    if seen != {"shopify": (len(levels) + 1, 0, [("KURTA-M-IND", 200), ("SHOPIFY-1073459963", 200)]),
+                "woocommerce": (1, 0, [("WOO-727", 200)])}:
         failures.append(f"orderflow channels shows {seen}")
     text = subprocess.run([orderflow, "channels", "--db", db], capture_output=True, text=True, check=True).stdout
     if "woocommerce" not in text or "PUT /wp-json/wc/v3/orders/727" not in text:
