@@ -27,8 +27,6 @@ ExprPtr make(ExprKind kind, Type type, SourceRange range) {
   return e;
 }
 
-bool is_kind(Type t, TypeKind k) { return t.kind == k; }
-
 int number_rank(Type t) {
   switch (t.kind) {
     case TypeKind::Int: return 0;
