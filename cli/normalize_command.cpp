@@ -79,23 +79,21 @@ int run_normalize(const NormalizeOptions& o) {
     return 1;
   }
   // Orders are checked against the schema they will meet: the bundle's, or the standard library's.
-  check::CheckOptions options;
-  std::vector<std::string> paths = {o.bundle};
-  if (o.bundle.empty()) {
-    options.overlay["<standard library>.flow"] = "";
-    paths = {"<standard library>.flow"};
-  }
-  check::CheckOutcome checked = check::check_bundle(paths, options);
-  if (!checked.ok()) {
-    std::cerr << "orderflow normalize: the bundle does not check: " << summary_line(checked.diagnostics) << "\n";
-    return 1;
+  std::shared_ptr<const check::CheckedBundle> schema = check::standard_library();
+  if (!o.bundle.empty()) {
+    check::CheckOutcome checked = check::check_bundle({o.bundle});
+    if (!checked.ok()) {
+      std::cerr << "orderflow normalize: the bundle does not check: " << summary_line(checked.diagnostics) << "\n";
+      return 1;
+    }
+    schema = std::move(checked.bundle);
   }
   int status = 0;
   if (std::get<std::vector<nlohmann::json>>(result).empty())
     std::cerr << fmt::format("orderflow normalize: {}: nothing in it changes an order\n", named);
   for (const nlohmann::json& input : std::get<std::vector<nlohmann::json>>(result)) {
     if (input.value("type", "order") == "order") {
-      runtime::DecodeResult decoded = runtime::decode_order(*checked.bundle, input);
+      runtime::DecodeResult decoded = runtime::decode_order(*schema, input);
       if (auto* e = std::get_if<runtime::DecodeError>(&decoded)) {
         std::cerr << fmt::format("orderflow normalize: {}: the canonical order is not valid: {}\n", named, e->text());
         status = 1;

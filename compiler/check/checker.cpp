@@ -620,6 +620,17 @@ CheckOutcome check_bundle(const std::vector<std::string>& paths, const CheckOpti
   return out;
 }
 
+std::shared_ptr<const CheckedBundle> standard_library() {
+  static const std::shared_ptr<const CheckedBundle> bundle = [] {
+    CheckOptions options;
+    options.overlay["<standard library>.flow"] = "";
+    CheckOutcome out = check_bundle({"<standard library>.flow"}, options);
+    if (!out.ok()) throw std::logic_error("the standard library does not check");
+    return std::shared_ptr<const CheckedBundle>(std::move(out.bundle));
+  }();
+  return bundle;
+}
+
 // ------------------------------------------------------------ bundle
 
 const char* policy_kind_name(PolicyKind kind) {

@@ -47,6 +47,11 @@ struct CheckOutcome {
 // that names them.
 CheckOutcome check_bundle(const std::vector<std::string>& paths, const CheckOptions& options = {});
 
+// The standard library alone (its schema and default lifecycle), checked
+// once: what an order is read against when no bundle is given, and where
+// the one list of each standard enum (Channel, PaymentMethod, ...) lives.
+std::shared_ptr<const CheckedBundle> standard_library();
+
 // `orderflow check --emit typed`: every policy, table and machine with the
 // type of each expression. Printed from the typed form, never from source
 // text, so reformatting a bundle never changes it.

@@ -15,17 +15,8 @@
 namespace orderflow::connectors {
 namespace {
 
-const check::CheckedBundle& standard_bundle() {
-  static std::shared_ptr<check::CheckedBundle> bundle = [] {
-    check::CheckOptions options;
-    options.overlay["<standard library>.flow"] = "";
-    return std::shared_ptr<check::CheckedBundle>(std::move(check::check_bundle({"<standard library>.flow"}, options).bundle));
-  }();
-  return *bundle;
-}
-
 const model::EnumDef& standard_enum(const char* name) {
-  const model::Schema& schema = standard_bundle().schema;
+  const model::Schema& schema = check::standard_library()->schema;
   return schema.enum_def(schema.find_enum(name));
 }
 
@@ -66,7 +57,7 @@ TEST(ChannelNames, TheEditorGrammarColoursEveryStandardEnumValue) {
   std::set<std::string> coloured;
   collect_words(nlohmann::json::parse(in), coloured);
   ASSERT_TRUE(coloured.count("amazon")) << "the grammar's patterns were not read";
-  const model::Schema& schema = standard_bundle().schema;
+  const model::Schema& schema = check::standard_library()->schema;
   for (size_t e = 0; e < schema.enum_count(); ++e)
     for (const std::string& value : schema.enum_def(static_cast<int>(e)).values)
       EXPECT_TRUE(coloured.count(value)) << "enum " << schema.enum_def(static_cast<int>(e)).name << " value '" << value

@@ -20,15 +20,7 @@ inline std::string_view text_of(const uint8_t* data, size_t size) {
 }
 
 // The standard library's bundle, checked once: the schema orders meet.
-inline const check::CheckedBundle& standard_bundle() {
-  static std::shared_ptr<check::CheckedBundle> bundle = [] {
-    check::CheckOptions options;
-    options.overlay["<standard library>.flow"] = "";
-    check::CheckOutcome checked = check::check_bundle({"<standard library>.flow"}, options);
-    return std::shared_ptr<check::CheckedBundle>(std::move(checked.bundle));
-  }();
-  return *bundle;
-}
+inline const check::CheckedBundle& standard_bundle() { return *check::standard_library(); }
 
 // A property the target checks: a failure is a crash libFuzzer keeps.
 #define FUZZ_ASSERT(condition)                                                                              \
