@@ -188,11 +188,11 @@ struct PayloadNode {
   simdjson::dom::element element;
   PayloadDocument* document;
   mutable std::unique_ptr<nlohmann::json> as_json;  // value(), converted once
-  // An object's fields by key, the last of a key given twice, built at the
-  // first look: a connector looks dozens of fields up in an order's object,
-  // and simdjson finds a key by reading the object from its start.
+  // A big object's fields by key, the last of a key given twice, built at
+  // the first look (empty until then): a connector looks dozens of fields up
+  // in an order's object, and simdjson finds a key by reading the object
+  // from its start.
   mutable std::vector<std::pair<std::string_view, simdjson::dom::element>> fields;
-  mutable bool indexed = false;
 };
 
 struct PayloadDocument {
@@ -259,12 +259,9 @@ struct Value {
     return element.type() == simdjson::dom::element_type::UINT64 ? static_cast<int64_t>(uint64_t(element))
                                                                  : int64_t(element);
   }
+  uint64_t as_uint64() const { return json ? json->get<uint64_t>() : static_cast<uint64_t>(as_int64()); }
   std::string integer_text() const {
-    if (kind == Kind::Unsigned)
-      return std::to_string(json ? json->get<uint64_t>() : element.type() == simdjson::dom::element_type::UINT64
-                                                               ? uint64_t(element)
-                                                               : static_cast<uint64_t>(int64_t(element)));
-    return std::to_string(as_int64());
+    return kind == Kind::Unsigned ? std::to_string(as_uint64()) : std::to_string(as_int64());
   }
   double as_double() const { return json ? json->get<double>() : double(element); }
   bool as_bool() const { return json ? json->get<bool>() : bool(element); }
@@ -294,10 +291,11 @@ Value value_of(const nlohmann::json* v, const PayloadNode* node) { return v ? Va
 constexpr size_t kIndexFrom = 24;  // fields; measured on Shopify's order (51 fields, its addresses 15)
 
 Value field_of(const nlohmann::json* v, const PayloadNode* node, const char* key) {
-  if (v || node->element.type() != simdjson::dom::element_type::OBJECT) return value_of(v, node).field(key);
-  // A small object is read from its start faster than it is indexed.
-  if (!node->indexed && simdjson::dom::object(node->element).size() <= kIndexFrom) return value_of(v, node).field(key);
-  if (!node->indexed) {
+  // nlohmann's objects are maps already, and a small object is read from its start faster than it is indexed.
+  if (v || node->element.type() != simdjson::dom::element_type::OBJECT ||
+      (node->fields.empty() && simdjson::dom::object(node->element).size() <= kIndexFrom))
+    return value_of(v, node).field(key);
+  if (node->fields.empty()) {
     for (simdjson::dom::key_value_pair kv : simdjson::dom::object(node->element))
       node->fields.emplace_back(kv.key, kv.value);
     // Stable, then the last of each key kept: as parse_json's documents keep it.
@@ -306,7 +304,6 @@ Value field_of(const nlohmann::json* v, const PayloadNode* node, const char* key
     auto last = std::unique(node->fields.rbegin(), node->fields.rend(),
                             [](const auto& a, const auto& b) { return a.first == b.first; });
     node->fields.erase(node->fields.begin(), last.base());
-    node->indexed = true;
   }
   std::string_view wanted(key);
   auto it = std::lower_bound(node->fields.begin(), node->fields.end(), wanted,
@@ -381,7 +378,7 @@ nlohmann::json Reader::scalar(const char* key) const {
   switch (v.kind) {
     case Kind::String: return v.string();
     case Kind::Signed: return v.as_int64();
-    case Kind::Unsigned: return v.json ? v.json->get<uint64_t>() : static_cast<uint64_t>(v.as_int64());
+    case Kind::Unsigned: return v.as_uint64();
     case Kind::Float: return v.as_double();
     case Kind::Bool: return v.as_bool();
     default: return nullptr;

@@ -376,12 +376,14 @@ std::vector<runtime::Input> Intake::inputs_of(const runtime::InboxEntry& e, int6
     // Read in place (the connector reads a few dozen of its fields); a body
     // simdjson does not take goes through parse_json, which reads or says why.
     connectors::Payload in_place(e.body);
+    std::optional<connectors::Reader> root;
+    if (in_place.parsed()) root = in_place.root();
     bool poll = e.source.rfind("poll:", 0) == 0;
     connectors::Normalized normalized;
     if (!connector) {
       normalized = connectors::PayloadError{"$", "no connector for the channel '" + e.channel + "'"};
-    } else if (in_place.parsed() && !(poll && in_place.root().is_array())) {
-      normalized = connector->normalize(in_place.root());
+    } else if (root && !(poll && root->is_array())) {
+      normalized = connector->normalize(*root);
     } else {
       nlohmann::json payload = runtime::parse_json(e.body);
       // A poller's answer is the array of an order's parts, as the API gave them.
