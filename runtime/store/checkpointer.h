@@ -9,7 +9,6 @@
 // Locks: `mutex_` guards `frames_` and `stopping_`.
 #include <sqlite3.h>
 
-#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -29,9 +28,6 @@ class Checkpointer {
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;
 
-  // Frames copied into the file so far (for tests and /metrics).
-  int64_t checkpointed() const { return checkpointed_.load(); }
-
  private:
   static constexpr int kFrames = 1000;  // as SQLite's default
 
@@ -46,7 +42,6 @@ class Checkpointer {
   int frames_ = 0;         // GUARDED_BY(mutex_)
   bool stopping_ = false;  // GUARDED_BY(mutex_)
   bool wal_open_ = false;  // the checkpoint thread's alone
-  std::atomic<int64_t> checkpointed_{0};
   std::thread thread_;
 };
 

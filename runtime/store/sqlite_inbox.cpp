@@ -107,15 +107,16 @@ class SqliteInbox final : public Inbox {
   void begin() override { db_.begin(); }
   void commit() override {
     db_.commit();
-    added_.clear();
+    added_ = 0;
     trim_recent();
   }
   void rollback() override {
     db_.rollback();
-    // What the batch added was not stored: its keys (the newest) are not known after all.
-    for (const KeyDigest& d : added_) recent_.erase(d);
-    order_.resize(order_.size() - added_.size());
-    added_.clear();
+    // What the batch added was not stored: its keys, the newest, are not known after all.
+    for (; added_ > 0; --added_) {
+      recent_.erase(order_.back());
+      order_.pop_back();
+    }
   }
   bool in_transaction() const override { return db_.in_transaction(); }
 
@@ -132,7 +133,7 @@ class SqliteInbox final : public Inbox {
     k.bind(1, e.seq).bind(2, e.key);
     k.step();
     remember(d);
-    if (db_.in_transaction()) added_.push_back(d);
+    if (db_.in_transaction()) ++added_;
     else trim_recent();  // stored already: there is no batch to undo
     return true;
   }
@@ -262,7 +263,7 @@ class SqliteInbox final : public Inbox {
   // The writer's alone (the intake's committer, under its inbox lock).
   std::unordered_set<KeyDigest, KeyDigestHash> recent_;  // the last kRecentKeys keys
   std::deque<KeyDigest> order_;                          // the same, oldest first
-  std::vector<KeyDigest> added_;                         // by the open batch, the newest of order_
+  size_t added_ = 0;                                     // by the open batch: the newest of order_
   std::unique_ptr<Checkpointer> checkpointer_;  // stopped before db_ closes
 };
 
