@@ -55,13 +55,14 @@ bool signatures_match(const std::string& expected, const std::string& received) 
 }
 
 std::optional<SignatureProblem> verify_standard_webhook(const std::string& secret, const WebhookRequest& request) {
-  auto header = [&](const char* name) -> std::string {
+  std::string id, timestamp, signatures;
+  for (auto [name, value] : {std::pair{"webhook-id", &id}, {"webhook-timestamp", &timestamp},
+                             {"webhook-signature", &signatures}}) {
     auto it = request.headers.find(name);
-    return it == request.headers.end() ? "" : it->second;
-  };
-  std::string id = header("webhook-id"), timestamp = header("webhook-timestamp"), signatures = header("webhook-signature");
-  for (const char* name : {"webhook-id", "webhook-timestamp", "webhook-signature"})
-    if (header(name).empty()) return SignatureProblem{"unsigned", fmt::format("the {} header is missing", name)};
+    if (it == request.headers.end() || it->second.empty())
+      return SignatureProblem{"unsigned", fmt::format("the {} header is missing", name)};
+    *value = it->second;
+  }
   int64_t seconds = 0;
   auto [end, error] = std::from_chars(timestamp.data(), timestamp.data() + timestamp.size(), seconds);
   if (error != std::errc() || end != timestamp.data() + timestamp.size())

@@ -82,8 +82,6 @@ struct HttpResponse {
   std::string content_type = "application/json";
 };
 
-// Constant-time comparison of a received signature with the expected one.
-
 class Intake {
  public:
   // `engine` decides (`decided`: how far it has decided the inbox, read

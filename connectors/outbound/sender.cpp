@@ -7,6 +7,18 @@
 
 namespace orderflow::outbound {
 
+namespace {
+
+connectors::Outbound inventory_update(const std::string& sku, int64_t quantity) {
+  connectors::Outbound m;
+  m.kind = "inventory_update";
+  m.sku = sku;
+  m.quantity = quantity;
+  return m;
+}
+
+}  // namespace
+
 SenderConfig SenderConfig::from_json(const nlohmann::json& j) {
   SenderConfig c;
   for (const auto& [channel, settings] : j.items()) {
@@ -103,17 +115,7 @@ size_t Sender::round(int64_t now_ms) {
     std::vector<runtime::OutboxMessage> messages = reader_->outbox().after(id, 256);
     if (messages.empty()) break;
     for (const runtime::OutboxMessage& o : messages) {
-      if (o.kind == "inventory_update") {
-        connectors::Outbound m{"inventory_update",
-                               nlohmann::json(),
-                               "",
-                               "",
-                               "",
-                               "",
-                               o.sku,
-                               o.quantity};
-        if (tell(o.channel, m.sku, m, now_ms)) ++sent;
-      }
+      if (o.kind == "inventory_update" && tell(o.channel, o.sku, inventory_update(o.sku, o.quantity), now_ms)) ++sent;
       id = o.id;
       with_inbox_([&](runtime::Inbox& inbox) { inbox.set_cursor("tell:outbox", std::to_string(id)); });
     }
@@ -129,10 +131,8 @@ size_t Sender::round(int64_t now_ms) {
     if (last && now_ms - std::stoll(*last) < every_ms) continue;
     // The first round only starts the clock: the outbox has told everything there is.
     if (last)
-      for (const auto& [sku, quantity] : reader_->outbox().all_advertised(channel)) {
-        connectors::Outbound m{"inventory_update", nlohmann::json(), "", "", "", "", sku, quantity};
-        if (tell(channel, sku, m, now_ms)) ++sent;
-      }
+      for (const auto& [sku, quantity] : reader_->outbox().all_advertised(channel))
+        if (tell(channel, sku, inventory_update(sku, quantity), now_ms)) ++sent;
     with_inbox_([&](runtime::Inbox& inbox) { inbox.set_cursor(cursor, std::to_string(now_ms)); });
   }
   return sent;
