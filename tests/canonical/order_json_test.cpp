@@ -30,6 +30,13 @@ const char* kOrder = R"({"id":"A-1","channel":"amazon","placed_at":"2026-11-20T1
   "lines":[{"sku":"TS","quantity":2,"unit_price":{"amount":"3750.00","currency":"INR"}}],
   "tags":["gift"], "an_unknown_field": 1})";
 
+// The order above with one piece of its text replaced.
+std::string order_with(std::string_view from, std::string_view to) {
+  std::string order = kOrder;
+  order.replace(order.find(from), from.size(), to);
+  return order;
+}
+
 TEST_F(CanonicalOrder, DecodesEveryKindOfField) {
   auto r = parse_order(*bundle, kOrder);
   ASSERT_TRUE(std::holds_alternative<OrderImage>(r)) << std::get<DecodeError>(r).text();
@@ -58,30 +65,18 @@ TEST_F(CanonicalOrder, RoundTripsThroughJson) {
 TEST_F(CanonicalOrder, ErrorsNameTheJsonPath) {
   EXPECT_EQ(error_of(R"({"id":"A"})"), "$.channel: missing: every order needs channel (Channel)");
   EXPECT_EQ(error_of(R"({"id":"A","channel":"flipcart"})"), "$.channel: unknown Channel 'flipcart': did you mean 'flipkart'?");
-  std::string bad_amount = kOrder;
-  bad_amount.replace(bad_amount.find("\"3750.00\""), 9, "\"37.50.00\"");
-  EXPECT_EQ(error_of(bad_amount), "$.lines[0].unit_price.amount: '37.50.00' is not an amount (at most six decimal places)");
-  std::string bad_qty = kOrder;
-  bad_qty.replace(bad_qty.find("\"quantity\":2"), 12, "\"quantity\":\"2\"");
-  EXPECT_EQ(error_of(bad_qty), "$.lines[0].quantity: expected a whole number, found a text");
-  std::string bad_currency = kOrder;
-  bad_currency.replace(bad_currency.find("\"INR\""), 5, "\"RUP\"");
-  EXPECT_EQ(error_of(bad_currency), "$.total.currency: 'RUP' is not an ISO 4217 currency code");
+  EXPECT_EQ(error_of(order_with("\"3750.00\"", "\"37.50.00\"")), "$.lines[0].unit_price.amount: '37.50.00' is not an amount (at most six decimal places)");
+  EXPECT_EQ(error_of(order_with("\"quantity\":2", "\"quantity\":\"2\"")), "$.lines[0].quantity: expected a whole number, found a text");
+  EXPECT_EQ(error_of(order_with("\"INR\"", "\"RUP\"")), "$.total.currency: 'RUP' is not an ISO 4217 currency code");
   EXPECT_EQ(error_of("{\"id\": \"A\",\n \"channel\": }"), "$: not JSON (line 2, column 13): unexpected '}'; expected '[', '{', or a literal");
   EXPECT_EQ(error_of("[1, 2]"), "$: expected an object (Order), found a list");
   // A whole number written with a fraction is taken; one beyond 64 bits is refused, not cast (fuzzing found it).
-  std::string huge_qty = kOrder;
-  huge_qty.replace(huge_qty.find("\"quantity\":2"), 12, "\"quantity\":4.18e20");
-  EXPECT_EQ(error_of(huge_qty), "$.lines[0].quantity: this number is too large");
-  std::string float_qty = kOrder;
-  float_qty.replace(float_qty.find("\"quantity\":2"), 12, "\"quantity\":2.0");
-  EXPECT_EQ(error_of(float_qty), "");
+  EXPECT_EQ(error_of(order_with("\"quantity\":2", "\"quantity\":4.18e20")), "$.lines[0].quantity: this number is too large");
+  EXPECT_EQ(error_of(order_with("\"quantity\":2", "\"quantity\":2.0")), "");
 }
 
 TEST_F(CanonicalOrder, AmountsStayExact) {
-  std::string order = kOrder;
-  order.replace(order.find("\"7500.00\""), 9, "0.1");
-  auto r = parse_order(*bundle, order);
+  auto r = parse_order(*bundle, order_with("\"7500.00\"", "0.1"));
   ASSERT_TRUE(std::holds_alternative<OrderImage>(r));
   EXPECT_EQ(model::RecordRef(bundle->schema, bundle->order_record, std::get<OrderImage>(r).data()).get("total").i,
             100'000);

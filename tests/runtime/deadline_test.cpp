@@ -14,6 +14,8 @@ namespace {
 
 constexpr int64_t kYear = 366LL * 24 * 3600 * 1000;
 
+using testing::at;
+
 class Deadline : public ::testing::Test {
  protected:
   // The moment the escalation rule named `rule` of `policy` first holds for
@@ -33,7 +35,6 @@ class Deadline : public ::testing::Test {
     ADD_FAILURE() << "no rule " << rule;
     return std::nullopt;
   }
-  static int64_t at(const char* iso) { return *model::parse_time(iso); }
 };
 
 TEST_F(Deadline, ComparisonsThatMoveWithTheClockTurnToTheMillisecond) {
