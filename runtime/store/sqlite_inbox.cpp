@@ -48,21 +48,12 @@ CREATE TABLE IF NOT EXISTS told(
 PRAGMA user_version=2;
 )sql";
 
-const char* kUpgradeFrom1 = R"sql(
-CREATE TABLE inbox_keys(
-  seq INTEGER PRIMARY KEY,
-  key TEXT NOT NULL);
-INSERT INTO inbox_keys SELECT seq, key FROM inbox;
-CREATE TABLE inbox_2(
-  seq INTEGER PRIMARY KEY,
-  channel TEXT NOT NULL,
-  source TEXT NOT NULL,
-  received_at INTEGER NOT NULL,
-  body BLOB NOT NULL);
-INSERT INTO inbox_2 SELECT seq, channel, source, received_at, body FROM inbox;
-DROP TABLE inbox;
-ALTER TABLE inbox_2 RENAME TO inbox;
-PRAGMA user_version=2;
+// Run between renaming version 1's inbox to inbox_1 and creating the
+// version 2 tables: bodies and keys move over as they are.
+const char* kCopyFrom1 = R"sql(
+INSERT INTO inbox SELECT seq, channel, source, received_at, body FROM inbox_1;
+INSERT INTO inbox_keys SELECT seq, key FROM inbox_1;
+DROP TABLE inbox_1;
 )sql";
 
 // The keys of the latest bodies, to answer a redelivery "duplicate" without
@@ -95,7 +86,9 @@ class SqliteInbox final : public Inbox {
     db_.exec(options.sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     if (user_version() == 1) {
       db_.begin();
-      db_.exec(kUpgradeFrom1);
+      db_.exec("ALTER TABLE inbox RENAME TO inbox_1");
+      db_.exec(kInboxSchema);
+      db_.exec(kCopyFrom1);
       db_.commit();
     }
     db_.exec(kInboxSchema);
@@ -155,13 +148,12 @@ class SqliteInbox final : public Inbox {
     s.bind(1, decided).bind(2, received_before);
     s.step();
     int64_t emptied = db_.changes();
-    // Keys outside the recent ones are not looked for: they go with their bodies.
+    // Keys older than the recent ones are never looked for again.
     Statement& k = statement(
-        "DELETE FROM inbox_keys WHERE seq <= ? AND seq < (SELECT coalesce(min(seq), 0) FROM "
-        "(SELECT seq FROM inbox_keys ORDER BY seq DESC LIMIT ?)) AND seq IN (SELECT seq FROM inbox WHERE seq <= ? AND "
-        "received_at < ?)");
+        "DELETE FROM inbox_keys WHERE seq < (SELECT coalesce(min(seq), 0) FROM "
+        "(SELECT seq FROM inbox_keys ORDER BY seq DESC LIMIT ?))");
     Reset rk{k};
-    k.bind(1, decided).bind(2, static_cast<int64_t>(kRecentKeys)).bind(3, decided).bind(4, received_before);
+    k.bind(1, static_cast<int64_t>(kRecentKeys));
     k.step();
     return emptied;
   }
