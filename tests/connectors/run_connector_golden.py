@@ -5,10 +5,10 @@
 standard library's schema) or event, or a clear error naming the JSON path;
 tests/connectors/expected/<channel>/<payload>.txt holds what it printed.
 For every canonical order, the total and the SKUs and quantities of its
-lines are also checked against expected/<channel>/facts.json, where a person
-stated them as the payload gives them (a new case without facts fails). Broken input (cut short,
-not JSON) gets an error, never a crash. ORDERFLOW_UPDATE_GOLDEN=1 rewrites
-the expected files.
+lines are also checked against expected/<channel>/facts.json, where a
+person stated them as the payload gives them (a new case without facts
+fails). Broken input (cut short, not JSON) gets an error, never a crash.
+ORDERFLOW_UPDATE_GOLDEN=1 rewrites the expected files.
 
 Besides the payloads as they are, the cases of fixtures/README.md: parts of
 one order joined (Amazon v0, Lazada), the Magento order without its
@@ -18,6 +18,7 @@ message in fixtures/outbound.
 
 usage: run_connector_golden.py ORDERFLOW SOURCE_DIR
 """
+import functools
 import glob
 import json
 import os
@@ -42,6 +43,7 @@ def normalize(orderflow, channel, *paths):
     return r
 
 
+@functools.lru_cache(maxsize=None)
 def facts_of(source, channel):
     """What each case's orders must come to, as a person read it off the payload:
     expected/<channel>/facts.json, {case: {order id: {"total": "12.50", "lines": [[sku, quantity], ...]}}}
