@@ -78,6 +78,14 @@ void collect_atoms(const Expr& e, std::vector<const Expr*>& atoms) {
 // the same took 35 evaluations of it over the horizon, most of what an
 // order's escalation rules cost the engine. nullopt: not such a comparison
 // (the caller bisects).
+// The order as it stands, at the moment `t`.
+engine::EvalInput at_moment(const std::byte* order, int64_t t) {
+  engine::EvalInput input;
+  input.order = order;
+  input.now = t;
+  return input;
+}
+
 template <typename HoldsAt>
 std::optional<int64_t> solve_crossing(const engine::PolicyEngine& engine, const Expr& atom, int slots,
                                       const std::byte* order, int64_t from, int64_t end, bool first,
@@ -85,11 +93,8 @@ std::optional<int64_t> solve_crossing(const engine::PolicyEngine& engine, const 
   if (atom.kind != ExprKind::Compare || atom.args.size() != 2) return std::nullopt;
   if (atom.compare != model::CompareForm::Time && atom.compare != model::CompareForm::Duration) return std::nullopt;
   auto difference = [&](int64_t t) -> std::optional<int64_t> {
-    engine::EvalInput input;
-    input.order = order;
-    input.now = t;
-    auto left = engine.milliseconds_of(*atom.args[0], slots, input);
-    auto right = engine.milliseconds_of(*atom.args[1], slots, input);
+    auto left = engine.milliseconds_of(*atom.args[0], slots, at_moment(order, t));
+    auto right = engine.milliseconds_of(*atom.args[1], slots, at_moment(order, t));
     if (!left || !right) return std::nullopt;
     return *left - *right;
   };
@@ -116,12 +121,7 @@ bool reads_clock(const Expr& e) {
 
 std::optional<int64_t> next_moment_true(const engine::PolicyEngine& engine, const Expr& condition, int slots,
                                         const std::byte* order, int64_t from, int64_t horizon) {
-  auto holds_at = [&](const Expr& e, int64_t t) {
-    engine::EvalInput input;
-    input.order = order;
-    input.now = t;
-    return engine.condition_holds(e, slots, input);
-  };
+  auto holds_at = [&](const Expr& e, int64_t t) { return engine.condition_holds(e, slots, at_moment(order, t)); };
   // A condition that the order's own fields already settle (a rule for
   // held orders, for an order that is not held) turns true at no time.
   auto settled = without_clock(condition, [&](const Expr& e) { return holds_at(e, from); });
