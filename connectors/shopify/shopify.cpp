@@ -66,11 +66,10 @@ nlohmann::json map_order(const Reader& o) {
 
   // Payment: cash on delivery shows in the gateway's name.
   std::vector<std::string> gateways;
-  if (o.has("payment_gateway_names") && o.at("payment_gateway_names").is_array()) {
-    Reader names = o.at("payment_gateway_names");
-    for (size_t i = 0; i < names.size(); ++i)
-      if (auto name = names.at(i).string_value()) gateways.push_back(*name);
-  }
+  if (o.has("payment_gateway_names"))
+    if (Reader names = o.at("payment_gateway_names"); names.is_array())
+      for (size_t i = 0; i < names.size(); ++i)
+        if (auto name = names.at(i).string_value()) gateways.push_back(*name);
   if (gateways.empty() && o.has("gateway")) gateways.push_back(o.text("gateway"));
   std::string method = "prepaid";
   for (const std::string& g : gateways) {
