@@ -111,7 +111,7 @@ std::vector<nlohmann::json> map_v0(const V0Order& parts) {
         {"unit_price",
          {{"amount", divide_amount(price["amount"], quantity, item.path() + ".ItemPrice")}, {"currency", currency}}}};
     if (item.has("Title")) line["title"] = item.text("Title");
-    lines.push_back(line);
+    lines.push_back(std::move(line));
     item_terms.push_back(price["amount"]);
     for (const char* extra : {"ShippingPrice", "ItemTax", "ShippingTax"})
       if (item.has(extra)) item_terms.push_back(item.at(extra).amount("Amount"));
@@ -121,7 +121,7 @@ std::vector<nlohmann::json> map_v0(const V0Order& parts) {
         item.at("BuyerRequestedCancel").text_or("IsBuyerRequestedCancel", "false") == "true")
       cancel_requested = true;
   }
-  out["lines"] = lines;
+  out["lines"] = std::move(lines);
   if (o.has("OrderTotal")) {
     out["total"] = v0_money(o.at("OrderTotal"));
   } else {
@@ -139,7 +139,7 @@ std::vector<nlohmann::json> map_v0(const V0Order& parts) {
   if (o.has("PaymentMethodDetails") && o.value()["PaymentMethodDetails"].is_array() &&
       !o.value()["PaymentMethodDetails"].empty())
     payment["gateway"] = exact_text(o.value()["PaymentMethodDetails"][0]);
-  out["payment"] = payment;
+  out["payment"] = std::move(payment);
 
   nlohmann::json customer = nlohmann::json::object();
   std::optional<Reader> buyer = parts.buyer;
@@ -148,7 +148,7 @@ std::vector<nlohmann::json> map_v0(const V0Order& parts) {
     if (std::string v = buyer->text_or("BuyerEmail", ""); !v.empty()) customer["email"] = v;
     if (std::string v = buyer->text_or("BuyerName", ""); !v.empty()) customer["name"] = v;
   }
-  out["customer"] = customer;
+  out["customer"] = std::move(customer);
   if (parts.address)
     out["ship_to"] = v0_address(parts.address->at("ShippingAddress"));
   else if (o.has("ShippingAddress"))
@@ -159,13 +159,14 @@ std::vector<nlohmann::json> map_v0(const V0Order& parts) {
   if (o.has("IsBusinessOrder") && o.value()["IsBusinessOrder"] == true) tags.push_back("business");
   if (o.text_or("FulfillmentChannel", "") == "AFN") tags.push_back("fulfilled_by_amazon");
   if (cancel_requested) tags.push_back("buyer_requested_cancel");
-  out["tags"] = tags;
+  out["tags"] = std::move(tags);
 
-  std::vector<nlohmann::json> inputs = {out};
+  std::vector<nlohmann::json> inputs;
+  inputs.push_back(std::move(out));
   if (status == "Canceled") {
     nlohmann::json cancel = lifecycle_event(id, "cancel", "amazon-cancel-" + amazon_id, "amazon");
     if (o.has("LastUpdateDate")) cancel["at"] = o.text("LastUpdateDate");
-    inputs.push_back(cancel);
+    inputs.push_back(std::move(cancel));
   }
   return inputs;
 }
@@ -202,7 +203,7 @@ std::vector<nlohmann::json> map_2026(const Reader& o) {
     if (std::string v = b.text_or("buyerName", ""); !v.empty()) customer["name"] = v;
     if (std::string v = b.text_or("buyerEmail", ""); !v.empty()) customer["email"] = v;
   }
-  out["customer"] = customer;
+  out["customer"] = std::move(customer);
   if (o.has("recipient") && o.at("recipient").has("deliveryAddress")) {
     Reader a = o.at("recipient").at("deliveryAddress");
     nlohmann::json to = nlohmann::json::object();
@@ -215,7 +216,7 @@ std::vector<nlohmann::json> map_2026(const Reader& o) {
                 {"stateOrRegion", "region"},
                 {"postalCode", "postal_code"},
                 {"countryCode", "country"}});
-    out["ship_to"] = to;
+    out["ship_to"] = std::move(to);
   }
   std::string status;
   nlohmann::json tags = nlohmann::json::array();
@@ -233,7 +234,7 @@ std::vector<nlohmann::json> map_2026(const Reader& o) {
       if (p == "BUSINESS") tags.push_back("business");
     }
   }
-  out["tags"] = tags;
+  out["tags"] = std::move(tags);
 
   Reader items = o.at("orderItems");
   if (!items.value().is_array() || items.value().empty()) items.fail("expected a list of order items");
@@ -246,14 +247,15 @@ std::vector<nlohmann::json> map_2026(const Reader& o) {
                            {"quantity", item.integer("quantityOrdered")},
                            {"unit_price", money_2026(product.at("price").at("unitPrice"))}};
     if (product.has("title")) line["title"] = product.text("title");
-    lines.push_back(line);
+    lines.push_back(std::move(line));
   }
-  out["lines"] = lines;
-  std::vector<nlohmann::json> inputs = {out};
+  out["lines"] = std::move(lines);
+  std::vector<nlohmann::json> inputs;
+  inputs.push_back(std::move(out));
   if (status == "CANCELLED") {
     nlohmann::json cancel = lifecycle_event(id, "cancel", "amazon-cancel-" + amazon_id, "amazon");
     if (o.has("lastUpdatedTime")) cancel["at"] = o.text("lastUpdatedTime");
-    inputs.push_back(cancel);
+    inputs.push_back(std::move(cancel));
   }
   return inputs;
 }
@@ -275,7 +277,7 @@ std::vector<nlohmann::json> map_order_change(const Reader& n) {
     nlohmann::json e = lifecycle_event(order_id(amazon_id), "cancel", "amazon-change-" + notification, "amazon");
     if (!at.empty()) e["at"] = at;
     if (!reason.empty()) e["reason"] = reason;
-    if (!lines.empty()) e["lines"] = lines;
+    if (!lines.empty()) e["lines"] = std::move(lines);
     return e;
   };
   if (type == "BuyerRequestedChange") {

@@ -159,14 +159,14 @@ Normalized orders_from_csv(std::string_view text) {
         if (std::string v = value(key); !v.empty()) o[key] = v;
       nlohmann::json payment = {{"method", value("payment_method").empty() ? "prepaid" : value("payment_method")}};
       if (std::string v = value("payment_status"); !v.empty()) payment["status"] = v;
-      o["payment"] = payment;
+      o["payment"] = std::move(payment);
       nlohmann::json customer = nlohmann::json::object();
       for (auto [column, key] : {std::pair{"customer_id", "id"},
                                  {"customer_name", "name"},
                                  {"customer_email", "email"},
                                  {"customer_phone", "phone"}})
         if (std::string v = value(column); !v.empty()) customer[key] = v;
-      o["customer"] = customer;
+      o["customer"] = std::move(customer);
       nlohmann::json ship = nlohmann::json::object();
       for (auto [column, key] : {std::pair{"ship_name", "name"},
                                  {"ship_phone", "phone"},
@@ -197,7 +197,7 @@ Normalized orders_from_csv(std::string_view text) {
           if (end > start) list.push_back(tags.substr(start, end - start));
           start = end + 1;
         }
-        o["tags"] = list;
+        o["tags"] = std::move(list);
       }
       out.push_back(std::move(o));
     }

@@ -69,7 +69,7 @@ std::vector<nlohmann::json> map_shipment(const Reader& s) {
          {{"amount", divide_amount(price.amount("sellingPrice"), quantity, price.path() + ".sellingPrice")},
           {"currency", kCurrency}}}};
     if (item.has("title")) line["title"] = item.text("title");
-    lines.push_back(line);
+    lines.push_back(std::move(line));
     totals.push_back(price.amount("totalPrice"));
     if (price.has("shippingCharge")) shipping.push_back(price.amount("shippingCharge"));
     if (item.text_or("paymentType", "") == "COD") payment = "cod";
@@ -83,10 +83,10 @@ std::vector<nlohmann::json> map_shipment(const Reader& s) {
       e["lines"] = nlohmann::json::array({{{"id", line_id}, {"quantity", quantity}}});
       if (status == "CANCELLED" && item.has("cancellationDate")) e["at"] = item.text("cancellationDate");
       if (item.has("cancellationReason")) e["reason"] = item.text("cancellationReason");
-      events.push_back(e);
+      events.push_back(std::move(e));
     }
   }
-  out["lines"] = lines;
+  out["lines"] = std::move(lines);
   out["total"] = {{"amount", sum_amounts(totals, items.path())}, {"currency", kCurrency}};
   if (!shipping.empty())
     out["shipping_fee"] = {{"amount", sum_amounts(shipping, items.path())}, {"currency", kCurrency}};
@@ -98,16 +98,17 @@ std::vector<nlohmann::json> map_shipment(const Reader& s) {
     std::string name = b.text_or("firstName", "") + (b.has("lastName") ? " " + b.text("lastName") : "");
     if (!name.empty() && name != " ") customer["name"] = name;
   }
-  out["customer"] = customer;
+  out["customer"] = std::move(customer);
   if (s.has("deliveryAddress")) out["ship_to"] = address(s.at("deliveryAddress"));
   if (s.has("billingAddress")) out["bill_to"] = address(s.at("billingAddress"));
   nlohmann::json tags = nlohmann::json::array();
   // Under verification at Flipkart: the seller may not act on it yet.
   if (s.has("hold") && s.value()["hold"] == true) tags.push_back("held_by_channel");
   if (first.has("serviceProfile")) tags.push_back("service:" + first.text("serviceProfile"));
-  out["tags"] = tags;
-  std::vector<nlohmann::json> inputs = {out};
-  inputs.insert(inputs.end(), events.begin(), events.end());
+  out["tags"] = std::move(tags);
+  std::vector<nlohmann::json> inputs;
+  inputs.push_back(std::move(out));
+  inputs.insert(inputs.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
   return inputs;
 }
 

@@ -83,7 +83,7 @@ std::vector<nlohmann::json> map_order(const Reader& o, const Reader& items) {
                            {"unit_price", {{"amount", item.amount("item_price")}, {"currency", currency}}}};
     if (line["sku"] == "") item.fail("has no sku or shop_sku to know the item by", "sku");
     if (item.has("name")) line["title"] = item.text("name");
-    lines.push_back(line);
+    lines.push_back(std::move(line));
     std::string status = item.text_or("status", "");
     nlohmann::json unit = nlohmann::json::array({{{"id", line_id}, {"quantity", 1}}});
     auto event = [&](const char* name) {
@@ -91,7 +91,7 @@ std::vector<nlohmann::json> map_order(const Reader& o, const Reader& items) {
       e["lines"] = unit;
       if (item.has("updated_at")) e["at"] = iso_from_millis(item, "updated_at");
       if (std::string why = item.text_or("reason", ""); !why.empty()) e["reason"] = why;
-      events.push_back(e);
+      events.push_back(std::move(e));
     };
     if (status == "canceled")
       event("cancel");
@@ -99,7 +99,7 @@ std::vector<nlohmann::json> map_order(const Reader& o, const Reader& items) {
       event("return_received");
     if (item.text_or("is_cancel_pending", "false") == "true") cancel_requested = true;
   }
-  out["lines"] = lines;
+  out["lines"] = std::move(lines);
   out["total"] = {{"amount", o.amount("price")}, {"currency", currency}};
   if (o.has("shipping_fee")) out["shipping_fee"] = {{"amount", o.amount("shipping_fee")}, {"currency", currency}};
   if (o.has("voucher")) out["discount"] = {{"amount", o.amount("voucher")}, {"currency", currency}};
@@ -109,15 +109,16 @@ std::vector<nlohmann::json> map_order(const Reader& o, const Reader& items) {
   nlohmann::json customer = nlohmann::json::object();
   std::string first = o.text_or("customer_first_name", ""), last = o.text_or("customer_last_name", "");
   if (!first.empty() || !last.empty()) customer["name"] = first + (first.empty() || last.empty() ? "" : " ") + last;
-  out["customer"] = customer;
+  out["customer"] = std::move(customer);
   if (o.has("address_shipping")) out["ship_to"] = address(o.at("address_shipping"));
   if (o.has("address_billing")) out["bill_to"] = address(o.at("address_billing"));
   nlohmann::json tags = nlohmann::json::array();
   if (cancel_requested) tags.push_back("buyer_requested_cancel");
   if (o.text_or("gift_option", "0") == "1") tags.push_back("gift");
-  out["tags"] = tags;
-  std::vector<nlohmann::json> inputs = {out};
-  inputs.insert(inputs.end(), events.begin(), events.end());
+  out["tags"] = std::move(tags);
+  std::vector<nlohmann::json> inputs;
+  inputs.push_back(std::move(out));
+  inputs.insert(inputs.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
   return inputs;
 }
 

@@ -101,14 +101,14 @@ std::vector<nlohmann::json> map_rest(const Reader& o) {
     payment["status"] = "pending";
   else if (state == "processing" || state == "complete")
     payment["status"] = "paid";
-  out["payment"] = payment;
+  out["payment"] = std::move(payment);
 
   nlohmann::json customer = nlohmann::json::object();
   if (o.has("customer_id")) customer["id"] = o.text("customer_id");
   std::string first = o.text_or("customer_firstname", ""), last = o.text_or("customer_lastname", "");
   if (!first.empty() || !last.empty()) customer["name"] = first + (first.empty() || last.empty() ? "" : " ") + last;
   if (o.has("customer_email")) customer["email"] = o.text("customer_email");
-  out["customer"] = customer;
+  out["customer"] = std::move(customer);
   if (o.has("billing_address")) out["bill_to"] = address(o.at("billing_address"), "country_id", "telephone");
   if (o.has("extension_attributes") && o.at("extension_attributes").has("shipping_assignments")) {
     Reader assignments = o.at("extension_attributes").at("shipping_assignments");
@@ -130,28 +130,29 @@ std::vector<nlohmann::json> map_rest(const Reader& o) {
                            {"quantity", whole_quantity(item, "qty_ordered")},
                            {"unit_price", {{"amount", item.amount("price")}, {"currency", currency}}}};
     if (item.has("name")) line["title"] = item.text("name");
-    lines.push_back(line);
+    lines.push_back(std::move(line));
     if (item.has("qty_canceled") && whole_quantity(item, "qty_canceled") > 0 && state != "canceled")
       cancelled.push_back({{"id", line_id}, {"quantity", whole_quantity(item, "qty_canceled")}});
   }
   if (lines.empty()) items.fail("has no line to ship");
-  out["lines"] = lines;
+  out["lines"] = std::move(lines);
   nlohmann::json tags = nlohmann::json::array();
   if (state == "holded") tags.push_back("held_at_channel");
   if (o.has("customer_is_guest") && o.value()["customer_is_guest"] == 1) tags.push_back("guest");
-  out["tags"] = tags;
+  out["tags"] = std::move(tags);
 
-  std::vector<nlohmann::json> inputs = {out};
+  std::vector<nlohmann::json> inputs;
+  inputs.push_back(std::move(out));
   std::string at = o.has("updated_at") ? iso_from_text(o, "updated_at", "Z") : "";
   if (state == "canceled" || state == "closed") {
     nlohmann::json cancel = lifecycle_event(id, "cancel", "magento-" + state + "-" + number, "magento");
     if (!at.empty()) cancel["at"] = at;
-    inputs.push_back(cancel);
+    inputs.push_back(std::move(cancel));
   } else if (!cancelled.empty()) {
     nlohmann::json cancel = lifecycle_event(id, "cancel", "magento-item-cancel-" + number, "magento");
-    cancel["lines"] = cancelled;
+    cancel["lines"] = std::move(cancelled);
     if (!at.empty()) cancel["at"] = at;
-    inputs.push_back(cancel);
+    inputs.push_back(std::move(cancel));
   }
   return inputs;
 }
@@ -185,7 +186,7 @@ std::vector<nlohmann::json> map_graphql_order(const Reader& o) {
   out["payment"] = {{"method", method}};
   nlohmann::json customer = nlohmann::json::object();
   if (o.has("email")) customer["email"] = o.text("email");
-  out["customer"] = customer;
+  out["customer"] = std::move(customer);
   if (o.has("shipping_address")) out["ship_to"] = address(o.at("shipping_address"), "country_code", "telephone");
   if (o.has("billing_address")) out["bill_to"] = address(o.at("billing_address"), "country_code", "telephone");
   Reader items = o.at("items");
@@ -200,10 +201,11 @@ std::vector<nlohmann::json> map_graphql_order(const Reader& o) {
                            {"unit_price", graphql_money(item.at("product_sale_price"))}};
     if (item.has("id")) line["id"] = item.text("id");
     if (item.has("product_name")) line["title"] = item.text("product_name");
-    lines.push_back(line);
+    lines.push_back(std::move(line));
   }
-  out["lines"] = lines;
-  std::vector<nlohmann::json> inputs = {out};
+  out["lines"] = std::move(lines);
+  std::vector<nlohmann::json> inputs;
+  inputs.push_back(std::move(out));
   std::string status = o.text_or("status", "");
   for (char& c : status) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (status == "canceled") inputs.push_back(lifecycle_event(id, "cancel", "magento-canceled-" + number, "magento"));

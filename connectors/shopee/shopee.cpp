@@ -11,7 +11,7 @@ namespace orderflow::connectors {
 
 namespace {
 
-nlohmann::json map_order(const Reader& o, std::vector<nlohmann::json>& inputs) {
+void map_order(const Reader& o, std::vector<nlohmann::json>& inputs) {
   std::string sn = o.text("order_sn");
   std::string currency = o.text("currency");
   std::string id = "SHOPEE-" + sn;
@@ -27,18 +27,18 @@ nlohmann::json map_order(const Reader& o, std::vector<nlohmann::json>& inputs) {
   if (o.has("payment_method")) payment["gateway"] = o.text("payment_method");
   if (o.has("pay_time")) payment["status"] = "paid";
   else if (!cod) payment["status"] = "pending";
-  out["payment"] = payment;
+  out["payment"] = std::move(payment);
   nlohmann::json customer = nlohmann::json::object();
   if (o.has("buyer_user_id")) customer["id"] = o.text("buyer_user_id");
   if (o.has("buyer_username")) customer["name"] = o.text("buyer_username");
-  out["customer"] = customer;
+  out["customer"] = std::move(customer);
   if (o.has("recipient_address")) {
     Reader a = o.at("recipient_address");
     nlohmann::json to = nlohmann::json::object();
     copy_texts(a, to, {{"name", "name"}, {"phone", "phone"}, {"full_address", "line1"},
                        {"district", "line2"}, {"city", "city"}, {"state", "region"}, {"zipcode", "postal_code"},
                        {"region", "country"}});
-    out["ship_to"] = to;
+    out["ship_to"] = std::move(to);
   }
   Reader items = o.at("item_list");
   nlohmann::json lines = nlohmann::json::array();
@@ -53,8 +53,8 @@ nlohmann::json map_order(const Reader& o, std::vector<nlohmann::json>& inputs) {
     if (l.has("item_name")) line["title"] = l.text("item_name");
     lines.push_back(std::move(line));
   }
-  out["lines"] = lines;
-  inputs.push_back(out);
+  out["lines"] = std::move(lines);
+  inputs.push_back(std::move(out));
   // A cancellation (done, or asked for by the buyer and pending) reaches the order as its cancel event.
   std::string status = o.text_or("order_status", "");
   if (status == "CANCELLED" || status == "IN_CANCEL") {
@@ -62,9 +62,8 @@ nlohmann::json map_order(const Reader& o, std::vector<nlohmann::json>& inputs) {
     std::string reason = o.text_or("cancel_reason", o.text_or("buyer_cancel_reason", ""));
     if (!reason.empty()) cancel["reason"] = reason;
     if (o.has("update_time")) cancel["at"] = iso_from_unix_seconds(o.integer("update_time"));
-    inputs.push_back(cancel);
+    inputs.push_back(std::move(cancel));
   }
-  return out;
 }
 
 class Shopee final : public Connector {
@@ -118,10 +117,12 @@ class Shopee final : public Connector {
     }
     nlohmann::json e = lifecycle_event("SHOPEE-" + r.text("order_sn"), event,
                                        fmt::format("shopee-return-{}-{}", r.text("return_sn"), status), "shopee");
-    if (!lines.empty()) e["lines"] = lines;
+    if (!lines.empty()) e["lines"] = std::move(lines);
     if (std::string reason = r.text_or("text_reason", r.text_or("reason", "")); !reason.empty()) e["reason"] = reason;
     if (r.has("update_time")) e["at"] = iso_from_unix_seconds(r.integer("update_time"));
-    return std::vector<nlohmann::json>{e};
+    std::vector<nlohmann::json> inputs;
+    inputs.push_back(std::move(e));
+    return inputs;
   }
 };
 

@@ -82,7 +82,7 @@ nlohmann::json map_order(const Reader& o) {
   nlohmann::json payment = {{"method", method}};
   if (std::string s = payment_status(o.text_or("financial_status", "")); !s.empty()) payment["status"] = s;
   if (!gateways.empty()) payment["gateway"] = gateways.front();
-  out["payment"] = payment;
+  out["payment"] = std::move(payment);
 
   nlohmann::json customer = nlohmann::json::object();
   if (o.has("customer")) {
@@ -97,7 +97,7 @@ nlohmann::json map_order(const Reader& o) {
     }
   }
   if (std::string email = o.text_or("email", o.text_or("contact_email", "")); !email.empty()) customer["email"] = email;
-  out["customer"] = customer;
+  out["customer"] = std::move(customer);
   if (o.has("shipping_address")) out["ship_to"] = address(o.at("shipping_address"));
   if (o.has("billing_address")) out["bill_to"] = address(o.at("billing_address"));
 
@@ -118,7 +118,7 @@ nlohmann::json map_order(const Reader& o) {
     if (l.has("title")) line["title"] = l.text("title");
     lines.push_back(std::move(line));
   }
-  out["lines"] = lines;
+  out["lines"] = std::move(lines);
   if (std::string tags = o.text_or("tags", ""); !tags.empty()) {
     nlohmann::json list = nlohmann::json::array();
     size_t start = 0;
@@ -131,7 +131,7 @@ nlohmann::json map_order(const Reader& o) {
       if (!tag.empty()) list.push_back(tag);
       start = end + 1;
     }
-    out["tags"] = list;
+    out["tags"] = std::move(list);
   }
   return out;
 }
@@ -178,14 +178,15 @@ class Shopify final : public Connector {
       if (root.has("fulfillment_orders")) return fulfillment_orders(root.at("fulfillment_orders"));
       if (root.has("fulfillment_order")) return fulfillment_orders(root.at("fulfillment_order"));
       Reader order = root.has("order") ? root.at("order") : root;
-      std::vector<nlohmann::json> inputs = {map_order(order)};
+      std::vector<nlohmann::json> inputs;
+      inputs.push_back(map_order(order));
       if (order.has("cancelled_at")) {
         // Cancelled at the channel: the order and then its cancellation.
         nlohmann::json cancel =
             lifecycle_event(order_id(order.text("id")), "cancel", "shopify-cancel-" + order.text("id"), "shopify");
         cancel["at"] = order.text("cancelled_at");
         if (order.has("cancel_reason")) cancel["reason"] = order.text("cancel_reason");
-        inputs.push_back(cancel);
+        inputs.push_back(std::move(cancel));
       }
       return inputs;
     } catch (const PayloadError& e) {
@@ -211,9 +212,9 @@ class Shopify final : public Connector {
         lines.push_back({{"id", items.at(i).text("line_item_id")}, {"quantity", items.at(i).integer("quantity")}});
       nlohmann::json e = lifecycle_event(order_id(fo.text("order_id")), event,
                                          fmt::format("shopify-fulfillment-order-{}-{}", fo.text("id"), status), "shopify");
-      e["lines"] = lines;
+      e["lines"] = std::move(lines);
       if (fo.has("updated_at")) e["at"] = fo.text("updated_at");
-      inputs.push_back(e);
+      inputs.push_back(std::move(e));
     };
     if (list.is_array())
       for (size_t i = 0; i < list.size(); ++i) each(list.at(i));
@@ -239,10 +240,10 @@ class Shopify final : public Connector {
     std::string id = r.text("id");
     auto event = [&](const char* name, const nlohmann::json& lines, const char* suffix) {
       nlohmann::json e = lifecycle_event(order, name, fmt::format("shopify-refund-{}-{}", id, suffix), "shopify");
-      e["lines"] = lines;
+      e["lines"] = std::move(lines);
       if (r.has("created_at")) e["at"] = r.text("created_at");
       if (r.has("note")) e["reason"] = r.text("note");
-      inputs.push_back(e);
+      inputs.push_back(std::move(e));
     };
     if (!cancelled.empty()) event("cancel", cancelled, "cancel");
     if (!returned.empty()) event("return_received", returned, "return");

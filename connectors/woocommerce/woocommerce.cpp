@@ -101,7 +101,7 @@ class WooCommerce final : public Connector {
       else if (status == "refunded")
         payment["status"] = "refunded";
       if (o.has("payment_method_title")) payment["gateway"] = o.text("payment_method_title");
-      out["payment"] = payment;
+      out["payment"] = std::move(payment);
       nlohmann::json customer = nlohmann::json::object();
       if (o.has("customer_id") && o.integer("customer_id") != 0) customer["id"] = o.text("customer_id");
       if (o.has("billing")) {
@@ -110,7 +110,7 @@ class WooCommerce final : public Connector {
         if (std::string p = b.text_or("phone", ""); !p.empty()) customer["phone"] = p;
         out["bill_to"] = address(b);
       }
-      out["customer"] = customer;
+      out["customer"] = std::move(customer);
       if (o.has("shipping")) out["ship_to"] = address(o.at("shipping"));
       Reader items = o.at("line_items");
       nlohmann::json lines = nlohmann::json::array();
@@ -125,8 +125,9 @@ class WooCommerce final : public Connector {
         if (l.has("name")) line["title"] = l.text("name");
         lines.push_back(std::move(line));
       }
-      out["lines"] = lines;
-      std::vector<nlohmann::json> inputs = {out};
+      out["lines"] = std::move(lines);
+      std::vector<nlohmann::json> inputs;
+  inputs.push_back(std::move(out));
       if (status == "cancelled" || status == "refunded")
         inputs.push_back(lifecycle_event(order_id(id), "cancel", "woocommerce-" + status + "-" + id, "woocommerce"));
       return inputs;
@@ -169,7 +170,7 @@ class WooCommerce final : public Connector {
     }
     if (lines.empty()) return;
     nlohmann::json e = lifecycle_event(order_id(order), "cancel", "woocommerce-refund-" + r.text("id"), "woocommerce");
-    e["lines"] = lines;
+    e["lines"] = std::move(lines);
     if (r.has("date_created_gmt")) e["at"] = r.text("date_created_gmt") + "Z";
     if (std::string reason = r.text_or("reason", ""); !reason.empty()) e["reason"] = reason;
     inputs.push_back(std::move(e));
