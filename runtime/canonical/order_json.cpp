@@ -22,16 +22,33 @@ struct Failure {
   DecodeError error;
 };
 
+// Where the decoder is, as a chain of links on its stack: the text of a path
+// ("$.lines[2].sku") is only built for an error, not for every field read.
+struct Path {
+  const Path* parent = nullptr;
+  std::string_view field;  // ".field" when set, else "[index]"
+  size_t index = 0;
+
+  std::string text() const {
+    std::string out = parent ? parent->text() : "$";
+    if (!parent) return out;
+    if (!field.empty()) return out + "." + std::string(field);
+    return fmt::format("{}[{}]", out, index);
+  }
+  Path operator/(std::string_view name) const { return Path{this, name, 0}; }
+  Path operator[](size_t i) const { return Path{this, {}, i}; }
+};
+
 class Decoder {
  public:
   Decoder(const check::CheckedBundle& b, model::Arena& arena) : b_(b), arena_(arena) {}
 
-  void record(int record, const json& j, std::byte* image, const std::string& path) {
+  void record(int record, const json& j, std::byte* image, const Path& path) {
     const model::RecordDef& def = b_.schema.record_def(record);
     if (!j.is_object()) fail(path, fmt::format("expected an object ({}), found {}", def.name, kind_of(j)));
     for (const model::FieldDef& f : def.fields) {
       auto it = j.find(f.name);
-      std::string here = path + "." + f.name;
+      Path here = path / f.name;
       if (it == j.end() || it->is_null()) {
         if (f.type.is_collection()) continue;  // absent list: empty
         if (f.type.kind == TypeKind::Record && !f.optional) {
@@ -51,8 +68,8 @@ class Decoder {
   }
 
  private:
-  [[noreturn]] void fail(const std::string& path, std::string message) {
-    throw Failure{DecodeError{path, std::move(message)}};
+  [[noreturn]] void fail(const Path& path, std::string message) {
+    throw Failure{DecodeError{path.text(), std::move(message)}};
   }
 
   static std::string kind_of(const json& j) {
@@ -69,7 +86,7 @@ class Decoder {
     }
   }
 
-  void record_defaults_or_fail(int record, std::byte* image, const std::string& path) {
+  void record_defaults_or_fail(int record, std::byte* image, const Path& path) {
     const model::RecordDef& def = b_.schema.record_def(record);
     for (const model::FieldDef& f : def.fields)
       if (!f.optional && f.default_kind == model::DefaultKind::None && !f.type.is_collection())
@@ -84,7 +101,7 @@ class Decoder {
     return std::nullopt;
   }
 
-  void value(Type t, const json& j, std::byte* slot, const std::string& path) {
+  void value(Type t, const json& j, std::byte* slot, const Path& path) {
     auto expect = [&](bool ok, const char* what) {
       if (!ok) fail(path, fmt::format("expected {}, found {}", what, kind_of(j)));
     };
@@ -122,15 +139,15 @@ class Decoder {
         expect(j.is_object(), "an amount: {\"amount\": \"7500.00\", \"currency\": \"INR\"}");
         auto amount = j.find("amount");
         auto currency = j.find("currency");
-        if (amount == j.end() || amount->is_null()) fail(path + ".amount", "missing");
+        if (amount == j.end() || amount->is_null()) fail(path / "amount", "missing");
         if (currency == j.end() || !currency->is_string())
-          fail(path + ".currency", "missing: write the ISO 4217 code, such as \"INR\"");
+          fail(path / "currency", "missing: write the ISO 4217 code, such as \"INR\"");
         auto text = decimal_text(*amount);
-        if (!text) fail(path + ".amount", fmt::format("expected a decimal string such as \"7500.00\", found {}", kind_of(*amount)));
+        if (!text) fail(path / "amount", fmt::format("expected a decimal string such as \"7500.00\", found {}", kind_of(*amount)));
         auto d = model::parse_decimal(*text);
-        if (!d) fail(path + ".amount", fmt::format("'{}' is not an amount (at most six decimal places)", *text));
+        if (!d) fail(path / "amount", fmt::format("'{}' is not an amount (at most six decimal places)", *text));
         auto c = model::currency_from_code(currency->get<std::string>());
-        if (!c) fail(path + ".currency", fmt::format("'{}' is not an ISO 4217 currency code", currency->get<std::string>()));
+        if (!c) fail(path / "currency", fmt::format("'{}' is not an ISO 4217 currency code", currency->get<std::string>()));
         model::write_slot(t, slot, Value::money(*d, *c));
         return;
       }
@@ -172,7 +189,7 @@ class Decoder {
         std::byte* data = arena_.allocate(size * j.size());
         for (size_t i = 0; i < j.size(); ++i) {
           const json& item = j[i];
-          std::string here = fmt::format("{}[{}]", path, i);
+          Path here = path[i];
           if (item.is_null()) fail(here, "a list cannot hold null");
           value(element, item, data + i * size, here);
         }
@@ -219,7 +236,7 @@ std::variant<std::byte*, DecodeError> decode_record(const check::CheckedBundle& 
                                                     model::Arena& arena) {
   std::byte* image = arena.allocate(b.schema.record_def(record).size);
   try {
-    Decoder(b, arena).record(record, j, image, "$");
+    Decoder(b, arena).record(record, j, image, Path{});
   } catch (const Failure& f) {
     return f.error;
   }
@@ -241,8 +258,10 @@ std::optional<DecodeError> impossible(const check::CheckedBundle& b, const std::
       return DecodeError{"$.total.amount",
                          fmt::format("an order's total cannot be negative ({})", model::format_decimal(total.i, 2))};
   }
-  auto same_currency = [&](const model::Value& money, const std::string& path) -> std::optional<DecodeError> {
-    if (money.kind != model::Value::Kind::Money || !currency || money.aux == *currency) return std::nullopt;
+  auto other_currency = [&](const model::Value& money) {
+    return money.kind == model::Value::Kind::Money && currency && money.aux != *currency;
+  };
+  auto currency_error = [&](const model::Value& money, const std::string& path) {
     return DecodeError{path + ".currency",
                        fmt::format("{} on an order in {}: every amount of an order is in its total's currency",
                                    model::currency_name(money.aux), model::currency_name(*currency))};
@@ -254,7 +273,7 @@ std::optional<DecodeError> impossible(const check::CheckedBundle& b, const std::
       return DecodeError{fmt::format("$.{}.amount", field),
                          fmt::format("cannot be negative ({}); a reduction is a positive discount",
                                      model::format_decimal(v.i, 2))};
-    if (auto e = same_currency(v, fmt::format("$.{}", field))) return e;
+    if (other_currency(v)) return currency_error(v, fmt::format("$.{}", field));
   }
   model::Value lines = order.get("lines");
   if (lines.kind != model::Value::Kind::List) return std::nullopt;
@@ -263,23 +282,23 @@ std::optional<DecodeError> impossible(const check::CheckedBundle& b, const std::
     model::Value element = model::list_element(b.schema, lines, i);
     if (element.kind != model::Value::Kind::Record) continue;
     model::RecordRef line(b.schema, static_cast<int>(element.aux), static_cast<const std::byte*>(element.ptr));
-    std::string path = fmt::format("$.lines[{}]", i);
+    auto at = [i](const char* field) { return fmt::format("$.lines[{}].{}", i, field); };
     model::Value quantity = line.get("quantity");
     model::Value cancelled = line.get("cancelled_quantity");
     if (quantity.kind == model::Value::Kind::Int && quantity.i <= 0)
-      return DecodeError{path + ".quantity", fmt::format("expected at least 1 unit, not {}", quantity.i)};
+      return DecodeError{at("quantity"), fmt::format("expected at least 1 unit, not {}", quantity.i)};
     if (cancelled.kind == model::Value::Kind::Int) {
       if (cancelled.i < 0)
-        return DecodeError{path + ".cancelled_quantity", fmt::format("cannot be negative ({})", cancelled.i)};
+        return DecodeError{at("cancelled_quantity"), fmt::format("cannot be negative ({})", cancelled.i)};
       if (quantity.kind == model::Value::Kind::Int && cancelled.i > quantity.i)
-        return DecodeError{path + ".cancelled_quantity",
+        return DecodeError{at("cancelled_quantity"),
                            fmt::format("{} units cancelled of a line of {}", cancelled.i, quantity.i)};
     }
     model::Value price = line.get("unit_price");
     if (price.kind == model::Value::Kind::Money && price.i < 0)
-      return DecodeError{path + ".unit_price.amount",
+      return DecodeError{at("unit_price.amount"),
                          fmt::format("a unit price cannot be negative ({})", model::format_decimal(price.i, 2))};
-    if (auto e = same_currency(price, path + ".unit_price")) return e;
+    if (other_currency(price)) return currency_error(price, fmt::format("$.lines[{}].unit_price", i));
   }
   return std::nullopt;
 }
