@@ -140,7 +140,7 @@ testClause
   | name RAW_STRING                                    # testOrderInline
   | WITH assignment (COMMA assignment)*                # testWith
   | AT STRING                                          # testAt
-  | EXPECT expectation (BY RULE STRING)?               # testExpect
+  | EXPECT NOT? expectation (BY RULE STRING)?          # testExpect
   ;
 assignment : path ASSIGN expr ;
 path       : name (DOT memberName)* ;
@@ -152,6 +152,7 @@ expectation
   | NOTIFY STRING                              # expectNotify
   | ESCALATE TO STRING                         # expectEscalate
   | THAT expr                                  # expectThat
+  | NO what=(PRIORITY | TAG | NOTIFY | ESCALATE) # expectNone
   ;
 
 // ---------------------------------------------------------------- expressions
@@ -160,6 +161,7 @@ expectation
 expr
   : LPAREN expr RPAREN                                   # parenExpr
   | expr DOT memberName                                  # memberExpr
+  | name LPAREN expr FOR name IN expr (WHERE expr)? RPAREN  # comprehensionExpr
   | name LPAREN (expr (COMMA expr)*)? RPAREN             # callExpr
   | MINUS expr                                           # negateExpr
   | expr op=(STAR | SLASH | PERCENT) expr                # multiplyExpr
@@ -180,7 +182,7 @@ expr
   ;
 
 literal
-  : INT | DECIMAL | MONEY | DURATION | DISTANCE | STRING | TRUE | FALSE
+  : INT | DECIMAL | PERCENTAGE | MONEY | DURATION | DISTANCE | STRING | TRUE | FALSE
   ;
 
 // Keywords that read naturally as names (an event `cancel`, a field
@@ -284,6 +286,8 @@ DURATION
   ;
 DISTANCE  : NUMBER [ \t]* ('km' | 'm') {!isIdentChar(_input->LA(1))}? ;
 MONEY     : NUMBER [ \t]* [A-Z] [A-Z] [A-Z] {!isIdentChar(_input->LA(1))}? ;
+// `30%` is the decimal 0.30; a remainder is written with spaces, `7 % 2`.
+PERCENTAGE : NUMBER '%' ;
 DECIMAL   : DIGITS '.' DIGITS ;
 INT       : DIGITS ;
 

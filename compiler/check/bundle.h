@@ -43,6 +43,7 @@ enum class Builtin : uint8_t {
   Distance,     // distance(a, b) between records with lat/lon or postal_code -> distance
   Stock,        // stock(node, sku) -> int: available to promise
   TimeOf,       // time("2026-11-20T10:00:00Z") -> time, a constant
+  Distinct,     // distinct(list) -> list: each value once, where it first appears
 };
 
 enum class ExprKind : uint8_t {
@@ -65,6 +66,7 @@ enum class ExprKind : uint8_t {
   InData,      // args[0] in bundle list `index`
   InCollection,// args[0] in args[1] (a list or set value)
   Quantifier,  // any/all: var `index` over args[0] where args[1]
+  Comprehension,  // the list of args[1] for var `index` over args[0] [where args[2]], missing values left out
   Call,        // builtin(args...)
   TableCall,   // decision table `index` (args...)
   Lookup,      // keyed table `index` [args[0]] -> record, missing when absent
@@ -88,7 +90,7 @@ struct Expr {
   Builtin builtin = Builtin::Count;
   bool negated = false;         // Presence: is missing; InList/InData/InCollection: not in
   bool quantifier_all = false;
-  std::string name;  // Var and Quantifier: the variable's name, for printing
+  std::string name;  // Var, Quantifier and Comprehension: the variable's name, for printing
   std::vector<std::unique_ptr<Expr>> args;
   // Field only: the field's computed default, evaluated with Self bound to
   // args[0] when the field is absent. Owned by the bundle's schema defaults.
@@ -258,6 +260,7 @@ struct TestExpectation {
   std::string condition_text;
   std::vector<std::string> strings;
   std::optional<std::string> by_rule;
+  bool negated = false;  // expect not ...
   SourceRange range;
 };
 

@@ -115,6 +115,10 @@ class Checker {
   ExprPtr check_arith(const syntax::Expr& e, Scope& scope);
   ExprPtr check_in(const syntax::Expr& e, Scope& scope);
   ExprPtr check_quantifier(const syntax::Expr& e, Scope& scope);
+  ExprPtr check_comprehension(const syntax::Expr& e, Scope& scope);
+  std::pair<ExprPtr, Type> check_walked_list(const syntax::Expr& list, Scope& scope, const std::string& usage);
+  int bind_variable(const syntax::Expr& e, Scope& scope, Type element);
+  void unbind_variable(Scope& scope);
   ExprPtr field_access(ExprPtr base, int record, int field, SourceRange range);
   std::optional<Value> enum_value(Type t, std::string_view name);
   std::vector<std::string> names_in_scope(const Scope& scope) const;

@@ -76,7 +76,7 @@ const std::vector<BuiltinInfo>& builtins() {
       {"hour", Builtin::Hour},       {"minute", Builtin::Minute},     {"weekday", Builtin::Weekday},
       {"abs", Builtin::Abs},         {"round", Builtin::Round},       {"amount", Builtin::Amount},
       {"currency", Builtin::Currency}, {"distance", Builtin::Distance}, {"stock", Builtin::Stock},
-      {"time", Builtin::TimeOf},
+      {"time", Builtin::TimeOf},     {"distinct", Builtin::Distinct},
   };
   return list;
 }
@@ -217,6 +217,7 @@ ExprPtr Checker::check_expr(const ast::Expr& e, Scope& scope, std::optional<Type
     }
     case ast::ExprKind::In: return check_in(e, scope);
     case ast::ExprKind::Quantifier: return check_quantifier(e, scope);
+    case ast::ExprKind::Comprehension: return check_comprehension(e, scope);
   }
   return error_expr(e.range);
 }
@@ -474,6 +475,14 @@ ExprPtr Checker::check_literal(const ast::Expr& e) {
       if (!d) return bad("this number is too large or has more than six decimal places");
       lit->type = Type::of(TypeKind::Decimal);
       lit->value = Value::decimal(*d);
+      return lit;
+    }
+    case ast::LiteralKind::Percentage: {
+      // 30% is 0.30: a decimal, exact, so it may have at most four places of its own.
+      auto d = model::parse_decimal(std::string_view(e.text).substr(0, e.text.size() - 1));
+      if (!d || *d % 100 != 0) return bad("a percentage may have at most four decimal places (12.3456%)");
+      lit->type = Type::of(TypeKind::Decimal);
+      lit->value = Value::decimal(*d / 100);
       return lit;
     }
     case ast::LiteralKind::Money: {
@@ -818,21 +827,26 @@ ExprPtr Checker::check_in(const ast::Expr& e, Scope& scope) {
   return in;
 }
 
-ExprPtr Checker::check_quantifier(const ast::Expr& e, Scope& scope) {
-  allow_nodes_ = e.args[0]->kind == ast::ExprKind::Nodes;
-  ExprPtr collection = check_expr(*e.args[0], scope);
-  allow_nodes_ = false;
+// The list a variable goes over (`any x in LIST`, `... for x in LIST`): the
+// checked list, and its element's type (an error type when it is not a list).
+std::pair<ExprPtr, Type> Checker::check_walked_list(const ast::Expr& list, Scope& scope, const std::string& usage) {
+  ExprPtr collection = check_expr(list, scope);
   Type element = Type::error();
   if (!collection->type.is_error()) {
     if (!collection->type.is_collection()) {
-      diags_.error("E0302", e.args[0]->range,
-                   fmt::format("`{} {} in ...` needs a list, but this is {}", e.quantifier_all ? "all" : "any", e.text,
-                               a_type(b_.schema, collection->type)),
+      diags_.error("E0302", list.range,
+                   fmt::format("`{}` needs a list, but this is {}", usage, a_type(b_.schema, collection->type)),
                    "go over a list such as order.lines");
     } else {
       element = b_.schema.element_type(collection->type);
     }
   }
+  return {std::move(collection), element};
+}
+
+// Binds the variable `e.text` to a new frame slot, for the scope's next
+// expressions: what `any x in` and `for x in` name. unbind_variable ends it.
+int Checker::bind_variable(const ast::Expr& e, Scope& scope, Type element) {
   bool clash = e.text == "order" || (e.text == "node" && scope.node);
   for (const auto& l : scope.locals) clash |= l.name == e.text;
   if (clash) {
@@ -844,9 +858,22 @@ ExprPtr Checker::check_quantifier(const ast::Expr& e, Scope& scope) {
   if (scope.max_slots) *scope.max_slots = std::max(*scope.max_slots, scope.next_slot);
   scope.locals.push_back({e.text, slot, element, e.name_range});
   symbol(e.name_range, e.name_range, "variable", fmt::format("{}: {}", e.text, type_name(element)));
-  ExprPtr predicate = check_condition(*e.args[1], scope);
+  return slot;
+}
+
+void Checker::unbind_variable(Scope& scope) {
   scope.locals.pop_back();
   scope.next_slot--;
+}
+
+ExprPtr Checker::check_quantifier(const ast::Expr& e, Scope& scope) {
+  const char* word = e.quantifier_all ? "all" : "any";
+  allow_nodes_ = e.args[0]->kind == ast::ExprKind::Nodes;
+  auto [collection, element] = check_walked_list(*e.args[0], scope, fmt::format("{} {} in ...", word, e.text));
+  allow_nodes_ = false;
+  int slot = bind_variable(e, scope, element);
+  ExprPtr predicate = check_condition(*e.args[1], scope);
+  unbind_variable(scope);
   if (collection->type.is_error() || element.is_error()) return error_expr(e.range);
   auto q = make(ExprKind::Quantifier, Type::of(TypeKind::Bool), e.range);
   q->quantifier_all = e.quantifier_all;
@@ -856,6 +883,33 @@ ExprPtr Checker::check_quantifier(const ast::Expr& e, Scope& scope) {
   q->args.push_back(std::move(predicate));
   analyze_quantifiers(*q);
   return q;
+}
+
+// VALUE for x in LIST [where CONDITION]: the list of the values, in the
+// list's order, of the elements the condition holds for. An element whose
+// value is missing is left out, as an element the condition excludes.
+ExprPtr Checker::check_comprehension(const ast::Expr& e, Scope& scope) {
+  auto [collection, element] = check_walked_list(*e.args[1], scope, fmt::format("... for {} in ...", e.text));
+  int slot = bind_variable(e, scope, element);
+  ExprPtr value = check_expr(*e.args[0], scope);
+  ExprPtr condition = e.args.size() > 2 ? check_condition(*e.args[2], scope) : nullptr;
+  unbind_variable(scope);
+  if (collection->type.is_error() || element.is_error() || value->type.is_error() ||
+      (condition && condition->type.is_error()))
+    return error_expr(e.range);
+  if (value->type.is_collection()) {
+    diags_.error("E0302", e.args[0]->range,
+                 fmt::format("each value here is {}: a list of lists cannot be made", a_type(b_.schema, value->type)),
+                 fmt::format("make a list of single values, such as one field of each {}", e.text));
+    return error_expr(e.range);
+  }
+  auto c = make(ExprKind::Comprehension, b_.schema.list_of(value->type), e.range);
+  c->index = slot;
+  c->name = e.text;
+  c->args.push_back(std::move(collection));
+  c->args.push_back(std::move(value));
+  if (condition) c->args.push_back(std::move(condition));
+  return c;
 }
 
 // ------------------------------------------------------------ calls
@@ -1082,6 +1136,12 @@ ExprPtr Checker::check_builtin(const ast::Expr& e, Scope& scope, Builtin builtin
         break;
       }
       return call(int_type);
+    }
+    case Builtin::Distinct: {
+      if (!arity(1, "distinct(order.lines.sku)") || !want(0, args[0]->type.is_collection(), "a list")) break;
+      Type el = b_.schema.element_type(args[0]->type);
+      if (!want(0, el.kind != TypeKind::Record, "a list of single values, such as order.lines.sku,")) break;
+      return call(b_.schema.list_of(el));
     }
     case Builtin::TimeOf: {
       if (!arity(1, "time(\"2026-11-20T10:00:00Z\")")) break;

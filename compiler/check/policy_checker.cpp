@@ -653,6 +653,7 @@ void Checker::check_tests() {
         out.range = x.range;
         out.strings = x.strings;
         out.by_rule = x.by_rule;
+        out.negated = x.negated;
         if (x.kind == ast::TestExpectation::Kind::Decision) {
           out.decision = x.decision.kind;
           out.reason = x.decision.reason;

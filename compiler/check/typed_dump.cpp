@@ -31,6 +31,7 @@ const char* builtin_name(Builtin b) {
     case Builtin::Distance: return "distance";
     case Builtin::Stock: return "stock";
     case Builtin::TimeOf: return "time";
+    case Builtin::Distinct: return "distinct";
   }
   return "?";
 }
@@ -105,6 +106,8 @@ std::string print_expr(const CheckedBundle& b, const Expr& e) {
     case ExprKind::InCollection: return "(" + arg(0) + (e.negated ? " not in " : " in ") + arg(1) + ")";
     case ExprKind::Quantifier:
       return fmt::format("({} {} in {} where {})", e.quantifier_all ? "all" : "any", e.name, arg(0), arg(1));
+    case ExprKind::Comprehension:
+      return fmt::format("{} for {} in {}{}", arg(1), e.name, arg(0), e.args.size() > 2 ? " where " + arg(2) : "");
     case ExprKind::Call: {
       std::string args;
       for (size_t i = 0; i < e.args.size(); ++i) args += (i ? ", " : "") + arg(i);

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 
 #include "compiler/model/record.h"
 
@@ -36,6 +37,19 @@ std::optional<model::GeoPoint> place(const check::CheckedBundle& b, const Value&
   Value code = r.get(static_cast<uint32_t>(f.postal_code));
   if (code.kind == Value::Kind::String) return b.geo->locate(code.as_string());
   return std::nullopt;
+}
+
+// Whether two values of one list are the same value: texts by their
+// characters, money by amount and currency (not converted), the rest by
+// what they hold.
+bool same_value(const Value& x, const Value& y) {
+  switch (x.kind) {
+    case Value::Kind::String: return x.as_string() == y.as_string();
+    case Value::Kind::Bool: return x.b == y.b;
+    case Value::Kind::Float:
+    case Value::Kind::Distance: return x.f == y.f;
+    default: return x.i == y.i && x.aux == y.aux;
+  }
 }
 
 }  // namespace
@@ -182,6 +196,23 @@ BuiltinResult apply_builtin(const check::CheckedBundle& b, Builtin builtin, mode
       return {Value::integer(0)};
     }
     case Builtin::TimeOf: return {a[0]};
+    case Builtin::Distinct: {
+      if (any_missing()) return {Value::missing()};
+      model::Type element = model::unpack_type(a[0].aux);
+      uint32_t slot = b.schema.slot_size(element);
+      const auto* from = static_cast<const std::byte*>(a[0].ptr);
+      std::byte* kept = scratch.allocate(slot * a[0].size);
+      uint64_t count = 0;
+      for (uint64_t i = 0; i < a[0].size; ++i) {
+        Value v = model::list_element(b.schema, a[0], i);
+        bool seen = false;
+        for (uint64_t j = 0; j < i && !seen; ++j) seen = same_value(v, model::list_element(b.schema, a[0], j));
+        if (seen) continue;
+        std::memcpy(kept + count * slot, from + i * slot, slot);
+        ++count;
+      }
+      return {Value::list(a[0].aux, kept, count)};
+    }
   }
   return {model::OpFailure{"unknown function"}};
 }

@@ -66,6 +66,30 @@ std::string format_fact(const check::CheckedBundle& b, const check::Expr& atom, 
                      values.empty() ? "" : " (" + values + ")");
 }
 
+std::string format_quantifier_fact(const check::CheckedBundle& b, const check::Expr& e, bool result, uint64_t count,
+                                   int64_t witness, const model::Value& element) {
+  // A record by its SKU, id or name; a value by itself.
+  std::string description = fmt::format("{} {}", e.name, witness + 1);
+  if (element.kind == model::Value::Kind::Record) {
+    model::RecordRef r(b.schema, static_cast<int>(element.aux), static_cast<const std::byte*>(element.ptr));
+    for (const char* key : {"sku", "id", "name"}) {
+      model::Value v = r.get(key);
+      if (v.kind == model::Value::Kind::String) {
+        description = fmt::format("{} {} ({})", e.name, witness + 1, v.as_string());
+        break;
+      }
+    }
+  } else if (!element.is_missing() && element.kind != model::Value::Kind::List) {
+    description = fmt::format("{} = {}", e.name, check::print_value(b, element));
+  }
+  bool all = e.quantifier_all;
+  std::string many = count == 1 ? e.name : e.name + "s";
+  std::string why;
+  if (!all) why = result ? description + " does" : fmt::format("none of the {} {} does", count, many);
+  else why = result ? fmt::format("all {} {} do", count, many) : description + " does not";
+  return fmt::format("{}: {} ({})", b.source_text(e.range), result ? "true" : "false", why);
+}
+
 std::string priority_name(const check::CheckedBundle& b, int64_t ordinal) {
   if (b.priority_enum < 0) return std::to_string(ordinal);
   const auto& values = b.schema.enum_def(b.priority_enum).values;

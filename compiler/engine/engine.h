@@ -190,4 +190,10 @@ std::string compare_outcomes(const Outcome& reference, const Outcome& other);
 std::string format_fact(const check::CheckedBundle& bundle, const check::Expr& atom, bool result,
                         const std::vector<std::pair<const check::Expr*, model::Value>>& operands);
 
+// The fact of `any|all x in LIST where ...`: its outcome over `count`
+// elements, and the element that decided it (index `witness`, its value
+// `element`), when one did. Both engines use it.
+std::string format_quantifier_fact(const check::CheckedBundle& bundle, const check::Expr& quantifier, bool result,
+                                   uint64_t count, int64_t witness, const model::Value& element);
+
 }  // namespace orderflow::engine

@@ -152,6 +152,7 @@ class Evaluation {
         return Value::boolean(result);
       }
       case ExprKind::Quantifier: return quantifier(e);
+      case ExprKind::Comprehension: return comprehension(e);
       case ExprKind::Call: return call(e);
       case ExprKind::TableCall: return table_call(e);
       case ExprKind::Lookup: {
@@ -217,62 +218,62 @@ class Evaluation {
     return Value::list(model::pack_type(fd.type), data, list.size);
   }
 
+  Value comprehension(const Expr& e) {
+    // The atoms inside are not the rule's facts: the call they feed is.
+    std::vector<std::string>* facts = facts_;
+    facts_ = nullptr;
+    Value list = eval(*e.args[0]);
+    uint64_t count = list.is_missing() ? 0 : list.size;
+    model::Type type = b_.schema.element_type(e.type);
+    uint32_t slot = b_.schema.slot_size(type);
+    std::byte* data = scratch_.allocate(slot * count);
+    uint64_t kept = 0;
+    for (uint64_t i = 0; i < count; ++i) {
+      slots_.at(e.index) = model::list_element(b_.schema, list, i);
+      if (e.args.size() > 2 && !holds(*e.args[2])) continue;
+      Value v = eval(*e.args[1]);
+      if (v.is_missing()) continue;
+      // A record is held in a list by its image (write_slot writes the slots of values).
+      if (type.kind == model::TypeKind::Record) std::memcpy(data + kept * slot, v.ptr, slot);
+      else model::write_slot(type, data + kept * slot, v);
+      ++kept;
+    }
+    facts_ = facts;
+    return Value::list(model::pack_type(type), data, kept);
+  }
+
   Value quantifier(const Expr& e) {
     // The atoms inside `where` are summarised, not listed per element.
     std::vector<std::string>* facts = facts_;
     facts_ = nullptr;
     bool all = e.quantifier_all;
     bool result = all;
-    std::string witness;
-    auto visit = [&](const Value& element, const std::string& label) {
+    int64_t witness = -1;
+    Value witness_element = Value::missing();
+    auto visit = [&](const Value& element, uint64_t i) {
       slots_.at(e.index) = element;
-      bool ok = holds(*e.args[1]);
-      if (ok != all) return true;  // any: found one; all: found a counterexample
-      return false;
-    };
-    auto describe = [&](const Value& element, uint64_t i) {
-      if (element.kind == Value::Kind::Record) {
-        model::RecordRef r(b_.schema, static_cast<int>(element.aux), static_cast<const std::byte*>(element.ptr));
-        for (const char* key : {"sku", "id", "name"}) {
-          Value v = r.get(key);
-          if (v.kind == Value::Kind::String) return fmt::format("{} {} ({})", e.name, i + 1, v.as_string());
-        }
-      }
-      return fmt::format("{} {}", e.name, i + 1);
+      if (holds(*e.args[1]) == all) return false;
+      // any: found one; all: found a counterexample
+      result = !all;
+      witness = static_cast<int64_t>(i);
+      witness_element = element;
+      return true;
     };
     uint64_t count = 0;
     if (e.args[0]->kind == ExprKind::Nodes) {
       const model::Inventory* inv = inventory_;
       count = inv ? inv->node_count() : 0;
-      for (uint64_t i = 0; i < count; ++i) {
-        Value node = Value::record(static_cast<uint32_t>(b_.node_record), inv->node(i));
-        if (visit(node, "")) {
-          result = !all;
-          if (facts) witness = describe(node, i);
-          break;
-        }
-      }
+      for (uint64_t i = 0; i < count; ++i)
+        if (visit(Value::record(static_cast<uint32_t>(b_.node_record), inv->node(i)), i)) break;
     } else {
       Value list = eval(*e.args[0]);
       count = list.is_missing() ? 0 : list.size;
-      for (uint64_t i = 0; i < count; ++i) {
-        Value element = model::list_element(b_.schema, list, i);
-        if (visit(element, "")) {
-          result = !all;
-          if (facts) witness = describe(element, i);
-          break;
-        }
-      }
+      for (uint64_t i = 0; i < count; ++i)
+        if (visit(model::list_element(b_.schema, list, i), i)) break;
     }
     facts_ = facts;
-    if (facts_) {
-      std::string text(b_.source_text(e.range));
-      std::string why;
-      std::string many = count == 1 ? e.name : e.name + "s";
-      if (!all) why = result ? witness + " does" : fmt::format("none of the {} {} does", count, many);
-      else why = result ? fmt::format("all {} {} do", count, many) : witness + " does not";
-      facts_->push_back(fmt::format("{}: {} ({})", text, result ? "true" : "false", why));
-    }
+    if (facts_)
+      facts_->push_back(engine::format_quantifier_fact(b_, e, result, count, witness, witness_element));
     return Value::boolean(result);
   }
 

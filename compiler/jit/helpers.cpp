@@ -213,6 +213,12 @@ extern "C" uint8_t of_builtin(JitFrame* frame, int32_t call, uint8_t facts, cons
   return 1;
 }
 
+// Memory for a list compiled code makes (a comprehension's), alive as long
+// as the evaluation, as the interpreter's scratch memory is.
+extern "C" void* of_scratch(JitFrame* frame, int64_t bytes) {
+  return state_of(frame).arena().allocate(static_cast<size_t>(std::max<int64_t>(bytes, 0)));
+}
+
 extern "C" int64_t of_stock(JitFrame* frame, int64_t node, const void* sku, int64_t sku_length) {
   FrameState& s = state_of(frame);
   if (!s.inventory) return 0;
@@ -303,30 +309,15 @@ extern "C" void of_fact(JitFrame* frame, int32_t atom, uint8_t result, const Raw
 }
 
 extern "C" void of_quantifier_fact(JitFrame* frame, int32_t atom, uint8_t result, int64_t witness, int64_t count,
-                                   const void* element) {
+                                   const RawValue* element) {
   FrameState& s = state_of(frame);
   if (!s.fact_target) return;
   const check::CheckedBundle& b = s.bundle();
   const check::Expr& e = *s.atoms->at(atom).expr;
-  std::string description = fmt::format("{} {}", e.name, witness + 1);
   model::Type element_type = e.args[0]->kind == check::ExprKind::Nodes ? b.schema.record_type(b.node_record)
                                                                         : b.schema.element_type(e.args[0]->type);
-  if (element && element_type.kind == model::TypeKind::Record) {
-    model::RecordRef r(b.schema, element_type.ref, static_cast<const std::byte*>(element));
-    for (const char* key : {"sku", "id", "name"}) {
-      model::Value v = r.get(key);
-      if (v.kind == model::Value::Kind::String) {
-        description = fmt::format("{} {} ({})", e.name, witness + 1, v.as_string());
-        break;
-      }
-    }
-  }
-  bool all = e.quantifier_all;
-  std::string many = count == 1 ? e.name : e.name + "s";
-  std::string why;
-  if (!all) why = result ? description + " does" : fmt::format("none of the {} {} does", count, many);
-  else why = result ? fmt::format("all {} {} do", count, many) : description + " does not";
-  s.fact_target->push_back(fmt::format("{}: {} ({})", b.source_text(e.range), result ? "true" : "false", why));
+  s.fact_target->push_back(engine::format_quantifier_fact(b, e, result != 0, static_cast<uint64_t>(count), witness,
+                                                          orderflow::jit::typed(b, element_type, *element)));
 }
 
 namespace {

@@ -81,6 +81,7 @@ struct JitFrame {
   X(of_builtin, uint8_t, JitFrame*, int32_t call, uint8_t facts, const RawValue* args, int32_t count, RawValue* out)     \
   X(of_table_failure, void, JitFrame*, int32_t table, const RawValue* args)                               \
   X(of_stock, int64_t, JitFrame*, int64_t node, const void* sku, int64_t sku_length)                       \
+  X(of_scratch, void*, JitFrame*, int64_t bytes)                                                         \
   /* annotations */                                                                                      \
   X(of_tag, void, JitFrame*, const void* text, int64_t length)                                           \
   X(of_notify, void, JitFrame*, int32_t rule, int32_t action, const RawValue* who, const RawValue* priority) \
@@ -90,7 +91,7 @@ struct JitFrame {
   X(of_rule_failed, void, JitFrame*, int32_t rule)                                                       \
   X(of_fact, void, JitFrame*, int32_t atom, uint8_t result, const RawValue* operands)                    \
   X(of_quantifier_fact, void, JitFrame*, int32_t atom, uint8_t result, int64_t witness, int64_t count,   \
-    const void* element)                                                                                 \
+    const RawValue* element)                                                                              \
   /* routing */                                                                                          \
   X(of_route_begin, int64_t, JitFrame*, int32_t rule, int32_t action)                                    \
   X(of_route_node, void, JitFrame*, int64_t node)                                                        \
@@ -114,6 +115,6 @@ enum FailMessage : int32_t {
 
 // Bumped whenever JitFrame, RawValue or a helper changes, so that objects
 // cached on disk by an older build are never loaded.
-inline constexpr int kAbiVersion = 3;
+inline constexpr int kAbiVersion = 5;
 
 }  // namespace orderflow::lower

@@ -393,6 +393,30 @@ class FunctionLowerer {
     return out;
   }
 
+  // A value into a slot of its type: what load_slot_plain reads. A text is
+  // written as a pointer to its characters (where they already are: the
+  // order's image or scratch memory, both alive for the evaluation).
+  void store_slot(Type t, llvm::Value* slot, const LV& v) {
+    switch (t.kind) {
+      case TypeKind::Bool: B_.CreateStore(B_.CreateZExt(v.a, i8_), slot); break;
+      case TypeKind::Money:
+        B_.CreateStore(v.a, slot);
+        B_.CreateStore(v.b, B_.CreateConstInBoundsGEP1_64(i8_, slot, 8));
+        break;
+      case TypeKind::String:
+        B_.CreateStore(v.a, slot);
+        B_.CreateStore(v.b, B_.CreateConstInBoundsGEP1_64(i8_, slot, 8));
+        break;
+      case TypeKind::Record:
+        B_.CreateMemCpy(slot, llvm::MaybeAlign(8), v.a, llvm::MaybeAlign(8), b_.schema.slot_size(t));
+        break;
+      case TypeKind::List:
+      case TypeKind::Set:
+      case TypeKind::Error: throw Unsupported{"a list of lists"};
+      default: B_.CreateStore(v.a, slot); break;  // whole numbers, floats, times, enums
+    }
+  }
+
   // A value for a helper: fills a RawValue.
   void store_raw(llvm::Value* raw, const LV& v, Type t) {
     auto field = [&](unsigned i) { return B_.CreateStructGEP(raw_, raw, i); };
@@ -589,6 +613,7 @@ class FunctionLowerer {
       }
       case ExprKind::InCollection: return in_collection(e);
       case ExprKind::Quantifier: return quantifier(e);
+      case ExprKind::Comprehension: return comprehension(e);
       case ExprKind::Call: return call(e);
       case ExprKind::TableCall: return table_call(e);
       case ExprKind::Lookup: {
@@ -743,7 +768,8 @@ class FunctionLowerer {
         case ExprKind::InList:
         case ExprKind::InData:
         case ExprKind::InCollection:
-        case ExprKind::Quantifier: return false;
+        case ExprKind::Quantifier:
+        case ExprKind::Comprehension: return false;
         case ExprKind::Call:
           if (x.builtin == Builtin::Stock || x.builtin == Builtin::Distance) return false;
           break;
@@ -764,7 +790,8 @@ class FunctionLowerer {
     switch (x.kind) {
       case ExprKind::Var:
       case ExprKind::Nodes:
-      case ExprKind::Quantifier: return false;
+      case ExprKind::Quantifier:
+      case ExprKind::Comprehension: return false;
       case ExprKind::Call:
         if (x.builtin == Builtin::Stock || x.builtin == Builtin::Distance) return false;
         break;
@@ -1346,15 +1373,51 @@ class FunctionLowerer {
     return LV{nullptr, result, nullptr};
   }
 
+  // The list of a comprehension, in scratch memory: each element the
+  // condition holds for, its value when present.
+  LV comprehension(const Expr& e) {
+    Walk w = walk_of(*e.args[0]);
+    Type type = b_.schema.element_type(e.type);
+    uint32_t slot = b_.schema.slot_size(type);
+    llvm::Value* data = B_.CreateCall(of_scratch_fn(), {frame_, B_.CreateMul(w.list.b, B_.getInt64(slot))});
+    llvm::AllocaInst* kept = entry_alloca(i64_);
+    B_.CreateStore(B_.getInt64(0), kept);
+    llvm::BasicBlock* done = block("comp.done");
+    bool saved_facts = facts_;
+    facts_ = false;  // the atoms inside are not the rule's facts: the call they feed is
+    std::optional<LV> saved_slot = slots_.at(e.index);
+    loop(w, done, [&](llvm::Value*, LV el, llvm::BasicBlock* step) {
+      slots_[e.index] = el;
+      if (e.args.size() > 2) {
+        llvm::BasicBlock* take = block("comp.take");
+        B_.CreateCondBr(holds(*e.args[2]), take, step);
+        B_.SetInsertPoint(take);
+      }
+      LV v = lower(*e.args[1]);
+      llvm::BasicBlock* keep = block("comp.keep");
+      B_.CreateCondBr(is_present(v), keep, step);
+      B_.SetInsertPoint(keep);
+      llvm::Value* n = B_.CreateLoad(i64_, kept);
+      store_slot(type, B_.CreateInBoundsGEP(i8_, data, B_.CreateMul(n, B_.getInt64(slot))), v);
+      B_.CreateStore(B_.CreateAdd(n, B_.getInt64(1)), kept);
+      B_.CreateBr(step);
+    });
+    slots_[e.index] = saved_slot;
+    facts_ = saved_facts;
+    B_.SetInsertPoint(done);
+    return LV{nullptr, data, B_.CreateLoad(i64_, kept)};
+  }
+
   LV quantifier(const Expr& e) {
     Walk w = walk_of(*e.args[0]);
     bool all = e.quantifier_all;
     llvm::AllocaInst* result = entry_alloca(i1_);
     llvm::AllocaInst* witness = entry_alloca(i64_);
-    llvm::AllocaInst* witness_element = entry_alloca(ptr_);
+    // The deciding element, for explain: marked missing until one decides.
+    llvm::AllocaInst* witness_element = (facts_ && explain_) ? raws(1) : nullptr;
     B_.CreateStore(B_.getInt1(all), result);
     B_.CreateStore(B_.getInt64(-1), witness);
-    B_.CreateStore(llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(c_)), witness_element);
+    if (witness_element) B_.CreateStore(B_.getInt8(0), B_.CreateStructGEP(raw_, witness_element, 5));
     llvm::BasicBlock* done = block("quant.done");
     bool saved_facts = facts_;
     facts_ = false;  // the atoms inside `where` are summarised, not listed per element
@@ -1368,7 +1431,7 @@ class FunctionLowerer {
       B_.SetInsertPoint(hit);
       B_.CreateStore(B_.getInt1(!all), result);
       B_.CreateStore(i, witness);
-      if (w.element.kind == TypeKind::Record) B_.CreateStore(el.a, witness_element);
+      if (witness_element) store_raw(witness_element, el, w.element);
       B_.CreateBr(done);
     });
     slots_[e.index] = saved_slot;
@@ -1382,8 +1445,7 @@ class FunctionLowerer {
       int id = atom(std::move(a));
       when_explaining("quant.fact", [&] {
         B_.CreateCall(of_quantifier_fact_fn(), {frame_, B_.getInt32(id), B_.CreateZExt(r, i8_),
-                                                B_.CreateLoad(i64_, witness), w.list.b,
-                                                B_.CreateLoad(ptr_, witness_element)});
+                                                B_.CreateLoad(i64_, witness), w.list.b, witness_element});
       });
     }
     return LV{nullptr, r, nullptr};

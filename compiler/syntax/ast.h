@@ -25,18 +25,21 @@ enum class ExprKind {
   Presence,    // args[0] is [not] missing|present
   In,          // args[0] [not] in args[1]
   Quantifier,  // any|all text in args[0] where args[1]
+  // args[0] for text in args[1] [where args[2]]: only as a call's one
+  // argument, sum(line.quantity for line in order.lines where ...)
+  Comprehension,
   Now,
   Nodes,
 };
 
 enum class BinaryOp { Or, And, Eq, Ne, Lt, Le, Gt, Ge, Add, Sub, Mul, Div, Mod };
-enum class LiteralKind { Int, Decimal, Money, Duration, Distance, String, Bool };
+enum class LiteralKind { Int, Decimal, Percentage, Money, Duration, Distance, String, Bool };
 
 struct Expr {
   ExprKind kind = ExprKind::Name;
   SourceRange range;
   std::string text;
-  SourceRange name_range;  // Member: the field name; Call: the function; Quantifier: the variable
+  SourceRange name_range;  // Member: the field name; Call: the function; Quantifier, Comprehension: the variable
   LiteralKind literal_kind = LiteralKind::Int;
   std::string string_value;
   BinaryOp binary_op = BinaryOp::Eq;
@@ -254,7 +257,10 @@ struct TestAssignment {
 };
 
 struct TestExpectation {
-  enum class Kind { Decision, Priority, Tag, Route, Notify, Escalate, That } kind = Kind::Decision;
+  // NoPriority, NoTag, NoNotify, NoEscalate: `expect no priority` (none at all).
+  enum class Kind { Decision, Priority, Tag, Route, Notify, Escalate, That, NoPriority, NoTag, NoNotify, NoEscalate }
+      kind = Kind::Decision;
+  bool negated = false;  // expect not ...: fails when the expectation holds
   Decision decision;
   ExprPtr priority;   // Priority; That: the condition
   std::vector<std::string> strings;  // tag, notify or escalate target, route node ids

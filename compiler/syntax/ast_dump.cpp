@@ -72,6 +72,9 @@ class Dumper {
       case ExprKind::Quantifier:
         line(d, fmt::format("{} {} {}", e->quantifier_all ? "all" : "any", e->text, at(e->range)));
         break;
+      case ExprKind::Comprehension:
+        line(d, fmt::format("for {}{} {}", e->text, e->args.size() > 2 ? " where" : "", at(e->range)));
+        break;
       case ExprKind::Now: line(d, fmt::format("now {}", at(e->range))); return;
       case ExprKind::Nodes: line(d, fmt::format("nodes {}", at(e->range))); return;
     }

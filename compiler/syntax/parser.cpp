@@ -42,6 +42,7 @@ std::string describe_token_type(size_t type) {
     case P::RAW_STRING: return "a \"\"\" block";
     case P::INT: return "a number";
     case P::DECIMAL: return "a decimal number";
+    case P::PERCENTAGE: return "a percentage";
     case P::MONEY: return "an amount of money";
     case P::DURATION: return "a duration";
     case P::DISTANCE: return "a distance";
@@ -135,7 +136,13 @@ class SyntaxErrorListener : public antlr4::BaseErrorListener {
     } else {
       message = "unexpected " + describe_token(offending);
       if (!expected.empty() && expected.size() <= 6) message += "; expected " + join(expected);
-      if (expected_types.count(P::THEN) && expected.size() <= 6)
+      size_t previous = previous_type(recognizer, offending);
+      if (previous == P::PERCENTAGE && offending->getType() != P::PERCENTAGE &&
+          (offending->getType() == P::INT || offending->getType() == P::DECIMAL || offending->getType() == P::IDENT ||
+           offending->getType() == P::LPAREN))
+        hint = "a number with % right after it is a percentage (30% is 0.30); a remainder is written with spaces: "
+               "`7 % 2`";
+      else if (expected_types.count(P::THEN) && expected.size() <= 6)
         hint = "a rule reads `rule \"name\" when <condition> then <what to do>`";
       else if (expected_types.count(P::STRING) && expected.size() == 1)
         hint = "put the text in double quotes";
@@ -149,20 +156,26 @@ class SyntaxErrorListener : public antlr4::BaseErrorListener {
   }
 
  private:
-  static bool previous_is_number(antlr4::Recognizer* recognizer, antlr4::Token* offending) {
+  // The type of the token before the offending one on its line, or 0.
+  static size_t previous_type(antlr4::Recognizer* recognizer, antlr4::Token* offending) {
     auto* parser = dynamic_cast<antlr4::Parser*>(recognizer);
-    if (!parser || offending->getTokenIndex() == 0) return false;
+    if (!parser || offending->getTokenIndex() == 0) return 0;
     auto* stream = dynamic_cast<antlr4::BufferedTokenStream*>(parser->getTokenStream());
-    if (!stream) return false;
+    if (!stream) return 0;
     for (size_t i = offending->getTokenIndex(); i-- > 0;) {
       antlr4::Token* t = stream->get(i);
       if (t->getChannel() != antlr4::Token::DEFAULT_CHANNEL) {
-        if (t->getType() == P::NEWLINE) return false;
+        if (t->getType() == P::NEWLINE) return 0;
         continue;
       }
-      return t->getType() == P::INT || t->getType() == P::DECIMAL;
+      return t->getType();
     }
-    return false;
+    return 0;
+  }
+
+  static bool previous_is_number(antlr4::Recognizer* recognizer, antlr4::Token* offending) {
+    size_t type = previous_type(recognizer, offending);
+    return type == P::INT || type == P::DECIMAL || type == P::PERCENTAGE;
   }
 
   static std::string join(const std::vector<std::string>& items) {
@@ -660,7 +673,15 @@ class AstBuilder {
         } else if (auto* th = dynamic_cast<P::ExpectThatContext*>(ex)) {
           x.kind = TestExpectation::Kind::That;
           x.priority = expr(th->expr());
+        } else if (auto* none = dynamic_cast<P::ExpectNoneContext*>(ex)) {
+          switch (none->what->getType()) {
+            case P::PRIORITY: x.kind = TestExpectation::Kind::NoPriority; break;
+            case P::TAG: x.kind = TestExpectation::Kind::NoTag; break;
+            case P::NOTIFY: x.kind = TestExpectation::Kind::NoNotify; break;
+            default: x.kind = TestExpectation::Kind::NoEscalate; break;
+          }
         }
+        x.negated = e->NOT() != nullptr;
         if (e->STRING()) {
           x.by_rule = unquote(e->STRING()->getText());
           x.by_rule_range = range(e->STRING());
@@ -757,6 +778,20 @@ class AstBuilder {
       e->name_range = range(x->memberName());
       return e;
     }
+    if (auto* x = dynamic_cast<P::ComprehensionExprContext*>(c)) {
+      // sum(line.quantity for line in order.lines where ...): a call of one
+      // argument, the list the comprehension makes.
+      auto call = make(ExprKind::Call, x);
+      call->text = name(x->name(0));
+      call->name_range = range(x->name(0));
+      auto list = make(ExprKind::Comprehension, x);
+      list->range = SourceRange::cover(range(x->expr(0)), range(x->expr().back()));
+      list->text = name(x->name(1));
+      list->name_range = range(x->name(1));
+      for (auto* a : x->expr()) list->args.push_back(expr(a));
+      call->args.push_back(std::move(list));
+      return call;
+    }
     if (auto* x = dynamic_cast<P::CallExprContext*>(c)) {
       auto e = make(ExprKind::Call, x);
       e->text = name(x->name());
@@ -835,6 +870,7 @@ class AstBuilder {
     switch (t->getType()) {
       case P::INT: e->literal_kind = LiteralKind::Int; break;
       case P::DECIMAL: e->literal_kind = LiteralKind::Decimal; break;
+      case P::PERCENTAGE: e->literal_kind = LiteralKind::Percentage; break;
       case P::MONEY: e->literal_kind = LiteralKind::Money; break;
       case P::DURATION: e->literal_kind = LiteralKind::Duration; break;
       case P::DISTANCE: e->literal_kind = LiteralKind::Distance; break;
@@ -952,7 +988,8 @@ TokenClass classify(size_t type) {
     case P::STRING:
     case P::RAW_STRING: return TokenClass::String;
     case P::INT:
-    case P::DECIMAL: return TokenClass::Number;
+    case P::DECIMAL:
+    case P::PERCENTAGE: return TokenClass::Number;
     case P::MONEY: return TokenClass::Money;
     case P::DURATION: return TokenClass::Duration;
     case P::DISTANCE: return TokenClass::Distance;

@@ -56,6 +56,10 @@ std::vector<PolicyTestResult> run_policy_tests(const engine::PolicyEngine& engin
     if (routing) r.summary += "; routing: " + engine::summary(b, *routing);
     std::vector<const Outcome*> outcomes = {&acceptance};
     if (routing) outcomes.push_back(&*routing);
+    // What one policy's outcome gave, for a message about it.
+    auto describe = [&](const Outcome& o) {
+      return &o == &escalation ? "escalation: " + engine::summary(b, o) : r.summary;
+    };
 
     for (const check::TestExpectation& x : t.expectations) {
       using Kind = syntax::TestExpectation::Kind;
@@ -110,13 +114,48 @@ std::vector<PolicyTestResult> run_policy_tests(const engine::PolicyEngine& engin
               if (n.escalation == escalate && n.who == x.strings[0]) match = o;
           break;
         }
+        case Kind::NoPriority:
+        case Kind::NoTag:
+        case Kind::NoNotify:
+        case Kind::NoEscalate: {
+          // Holds when no policy gave one: `match` is then the outcome that did, for the message.
+          want = x.kind == Kind::NoPriority ? "no priority"
+                 : x.kind == Kind::NoTag    ? "no tag"
+                 : x.kind == Kind::NoNotify ? "no notification"
+                                            : "no escalation";
+          std::vector<const Outcome*> all = outcomes;
+          all.push_back(&escalation);
+          std::vector<std::string> given;  // what the policies gave instead, for the message
+          for (const Outcome* o : all) {
+            if (x.kind == Kind::NoPriority && o->priority) given.push_back(fmt::format("priority {}", *o->priority));
+            if (x.kind == Kind::NoTag)
+              for (const std::string& tag : o->tags) given.push_back(fmt::format("tag \"{}\"", tag));
+            if (x.kind == Kind::NoNotify || x.kind == Kind::NoEscalate)
+              for (const auto& n : o->notifications)
+                if (n.escalation == (x.kind == Kind::NoEscalate))
+                  given.push_back(fmt::format("{} \"{}\"", n.escalation ? "escalate to" : "notify", n.who));
+          }
+          if (given.empty() == !x.negated) continue;
+          r.failures.push_back(x.negated ? fmt::format("expected not {}, but there was none ({})", want, r.summary)
+                                         : fmt::format("expected {}, got {}", want, fmt::join(given, ", ")));
+          continue;
+        }
+      }
+      bool by_wanted_rule = !x.by_rule || x.kind != Kind::Decision || (match && match->deciding_rule_name == *x.by_rule);
+      if (x.negated) {
+        // expect not ...: a failure when it holds (by the rule named, when one is).
+        if (match && by_wanted_rule)
+          r.failures.push_back(x.kind == Kind::That ? fmt::format("expected not {}, but it is true", want)
+                                                    : fmt::format("expected not {}, but it is so ({})", want,
+                                                                  describe(*match)));
+        continue;
       }
       if (!match) {
         r.failures.push_back(x.kind == Kind::That ? fmt::format("expected {}, but it is false", want)
                                                   : fmt::format("expected {}, got {}", want, r.summary));
         continue;
       }
-      if (x.by_rule && match->deciding_rule_name != *x.by_rule && x.kind == Kind::Decision) {
+      if (!by_wanted_rule) {
         r.failures.push_back(fmt::format("expected {} by rule \"{}\", but rule \"{}\" decided", want, *x.by_rule,
                                          match->deciding_rule_name));
       }

@@ -110,7 +110,7 @@ class Generator {
         if (s.node) options.insert(options.end(), {"node.priority", "node.daily_capacity", "stock(node, \"SKU-1\")"});
         break;
       case Ty::Decimal:
-        options = {"0.5", "12.25", "1000", "order.total.amount", "amount(order.total)"};
+        options = {"0.5", "12.25", "1000", "order.total.amount", "amount(order.total)", "30%", "12.5%", "0.0001%"};
         if (s.node) options.push_back("node.cost_per_order");
         break;
       case Ty::Money:
@@ -225,11 +225,37 @@ class Generator {
             return node(f + "($0, $1)", t, {g(Ty::Text), g(Ty::Text)});
           }
           case 14: return node("$0 == $1", t, {g(Ty::Bool), g(Ty::Bool)});
+          case 15: return node("$0 in distinct(order.lines.sku)", t, {g(Ty::Text)});
           default: return leaf_of(t, s);
         }
       }
       case Ty::Int:
-        switch (rng_.below(9)) {
+        switch (rng_.below(10)) {
+          case 8: {  // across lines: sum|count|min|max(... for l in order.lines [where ...])
+            if (s.lines >= 2) return leaf_of(t, s);
+            Scope inner = s;
+            inner.lines = s.lines + 1;
+            std::string var = line_var(inner.lines);
+            bool filtered = rng_.chance(70);
+            std::vector<Expr> kids;
+            if (rng_.chance(25)) {
+              if (filtered) kids.push_back(gen(Ty::Bool, d, inner));
+              return node("count(" + var + " for " + var + " in order.lines" + (filtered ? " where $0" : "") + ")", t,
+                          std::move(kids));
+            }
+            kids.push_back(gen(Ty::Int, d, inner));
+            if (filtered) kids.push_back(gen(Ty::Bool, d, inner));
+            std::string f = rng_.pick(std::vector<std::string>{"sum", "sum", "min", "max"});
+            return node(f + "($0 for " + var + " in order.lines" + (filtered ? " where $1" : "") + ")", t,
+                        std::move(kids));
+          }
+          case 9: {  // how many different values a field of the lines has
+            if (s.lines >= 2) return leaf_of(t, s);
+            Scope inner = s;
+            inner.lines = s.lines + 1;
+            return node("count(distinct($0 for " + line_var(inner.lines) + " in order.lines))", t,
+                        {gen(Ty::Text, d, inner)});
+          }
           case 0: return node("$0 + $1", t, {g(Ty::Int), g(Ty::Int)});
           case 1: return node("$0 - $1", t, {g(Ty::Int), g(Ty::Int)});
           case 2: return node("$0 * $1", t, {g(Ty::Int), g(Ty::Int)});
@@ -251,11 +277,19 @@ class Generator {
           default: return leaf_of(t, s);
         }
       case Ty::Money:
-        switch (rng_.below(6)) {
+        switch (rng_.below(7)) {
           case 0: return node("$0 + $1", t, {g(Ty::Money), g(Ty::Money)});
           case 1: return node("$0 - $1", t, {g(Ty::Money), g(Ty::Money)});
           case 2: return node("$0 * $1", t, {g(Ty::Money), g(Ty::Int)});
           case 3: return node(rng_.chance(50) ? "min($0, $1)" : "max($0, $1)", t, {g(Ty::Money), g(Ty::Money)});
+          case 4: {
+            if (s.lines >= 2) return leaf_of(t, s);
+            Scope inner = s;
+            inner.lines = s.lines + 1;
+            std::string var = line_var(inner.lines);
+            return node("sum(" + var + ".unit_price * $0 for " + var + " in order.lines where $1)", t,
+                        {gen(Ty::Int, d, inner), gen(Ty::Bool, d, inner)});
+          }
           default: return leaf_of(t, s);
         }
       case Ty::Text:
