@@ -233,9 +233,7 @@ class Evaluation {
       if (e.args.size() > 2 && !holds(*e.args[2])) continue;
       Value v = eval(*e.args[1]);
       if (v.is_missing()) continue;
-      // A record is held in a list by its image (write_slot writes the slots of values).
-      if (type.kind == model::TypeKind::Record) std::memcpy(data + kept * slot, v.ptr, slot);
-      else model::write_slot(type, data + kept * slot, v);
+      model::write_slot(b_.schema, type, data + kept * slot, v);
       ++kept;
     }
     facts_ = facts;

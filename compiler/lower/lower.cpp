@@ -399,11 +399,8 @@ class FunctionLowerer {
   void store_slot(Type t, llvm::Value* slot, const LV& v) {
     switch (t.kind) {
       case TypeKind::Bool: B_.CreateStore(B_.CreateZExt(v.a, i8_), slot); break;
-      case TypeKind::Money:
-        B_.CreateStore(v.a, slot);
-        B_.CreateStore(v.b, B_.CreateConstInBoundsGEP1_64(i8_, slot, 8));
-        break;
-      case TypeKind::String:
+      case TypeKind::Money:  // amount, currency
+      case TypeKind::String:  // pointer, length
         B_.CreateStore(v.a, slot);
         B_.CreateStore(v.b, B_.CreateConstInBoundsGEP1_64(i8_, slot, 8));
         break;

@@ -80,6 +80,11 @@ void write_slot(Type type, std::byte* slot, const Value& v) {
   }
 }
 
+void write_slot(const Schema& schema, Type type, std::byte* slot, const Value& v) {
+  if (type.kind == TypeKind::Record) std::memcpy(slot, v.ptr, schema.slot_size(type));
+  else write_slot(type, slot, v);
+}
+
 Value absent_value(const Schema& schema, Type type) {
   // Lists and sets are never missing, only empty.
   if (type.kind == TypeKind::List || type.kind == TypeKind::Set)

@@ -64,6 +64,9 @@ Value absent_value(const Schema& schema, Type type);
 // Writes a value into a slot. Strings and lists are not copied: the caller
 // makes sure they live as long as the image (copy them into its arena).
 void write_slot(Type type, std::byte* slot, const Value& value);
+// The same for any element of a list, a record too: a list holds its
+// records' images, which this copies (the schema gives their size).
+void write_slot(const Schema& schema, Type type, std::byte* slot, const Value& value);
 
 inline bool presence_bit(const std::byte* image, uint32_t field) {
   return (static_cast<uint8_t>(image[field / 8]) >> (field % 8)) & 1;

@@ -126,7 +126,7 @@ void Intake::committer() {
         }
         if (inbox_.in_transaction()) inbox_.commit();
         inbox_last_ = inbox_.last_seq();
-        std::lock_guard fresh(fresh_mutex_);
+        std::lock_guard fresh_lock(fresh_mutex_);
         for (Waiting& w : batch)
           if (w.keep && w.keep->seq > 0 && fresh_.size() < kFreshEntries) fresh_.push_back(std::move(*w.keep));
         for (const auto& [channel, fresh] : taken) count(channel, fresh ? "accepted" : "duplicate");

@@ -30,10 +30,9 @@ struct Path {
   size_t index = 0;
 
   std::string text() const {
-    std::string out = parent ? parent->text() : "$";
-    if (!parent) return out;
-    if (!field.empty()) return out + "." + std::string(field);
-    return fmt::format("{}[{}]", out, index);
+    if (!parent) return "$";
+    if (!field.empty()) return parent->text() + "." + std::string(field);
+    return fmt::format("{}[{}]", parent->text(), index);
   }
   Path operator/(std::string_view name) const { return Path{this, name, 0}; }
   Path operator[](size_t i) const { return Path{this, {}, i}; }

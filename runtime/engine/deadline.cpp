@@ -71,13 +71,6 @@ void collect_atoms(const Expr& e, std::vector<const Expr*>& atoms) {
   if (reads_clock(e)) atoms.push_back(&e);
 }
 
-// Where a comparison of times or durations that moves with the clock at
-// its own pace (order.dispatch_by - now < 2h, now > order.placed_at + 12h)
-// turns: where the difference of its sides crosses zero, found from two
-// values of it and checked at that moment and the one before. Bisecting
-// the same took 35 evaluations of it over the horizon, most of what an
-// order's escalation rules cost the engine. nullopt: not such a comparison
-// (the caller bisects).
 // The order as it stands, at the moment `t`.
 engine::EvalInput at_moment(const std::byte* order, int64_t t) {
   engine::EvalInput input;
@@ -85,6 +78,14 @@ engine::EvalInput at_moment(const std::byte* order, int64_t t) {
   input.now = t;
   return input;
 }
+
+// Where a comparison of times or durations that moves with the clock at
+// its own pace (order.dispatch_by - now < 2h, now > order.placed_at + 12h)
+// turns: where the difference of its sides crosses zero, found from two
+// values of it and checked at that moment and the one before. Bisecting
+// the same took 35 evaluations of it over the horizon, most of what an
+// order's escalation rules cost the engine. nullopt: not such a comparison
+// (the caller bisects).
 
 template <typename HoldsAt>
 std::optional<int64_t> solve_crossing(const engine::PolicyEngine& engine, const Expr& atom, int slots,

@@ -118,7 +118,7 @@ std::vector<PolicyTestResult> run_policy_tests(const engine::PolicyEngine& engin
         case Kind::NoTag:
         case Kind::NoNotify:
         case Kind::NoEscalate: {
-          // Holds when no policy gave one: `match` is then the outcome that did, for the message.
+          // Holds when no policy gave one.
           want = x.kind == Kind::NoPriority ? "no priority"
                  : x.kind == Kind::NoTag    ? "no tag"
                  : x.kind == Kind::NoNotify ? "no notification"
@@ -127,7 +127,7 @@ std::vector<PolicyTestResult> run_policy_tests(const engine::PolicyEngine& engin
           all.push_back(&escalation);
           std::vector<std::string> given;  // what the policies gave instead, for the message
           for (const Outcome* o : all) {
-            if (x.kind == Kind::NoPriority && o->priority) given.push_back(fmt::format("priority {}", *o->priority));
+            if (x.kind == Kind::NoPriority && o->priority) given.push_back("priority " + engine::priority_name(b, *o->priority));
             if (x.kind == Kind::NoTag)
               for (const std::string& tag : o->tags) given.push_back(fmt::format("tag \"{}\"", tag));
             if (x.kind == Kind::NoNotify || x.kind == Kind::NoEscalate)
