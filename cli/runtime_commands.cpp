@@ -697,33 +697,43 @@ int run_migrate(const std::string& db, const std::string& engine) {
 
 }  // namespace
 
+// The options most commands here take: the database (required), and how
+// to print (text or json), each shared with the command's callback.
+std::shared_ptr<std::string> db_option(CLI::App* cmd) {
+  auto db = std::make_shared<std::string>();
+  cmd->add_option("--db", *db, "SQLite database")->required();
+  return db;
+}
+
+std::shared_ptr<std::string> format_option(CLI::App* cmd) {
+  auto format = std::make_shared<std::string>("text");
+  cmd->add_option("--format", *format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  return format;
+}
+
 void add_runtime_commands(CLI::App& app, Command& run) {
   {
     auto* cmd = app.add_subcommand("deploy", "Check, compile and record a bundle, and make it live");
     auto dir = std::make_shared<std::string>();
-    auto db = std::make_shared<std::string>();
+    auto db = db_option(cmd);
     auto engine = std::make_shared<std::string>("jit");
     cmd->add_option("bundle", *dir, "Bundle folder")->required();
-    cmd->add_option("--db", *db, "SQLite database")->required();
     cmd->add_option("--engine", *engine, "jit or interp")->check(CLI::IsMember({"jit", "interp"}));
     cmd->callback([&run, dir, db, engine] { run = [=] { return run_deploy(*dir, *db, *engine); }; });
   }
   {
     auto* cmd = app.add_subcommand("versions", "List the deployments of a database");
-    auto db = std::make_shared<std::string>();
-    auto format = std::make_shared<std::string>("text");
-    cmd->add_option("--db", *db, "SQLite database")->required();
-    cmd->add_option("--format", *format, "text or json")->check(CLI::IsMember({"text", "json"}));
+    auto db = db_option(cmd);
+    auto format = format_option(cmd);
     cmd->callback([&run, db, format] { run = [=] { return run_versions(*db, *format); }; });
   }
   {
     auto* cmd = app.add_subcommand("diff", "What changed in the policy text between two deployments");
     auto a = std::make_shared<std::string>();
     auto b = std::make_shared<std::string>();
-    auto db = std::make_shared<std::string>();
+    auto db = db_option(cmd);
     cmd->add_option("from", *a, "Deployment id, declared version or content hash")->required();
     cmd->add_option("to", *b, "Deployment id, declared version or content hash")->required();
-    cmd->add_option("--db", *db, "SQLite database")->required();
     cmd->callback([&run, a, b, db] { run = [=] { return run_diff(*a, *b, *db); }; });
   }
   {
@@ -751,22 +761,19 @@ void add_runtime_commands(CLI::App& app, Command& run) {
   {
     auto* cmd = app.add_subcommand("audit", "The whole history of one order");
     auto id = std::make_shared<std::string>();
-    auto db = std::make_shared<std::string>();
-    auto format = std::make_shared<std::string>("text");
+    auto db = db_option(cmd);
+    auto format = format_option(cmd);
     auto explain = std::make_shared<bool>(false);
     cmd->add_option("order", *id, "Order id")->required();
-    cmd->add_option("--db", *db, "SQLite database")->required();
-    cmd->add_option("--format", *format, "text or json")->check(CLI::IsMember({"text", "json"}));
     cmd->add_flag("--explain", *explain, "Under each decision, every rule considered and the values behind it");
     cmd->callback([&run, id, db, format, explain] { run = [=] { return run_audit(*id, *db, *format, *explain); }; });
   }
   {
     auto* cmd = app.add_subcommand("journal", "The journal as JSON lines, one entry a line");
-    auto db = std::make_shared<std::string>();
+    auto db = db_option(cmd);
     auto order = std::make_shared<std::string>();
     auto after = std::make_shared<int64_t>(0);
     auto limit = std::make_shared<int64_t>(0);
-    cmd->add_option("--db", *db, "SQLite database")->required();
     cmd->add_option("--order", *order, "Only this order's entries");
     cmd->add_option("--after", *after, "Only records after this sequence number");
     cmd->add_option("--limit", *limit, "At most this many entries");
@@ -774,41 +781,33 @@ void add_runtime_commands(CLI::App& app, Command& run) {
   }
   {
     auto* cmd = app.add_subcommand("rebuild", "Rebuild the order and timer tables from the journal");
-    auto db = std::make_shared<std::string>();
-    cmd->add_option("--db", *db, "SQLite database")->required();
+    auto db = db_option(cmd);
     cmd->callback([&run, db] { run = [=] { return run_rebuild(*db); }; });
   }
   {
     auto* cmd = app.add_subcommand("deadletters", "Inputs that could not be taken, kept for replay");
-    auto db = std::make_shared<std::string>();
-    auto format = std::make_shared<std::string>("text");
-    cmd->add_option("--db", *db, "SQLite database")->required();
-    cmd->add_option("--format", *format, "text or json")->check(CLI::IsMember({"text", "json"}));
+    auto db = db_option(cmd);
+    auto format = format_option(cmd);
     cmd->callback([&run, db, format] { run = [=] { return run_deadletters(*db, *format); }; });
   }
   {
     auto* cmd = app.add_subcommand("stock", "Stock per node and SKU, and what each channel may sell");
-    auto db = std::make_shared<std::string>();
-    auto format = std::make_shared<std::string>("text");
+    auto db = db_option(cmd);
+    auto format = format_option(cmd);
     auto sku = std::make_shared<std::string>();
-    cmd->add_option("--db", *db, "SQLite database")->required();
-    cmd->add_option("--format", *format, "text or json")->check(CLI::IsMember({"text", "json"}));
     cmd->add_option("--sku", *sku, "Only this SKU");
     cmd->callback([&run, db, format, sku] { run = [=] { return run_stock(*db, *format, *sku); }; });
   }
   {
     auto* cmd = app.add_subcommand("channels", "What each channel was told, what it answered, and what it has yet to hear");
-    auto db = std::make_shared<std::string>();
-    auto format = std::make_shared<std::string>("text");
-    cmd->add_option("--db", *db, "SQLite database")->required();
-    cmd->add_option("--format", *format, "text or json")->check(CLI::IsMember({"text", "json"}));
+    auto db = db_option(cmd);
+    auto format = format_option(cmd);
     cmd->callback([&run, db, format] { run = [=] { return run_channels(*db, *format); }; });
   }
   {
     auto* cmd = app.add_subcommand("migrate", "Move in-flight orders to the live deployment");
-    auto db = std::make_shared<std::string>();
+    auto db = db_option(cmd);
     auto engine = std::make_shared<std::string>("jit");
-    cmd->add_option("--db", *db, "SQLite database")->required();
     cmd->add_option("--engine", *engine, "jit or interp")->check(CLI::IsMember({"jit", "interp"}));
     cmd->callback([&run, db, engine] { run = [=] { return run_migrate(*db, *engine); }; });
   }
