@@ -23,6 +23,7 @@ item
   : policyHeader
   | versionDecl
   | ownerDecl
+  | timezoneDecl
   | useDecl
   | constDecl
   | ruleDecl
@@ -39,6 +40,7 @@ item
 policyHeader : POLICY name STRING? ;
 versionDecl  : VERSION STRING ;
 ownerDecl    : OWNER STRING ;
+timezoneDecl : TIMEZONE STRING ;
 
 useDecl
   : USE LIST name (OF typeRef)? FROM STRING          # useList
@@ -47,6 +49,8 @@ useDecl
   | USE TABLE table=name OF record=name (BY key=name)? FROM STRING  # useTable
   | USE NODES FROM STRING                            # useNodes
   | USE STOCK FROM STRING                            # useStock
+  | USE CALENDAR name FROM STRING                    # useCalendar
+  | USE HOURS name FROM STRING (CLOSED ON closed=name)?  # useHours
   ;
 
 constDecl : CONST name (COLON typeRef)? ASSIGN expr ;
@@ -67,10 +71,16 @@ action
 
 decision
   : ACCEPT                                                  # acceptDecision
-  | HOLD STRING (FOR expr)? (ON TIMEOUT decision)?          # holdDecision
+  | HOLD STRING holdLimit? (ON TIMEOUT decision)?           # holdDecision
   | REJECT STRING                                           # rejectDecision
   | CANCEL STRING                                           # cancelDecision
   | BACKORDER                                               # backorderDecision
+  ;
+
+holdLimit
+  : FOR expr                                   # holdFor
+  | UNTIL NEXT CLOCK                           # holdUntilClock
+  | UNTIL expr                                 # holdUntil
   ;
 
 routeClause
@@ -170,6 +180,7 @@ expr
   | expr IS NOT? (MISSING | PRESENT)                     # presenceExpr
   | expr IS NOT? expr                                    # isExpr
   | expr NOT? IN expr                                    # inExpr
+  | expr MATCHES expr                                    # matchesExpr
   | NOT expr                                             # notExpr
   | expr AND expr                                        # andExpr
   | expr OR expr                                         # orExpr
@@ -194,6 +205,7 @@ name
   | REJECT | CANCEL | BACKORDER | SET | PRIORITY | TAG | NOTIFY | ESCALATE
   | TO | ROUTE | PREFER | NEAREST | CHEAPEST | LOWEST | HIGHEST | SPLIT
   | AT | MOST | NO | KEEP | UNITS | SAFETY | STOCK | CONTINUE | WITH | EXPECT | THAT
+  | TIMEZONE | CALENDAR | HOURS | CLOSED | UNTIL | NEXT | MATCHES
   ;
 
 memberName : name | keyword ;
@@ -209,6 +221,13 @@ keyword
 POLICY    : 'policy' ;
 VERSION   : 'version' ;
 OWNER     : 'owner' ;
+TIMEZONE  : 'timezone' ;
+CALENDAR  : 'calendar' ;
+HOURS     : 'hours' ;
+CLOSED    : 'closed' ;
+UNTIL     : 'until' ;
+NEXT      : 'next' ;
+MATCHES   : 'matches' ;
 USE       : 'use' ;
 LIST      : 'list' ;
 GEO       : 'geo' ;
@@ -288,6 +307,8 @@ DISTANCE  : NUMBER [ \t]* ('km' | 'm') {!isIdentChar(_input->LA(1))}? ;
 MONEY     : NUMBER [ \t]* [A-Z] [A-Z] [A-Z] {!isIdentChar(_input->LA(1))}? ;
 // `30%` is the decimal 0.30; a remainder is written with spaces, `7 % 2`.
 PERCENTAGE : NUMBER '%' ;
+// A time of day, `07:00`, as in `hold ... until next 07:00`.
+CLOCK     : [0-9] [0-9]? ':' [0-9] [0-9] ;
 DECIMAL   : DIGITS '.' DIGITS ;
 INT       : DIGITS ;
 

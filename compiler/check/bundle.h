@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "compiler/model/data.h"
+#include "compiler/model/local_time.h"
+#include "compiler/model/pattern.h"
 #include "compiler/model/ops.h"
 #include "compiler/model/schema.h"
 #include "compiler/support/source.h"
@@ -34,8 +36,10 @@ enum class Builtin : uint8_t {
   Length,       // string -> int
   Contains,     // contains(string, string) -> bool
   StartsWith, EndsWith,
-  Hour, Minute, // time -> int, UTC
-  Weekday,      // time -> int, 1 = Monday .. 7 = Sunday, UTC
+  // time [, zone text] -> int on the local clock: the zone given, else the
+  // bundle's `timezone` (the checker passes it), else UTC.
+  Hour, Minute,
+  Weekday,      // 1 = Monday .. 7 = Sunday
   Abs,          // number|money|duration -> same
   Round,        // round(decimal|money, int digits) -> same
   Amount,       // money -> decimal (also money.amount)
@@ -44,6 +48,11 @@ enum class Builtin : uint8_t {
   Stock,        // stock(node, sku) -> int: available to promise
   TimeOf,       // time("2026-11-20T10:00:00Z") -> time, a constant
   Distinct,     // distinct(list) -> list: each value once, where it first appears
+  Date,         // time [, zone] -> text "2026-12-25", the local date
+  NextClock,    // (time, ms of day [, zone]) -> time: `until next 07:00`
+  AddWorkingTime,      // (time, duration, node [, zone]): index is the `use hours`
+  WorkingTimeBetween,  // (time, time, node [, zone]) -> duration: index is the `use hours`
+  Matches,      // (text) -> bool: index is the bundle's pattern. The last (tests/check/builtin_table_test.cpp).
 };
 
 enum class ExprKind : uint8_t {
@@ -320,6 +329,13 @@ class CheckedBundle {
   };
   std::vector<PlaceFields> places;
   std::unique_ptr<model::RateTable> rates;
+  // `use hours`: working hours by node, with the calendar they close on.
+  std::vector<model::WorkingHours> hours;
+  // The regular expressions of `matches`, compiled once.
+  std::vector<model::Pattern> patterns;
+  // `timezone "..."`: the bundle's local time (UTC when not declared).
+  model::TimeZone timezone;
+  std::string timezone_name;  // "" when not declared
   // Nodes and stock from `use nodes` / `use stock`, when the bundle has them.
   std::unique_ptr<model::StaticInventory> inventory;
 

@@ -64,6 +64,7 @@ void Checker::run() {
   load_sources();
   declare_schema();
   declare_globals();
+  declare_timezone();
   declare_data();
   check_record_defaults();
   load_all_data();
@@ -413,6 +414,35 @@ void Checker::declare_globals() {
   const_state_.assign(b_.constants.size(), 0);
 }
 
+std::optional<model::TimeZone> Checker::time_zone_named(std::string_view name, SourceRange range) {
+  if (auto zone = model::TimeZone::find(name)) return zone;
+  std::string hint = did_you_mean(std::string(name), model::TimeZone::names());
+  if (hint.empty()) hint = "time zones are named as in the tz database: \"Asia/Kolkata\", \"Asia/Singapore\", \"UTC\"";
+  diags_.error("E0310", range, fmt::format("there is no time zone '{}'", name), hint);
+  return std::nullopt;
+}
+
+void Checker::declare_timezone() {
+  const syntax::TimezoneDecl* first = nullptr;
+  for (auto* file : all_files_)
+    for (const syntax::TimezoneDecl& t : file->timezones) {
+      if (first) {
+        if (t.name != first->name) {
+          Diagnostic& d = diags_.error(
+              "E0207", t.range, fmt::format("the bundle's time zone is already '{}'", first->name),
+              "a bundle has one local time; pass another zone where it is needed: hour(t, \"Asia/Singapore\")");
+          d.related.push_back({first->range, "given here"});
+        }
+        continue;
+      }
+      first = &t;
+      if (auto zone = time_zone_named(t.name, t.range)) {
+        b_.timezone = *zone;
+        b_.timezone_name = t.name;
+      }
+    }
+}
+
 void Checker::declare_data() {
   // Names first, so that constants, defaults and rules can refer to any data
   // file; the files are read by load_all_data().
@@ -463,13 +493,36 @@ void Checker::declare_data() {
           break;
         }
         case syntax::UseDecl::Kind::Nodes: pending_data_.push_back({&u, file->file}); break;
+        case syntax::UseDecl::Kind::Calendar:
+          if (declare_global(u.name, u.name_range, GlobalName::Kind::List, static_cast<int>(b_.lists.size()))) {
+            model::DataList list;
+            list.name = u.name;
+            list.calendar = true;
+            list.element = Type::of(TypeKind::String);
+            b_.lists.push_back(std::move(list));
+            pending_data_.push_back({&u, file->file});
+          }
+          break;
+        case syntax::UseDecl::Kind::Hours:
+          if (declare_global(u.name, u.name_range, GlobalName::Kind::Hours, static_cast<int>(b_.hours.size()))) {
+            b_.hours.emplace_back();
+            b_.hours.back().name = u.name;
+            b_.hours.back().calendar_name = u.closed_on;
+          }
+          break;
         case syntax::UseDecl::Kind::Stock: break;  // after the nodes, below
       }
     }
   }
+  // Stock names nodes; working hours name nodes and calendars.
   for (auto* file : all_files_)
     for (const syntax::UseDecl& u : file->uses)
       if (u.kind == syntax::UseDecl::Kind::Stock) pending_data_.push_back({&u, file->file});
+  for (auto* file : all_files_)
+    for (const syntax::UseDecl& u : file->uses)
+      if (u.kind == syntax::UseDecl::Kind::Hours && globals_.count(u.name) &&
+          globals_.at(u.name).kind == GlobalName::Kind::Hours && globals_.at(u.name).range == u.name_range)
+        pending_data_.push_back({&u, file->file});
   has_geo_ = geo_declared_;
 }
 

@@ -13,9 +13,12 @@
 
 namespace orderflow::check {
 
+struct CsvRow;
+struct CsvField;
+
 // What a bundle-level name stands for.
 struct GlobalName {
-  enum class Kind { Const, List, KeyedTable, Table, Geo, Rates } kind = Kind::Const;
+  enum class Kind { Const, List, KeyedTable, Table, Geo, Rates, Hours } kind = Kind::Const;
   int index = -1;
   SourceRange range;
 };
@@ -114,6 +117,12 @@ class Checker {
                        const syntax::Expr& rsyn);
   ExprPtr check_arith(const syntax::Expr& e, Scope& scope);
   ExprPtr check_in(const syntax::Expr& e, Scope& scope);
+  ExprPtr check_matches(const syntax::Expr& e, Scope& scope);
+  ExprPtr check_working_time(const syntax::Expr& e, Scope& scope, Builtin builtin);
+  // The bundle's `timezone` as a text literal for a call, or null for UTC.
+  ExprPtr bundle_zone(SourceRange range);
+  // date(time) in the bundle's zone.
+  ExprPtr local_date(ExprPtr time);
   ExprPtr check_quantifier(const syntax::Expr& e, Scope& scope);
   ExprPtr check_comprehension(const syntax::Expr& e, Scope& scope);
   std::pair<ExprPtr, Type> check_walked_list(const syntax::Expr& list, Scope& scope, const std::string& usage);
@@ -125,6 +134,12 @@ class Checker {
 
   // ---------------------------------------------------------- data_loader.cpp
   void load_data(const syntax::UseDecl& use, FileId file);
+  void load_hours(const syntax::UseDecl& use, const std::vector<CsvRow>& rows,
+                  const std::function<SourceRange(uint32_t, uint32_t, uint32_t)>& at,
+                  const std::function<SourceRange(const CsvRow&, const CsvField&)>& cell_range);
+  void declare_timezone();
+  // A zone named in a policy: checked here, with a did-you-mean.
+  std::optional<model::TimeZone> time_zone_named(std::string_view name, SourceRange range);
 
   // ---------------------------------------------------------- policy_checker.cpp
   void check_tables();
@@ -134,6 +149,7 @@ class Checker {
   Rule check_rule(const syntax::Rule& rule, PolicyKind kind, Scope& scope);
   Action check_action(const syntax::Action& a, PolicyKind kind, Scope& scope);
   Decision check_decision(const syntax::Decision& d, PolicyKind kind, Scope& scope, bool in_route_else);
+  ExprPtr hold_until(const syntax::Decision& d, Scope& scope);
   Route check_route(const syntax::RouteSpec& r, Scope& scope, SourceRange range);
 
   // ---------------------------------------------------------- analysis.cpp

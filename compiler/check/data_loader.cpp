@@ -10,6 +10,39 @@
 
 namespace orderflow::check {
 
+namespace {
+
+// "mon", "Monday", "3", "mon-fri", "*": the weekdays (1 = Monday) named.
+std::vector<int> parse_weekdays(std::string_view text) {
+  static const char* const names[] = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"};
+  auto one = [](std::string_view t) -> int {
+    std::string lower;
+    for (char c : t) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower.size() == 1 && lower[0] >= '1' && lower[0] <= '7') return lower[0] - '0';
+    for (int i = 0; i < 7; ++i) {
+      std::string_view full = names[i];
+      if (lower == full || (lower.size() == 3 && full.substr(0, 3) == lower)) return i + 1;
+    }
+    return 0;
+  };
+  if (text == "*") return {1, 2, 3, 4, 5, 6, 7};
+  size_t dash = text.find('-');
+  if (dash == std::string_view::npos) {
+    int d = one(text);
+    return d ? std::vector<int>{d} : std::vector<int>{};
+  }
+  int from = one(text.substr(0, dash)), to = one(text.substr(dash + 1));
+  if (!from || !to) return {};
+  std::vector<int> days;
+  for (int d = from;; d = d % 7 + 1) {
+    days.push_back(d);
+    if (d == to) break;
+  }
+  return days;
+}
+
+}  // namespace
+
 void Checker::load_data(const syntax::UseDecl& use, FileId file) {
   namespace fs = std::filesystem;
   fs::path path = data_path(file, use.path);
@@ -255,6 +288,11 @@ void Checker::load_data(const syntax::UseDecl& use, FileId file) {
             ok = false;
             continue;
           }
+          if (fd.name == "timezone" && fd.type.kind == TypeKind::String &&
+              !time_zone_named(f.text, cell_range(row, f))) {
+            ok = false;
+            continue;
+          }
           model::write_slot(fd.type, image + fd.offset, std::get<Value>(v));
           model::set_presence_bit(image, fd.index);
         }
@@ -339,7 +377,128 @@ void Checker::load_data(const syntax::UseDecl& use, FileId file) {
       }
       return;
     }
+    case syntax::UseDecl::Kind::Calendar: {
+      model::DataList& list = b_.lists[globals_.at(use.name).index];
+      std::map<std::string, size_t> columns;
+      if (!header({"date"}, {"name"}, columns)) return;
+      std::vector<std::string> dates;
+      for (size_t r = 1; r < rows.size(); ++r) {
+        const CsvField* f = cell(rows[r], columns["date"]);
+        if (!f) {
+          diags_.error("E0702", at(rows[r].line, 1), "this line has no date");
+          continue;
+        }
+        auto day = model::parse_date(f->text);
+        if (auto* why = std::get_if<std::string>(&day)) {
+          diags_.error("E0703", cell_range(rows[r], *f), fmt::format("'{}' is not a date", f->text), *why);
+          continue;
+        }
+        // Written back in one spelling, so that date() of a time finds it.
+        dates.push_back(model::format_date(std::get<int64_t>(day)));
+      }
+      list.strings = model::StringSet(dates);
+      for (const std::string& d : list.strings.values()) list.values.push_back(Value::string(d));
+      return;
+    }
+    case syntax::UseDecl::Kind::Hours: load_hours(use, rows, at, cell_range); return;
   }
+}
+
+void Checker::load_hours(const syntax::UseDecl& use, const std::vector<CsvRow>& rows,
+                         const std::function<SourceRange(uint32_t, uint32_t, uint32_t)>& at,
+                         const std::function<SourceRange(const CsvRow&, const CsvField&)>& cell_range) {
+  model::WorkingHours& hours = b_.hours[globals_.at(use.name).index];
+  if (!use.closed_on.empty()) {
+    auto g = globals_.find(use.closed_on);
+    if (g == globals_.end() || g->second.kind != GlobalName::Kind::List || !b_.lists[g->second.index].calendar) {
+      std::vector<std::string> calendars;
+      for (const model::DataList& l : b_.lists)
+        if (l.calendar) calendars.push_back(l.name);
+      diags_.error("E0101", use.closed_on_range, fmt::format("'{}' is not a calendar of this bundle", use.closed_on),
+                   calendars.empty() ? "declare one: use calendar holidays from \"data/holidays.csv\""
+                                     : did_you_mean(use.closed_on, calendars));
+    } else {
+      symbol(use.closed_on_range, g->second.range, "calendar", "calendar " + use.closed_on);
+      for (const Value& d : b_.lists[g->second.index].values)
+        hours.close_on(std::get<int64_t>(model::parse_date(d.as_string())));
+    }
+  }
+  std::map<std::string, size_t> columns;
+  const std::vector<std::string> names = {"node", "weekday", "open", "close"};
+  if (rows.empty()) {
+    diags_.error("E0702", at(1, 1, 1), "the hours file is empty; it needs a header line: node,weekday,open,close");
+    return;
+  }
+  for (size_t i = 0; i < rows[0].fields.size(); ++i) columns[rows[0].fields[i].text] = i;
+  for (const std::string& n : names)
+    if (!columns.count(n)) {
+      diags_.error("E0702", at(rows[0].line, 1, 1), fmt::format("the hours file has no column '{}'", n),
+                   "the header line names the columns: node,weekday,open,close");
+      return;
+    }
+  // Every malformed line is reported, not only the first.
+  for (size_t r = 1; r < rows.size(); ++r) {
+    const CsvRow& row = rows[r];
+    std::vector<const CsvField*> f;
+    for (const std::string& n : names) {
+      size_t c = columns[n];
+      f.push_back(c < row.fields.size() && !row.fields[c].text.empty() ? &row.fields[c] : nullptr);
+    }
+    if (std::find(f.begin(), f.end(), nullptr) != f.end()) {
+      diags_.error("E0702", at(row.line, 1, 1), "this line needs a node, a weekday, an opening and a closing time",
+                   "node,weekday,open,close as in: blr-wh,mon-fri,09:00,18:00");
+      continue;
+    }
+    const std::string& node = f[0]->text;
+    if (b_.inventory && !b_.inventory->find_node(node)) {
+      std::vector<std::string> ids;
+      for (size_t i = 0; i < b_.inventory->node_count(); ++i) ids.push_back(b_.inventory->node_id(i));
+      diags_.error("E0703", cell_range(row, *f[0]), fmt::format("there is no node '{}'", node),
+                   did_you_mean(node, ids));
+      continue;
+    }
+    auto days = parse_weekdays(f[1]->text);
+    if (days.empty()) {
+      diags_.error("E0703", cell_range(row, *f[1]), fmt::format("'{}' is not a day of the week", f[1]->text),
+                   "write mon, tue, ... sun, or a range such as mon-fri");
+      continue;
+    }
+    auto clock = [&](const CsvField& field, bool closing) -> std::optional<int64_t> {
+      const std::string& t = field.text;
+      size_t colon = t.find(':');
+      bool digits = colon != std::string::npos && colon >= 1 && colon <= 2 && t.size() == colon + 3 &&
+                    std::all_of(t.begin(), t.end(), [](char c) { return c == ':' || (c >= '0' && c <= '9'); });
+      int h = digits ? std::stoi(t.substr(0, colon)) : -1, m = digits ? std::stoi(t.substr(colon + 1)) : -1;
+      if (digits && ((h <= 23 && m <= 59) || (closing && h == 24 && m == 0)))
+        return (static_cast<int64_t>(h) * 60 + m) * 60'000;
+      diags_.error("E0703", cell_range(row, field), fmt::format("'{}' is not a time of day", t),
+                   closing ? "write HH:MM, 00:00 to 24:00" : "write HH:MM, 00:00 to 23:59");
+      return std::nullopt;
+    };
+    auto open = clock(*f[2], false), close = clock(*f[3], true);
+    if (!open || !close) continue;
+    if (*open == *close) {
+      diags_.error("E0703", cell_range(row, *f[3]), "the node closes when it opens",
+                   "for a whole day write 00:00,24:00");
+      continue;
+    }
+    for (int day : days) {
+      if (*close > *open) {
+        hours.add(node, day, {*open, *close});
+      } else {  // open past midnight: the rest of the day, and the next morning
+        hours.add(node, day, {*open, model::kMillisPerDay});
+        hours.add(node, day % 7 + 1, {0, *close});
+      }
+    }
+  }
+  hours.finish();
+  if (b_.inventory)
+    for (size_t i = 0; i < b_.inventory->node_count(); ++i)
+      if (!hours.has_node(b_.inventory->node_id(i)))
+        diags_.warning("W0705", use.path_range,
+                       fmt::format("node '{}' has no working hours in {}, so working time there is missing",
+                                   b_.inventory->node_id(i), use.path),
+                       "give it a line for each day it works");
 }
 
 }  // namespace orderflow::check

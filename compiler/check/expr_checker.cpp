@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "compiler/check/builtin_table.h"
 #include "compiler/check/checker_internal.h"
 #include "compiler/support/suggest.h"
 #include "compiler/syntax/parser.h"
@@ -60,25 +61,6 @@ std::string a_type(const model::Schema& schema, Type t) {
     case TypeKind::Error: return "an invalid value";
   }
   return schema.type_name(t);
-}
-
-struct BuiltinInfo {
-  const char* name;
-  Builtin builtin;
-};
-
-const std::vector<BuiltinInfo>& builtins() {
-  static const std::vector<BuiltinInfo> list = {
-      {"count", Builtin::Count},     {"sum", Builtin::Sum},           {"min", Builtin::Min},
-      {"max", Builtin::Max},         {"prefix", Builtin::Prefix},     {"suffix", Builtin::Suffix},
-      {"lower", Builtin::Lower},     {"upper", Builtin::Upper},       {"length", Builtin::Length},
-      {"contains", Builtin::Contains}, {"starts_with", Builtin::StartsWith}, {"ends_with", Builtin::EndsWith},
-      {"hour", Builtin::Hour},       {"minute", Builtin::Minute},     {"weekday", Builtin::Weekday},
-      {"abs", Builtin::Abs},         {"round", Builtin::Round},       {"amount", Builtin::Amount},
-      {"currency", Builtin::Currency}, {"distance", Builtin::Distance}, {"stock", Builtin::Stock},
-      {"time", Builtin::TimeOf},     {"distinct", Builtin::Distinct},
-  };
-  return list;
 }
 
 }  // namespace
@@ -216,6 +198,7 @@ ExprPtr Checker::check_expr(const ast::Expr& e, Scope& scope, std::optional<Type
       return p;
     }
     case ast::ExprKind::In: return check_in(e, scope);
+    case ast::ExprKind::Matches: return check_matches(e, scope);
     case ast::ExprKind::Quantifier: return check_quantifier(e, scope);
     case ast::ExprKind::Comprehension: return check_comprehension(e, scope);
   }
@@ -320,6 +303,10 @@ ExprPtr Checker::check_name(const ast::Expr& e, Scope& scope, std::optional<Type
       case GlobalName::Kind::Rates:
         diags_.error("E0302", e.range, fmt::format("'{}' is a data table that the engine reads by itself", name),
                      "distance() uses the geo table and money comparisons use the rates");
+        return error_expr(e.range);
+      case GlobalName::Kind::Hours:
+        diags_.error("E0302", e.range, fmt::format("'{}' are working hours", name),
+                     fmt::format("count working time with them: working_time_between(a, b, {}, order.node)", name));
         return error_expr(e.range);
     }
   }
@@ -784,6 +771,8 @@ ExprPtr Checker::check_in(const ast::Expr& e, Scope& scope) {
       symbol(rhs.range, g->second.range, "list",
              fmt::format("list {} of {} ({} values)", list.name, type_name(list.element), list.values.size()));
       if (l->type.is_error()) return error_expr(e.range);
+      // A moment is on a calendar when its local date is.
+      if (list.calendar && l->type.kind == TypeKind::Time) l = local_date(std::move(l));
       if (l->type != list.element) {
         diags_.error("E0302", e.args[0]->range,
                      fmt::format("{} holds {}s, but this is {}", list.name, type_name(list.element),
@@ -915,8 +904,10 @@ ExprPtr Checker::check_comprehension(const ast::Expr& e, Scope& scope) {
 // ------------------------------------------------------------ calls
 
 ExprPtr Checker::check_call(const ast::Expr& e, Scope& scope, std::optional<Type> expected) {
-  for (const BuiltinInfo& info : builtins())
-    if (e.text == info.name) return check_builtin(e, scope, info.builtin);
+  if (const BuiltinSpec* spec = find_builtin(e.text)) {
+    symbol(e.name_range, {}, "function", spec->usage, spec->summary);
+    return check_builtin(e, scope, spec->builtin);
+  }
   auto g = globals_.find(e.text);
   if (g != globals_.end() && g->second.kind == GlobalName::Kind::Table) {
     Table& table = b_.tables[g->second.index];
@@ -969,7 +960,8 @@ ExprPtr Checker::check_call(const ast::Expr& e, Scope& scope, std::optional<Type
     return look;
   }
   std::vector<std::string> candidates;
-  for (const BuiltinInfo& info : builtins()) candidates.push_back(info.name);
+  for (const BuiltinSpec& spec : builtin_specs())
+    if (spec.callable) candidates.push_back(spec.name);
   for (const auto& [name, global] : globals_)
     if (global.kind == GlobalName::Kind::Table || global.kind == GlobalName::Kind::KeyedTable)
       candidates.push_back(name);
@@ -980,6 +972,7 @@ ExprPtr Checker::check_call(const ast::Expr& e, Scope& scope, std::optional<Type
 }
 
 ExprPtr Checker::check_builtin(const ast::Expr& e, Scope& scope, Builtin builtin) {
+  if (builtin == Builtin::AddWorkingTime || builtin == Builtin::WorkingTimeBetween) return check_working_time(e, scope, builtin);
   std::vector<ExprPtr> args;
   bool failed = false;
   for (const auto& a : e.args) {
@@ -1073,8 +1066,25 @@ ExprPtr Checker::check_builtin(const ast::Expr& e, Scope& scope, Builtin builtin
     case Builtin::Hour:
     case Builtin::Minute:
     case Builtin::Weekday:
-      if (!arity(1, "hour(order.placed_at)") || !want(0, args[0]->type.kind == TypeKind::Time, "a time")) break;
-      return call(int_type);
+    case Builtin::Date: {
+      if (args.size() != 1 && args.size() != 2) {
+        diags_.error("E0305", e.range, fmt::format("{} takes a time and, if you like, a time zone", e.text),
+                     fmt::format("{}(order.placed_at) or {}(order.placed_at, \"Asia/Singapore\")", e.text, e.text));
+        break;
+      }
+      if (!want(0, args[0]->type.kind == TypeKind::Time, "a time")) break;
+      if (args.size() == 2) {
+        if (!want(1, args[1]->type.kind == TypeKind::String, "a time zone, such as \"Asia/Singapore\",")) break;
+        if (args[1]->kind == ExprKind::Literal && !time_zone_named(args[1]->value.as_string(), args[1]->range)) break;
+      } else if (auto zone = bundle_zone(e.range)) {
+        args.push_back(std::move(zone));
+      }
+      return call(builtin == Builtin::Date ? string_type : int_type);
+    }
+    case Builtin::NextClock:
+    case Builtin::AddWorkingTime:
+    case Builtin::WorkingTimeBetween:
+    case Builtin::Matches: break;  // not called by name
     case Builtin::Abs: {
       if (!arity(1, "abs(x)")) break;
       TypeKind k = args[0]->type.kind;
@@ -1161,6 +1171,110 @@ ExprPtr Checker::check_builtin(const ast::Expr& e, Scope& scope, Builtin builtin
     }
   }
   return error_expr(e.range);
+}
+
+// ------------------------------------------------------------ local time
+
+ExprPtr Checker::bundle_zone(SourceRange range) {
+  if (b_.timezone_name.empty()) return nullptr;
+  auto zone = make(ExprKind::Literal, Type::of(TypeKind::String), range);
+  zone->value = intern_value(Value::string(b_.timezone_name));
+  return zone;
+}
+
+ExprPtr Checker::local_date(ExprPtr time) {
+  SourceRange range = time->range;
+  auto c = make(ExprKind::Call, Type::of(TypeKind::String), range);
+  c->builtin = Builtin::Date;
+  c->maybe_missing = time->maybe_missing;
+  c->args.push_back(std::move(time));
+  if (auto zone = bundle_zone(range)) c->args.push_back(std::move(zone));
+  return c;
+}
+
+ExprPtr Checker::check_working_time(const ast::Expr& e, Scope& scope, Builtin builtin) {
+  bool adding = builtin == Builtin::AddWorkingTime;
+  const char* usage = adding ? "add_working_time(order.placed_at, 4h, warehouse_hours, order.node)"
+                             : "working_time_between(order.entered(accepted), now, warehouse_hours, order.node)";
+  if (e.args.size() != 4) {
+    for (const auto& a : e.args) check_expr(*a, scope);
+    diags_.error("E0305", e.range, fmt::format("{} takes 4 values", e.text), usage);
+    return error_expr(e.range);
+  }
+  ExprPtr first = check_as(*e.args[0], scope, Type::of(TypeKind::Time), "the start");
+  ExprPtr second = check_as(*e.args[1], scope, Type::of(adding ? TypeKind::Duration : TypeKind::Time),
+                            adding ? "the working time to add" : "the end");
+  ExprPtr node = check_expr(*e.args[3], scope);
+  int hours = -1;
+  const ast::Expr& named = *e.args[2];
+  auto g = named.kind == ast::ExprKind::Name ? globals_.find(named.text) : globals_.end();
+  if (g != globals_.end() && g->second.kind == GlobalName::Kind::Hours) {
+    hours = g->second.index;
+    symbol(named.range, g->second.range, "hours", "hours " + named.text);
+  } else {
+    std::vector<std::string> names;
+    for (const auto& [n, global] : globals_)
+      if (global.kind == GlobalName::Kind::Hours) names.push_back(n);
+    diags_.error("E0305", named.range, fmt::format("{} needs working hours here, the name of a `use hours`", e.text),
+                 names.empty() ? "declare them: use hours warehouse_hours from \"data/hours.csv\""
+                               : did_you_mean(named.text, names));
+  }
+  bool node_ok = node->type.is_error() || (node->type.kind == TypeKind::Record && node->type.ref == b_.node_record);
+  if (!node_ok)
+    diags_.error("E0305", node->range,
+                 fmt::format("{} needs a node here, but this is {}", e.text, a_type(b_.schema, node->type)),
+                 "pass order.node, or node in a routing rule");
+  if (hours < 0 || !node_ok || first->type.is_error() || second->type.is_error() || node->type.is_error())
+    return error_expr(e.range);
+  auto c = make(ExprKind::Call, Type::of(adding ? TypeKind::Time : TypeKind::Duration), e.range);
+  c->builtin = builtin;
+  c->index = hours;
+  // Missing too for a node without hours, or none open for ten years.
+  c->maybe_missing = true;
+  c->args.push_back(std::move(first));
+  c->args.push_back(std::move(second));
+  c->args.push_back(std::move(node));
+  if (auto zone = bundle_zone(e.range)) c->args.push_back(std::move(zone));
+  return c;
+}
+
+// ------------------------------------------------------------ text
+
+ExprPtr Checker::check_matches(const ast::Expr& e, Scope& scope) {
+  ExprPtr text = check_expr(*e.args[0], scope);
+  const ast::Expr& pattern = *e.args[1];
+  if (pattern.kind != ast::ExprKind::Literal || pattern.literal_kind != ast::LiteralKind::String) {
+    check_expr(pattern, scope);
+    diags_.error("E0305", pattern.range, "`matches` needs a fixed pattern in quotes",
+                 "order.ship_to.postal_code matches \"^[1-9][0-9]{5}$\"");
+    return error_expr(e.range);
+  }
+  if (!text->type.is_error() && text->type.kind != TypeKind::String) {
+    diags_.error("E0305", text->range,
+                 fmt::format("`matches` reads a text, but this is {}", a_type(b_.schema, text->type)));
+    return error_expr(e.range);
+  }
+  int index = -1;
+  for (size_t i = 0; i < b_.patterns.size(); ++i)
+    if (b_.patterns[i].source() == pattern.string_value) index = static_cast<int>(i);
+  if (index < 0) {
+    std::string error;
+    model::Pattern compiled = model::Pattern::compile(pattern.string_value, error);
+    if (!error.empty()) {
+      diags_.error("E0311", pattern.range, fmt::format("this is not a regular expression: {}", error),
+                   "patterns are RE2 syntax: [0-9]{6} for six digits, ^ and $ for the start and the end, \\. for a dot");
+      return error_expr(e.range);
+    }
+    index = static_cast<int>(b_.patterns.size());
+    b_.patterns.push_back(std::move(compiled));
+  }
+  if (text->type.is_error()) return error_expr(e.range);
+  auto c = make(ExprKind::Call, Type::of(TypeKind::Bool), e.range);
+  c->builtin = Builtin::Matches;
+  c->index = index;
+  c->maybe_missing = text->maybe_missing;
+  c->args.push_back(std::move(text));
+  return c;
 }
 
 // ------------------------------------------------------------ constants

@@ -350,9 +350,11 @@ Decision Checker::check_decision(const ast::Decision& d, PolicyKind kind, Scope&
     diags_.error("E0204", d.reason_range, fmt::format("`{}` needs a reason", word),
                  "the reason is what people and the channel see, for example \"cod_confirmation\"");
   }
+  bool limited = d.hold_for || d.hold_until || d.hold_until_clock;
   if (d.hold_for) out.hold_for = check_as(*d.hold_for, scope, Type::of(TypeKind::Duration), "a hold's time limit");
+  if (d.hold_until || d.hold_until_clock) out.hold_for = hold_until(d, scope);
   if (d.on_timeout) {
-    if (!d.hold_for) {
+    if (!limited) {
       diags_.error("E0204", d.on_timeout->range, "`on timeout` needs a time limit",
                    fmt::format("hold \"{}\" for 24h on timeout ...", d.reason));
     }
@@ -362,12 +364,52 @@ Decision Checker::check_decision(const ast::Decision& d, PolicyKind kind, Scope&
                    "on timeout, accept, cancel \"reason\" or reject \"reason\"");
     }
     out.on_timeout = std::make_unique<Decision>(check_decision(t, PolicyKind::Acceptance, scope, false));
-  } else if (d.hold_for) {
-    diags_.error("E0204", d.hold_for->range,
+  } else if (limited) {
+    diags_.error("E0204", d.hold_for ? d.hold_for->range : d.hold_until_range,
                  fmt::format("what happens when the hold on \"{}\" runs out?", d.reason),
                  "add `on timeout accept` or `on timeout cancel \"reason\"`");
   }
   return out;
+}
+
+// `hold ... until T` and `until next 07:00` are holds for the time left
+// until then, worked out when the rule decides (never less than nothing).
+ExprPtr Checker::hold_until(const ast::Decision& d, Scope& scope) {
+  auto make_expr = [](ExprKind kind, Type type, SourceRange range) {
+    auto e = std::make_unique<Expr>();
+    e->kind = kind;
+    e->type = type;
+    e->range = range;
+    return e;
+  };
+  Type time = Type::of(TypeKind::Time), duration = Type::of(TypeKind::Duration);
+  SourceRange range = d.hold_until_range;
+  ExprPtr until;
+  if (d.hold_until) {
+    until = check_as(*d.hold_until, scope, time, "the end of a hold");
+    if (until->type.is_error()) return until;
+  } else {
+    until = make_expr(ExprKind::Call, time, range);
+    until->builtin = Builtin::NextClock;
+    until->args.push_back(make_expr(ExprKind::Now, time, range));
+    auto clock = make_expr(ExprKind::Literal, Type::of(TypeKind::Int), range);
+    clock->value = Value::integer(*d.hold_until_clock);
+    until->args.push_back(std::move(clock));
+    if (auto zone = bundle_zone(range)) until->args.push_back(std::move(zone));
+  }
+  auto left = make_expr(ExprKind::Arith, duration, range);
+  left->arith = model::ArithForm::TimeDiff;
+  left->maybe_missing = until->maybe_missing;
+  left->args.push_back(std::move(until));
+  left->args.push_back(make_expr(ExprKind::Now, time, range));
+  auto none = make_expr(ExprKind::Literal, duration, range);
+  none->value = Value::duration(0);
+  auto at_least_none = make_expr(ExprKind::Call, duration, range);
+  at_least_none->builtin = Builtin::Max;
+  at_least_none->maybe_missing = left->maybe_missing;
+  at_least_none->args.push_back(std::move(left));
+  at_least_none->args.push_back(std::move(none));
+  return at_least_none;
 }
 
 Route Checker::check_route(const ast::RouteSpec& spec, Scope& outer, SourceRange range) {
@@ -640,6 +682,15 @@ void Checker::check_tests() {
         scope.context = "a test value";
         int slots = 0;
         scope.max_slots = &slots;
+        // A time is written as the order's JSON writes it: "2026-12-02T18:00:00Z".
+        if (field_type.kind == TypeKind::Time && a.value->kind == ast::ExprKind::Literal &&
+            a.value->literal_kind == ast::LiteralKind::String) {
+          if (auto when = model::parse_time(a.value->string_value)) {
+            out.value = Value::time(*when);
+            t.assignments.push_back(std::move(out));
+            continue;
+          }
+        }
         ExprPtr v = check_as(*a.value, scope, field_type, "the value");
         if (v->type.is_error()) continue;
         if (auto value = fold(*v, "a test value")) {

@@ -1,40 +1,12 @@
 // The canonical text of typed expressions and `orderflow check --emit typed`.
 #include <fmt/format.h>
 
+#include "compiler/check/builtin_table.h"
 #include "compiler/check/checker_internal.h"
 
 namespace orderflow::check {
 
 namespace {
-
-const char* builtin_name(Builtin b) {
-  switch (b) {
-    case Builtin::Count: return "count";
-    case Builtin::Sum: return "sum";
-    case Builtin::Min: return "min";
-    case Builtin::Max: return "max";
-    case Builtin::Prefix: return "prefix";
-    case Builtin::Suffix: return "suffix";
-    case Builtin::Lower: return "lower";
-    case Builtin::Upper: return "upper";
-    case Builtin::Length: return "length";
-    case Builtin::Contains: return "contains";
-    case Builtin::StartsWith: return "starts_with";
-    case Builtin::EndsWith: return "ends_with";
-    case Builtin::Hour: return "hour";
-    case Builtin::Minute: return "minute";
-    case Builtin::Weekday: return "weekday";
-    case Builtin::Abs: return "abs";
-    case Builtin::Round: return "round";
-    case Builtin::Amount: return "amount";
-    case Builtin::Currency: return "currency";
-    case Builtin::Distance: return "distance";
-    case Builtin::Stock: return "stock";
-    case Builtin::TimeOf: return "time";
-    case Builtin::Distinct: return "distinct";
-  }
-  return "?";
-}
 
 const char* arith_symbol(model::ArithForm f) {
   using model::ArithForm;
@@ -109,9 +81,11 @@ std::string print_expr(const CheckedBundle& b, const Expr& e) {
     case ExprKind::Comprehension:
       return fmt::format("{} for {} in {}{}", arg(1), e.name, arg(0), e.args.size() > 2 ? " where " + arg(2) : "");
     case ExprKind::Call: {
+      if (e.builtin == Builtin::Matches)
+        return fmt::format("{} matches {}", arg(0), print_value(b, Value::string(b.patterns.at(e.index).source())));
       std::string args;
       for (size_t i = 0; i < e.args.size(); ++i) args += (i ? ", " : "") + arg(i);
-      return fmt::format("{}({})", builtin_name(e.builtin), args);
+      return fmt::format("{}({})", builtin_spec(e.builtin).name, args);
     }
     case ExprKind::TableCall: {
       std::string args;

@@ -5,6 +5,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <fmt/format.h>
+
+#include "compiler/model/local_time.h"
 #include "compiler/model/record.h"
 
 namespace orderflow::engine {
@@ -52,10 +55,29 @@ bool same_value(const Value& x, const Value& y) {
   }
 }
 
+// The time zone argument at `index` (a zone's name), or UTC when the call
+// has none. Zones named in the policy were checked; one read from the
+// order or a data file may not exist.
+std::variant<model::TimeZone, model::OpFailure> zone_argument(const Value* a, size_t n, size_t index) {
+  if (index >= n) return model::TimeZone{};
+  std::string_view name = a[index].as_string();
+  // Most calls name one zone over and over: the bundle's, a node's.
+  thread_local std::string last_name;
+  thread_local model::TimeZone last_zone;
+  if (!last_name.empty() && name == last_name) return last_zone;
+  auto zone = model::TimeZone::find(name);
+  if (!zone) return model::OpFailure{fmt::format("there is no time zone '{}'", name)};
+  last_name = name;
+  last_zone = *zone;
+  return *zone;
+}
+
 }  // namespace
 
-BuiltinResult apply_builtin(const check::CheckedBundle& b, Builtin builtin, model::Type result_type, const Value* a,
-                            size_t n, const model::Inventory* inventory, model::Arena& scratch) {
+BuiltinResult apply_builtin(const check::CheckedBundle& b, const check::Expr& call, const Value* a, size_t n,
+                            const model::Inventory* inventory, model::Arena& scratch) {
+  const Builtin builtin = call.builtin;
+  const model::Type result_type = call.type;
   auto any_missing = [&] {
     for (size_t i = 0; i < n; ++i)
       if (a[i].is_missing()) return true;
@@ -142,15 +164,47 @@ BuiltinResult apply_builtin(const check::CheckedBundle& b, Builtin builtin, mode
     }
     case Builtin::Hour:
     case Builtin::Minute:
-    case Builtin::Weekday: {
+    case Builtin::Weekday:
+    case Builtin::Date: {
       if (any_missing()) return {Value::missing()};
-      constexpr int64_t day = 86'400'000;
-      int64_t ms_of_day = ((a[0].i % day) + day) % day;
-      if (builtin == Builtin::Hour) return {Value::integer(ms_of_day / 3'600'000)};
-      if (builtin == Builtin::Minute) return {Value::integer((ms_of_day / 60'000) % 60)};
-      int64_t days = (a[0].i - ms_of_day) / day;  // 1970-01-01 was a Thursday (4)
-      return {Value::integer(((days % 7) + 7 + 3) % 7 + 1)};
+      auto zone = zone_argument(a, n, 1);
+      if (auto* f = std::get_if<model::OpFailure>(&zone)) return {*f};
+      model::LocalTime local = std::get<model::TimeZone>(zone).local(a[0].i);
+      switch (builtin) {
+        case Builtin::Hour: return {Value::integer(local.hour())};
+        case Builtin::Minute: return {Value::integer(local.minute())};
+        case Builtin::Weekday: return {Value::integer(local.weekday())};
+        default: return {Value::string(scratch.copy(model::format_date(local.day)))};
+      }
     }
+    case Builtin::NextClock: {
+      if (any_missing()) return {Value::missing()};
+      auto zone = zone_argument(a, n, 2);
+      if (auto* f = std::get_if<model::OpFailure>(&zone)) return {*f};
+      return {Value::time(std::get<model::TimeZone>(zone).next_clock(a[0].i, a[1].i))};
+    }
+    case Builtin::AddWorkingTime:
+    case Builtin::WorkingTimeBetween: {
+      if (any_missing()) return {Value::missing()};
+      const model::WorkingHours& hours = b.hours.at(static_cast<size_t>(call.index));
+      model::RecordRef node(b.schema, static_cast<int>(a[2].aux), static_cast<const std::byte*>(a[2].ptr));
+      Value id = node.get("id");
+      if (id.kind != Value::Kind::String) return {Value::missing()};
+      // The node's own clock where it has one, else the bundle's.
+      Value node_zone = node.def().find("timezone") >= 0 ? node.get("timezone") : Value::missing();
+      auto zone = node_zone.kind == Value::Kind::String ? zone_argument(&node_zone, 1, 0) : zone_argument(a, n, 3);
+      if (auto* f = std::get_if<model::OpFailure>(&zone)) return {*f};
+      model::TimeZone z = std::get<model::TimeZone>(zone);
+      if (builtin == Builtin::AddWorkingTime) {
+        auto t = hours.add_working_time(id.as_string(), a[0].i, a[1].i, z);
+        return {t ? Value::time(*t) : Value::missing()};
+      }
+      auto d = hours.working_time_between(id.as_string(), a[0].i, a[1].i, z);
+      return {d ? Value::duration(*d) : Value::missing()};
+    }
+    case Builtin::Matches:
+      if (any_missing()) return {Value::missing()};
+      return {Value::boolean(b.patterns.at(static_cast<size_t>(call.index)).search(a[0].as_string()))};
     case Builtin::Abs: {
       if (any_missing()) return {Value::missing()};
       Value v = a[0];

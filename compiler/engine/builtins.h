@@ -16,10 +16,10 @@ struct BuiltinResult {
   int unplaced_argument = -1;
 };
 
-// `args` are the call's evaluated arguments (missing allowed). Strings made
-// here (lower, upper, currency) are written into `scratch`.
-BuiltinResult apply_builtin(const check::CheckedBundle& bundle, check::Builtin builtin, model::Type result_type,
-                            const model::Value* args, size_t count, const model::Inventory* inventory,
-                            model::Arena& scratch);
+// `args` are the evaluated arguments of `call` (a Call expression; missing
+// allowed). Strings made here (lower, upper, currency, date) are written
+// into `scratch`.
+BuiltinResult apply_builtin(const check::CheckedBundle& bundle, const check::Expr& call, const model::Value* args,
+                            size_t count, const model::Inventory* inventory, model::Arena& scratch);
 
 }  // namespace orderflow::engine

@@ -1,5 +1,7 @@
 #include "compiler/lsp/server.h"
 
+#include "compiler/check/builtin_table.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -216,6 +218,8 @@ json LanguageServer::completion(const json& params) {
   }
   for (const std::string& k : syntax::keywords()) items.push_back({{"label", k}, {"kind", 14}});
   for (const char* root : {"order", "node", "line"}) items.push_back({{"label", root}, {"kind", 6}});
+  for (const check::BuiltinSpec& f : check::builtin_specs())
+    if (f.callable) items.push_back({{"label", f.name}, {"kind", 3}, {"detail", f.usage}, {"documentation", f.summary}});
   if (b) {
     for (size_t e = 0; e < b->schema.enum_count(); ++e) {
       const model::EnumDef& def = b->schema.enum_def(static_cast<int>(e));

@@ -91,6 +91,99 @@ bool DataList::contains(const Value& v) const {
   return std::binary_search(integers.begin(), integers.end(), v.i);
 }
 
+namespace {
+// How far working time is counted before it is called unknown.
+constexpr int64_t kWorkingTimeDays = 3660;
+}  // namespace
+
+void WorkingHours::add(std::string_view node, int weekday, Span span) {
+  uint32_t n = nodes_.add(node);
+  if (n == week_.size()) week_.emplace_back();
+  week_[n][static_cast<size_t>(weekday - 1)].push_back(span);
+}
+
+void WorkingHours::finish() {
+  for (auto& days : week_)
+    for (auto& spans : days) {
+      // Overlapping or touching spans of one day are one span.
+      std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.open < b.open; });
+      std::vector<Span> merged;
+      for (const Span& s : spans) {
+        if (!merged.empty() && s.open <= merged.back().close)
+          merged.back().close = std::max(merged.back().close, s.close);
+        else
+          merged.push_back(s);
+      }
+      spans = std::move(merged);
+    }
+  std::sort(closed_days_.begin(), closed_days_.end());
+  closed_days_.erase(std::unique(closed_days_.begin(), closed_days_.end()), closed_days_.end());
+}
+
+const std::vector<WorkingHours::Span>& WorkingHours::spans(std::string_view node, int weekday) const {
+  static const std::vector<Span> none;
+  int64_t n = nodes_.find(node);
+  if (n < 0 || weekday < 1 || weekday > 7) return none;
+  return week_[static_cast<size_t>(n)][static_cast<size_t>(weekday - 1)];
+}
+
+bool WorkingHours::closed(int64_t day) const {
+  return std::binary_search(closed_days_.begin(), closed_days_.end(), day);
+}
+
+template <typename Visit>
+void WorkingHours::for_each_open(size_t node, int64_t day, TimeZone zone, const Visit& visit) const {
+  if (closed(day)) return;
+  LocalTime midnight{day, 0};
+  for (const Span& s : week_[node][static_cast<size_t>(midnight.weekday() - 1)]) {
+    int64_t open = zone.instant(day, s.open);
+    int64_t close = s.close >= kMillisPerDay ? zone.instant(day + 1, 0) : zone.instant(day, s.close);
+    if (close > open) visit(open, close);
+  }
+}
+
+std::optional<int64_t> WorkingHours::add_working_time(std::string_view node, int64_t from, int64_t duration,
+                                                      TimeZone zone) const {
+  int64_t n = nodes_.find(node);
+  if (n < 0) return std::nullopt;
+  if (duration <= 0) return from;
+  int64_t left = duration;
+  int64_t first = zone.local(from).day;
+  for (int64_t day = first; day < first + kWorkingTimeDays; ++day) {
+    std::optional<int64_t> done;
+    for_each_open(static_cast<size_t>(n), day, zone, [&](int64_t open, int64_t close) {
+      if (done || close <= from) return;
+      int64_t start = std::max(open, from);
+      if (close - start >= left) {
+        done = start + left;
+      } else {
+        left -= close - start;
+      }
+    });
+    if (done) return done;
+  }
+  return std::nullopt;
+}
+
+std::optional<int64_t> WorkingHours::working_time_between(std::string_view node, int64_t from, int64_t to,
+                                                          TimeZone zone) const {
+  if (to < from) {
+    auto back = working_time_between(node, to, from, zone);
+    return back ? std::optional<int64_t>(-*back) : std::nullopt;
+  }
+  int64_t n = nodes_.find(node);
+  if (n < 0) return std::nullopt;
+  int64_t first = zone.local(from).day, last = zone.local(to).day;
+  if (last - first > kWorkingTimeDays) return std::nullopt;
+  int64_t total = 0;
+  for (int64_t day = first; day <= last; ++day)
+    for_each_open(static_cast<size_t>(n), day, zone, [&](int64_t open, int64_t close) {
+      int64_t a = std::max(open, from), b = std::min(close, to);
+      if (b > a) total += b - a;
+    });
+  return total;
+}
+
 std::optional<GeoPoint> GeoTable::locate(std::string_view code) const {
   // Postal codes are often written with a space ("560 001"); ignore it.
   std::string spaceless;

@@ -3,6 +3,7 @@
 // rates, keyed tables, and the nodes and stock that routing chooses between.
 // Loaded once per bundle (by the checker, from the bundle's CSV files) and
 // read-only afterwards, so any number of evaluations may share them.
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -11,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "compiler/model/local_time.h"
 #include "compiler/model/ops.h"
 #include "compiler/model/record.h"
 
@@ -59,14 +61,56 @@ class StringSet {
 };
 
 // A `use list`: its values in file order, with a fast membership test.
+// A `use calendar` is one too: its dates as text, "2026-12-25".
 struct DataList {
   std::string name;
+  bool calendar = false;
   Type element;                  // String or Int
   std::vector<Value> values;     // strings point into `strings`
   StringSet strings;             // when element is String
   std::vector<int64_t> integers; // sorted, when element is Int
 
   bool contains(const Value& v) const;
+};
+
+// A `use hours` table: when each node is open, by local weekday, and the
+// calendar of dates it is closed on. Working time counts only open time.
+class WorkingHours {
+ public:
+  struct Span {
+    int64_t open = 0;   // milliseconds after local midnight
+    int64_t close = 0;  // after open; up to 24:00
+  };
+  std::string name;
+  std::string calendar_name;  // `closed on NAME`, or ""
+
+  // Adds an open span to a node's weekday (1 = Monday); spans past
+  // midnight are given as two, one on each day.
+  void add(std::string_view node, int weekday, Span span);
+  void close_on(int64_t day) { closed_days_.push_back(day); }
+  // Call once every span and closed day is added.
+  void finish();
+  bool has_node(std::string_view node) const { return nodes_.contains(node); }
+  const std::vector<Span>& spans(std::string_view node, int weekday) const;
+
+  // The moment `duration` of open time after `from` at the node, read on
+  // `zone`'s clock; nullopt when the node has no hours or is not open in
+  // the next ten years.
+  std::optional<int64_t> add_working_time(std::string_view node, int64_t from, int64_t duration, TimeZone zone) const;
+  // The open time between two moments (negative when `to` is before
+  // `from`); nullopt when the node has no hours or they are more than ten
+  // years apart.
+  std::optional<int64_t> working_time_between(std::string_view node, int64_t from, int64_t to, TimeZone zone) const;
+
+ private:
+  bool closed(int64_t day) const;
+  // The open spans of a node on a local day, as instants.
+  template <typename Visit>
+  void for_each_open(size_t node, int64_t day, TimeZone zone, const Visit& visit) const;
+
+  TextIndex nodes_;
+  std::vector<std::array<std::vector<Span>, 7>> week_;  // by node number, Monday first
+  std::vector<int64_t> closed_days_;                    // sorted after finish()
 };
 
 struct GeoPoint {

@@ -24,6 +24,7 @@ enum class ExprKind {
   Is,          // args[0] is [not] args[1]
   Presence,    // args[0] is [not] missing|present
   In,          // args[0] [not] in args[1]
+  Matches,     // args[0] matches args[1] (a regular expression)
   Quantifier,  // any|all text in args[0] where args[1]
   // args[0] for text in args[1] [where args[2]]: only as a call's one
   // argument, sum(line.quantity for line in order.lines where ...)
@@ -72,6 +73,10 @@ struct Decision {
   std::string reason;
   SourceRange reason_range;
   ExprPtr hold_for;
+  ExprPtr hold_until;  // hold ... until TIME
+  // hold ... until next 07:00: milliseconds after local midnight
+  std::optional<int64_t> hold_until_clock;
+  SourceRange hold_until_range;  // the `until ...` clause
   std::unique_ptr<Decision> on_timeout;
   SourceRange range;
 };
@@ -141,9 +146,11 @@ struct Policy {
 };
 
 struct UseDecl {
-  enum class Kind { List, Geo, Rates, Table, Nodes, Stock } kind = Kind::List;
+  enum class Kind { List, Geo, Rates, Table, Nodes, Stock, Calendar, Hours } kind = Kind::List;
   std::string name;  // empty for nodes and stock
   SourceRange name_range;
+  std::string closed_on;  // use hours ... closed on CALENDAR
+  SourceRange closed_on_range;
   std::unique_ptr<TypeRef> element;  // use list NAME of TYPE
   std::string record;                // use table NAME of RECORD
   SourceRange record_range;
@@ -283,9 +290,16 @@ struct Test {
 };
 
 // One parsed file. Items keep their source order within each list.
+// `timezone "Asia/Kolkata"`: the bundle's local time.
+struct TimezoneDecl {
+  std::string name;
+  SourceRange range;  // the name
+};
+
 struct ParsedFile {
   FileId file = kNoFile;
   bool had_syntax_errors = false;
+  std::vector<TimezoneDecl> timezones;
   std::vector<Policy> policies;
   std::vector<UseDecl> uses;
   std::vector<ConstDecl> consts;

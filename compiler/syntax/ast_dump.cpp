@@ -69,6 +69,7 @@ class Dumper {
                             at(e->range)));
         break;
       case ExprKind::In: line(d, fmt::format("{}in {}", e->negated ? "not " : "", at(e->range))); break;
+      case ExprKind::Matches: line(d, fmt::format("matches {}", at(e->range))); break;
       case ExprKind::Quantifier:
         line(d, fmt::format("{} {} {}", e->quantifier_all ? "all" : "any", e->text, at(e->range)));
         break;
@@ -104,6 +105,11 @@ class Dumper {
       line(d + 1, "for");
       expr(d + 2, x.hold_for.get());
     }
+    if (x.hold_until) {
+      line(d + 1, "until");
+      expr(d + 2, x.hold_until.get());
+    }
+    if (x.hold_until_clock) line(d + 1, fmt::format("until next {:02d}:{:02d}", *x.hold_until_clock / 3'600'000, *x.hold_until_clock / 60'000 % 60));
     if (x.on_timeout) {
       line(d + 1, "on timeout");
       decision(d + 2, *x.on_timeout);

@@ -235,6 +235,8 @@ class AstBuilder {
           policy->owner = unquote(c->STRING()->getText());
           policy->owner_range = range(c->STRING());
         }
+      } else if (auto* c = item->timezoneDecl()) {
+        out.timezones.push_back({unquote(c->STRING()->getText()), range(c->STRING())});
       } else if (auto* c = item->ruleDecl()) {
         if (!policy)
           outside_policy(range(c->RULE()), "a rule");
@@ -368,7 +370,17 @@ class AstBuilder {
       d.kind = DecisionKind::Hold;
       d.reason = unquote(h->STRING()->getText());
       d.reason_range = range(h->STRING());
-      if (h->expr()) d.hold_for = expr(h->expr());
+      if (auto* limit = h->holdLimit()) {
+        if (auto* f = dynamic_cast<P::HoldForContext*>(limit)) {
+          d.hold_for = expr(f->expr());
+        } else if (auto* u = dynamic_cast<P::HoldUntilContext*>(limit)) {
+          d.hold_until = expr(u->expr());
+          d.hold_until_range = range(u);
+        } else if (auto* n = dynamic_cast<P::HoldUntilClockContext*>(limit)) {
+          d.hold_until_range = range(n);
+          d.hold_until_clock = clock_of_day(n->CLOCK());
+        }
+      }
       if (h->decision()) d.on_timeout = std::make_unique<Decision>(decision(h->decision()));
     } else if (auto* r = dynamic_cast<P::RejectDecisionContext*>(c)) {
       d.kind = DecisionKind::Reject;
@@ -461,6 +473,20 @@ class AstBuilder {
     return r;
   }
 
+  // `07:00` as milliseconds after midnight; a clock that does not exist
+  // (`25:00`, `07:60`) is an error at it, read as midnight.
+  int64_t clock_of_day(antlr4::tree::TerminalNode* clock) {
+    std::string text = clock->getText();
+    size_t colon = text.find(':');
+    int hours = std::stoi(text.substr(0, colon)), minutes = std::stoi(text.substr(colon + 1));
+    if (hours > 23 || minutes > 59) {
+      diagnostics_.error("E0309", range(clock), fmt::format("{} is not a time of day", text),
+                         "write hours 00 to 23 and minutes 00 to 59, as in 07:00 or 18:30");
+      return 0;
+    }
+    return (static_cast<int64_t>(hours) * 60 + minutes) * 60'000;
+  }
+
   UseDecl use(P::UseDeclContext* c) {
     UseDecl u;
     u.range = range(c);
@@ -501,6 +527,20 @@ class AstBuilder {
       u.kind = UseDecl::Kind::Stock;
       u.name_range = range(s->STOCK());
       path = s->STRING();
+    } else if (auto* k = dynamic_cast<P::UseCalendarContext*>(c)) {
+      u.kind = UseDecl::Kind::Calendar;
+      u.name = name(k->name());
+      u.name_range = range(k->name());
+      path = k->STRING();
+    } else if (auto* h = dynamic_cast<P::UseHoursContext*>(c)) {
+      u.kind = UseDecl::Kind::Hours;
+      u.name = name(h->name(0));
+      u.name_range = range(h->name(0));
+      if (h->closed) {
+        u.closed_on = name(h->closed);
+        u.closed_on_range = range(h->closed);
+      }
+      path = h->STRING();
     }
     if (path) {
       u.path = unquote(path->getText());
@@ -825,6 +865,12 @@ class AstBuilder {
     if (auto* x = dynamic_cast<P::InExprContext*>(c)) {
       auto e = make(ExprKind::In, x);
       e->negated = x->NOT() != nullptr;
+      e->args.push_back(expr(x->expr(0)));
+      e->args.push_back(expr(x->expr(1)));
+      return e;
+    }
+    if (auto* x = dynamic_cast<P::MatchesExprContext*>(c)) {
+      auto e = make(ExprKind::Matches, x);
       e->args.push_back(expr(x->expr(0)));
       e->args.push_back(expr(x->expr(1)));
       return e;

@@ -4,6 +4,8 @@
 #include <functional>
 #include <vector>
 
+#include "compiler/model/local_time.h"
+
 namespace orderflow::runtime {
 
 namespace {
@@ -15,23 +17,38 @@ constexpr int64_t kMinute = 60'000;
 constexpr int64_t kHour = 60 * kMinute;
 constexpr int64_t kDay = 24 * kHour;
 
-// The finest clock-face period an expression reads (hour(now): an hour), or 0.
-int64_t clock_face_period(const Expr& e) {
-  int64_t period = 0;
-  auto finer = [&](int64_t p) {
-    if (p > 0 && (period == 0 || p < period)) period = p;
+// The next moment after `from` at which an expression that reads the clock
+// face (hour(now), date(now, "Asia/Kolkata")) may read differently, or
+// nullopt when it reads none.
+std::optional<int64_t> next_clock_face_change(const Expr& e, int64_t from) {
+  std::optional<int64_t> next;
+  auto sooner = [&](std::optional<int64_t> t) {
+    if (t && (!next || *t < *next)) next = t;
   };
-  if (e.kind == ExprKind::Call && !e.args.empty() && reads_clock(*e.args[0])) {
-    switch (e.builtin) {
-      case check::Builtin::Minute: finer(kMinute); break;
-      case check::Builtin::Hour: finer(kHour); break;
-      case check::Builtin::Weekday: finer(kDay); break;
-      default: break;
+  bool face = e.builtin == check::Builtin::Minute || e.builtin == check::Builtin::Hour ||
+              e.builtin == check::Builtin::Weekday || e.builtin == check::Builtin::Date;
+  if (e.kind == ExprKind::Call && face && !e.args.empty() && reads_clock(*e.args[0])) {
+    std::optional<model::TimeZone> zone = model::TimeZone{};
+    if (e.args.size() > 1)
+      zone = e.args[1]->kind == ExprKind::Literal ? model::TimeZone::find(e.args[1]->value.as_string()) : std::nullopt;
+    if (e.builtin == check::Builtin::Minute) {
+      sooner((from / kMinute + 1) * kMinute);  // every zone's offset is whole minutes
+    } else if (!zone) {
+      // A zone read from the order or a node: every offset in use is a
+      // multiple of a quarter of an hour.
+      sooner((from / (15 * kMinute) + 1) * 15 * kMinute);
+    } else {
+      model::LocalTime local = zone->local(from);
+      if (e.builtin == check::Builtin::Hour)
+        sooner(local.hour() == 23 ? zone->instant(local.day + 1, 0) : zone->instant(local.day, (local.hour() + 1) * kHour));
+      else
+        sooner(zone->instant(local.day + 1, 0));
     }
   }
-  for (const auto& a : e.args) finer(clock_face_period(*a));
-  if (e.computed_default) finer(clock_face_period(*e.computed_default));
-  return period;
+  for (const auto& a : e.args) sooner(next_clock_face_change(*a, from));
+  if (e.computed_default) sooner(next_clock_face_change(*e.computed_default, from));
+  if (next && *next <= from) next = from + kMinute;  // a clock that stands still at a gap
+  return next;
 }
 
 // The condition's value when every atom that does not read the clock is
@@ -133,9 +150,8 @@ std::optional<int64_t> next_moment_true(const engine::PolicyEngine& engine, cons
   const int64_t end = from + horizon;
   std::optional<int64_t> look_again;
   for (const Expr* atom : atoms) {
-    if (int64_t period = clock_face_period(*atom)) {
-      int64_t boundary = (from / period + 1) * period;
-      if (!look_again || boundary < *look_again) look_again = boundary;
+    if (auto boundary = next_clock_face_change(*atom, from)) {
+      if (!look_again || *boundary < *look_again) look_again = boundary;
       continue;
     }
     bool first = holds_at(*atom, from);

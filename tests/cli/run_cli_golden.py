@@ -28,6 +28,9 @@ CASES = {
     "test-failing-expectations": ["test", "tests/cli/failing-tests"],
     "explain-across-lines": ["explain", "--bundle", "tests/lang/across-lines", "--order",
                              "tests/lang/across-lines/orders/two-kurta-lines.json", "--now", NOW],
+    # At 23:30 in Bengaluru: held until the next 07:00 there, 7h30m later.
+    "explain-local-time": ["explain", "--bundle", "tests/lang/local-time", "--order",
+                           "tests/lang/local-time/orders/night-cod.json", "--now", "2026-12-02T18:00:00Z"],
     "eval-bad-input": ["eval", "--bundle", EX, "--orders", "tests/cli/bad-orders.jsonl", "--now", NOW],
     "eval-broken-bundle": ["eval", "--bundle", "tests/golden/diagnostics/missing-otherwise.flow",
                            "--orders", f"{EX}/orders/sample.jsonl"],

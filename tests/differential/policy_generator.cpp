@@ -104,7 +104,8 @@ class Generator {
         options = {"0", "1", "2", "3", "7", "100", "-1", "order.customer.order_count", "order.customer.rto_count",
                    "count(order.lines)", "hour(order.placed_at)", "minute(order.placed_at)", "weekday(order.placed_at)",
                    "hour(now)", "length(order.id)", "sum(order.lines.quantity)", "max(order.lines.quantity)",
-                   "min(order.lines.cancelled_quantity)"};
+                   "min(order.lines.cancelled_quantity)", "hour(order.placed_at, \"Asia/Kolkata\")",
+                   "weekday(now, \"America/New_York\")", "minute(order.placed_at, \"Asia/Kathmandu\")"};
         if (rng_.chance(3)) options = {"9223372036854775807"};
         if (!line.empty()) options.insert(options.end(), {line + ".quantity", line + ".cancelled_quantity"});
         if (s.node) options.insert(options.end(), {"node.priority", "node.daily_capacity", "stock(node, \"SKU-1\")"});
@@ -123,7 +124,8 @@ class Generator {
         options = kTexts;
         options.insert(options.end(), {"order.id", "order.external_id", "order.ship_to.postal_code", "order.ship_to.country",
                                        "order.ship_to.city", "order.customer.email", "order.total.currency",
-                                       "order.ship_to.postal_code"});
+                                       "order.ship_to.postal_code", "date(order.placed_at)",
+                                       "date(now, \"Asia/Singapore\")"});
         if (!line.empty()) options.push_back(line + ".sku");
         if (s.node) options.insert(options.end(), {"node.id", "node.region", "node.postal_code"});
         break;
@@ -175,7 +177,7 @@ class Generator {
     auto g = [&](Ty k) { return gen(k, d, s); };
     switch (t) {
       case Ty::Bool: {
-        switch (rng_.below(16)) {
+        switch (rng_.below(17)) {
           case 0:
           case 1:
           case 2: {  // a comparison
@@ -226,6 +228,10 @@ class Generator {
           }
           case 14: return node("$0 == $1", t, {g(Ty::Bool), g(Ty::Bool)});
           case 15: return node("$0 in distinct(order.lines.sku)", t, {g(Ty::Text)});
+          case 16: {
+            std::string pattern = rng_.pick(std::vector<std::string>{"^[1-9][0-9]{5}$", "SKU", "^$", "(?i)^in$", "\\.com$"});
+            return node("$0 matches \"" + pattern + "\"", t, {g(Ty::Text)});
+          }
           default: return leaf_of(t, s);
         }
       }
@@ -329,6 +335,9 @@ std::string acceptance_action(Rng& rng, int i) {
     case 3: return fmt::format("set priority {}", rng.pick(std::vector<std::string>{"urgent", "high", "low"}));
     case 4: return fmt::format("hold \"timed_{}\" for 2h on timeout cancel \"expired_{}\"", i, i);
     case 5: return fmt::format("tag \"t{}\" set priority high", i);
+    case 6: return fmt::format("hold \"night_{}\" until next {} on timeout accept", i,
+                               rng.pick(std::vector<std::string>{"07:00", "00:00", "23:59", "9:30"}));
+    case 7: return fmt::format("hold \"until_{}\" until order.placed_at + 1d on timeout cancel \"late_{}\"", i, i);
     default: return fmt::format("tag \"t{}\"", i);
   }
 }
@@ -385,6 +394,7 @@ std::map<std::string, std::string> Bundle::files() const {
   std::string a =
       "use list pinlist from \"data/pinlist.csv\"\nuse rates fx from \"data/fx.csv\"\nuse geo geo from \"data/geo.csv\"\n"
       "use nodes from \"data/nodes.csv\"\nuse stock from \"data/stock.csv\"\n\npolicy acceptance \"Generated\"\n";
+  if (!timezone.empty()) a += "timezone \"" + timezone + "\"\n";
   for (const Rule& r : acceptance) a += rule_text(r);
   a += "otherwise " + otherwise + "\n";
   out["acceptance.flow"] = a;
@@ -420,6 +430,7 @@ Bundle generate_bundle(Rng& rng, const Sizes& sizes) {
     b.acceptance.push_back(std::move(r));
   }
   b.otherwise = rng.chance(70) ? "accept" : "hold \"review\"";
+  if (rng.chance(50)) b.timezone = rng.pick(std::vector<std::string>{"Asia/Kolkata", "America/Sao_Paulo", "Asia/Dubai"});
   for (int i = 0; i < sizes.routing_rules; ++i) {
     Rule r;
     r.name = fmt::format("R{}", i);

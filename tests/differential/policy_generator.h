@@ -61,6 +61,7 @@ struct Bundle {
   std::vector<Rule> routing;
   std::vector<Rule> escalation;
   std::map<std::string, std::string> data;  // file name under data/ -> content
+  std::string timezone;  // the bundle's `timezone`, or "" for UTC
 
   // File name -> content, ready to write into a bundle folder.
   std::map<std::string, std::string> files() const;
