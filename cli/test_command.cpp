@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/support.h"
 #include "runtime/testing/policy_tests.h"
+#include "runtime/testing/stories.h"
 
 namespace orderflow::cli {
 
@@ -23,7 +24,10 @@ void add_test_command(CLI::App& app, Command& run) {
       auto bundle = load_bundle(o->bundle);
       if (!bundle) return 1;
       auto engine = make_engine(bundle, o->engine);
-      auto results = runtime::run_policy_tests(*engine);
+      runtime::EngineChoice choice;
+      choice.kind = o->engine;
+      runtime::StoryRunner stories(o->bundle, choice);
+      auto results = runtime::run_policy_tests(*engine, &stories);
       size_t passed = 0, failed = 0;
       for (const auto& r : results) {
         if (r.passed) {

@@ -150,6 +150,9 @@ testClause
   | name RAW_STRING                                    # testOrderInline
   | WITH assignment (COMMA assignment)*                # testWith
   | AT STRING                                          # testAt
+  | THEN EVENT name (AT STRING)?                       # testThenEvent
+  | THEN ROUTED                                        # testThenRouted
+  | AFTER expr                                         # testAfter
   | EXPECT NOT? expectation (BY RULE STRING)?          # testExpect
   ;
 assignment : path ASSIGN expr ;
@@ -163,6 +166,7 @@ expectation
   | ESCALATE TO STRING                         # expectEscalate
   | THAT expr                                  # expectThat
   | NO what=(PRIORITY | TAG | NOTIFY | ESCALATE) # expectNone
+  | STATE name                                 # expectState
   ;
 
 // ---------------------------------------------------------------- expressions
@@ -170,6 +174,7 @@ expectation
 
 expr
   : LPAREN expr RPAREN                                   # parenExpr
+  | expr DOT memberName LPAREN (expr (COMMA expr)*)? RPAREN  # methodExpr
   | expr DOT memberName                                  # memberExpr
   | name LPAREN expr FOR name IN expr (WHERE expr)? RPAREN  # comprehensionExpr
   | name LPAREN (expr (COMMA expr)*)? RPAREN             # callExpr
@@ -206,6 +211,7 @@ name
   | TO | ROUTE | PREFER | NEAREST | CHEAPEST | LOWEST | HIGHEST | SPLIT
   | AT | MOST | NO | KEEP | UNITS | SAFETY | STOCK | CONTINUE | WITH | EXPECT | THAT
   | TIMEZONE | CALENDAR | HOURS | CLOSED | UNTIL | NEXT | MATCHES
+  | EVENT | ROUTED | AFTER | STATE
   ;
 
 memberName : name | keyword ;
@@ -228,6 +234,10 @@ CLOSED    : 'closed' ;
 UNTIL     : 'until' ;
 NEXT      : 'next' ;
 MATCHES   : 'matches' ;
+EVENT     : 'event' ;
+ROUTED    : 'routed' ;
+AFTER     : 'after' ;
+STATE     : 'state' ;
 USE       : 'use' ;
 LIST      : 'list' ;
 GEO       : 'geo' ;

@@ -52,6 +52,8 @@ enum class Builtin : uint8_t {
   NextClock,    // (time, ms of day [, zone]) -> time: `until next 07:00`
   AddWorkingTime,      // (time, duration, node [, zone]): index is the `use hours`
   WorkingTimeBetween,  // (time, time, node [, zone]) -> duration: index is the `use hours`
+  Entered,      // (order.state_entered, state) -> time: order.entered(accepted)
+  NodeNamed,    // (node id) -> Node, missing when no node has it: order.node
   Matches,      // (text) -> bool: index is the bundle's pattern. The last (tests/check/builtin_table_test.cpp).
 };
 
@@ -271,6 +273,18 @@ struct TestExpectation {
   std::optional<std::string> by_rule;
   bool negated = false;  // expect not ...
   SourceRange range;
+  size_t after_steps = 0;  // how many story steps come before it
+};
+
+// A step of a test's story (`then event pack`, `then routed`, `after 3h`,
+// `at "..."`): a test with steps, or one expecting a state, runs on the
+// order engine itself, with the bundle deployed in a database of its own.
+struct StoryStep {
+  syntax::StoryStep::Kind kind = syntax::StoryStep::Kind::Event;
+  std::string event;           // Event
+  std::optional<int64_t> at;   // Event: when it happens (else when the story stands); At: the moment
+  int64_t after = 0;           // After: ms
+  SourceRange range;
 };
 
 struct PolicyTest {
@@ -282,7 +296,16 @@ struct PolicyTest {
   std::optional<int64_t> at;  // `at "..."`: the time the test runs at
   std::vector<TestAssignment> assignments;
   std::vector<TestExpectation> expectations;
+  std::vector<StoryStep> steps;
   int slot_count = 2;  // frame slots its `expect that` conditions use
+
+  // Whether it runs on the order engine: it has steps, or expects a state.
+  bool is_story() const {
+    if (!steps.empty()) return true;
+    for (const TestExpectation& x : expectations)
+      if (x.kind == syntax::TestExpectation::Kind::State) return true;
+    return false;
+  }
 };
 
 // ------------------------------------------------------------ bundle

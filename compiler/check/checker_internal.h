@@ -107,6 +107,7 @@ class Checker {
 
   ExprPtr check_name(const syntax::Expr& e, Scope& scope, std::optional<Type> expected);
   ExprPtr check_member(const syntax::Expr& e, Scope& scope);
+  ExprPtr check_method(const syntax::Expr& e, Scope& scope);
   ExprPtr check_call(const syntax::Expr& e, Scope& scope, std::optional<Type> expected);
   ExprPtr check_builtin(const syntax::Expr& e, Scope& scope, Builtin builtin);
   ExprPtr check_literal(const syntax::Expr& e);

@@ -118,6 +118,7 @@ ExprPtr Checker::check_expr(const ast::Expr& e, Scope& scope, std::optional<Type
   switch (e.kind) {
     case ast::ExprKind::Name: return check_name(e, scope, expected);
     case ast::ExprKind::Member: return check_member(e, scope);
+    case ast::ExprKind::Method: return check_method(e, scope);
     case ast::ExprKind::Call: return check_call(e, scope, expected);
     case ast::ExprKind::Literal: return check_literal(e);
     case ast::ExprKind::Now: {
@@ -374,6 +375,42 @@ ExprPtr Checker::field_access(ExprPtr base, int record, int field, SourceRange r
   return f;
 }
 
+ExprPtr Checker::check_method(const ast::Expr& e, Scope& scope) {
+  ExprPtr base = check_expr(*e.args[0], scope);
+  if (base->type.is_error()) return base;
+  bool order = base->type.kind == TypeKind::Record && base->type.ref == b_.order_record;
+  const model::RecordDef* def = order ? &b_.schema.record_def(b_.order_record) : nullptr;
+  if (e.text != "entered" || !order || def->find("state_entered") < 0) {
+    diags_.error("E0104", e.name_range, fmt::format("{} has no function '{}'", b_.source_text(base->range), e.text),
+                 order ? "the order has one: order.entered(STATE), when it last entered that state"
+                       : "only the order has functions: order.entered(STATE)");
+    return error_expr(e.range);
+  }
+  const BuiltinSpec& spec = builtin_spec(Builtin::Entered);
+  symbol(e.name_range, {}, "function", spec.usage, spec.summary);
+  int state_field = def->find("state");
+  Type state_type = state_field >= 0 ? def->fields[state_field].type : Type::error();
+  if (e.args.size() != 2) {
+    diags_.error("E0305", e.range, "order.entered takes one state", "order.entered(accepted)");
+    return error_expr(e.range);
+  }
+  ExprPtr state = check_expr(*e.args[1], scope, state_type);
+  if (state->type.is_error()) return error_expr(e.range);
+  if (state->type != state_type) {
+    diags_.error("E0305", state->range,
+                 fmt::format("order.entered needs a state of the order here, but this is {}",
+                             a_type(b_.schema, state->type)),
+                 "order.entered(accepted)");
+    return error_expr(e.range);
+  }
+  auto c = make(ExprKind::Call, Type::of(TypeKind::Time), e.range);
+  c->builtin = Builtin::Entered;
+  c->maybe_missing = true;
+  c->args.push_back(field_access(std::move(base), b_.order_record, def->find("state_entered"), e.range));
+  c->args.push_back(std::move(state));
+  return c;
+}
+
 ExprPtr Checker::check_member(const ast::Expr& e, Scope& scope) {
   ExprPtr base = check_expr(*e.args[0], scope);
   if (base->type.is_error()) return base;
@@ -382,6 +419,16 @@ ExprPtr Checker::check_member(const ast::Expr& e, Scope& scope) {
   if (t.kind == TypeKind::Record) {
     const model::RecordDef& def = b_.schema.record_def(t.ref);
     int f = def.find(name);
+    // order.node: the node of the order's shipment, looked up by the id the engine keeps.
+    if (f < 0 && name == "node" && t.ref == b_.order_record && b_.node_record >= 0 && def.find("node_id") >= 0) {
+      const BuiltinSpec& spec = builtin_spec(Builtin::NodeNamed);
+      symbol(e.name_range, {}, "field", "Order.node: Node?", spec.summary);
+      auto c = make(ExprKind::Call, b_.schema.record_type(b_.node_record), e.range);
+      c->builtin = Builtin::NodeNamed;
+      c->maybe_missing = true;
+      c->args.push_back(field_access(std::move(base), t.ref, def.find("node_id"), e.range));
+      return c;
+    }
     if (f < 0) {
       std::vector<std::string> fields;
       for (const auto& fd : def.fields) fields.push_back(fd.name);
@@ -1082,6 +1129,8 @@ ExprPtr Checker::check_builtin(const ast::Expr& e, Scope& scope, Builtin builtin
       return call(builtin == Builtin::Date ? string_type : int_type);
     }
     case Builtin::NextClock:
+    case Builtin::Entered:
+    case Builtin::NodeNamed:
     case Builtin::AddWorkingTime:
     case Builtin::WorkingTimeBetween:
     case Builtin::Matches: break;  // not called by name
@@ -1161,8 +1210,7 @@ ExprPtr Checker::check_builtin(const ast::Expr& e, Scope& scope, Builtin builtin
       }
       auto t = model::parse_time(args[0]->value.as_string());
       if (!t) {
-        diags_.error("E0309", args[0]->range, "this is not a time",
-                     "write an ISO 8601 time: \"2026-11-20\" or \"2026-11-20T10:00:00+05:30\"");
+        diags_.error("E0309", args[0]->range, "this is not a time", model::why_not_a_time(args[0]->value.as_string()));
         break;
       }
       auto lit = make(ExprKind::Literal, Type::of(TypeKind::Time), e.range);

@@ -636,8 +636,7 @@ void Checker::check_tests() {
       if (decl.at) {
         t.at = model::parse_time(*decl.at);
         if (!t.at)
-          diags_.error("E0309", decl.at_range, "this is not a time",
-                       "write an ISO 8601 time such as \"2026-11-20T10:00:00Z\"");
+          diags_.error("E0309", decl.at_range, "this is not a time", model::why_not_a_time(*decl.at));
       }
       for (const ast::TestAssignment& a : decl.assignments) {
         TestAssignment out;
@@ -705,6 +704,16 @@ void Checker::check_tests() {
         out.strings = x.strings;
         out.by_rule = x.by_rule;
         out.negated = x.negated;
+        out.after_steps = x.after_steps;
+        if (x.kind == ast::TestExpectation::Kind::State) {
+          if (!b_.machine) continue;  // the machine's own errors are reported there
+          if (b_.machine->find_state(x.strings[0]) < 0) {
+            diags_.error("E0803", x.by_rule_range,
+                         fmt::format("machine {} has no state '{}'", b_.machine->name, x.strings[0]),
+                         did_you_mean(x.strings[0], b_.machine->states));
+            continue;
+          }
+        }
         if (x.kind == ast::TestExpectation::Kind::Decision) {
           out.decision = x.decision.kind;
           out.reason = x.decision.reason;
@@ -733,6 +742,36 @@ void Checker::check_tests() {
           diags_.error("E0803", x.by_rule_range, fmt::format("there is no rule \"{}\"", *x.by_rule), hint);
         }
         t.expectations.push_back(std::move(out));
+      }
+      for (const ast::StoryStep& s : decl.steps) {
+        StoryStep out;
+        out.kind = s.kind;
+        out.range = s.range;
+        out.event = s.event;
+        if (s.at) {
+          out.at = model::parse_time(*s.at);
+          if (!out.at)
+            diags_.error("E0309", s.at_range, "this is not a time", model::why_not_a_time(*s.at));
+        }
+        if (s.kind == ast::StoryStep::Kind::Event && b_.machine && b_.machine->event_enum >= 0) {
+          const model::EnumDef& events = b_.schema.enum_def(b_.machine->event_enum);
+          if (events.find(s.event) < 0 && s.event != "reject_allocation")
+            diags_.error("E0608", s.range, fmt::format("unknown event '{}'", s.event), did_you_mean(s.event, events.values));
+        }
+        if (s.kind == ast::StoryStep::Kind::After) {
+          Scope scope;
+          scope.context = "a test";
+          ExprPtr d = check_as(*s.after, scope, Type::of(TypeKind::Duration), "how long the story waits");
+          if (d->type.is_error()) continue;
+          auto v = fold(*d, "how long the story waits");
+          if (!v) continue;
+          if (v->i < 0) {
+            diags_.error("E0306", s.after->range, "a story cannot go back in time", "write how long it waits: after 3h");
+            continue;
+          }
+          out.after = v->i;
+        }
+        t.steps.push_back(std::move(out));
       }
       if (decl.expectations.empty())
         diags_.warning("W0804", decl.name_range, fmt::format("test \"{}\" expects nothing", decl.name),

@@ -202,6 +202,29 @@ BuiltinResult apply_builtin(const check::CheckedBundle& b, const check::Expr& ca
       auto d = hours.working_time_between(id.as_string(), a[0].i, a[1].i, z);
       return {d ? Value::duration(*d) : Value::missing()};
     }
+    case Builtin::Entered: {
+      if (any_missing()) return {Value::missing()};
+      model::Type entry = model::unpack_type(a[0].aux);
+      const model::RecordDef& def = b.schema.record_def(entry.ref);
+      uint32_t state = static_cast<uint32_t>(def.find("state")), at = static_cast<uint32_t>(def.find("at"));
+      for (uint64_t i = 0; i < a[0].size; ++i) {
+        Value e = model::list_element(b.schema, a[0], i);
+        model::RecordRef r(b.schema, entry.ref, static_cast<const std::byte*>(e.ptr));
+        if (r.get(state).i == a[1].i) return {r.get(at)};
+      }
+      return {Value::missing()};
+    }
+    case Builtin::NodeNamed: {
+      const model::Inventory* nodes = inventory ? inventory : b.inventory.get();
+      if (any_missing() || !nodes) return {Value::missing()};
+      uint32_t id = static_cast<uint32_t>(b.schema.record_def(b.node_record).find("id"));
+      for (size_t i = 0; i < nodes->node_count(); ++i) {
+        model::RecordRef node(b.schema, b.node_record, nodes->node(i));
+        if (node.get(id).as_string() == a[0].as_string())
+          return {Value::record(static_cast<uint32_t>(b.node_record), nodes->node(i))};
+      }
+      return {Value::missing()};
+    }
     case Builtin::Matches:
       if (any_missing()) return {Value::missing()};
       return {Value::boolean(b.patterns.at(static_cast<size_t>(call.index)).search(a[0].as_string()))};

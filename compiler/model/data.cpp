@@ -304,7 +304,7 @@ std::variant<Value, std::string> parse_text_value(const Schema& schema, Type typ
     }
     case TypeKind::Time: {
       auto t = parse_time(text);
-      if (!t) return std::string("expected an ISO 8601 time such as 2026-11-20T10:15:00Z");
+      if (!t) return why_not_a_time(text);
       return Value::time(*t);
     }
     case TypeKind::Distance: {

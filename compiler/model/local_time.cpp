@@ -104,4 +104,14 @@ std::variant<int64_t, std::string> parse_date(std::string_view text) {
   return static_cast<int64_t>(date::sys_days(ymd).time_since_epoch().count());
 }
 
+std::string why_not_a_time(std::string_view text) {
+  std::string_view day = text.substr(0, 10);
+  bool date_shaped = day.size() == 10 && day[4] == '-' && day[7] == '-';
+  if (date_shaped) {
+    auto parsed = parse_date(day);
+    if (auto* why = std::get_if<std::string>(&parsed); why && why->starts_with("there is no")) return *why;
+  }
+  return "expected an ISO 8601 time such as 2026-11-20T10:15:00Z or 2026-11-20T15:45:00+05:30";
+}
+
 }  // namespace orderflow::model

@@ -59,5 +59,8 @@ std::string format_date(int64_t day);
 // The day number of "2026-12-25", or a message saying why it is not a date
 // ("2026-02-30": February 2026 has 28 days).
 std::variant<int64_t, std::string> parse_date(std::string_view text);
+// Why a text that parse_time refused is not a time, for a message: the
+// date's own fault when it names no day ("2026-02-30"), else the form.
+std::string why_not_a_time(std::string_view text);
 
 }  // namespace orderflow::model

@@ -15,6 +15,7 @@ namespace orderflow::syntax {
 enum class ExprKind {
   Name,        // text: the identifier
   Member,      // args[0] . text
+  Method,      // args[0] . text ( args[1..] ): order.entered(accepted)
   Call,        // text ( args... )
   Literal,     // literal_kind, text: source spelling, string_value: decoded string
   List,        // [ args... ]
@@ -265,14 +266,27 @@ struct TestAssignment {
 
 struct TestExpectation {
   // NoPriority, NoTag, NoNotify, NoEscalate: `expect no priority` (none at all).
-  enum class Kind { Decision, Priority, Tag, Route, Notify, Escalate, That, NoPriority, NoTag, NoNotify, NoEscalate }
-      kind = Kind::Decision;
+  enum class Kind {
+    Decision, Priority, Tag, Route, Notify, Escalate, That, NoPriority, NoTag, NoNotify, NoEscalate,
+    State,  // expect state S: where the order's story has brought it
+  } kind = Kind::Decision;
   bool negated = false;  // expect not ...: fails when the expectation holds
   Decision decision;
   ExprPtr priority;   // Priority; That: the condition
   std::vector<std::string> strings;  // tag, notify or escalate target, route node ids
   std::optional<std::string> by_rule;
   SourceRange by_rule_range;
+  SourceRange range;
+  size_t after_steps = 0;  // how many of the test's story steps come before it
+};
+
+// A step of a test's story: what happens to the order next.
+struct StoryStep {
+  enum class Kind { Event, Routed, After, At } kind = Kind::Event;
+  std::string event;               // Event
+  std::optional<std::string> at;   // Event: when it happens; At: the moment the story moves to
+  SourceRange at_range;
+  ExprPtr after;                   // After: a duration
   SourceRange range;
 };
 
@@ -287,6 +301,7 @@ struct Test {
   SourceRange at_range;
   std::vector<TestAssignment> assignments;
   std::vector<TestExpectation> expectations;
+  std::vector<StoryStep> steps;
 };
 
 // One parsed file. Items keep their source order within each list.

@@ -70,6 +70,7 @@ class Dumper {
         break;
       case ExprKind::In: line(d, fmt::format("{}in {}", e->negated ? "not " : "", at(e->range))); break;
       case ExprKind::Matches: line(d, fmt::format("matches {}", at(e->range))); break;
+      case ExprKind::Method: line(d, fmt::format("method {} {}", e->text, at(e->range))); break;
       case ExprKind::Quantifier:
         line(d, fmt::format("{} {} {}", e->quantifier_all ? "all" : "any", e->text, at(e->range)));
         break;

@@ -686,11 +686,42 @@ class AstBuilder {
           t.assignments.push_back(std::move(ta));
         }
       } else if (auto* at = dynamic_cast<P::TestAtContext*>(clause)) {
-        t.at = unquote(at->STRING()->getText());
-        t.at_range = range(at->STRING());
+        if (t.steps.empty()) {
+          t.at = unquote(at->STRING()->getText());
+          t.at_range = range(at->STRING());
+        } else {  // later in a story: the clock moves to then
+          StoryStep s;
+          s.kind = StoryStep::Kind::At;
+          s.range = range(at);
+          s.at = unquote(at->STRING()->getText());
+          s.at_range = range(at->STRING());
+          t.steps.push_back(std::move(s));
+        }
+      } else if (auto* ev = dynamic_cast<P::TestThenEventContext*>(clause)) {
+        StoryStep s;
+        s.kind = StoryStep::Kind::Event;
+        s.range = range(ev);
+        s.event = name(ev->name());
+        if (ev->STRING()) {
+          s.at = unquote(ev->STRING()->getText());
+          s.at_range = range(ev->STRING());
+        }
+        t.steps.push_back(std::move(s));
+      } else if (auto* routed = dynamic_cast<P::TestThenRoutedContext*>(clause)) {
+        StoryStep s;
+        s.kind = StoryStep::Kind::Routed;
+        s.range = range(routed);
+        t.steps.push_back(std::move(s));
+      } else if (auto* after = dynamic_cast<P::TestAfterContext*>(clause)) {
+        StoryStep s;
+        s.kind = StoryStep::Kind::After;
+        s.range = range(after);
+        s.after = expr(after->expr());
+        t.steps.push_back(std::move(s));
       } else if (auto* e = dynamic_cast<P::TestExpectContext*>(clause)) {
         TestExpectation x;
         x.range = range(e);
+        x.after_steps = t.steps.size();
         P::ExpectationContext* ex = e->expectation();
         if (auto* d = dynamic_cast<P::ExpectDecisionContext*>(ex)) {
           x.kind = TestExpectation::Kind::Decision;
@@ -713,6 +744,10 @@ class AstBuilder {
         } else if (auto* th = dynamic_cast<P::ExpectThatContext*>(ex)) {
           x.kind = TestExpectation::Kind::That;
           x.priority = expr(th->expr());
+        } else if (auto* st = dynamic_cast<P::ExpectStateContext*>(ex)) {
+          x.kind = TestExpectation::Kind::State;
+          x.strings.push_back(name(st->name()));
+          x.by_rule_range = range(st->name());
         } else if (auto* none = dynamic_cast<P::ExpectNoneContext*>(ex)) {
           switch (none->what->getType()) {
             case P::PRIORITY: x.kind = TestExpectation::Kind::NoPriority; break;
@@ -867,6 +902,13 @@ class AstBuilder {
       e->negated = x->NOT() != nullptr;
       e->args.push_back(expr(x->expr(0)));
       e->args.push_back(expr(x->expr(1)));
+      return e;
+    }
+    if (auto* x = dynamic_cast<P::MethodExprContext*>(c)) {
+      auto e = make(ExprKind::Method, x);
+      e->text = member_name(x->memberName());
+      e->name_range = range(x->memberName());
+      for (auto* a : x->expr()) e->args.push_back(expr(a));
       return e;
     }
     if (auto* x = dynamic_cast<P::MatchesExprContext*>(c)) {

@@ -43,18 +43,44 @@ class SeenInventory final : public model::Inventory {
 }  // namespace
 
 void stamp_state(const check::CheckedBundle& bundle, const Lifecycle& lifecycle, OrderImage& image,
-                 const std::string& state, int64_t since) {
+                 const StoredOrder& order) {
   const model::RecordDef& rec = bundle.schema.record_def(bundle.order_record);
   int state_field = rec.find("state");
   int state_enum = lifecycle.machine().state_enum;
-  if (state_field >= 0 && state_enum >= 0) {
-    int ordinal = bundle.schema.enum_def(state_enum).find(state);
-    if (ordinal >= 0)
-      set_field(bundle, image, {{bundle.order_record, state_field}},
-                model::Value::enumeration(static_cast<uint32_t>(state_enum), ordinal));
-  }
+  auto state_value = [&](const std::string& state) -> std::optional<model::Value> {
+    int ordinal = state_enum >= 0 ? bundle.schema.enum_def(state_enum).find(state) : -1;
+    if (ordinal < 0) return std::nullopt;
+    return model::Value::enumeration(static_cast<uint32_t>(state_enum), ordinal);
+  };
+  if (state_field >= 0)
+    if (auto v = state_value(order.state)) set_field(bundle, image, {{bundle.order_record, state_field}}, *v);
   int since_field = rec.find("state_since");
-  if (since_field >= 0) set_field(bundle, image, {{bundle.order_record, since_field}}, model::Value::time(since));
+  if (since_field >= 0)
+    set_field(bundle, image, {{bundle.order_record, since_field}}, model::Value::time(order.state_since));
+  int node_field = rec.find("node_id");
+  if (node_field >= 0 && !order.node.empty())
+    set_field(bundle, image, {{bundle.order_record, node_field}},
+              model::Value::string(image.arena().copy(order.node)));
+  int entered_field = rec.find("state_entered");
+  if (entered_field >= 0 && !order.entered.empty()) {
+    model::Type entry = bundle.schema.element_type(rec.fields[entered_field].type);
+    const model::RecordDef& def = bundle.schema.record_def(entry.ref);
+    const model::FieldDef& state = def.fields[def.find("state")];
+    const model::FieldDef& at = def.fields[def.find("at")];
+    std::byte* data = image.arena().allocate(def.size * order.entered.size());
+    uint64_t count = 0;
+    for (const auto& [name, when] : order.entered) {
+      auto v = state_value(name);
+      if (!v) continue;  // a state the deployment's machine does not have
+      std::byte* record = data + count++ * def.size;
+      model::write_slot(state.type, record + state.offset, *v);
+      model::set_presence_bit(record, state.index);
+      model::write_slot(at.type, record + at.offset, model::Value::time(when));
+      model::set_presence_bit(record, at.index);
+    }
+    set_field(bundle, image, {{bundle.order_record, entered_field}},
+              model::Value::list(model::pack_type(entry), data, count));
+  }
 }
 
 const LoadedDeployment& Explainer::deployment(int64_t id) {
@@ -108,7 +134,7 @@ Explanation Explainer::explain(const std::vector<journal::Record>& history, size
     return out;
   }
   OrderImage& image = std::get<OrderImage>(decoded);
-  stamp_state(bundle, *dep->lifecycle, image, order.state, order.state_since);
+  stamp_state(bundle, *dep->lifecycle, image, order);
 
   engine::EvalInput input;
   input.order = image.data();

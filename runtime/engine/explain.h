@@ -18,10 +18,11 @@
 
 namespace orderflow::runtime {
 
-// Writes the order's state and since when (the engine's, not the
-// channel's) into the image policies read.
+// Writes what the engine keeps of the order (its state, since when, when it
+// entered each state, the node it ships from), not the channel's, into the
+// image policies read.
 void stamp_state(const check::CheckedBundle& bundle, const Lifecycle& lifecycle, OrderImage& image,
-                 const std::string& state, int64_t since);
+                 const StoredOrder& order);
 
 struct Explanation {
   bool available = false;

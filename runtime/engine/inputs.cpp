@@ -121,6 +121,8 @@ Input read_input(const nlohmann::json& json, std::string source) {
       if (!order.order.is_object()) throw Malformed{"$.order: expected the order as a JSON object"};
       order.order.erase("state");
       order.order.erase("state_since");
+      order.order.erase("state_entered");
+      order.order.erase("node_id");
       input.body = std::move(order);
     } else if (type == "event") {
       input.body = read_event(json);

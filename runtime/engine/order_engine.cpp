@@ -471,7 +471,7 @@ class OrderEngine::Step {
   // Writes what the engine keeps in the order (its state and since when)
   // into the image that policies read.
   void sync_image() {
-    if (o_.image) stamp_state(bundle_, life_, *o_.image, o_.stored.state, o_.stored.state_since);
+    if (o_.image) stamp_state(bundle_, life_, *o_.image, o_.stored);
   }
 
   int64_t at() const { return at_; }
@@ -1241,7 +1241,7 @@ bool OrderEngine::would_route(const LiveOrder& o, int64_t at) {
   DecodeResult decoded = decode_order(bundle, nlohmann::json::parse(o.stored.order, nullptr, false));
   if (std::holds_alternative<DecodeError>(decoded)) return true;  // routing it again says what is wrong
   OrderImage& image = std::get<OrderImage>(decoded);
-  stamp_state(bundle, *o.dep->lifecycle, image, o.stored.state, o.stored.state_since);
+  stamp_state(bundle, *o.dep->lifecycle, image, o.stored);
   engine::EvalInput input;
   input.order = image.data();
   input.now = at;
@@ -1260,7 +1260,7 @@ std::set<std::string> OrderEngine::usable_nodes(const LiveOrder& o, int64_t at) 
   DecodeResult decoded = decode_order(bundle, nlohmann::json::parse(o.stored.order, nullptr, false));
   if (std::holds_alternative<DecodeError>(decoded)) return nodes;
   OrderImage& image = std::get<OrderImage>(decoded);
-  stamp_state(bundle, *o.dep->lifecycle, image, o.stored.state, o.stored.state_since);
+  stamp_state(bundle, *o.dep->lifecycle, image, o.stored);
   engine::EvalInput input;
   input.order = image.data();
   input.now = at;

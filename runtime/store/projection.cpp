@@ -42,6 +42,11 @@ struct Apply {
   void operator()(const journal::StateChanged& s) {
     if (s.entered) {
       order.state_since = record.at;
+      auto last = std::find_if(order.entered.begin(), order.entered.end(), [&](const auto& e) { return e.first == s.to; });
+      if (last != order.entered.end())
+        last->second = record.at;
+      else
+        order.entered.emplace_back(s.to, record.at);
       order.state_entry = s.entry;
       order.fired.clear();
       if (s.to != "held") order.hold.reset();
@@ -50,6 +55,7 @@ struct Apply {
     order.lines = s.lines;
   }
   void operator()(const journal::Decided& d) {
+    if (d.decision == "route" && !d.shipments.empty()) order.node = d.shipments.front().node;
     if (d.decision == "hold") order.hold = Hold{d.reason, d.rule.value_or(""), d.until, d.on_timeout, d.on_timeout_reason};
     if (!d.priority.empty()) order.priority = d.priority;
     add_tags(order, d.tags);

@@ -64,6 +64,8 @@ void fields(V& v, S& s) {
   v("timers", s.timers);
   v("last_seq", s.last_seq);
   v("last_at", s.last_at);
+  v("entered", s.entered);
+  v("node", s.node);
 }
 
 namespace {

@@ -83,6 +83,9 @@ struct StoredOrder {
   std::vector<Allocation> allocations;  // reserved and not yet shipped or released
   std::vector<std::string> excluded_nodes;  // nodes that refused the order
   std::vector<Timer> timers;                // pending
+  // When the order last entered each state it has been in (order.entered).
+  std::vector<std::pair<std::string, int64_t>> entered;
+  std::string node;  // where its shipment comes from: its route's first node (order.node); "" until routed
   int64_t last_seq = 0;
   int64_t last_at = 0;  // when its journal was last written
 

@@ -6,6 +6,7 @@
 
 #include "compiler/check/checker.h"
 #include "runtime/canonical/order_json.h"
+#include "runtime/testing/stories.h"
 
 namespace orderflow::runtime {
 
@@ -22,13 +23,23 @@ std::string decision_text(Verdict v, const std::string& reason) {
 
 }  // namespace
 
-std::vector<PolicyTestResult> run_policy_tests(const engine::PolicyEngine& engine) {
+std::vector<PolicyTestResult> run_policy_tests(const engine::PolicyEngine& engine, StoryRunner* stories) {
   const check::CheckedBundle& b = engine.bundle();
   std::vector<PolicyTestResult> results;
   for (const check::PolicyTest& t : b.tests) {
     PolicyTestResult r;
     r.name = t.name;
     r.range = t.range;
+    if (t.is_story()) {
+      if (stories)
+        stories->run(engine, t, r);
+      else
+        r.failures.push_back("this test follows the order through its life, which needs the bundle's folder: "
+                             "run it with `orderflow test`");
+      r.passed = r.failures.empty();
+      results.push_back(std::move(r));
+      continue;
+    }
     DecodeResult decoded = parse_order(b, t.order_json);
     if (auto* e = std::get_if<DecodeError>(&decoded)) {
       r.failures.push_back(fmt::format("the order ({}) is not valid: {}", t.order_origin, e->text()));
@@ -98,6 +109,7 @@ std::vector<PolicyTestResult> run_policy_tests(const engine::PolicyEngine& engin
           }
           break;
         }
+        case Kind::State: break;  // a story's (above)
         case Kind::That: {
           want = "that " + x.condition_text;
           if (x.condition && engine.condition_holds(*x.condition, t.slot_count, input)) match = &acceptance;

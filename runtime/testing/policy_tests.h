@@ -17,9 +17,13 @@ struct PolicyTestResult {
   std::string summary;                // what actually happened
 };
 
+class StoryRunner;
+
 // Evaluates every test of the engine's bundle: acceptance, then routing for
 // an accepted order, then escalation. `now` is the test's `at`, else the
-// order's placed_at.
-std::vector<PolicyTestResult> run_policy_tests(const engine::PolicyEngine& engine);
+// order's placed_at. A test that tells a story (`then event`, `after`,
+// `expect state`) runs on the order engine through `stories`; without one
+// it fails, saying so.
+std::vector<PolicyTestResult> run_policy_tests(const engine::PolicyEngine& engine, StoryRunner* stories = nullptr);
 
 }  // namespace orderflow::runtime
