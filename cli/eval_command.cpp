@@ -62,11 +62,17 @@ int run_eval(const EvalOptions& o) {
     return 2;
   }
   auto engine = make_engine(bundle, o.engine);
-  std::ifstream in(o.orders);
-  if (!in) {
-    std::cerr << fmt::format("orderflow eval: cannot read '{}'\n", o.orders);
-    return 2;
+  // `--orders -` reads standard input, so that orders can be piped in.
+  std::ifstream file;
+  if (o.orders != "-") {
+    file.open(o.orders);
+    if (!file) {
+      std::cerr << fmt::format("orderflow eval: cannot read '{}'\n", o.orders);
+      return 2;
+    }
   }
+  std::istream& in = o.orders == "-" ? std::cin : file;
+  const std::string shown = o.orders == "-" ? "standard input" : o.orders;
   std::string line;
   size_t line_number = 0, bad = 0, evaluated = 0;
   while (std::getline(in, line)) {
@@ -75,7 +81,7 @@ int run_eval(const EvalOptions& o) {
     runtime::DecodeResult decoded = runtime::parse_order(*bundle, line);
     if (auto* err = std::get_if<runtime::DecodeError>(&decoded)) {
       ++bad;
-      std::cerr << fmt::format("{}:{}: {}\n", o.orders, line_number, err->text());
+      std::cerr << fmt::format("{}:{}: {}\n", shown, line_number, err->text());
       if (o.format == "json")
         std::cout << json_text(nlohmann::ordered_json{{"line", line_number}, {"error", err->text()}}) << "\n";
       else
@@ -128,13 +134,17 @@ int run_explain(const EvalOptions& o) {
     std::cerr << "orderflow explain: --now must be an ISO 8601 time such as 2026-11-20T10:00:00Z\n";
     return 2;
   }
-  std::ifstream in(o.order);
-  if (!in) {
-    std::cerr << fmt::format("orderflow explain: cannot read '{}'\n", o.order);
-    return 2;
-  }
   std::stringstream ss;
-  ss << in.rdbuf();
+  if (o.order == "-") {
+    ss << std::cin.rdbuf();
+  } else {
+    std::ifstream in(o.order);
+    if (!in) {
+      std::cerr << fmt::format("orderflow explain: cannot read '{}'\n", o.order);
+      return 2;
+    }
+    ss << in.rdbuf();
+  }
   runtime::DecodeResult decoded = runtime::parse_order(*bundle, ss.str());
   if (auto* err = std::get_if<runtime::DecodeError>(&decoded)) {
     std::cerr << fmt::format("{}: {}\n", o.order, err->text());
@@ -167,14 +177,14 @@ void add_eval_commands(CLI::App& app, Command& run) {
   auto eval = std::make_shared<EvalOptions>();
   CLI::App* e = app.add_subcommand("eval", "Evaluate orders (one canonical JSON order a line); print one JSON line each");
   add_common(e, *eval);
-  e->add_option("--orders", eval->orders, "Orders, one canonical JSON object a line")->required();
+  e->add_option("--orders", eval->orders, "Orders, one canonical JSON object a line (- for standard input)")->required();
   e->add_option("--format", eval->format, "json (one object a line) or text")->check(CLI::IsMember({"json", "text"}));
   e->callback([eval, &run] { run = [eval] { return run_eval(*eval); }; });
 
   auto explain = std::make_shared<EvalOptions>();
   CLI::App* x = app.add_subcommand("explain", "Show how the policies decide one order, rule by rule");
   add_common(x, *explain);
-  x->add_option("--order", explain->order, "One order in canonical JSON")->required();
+  x->add_option("--order", explain->order, "One order in canonical JSON (- for standard input)")->required();
   x->callback([explain, &run] { run = [explain] { return run_explain(*explain); }; });
 }
 

@@ -8,6 +8,8 @@
 #include <functional>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "compiler/check/checker_internal.h"
 #include "compiler/support/suggest.h"
 
@@ -479,6 +481,54 @@ void Checker::analyze_machine() {
     };
     for (const Rule& r : p.rules) visit(r);
     if (p.otherwise) visit(*p.otherwise);
+  }
+}
+
+// Money in two currencies cannot be compared without exchange rates: each
+// such comparison holds the order with policy_error at run time. Which
+// currencies orders come in is not known here, but the bundle's own money
+// and its tests' orders say which it expects; money in any other is flagged.
+void Checker::analyze_currencies() {
+  if (rates_declared_) return;
+  std::map<std::string, int> seen;  // currency -> how often the bundle writes it
+  std::vector<const MoneyLiteral*> own;
+  auto in_test = [&](const SourceRange& r) {
+    for (const PolicyTest& t : b_.tests)
+      if (t.range.file == r.file && !(r.begin < t.range.begin) && !(t.range.end < r.end)) return true;
+    return false;
+  };
+  for (const MoneyLiteral& m : money_literals_) {
+    if (std::find(b_.bundle_files.begin(), b_.bundle_files.end(), m.range.file) == b_.bundle_files.end()) continue;
+    if (in_test(m.range)) {
+      seen[m.currency] += 2;  // an order's money, as a test writes it
+      continue;
+    }
+    own.push_back(&m);
+    ++seen[m.currency];
+  }
+  for (const PolicyTest& t : b_.tests) {
+    nlohmann::json order = nlohmann::json::parse(t.order_json, nullptr, false);
+    std::function<void(const nlohmann::json&)> walk = [&](const nlohmann::json& j) {
+      if (j.is_object()) {
+        if (auto c = j.find("currency"); c != j.end() && c->is_string()) seen[c->get<std::string>()] += 2;
+        for (const auto& [key, value] : j.items()) walk(value);
+      } else if (j.is_array()) {
+        for (const auto& value : j) walk(value);
+      }
+    };
+    walk(order);
+  }
+  if (seen.size() < 2) return;
+  std::string usual = seen.begin()->first;
+  for (const auto& [currency, count] : seen)
+    if (count > seen[usual]) usual = currency;
+  for (const MoneyLiteral* m : own) {
+    if (m->currency == usual) continue;
+    diags_.warning("W0311", m->range,
+                   fmt::format("this bundle works in {} but has no exchange rates: an amount in {} compared with "
+                               "this {} holds the order with policy_error",
+                               usual, usual, m->currency),
+                   fmt::format("add `use rates fx from \"data/fx.csv\"` (from,to,rate), or write it in {}", usual));
   }
 }
 

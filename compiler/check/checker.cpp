@@ -75,6 +75,7 @@ void Checker::run() {
   check_tests();
   analyze_rules();
   analyze_machine();
+  analyze_currencies();
   finish();
 }
 

@@ -151,6 +151,7 @@ class Checker {
   Action check_action(const syntax::Action& a, PolicyKind kind, Scope& scope);
   Decision check_decision(const syntax::Decision& d, PolicyKind kind, Scope& scope, bool in_route_else);
   ExprPtr hold_until(const syntax::Decision& d, Scope& scope);
+  void check_test_order_json(const PolicyTest& t, const syntax::Test& decl);
   Route check_route(const syntax::RouteSpec& r, Scope& scope, SourceRange range);
 
   // ---------------------------------------------------------- analysis.cpp
@@ -160,6 +161,15 @@ class Checker {
   void analyze_quantifiers(const Expr& e);
 
   std::vector<std::pair<const Table*, const syntax::Table*>> table_decls_;
+
+  // Money written in the policies, by currency, and the warning when they
+  // mix currencies the bundle has no rates for (analysis.cpp).
+  struct MoneyLiteral {
+    std::string currency;
+    SourceRange range;
+  };
+  std::vector<MoneyLiteral> money_literals_;
+  void analyze_currencies();
 };
 
 

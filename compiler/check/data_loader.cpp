@@ -296,10 +296,14 @@ void Checker::load_data(const syntax::UseDecl& use, FileId file) {
           model::write_slot(fd.type, image + fd.offset, std::get<Value>(v));
           model::set_presence_bit(image, fd.index);
         }
-        if (row.fields.size() > field_of.size()) {
-          diags_.error("E0702", at(row.line, row.fields[field_of.size()].column),
+        // Too few values is as wrong as too many: a missing cost would read
+        // as the field's default (0), and the node would look cheapest.
+        if (row.fields.size() != field_of.size()) {
+          bool extra = row.fields.size() > field_of.size();
+          diags_.error("E0702", at(row.line, extra ? row.fields[field_of.size()].column : 1),
                        fmt::format("this line has {} values but the header names {}", row.fields.size(),
-                                   field_of.size()));
+                                   field_of.size()),
+                       extra ? "" : "leave a value empty with nothing between its commas");
           ok = false;
           continue;
         }
@@ -342,19 +346,34 @@ void Checker::load_data(const syntax::UseDecl& use, FileId file) {
       }
       std::map<std::string, size_t> columns;
       if (!header({"node", "sku", "on_hand"}, {"reserved", "safety_stock"}, columns)) return;
+      // Every line's mistakes are reported in one run, as a .flow file's are.
+      std::map<std::pair<std::string, std::string>, uint32_t> seen;
+      size_t width = rows[0].fields.size();
       for (size_t r = 1; r < rows.size(); ++r) {
         const CsvRow& row = rows[r];
+        if (row.fields.size() != width) {
+          diags_.error("E0702", at(row.line, 1),
+                       fmt::format("this line has {} values but the header names {}", row.fields.size(), width),
+                       "leave a value empty with nothing between its commas: BLR-WH,TEE-M,40,,");
+          continue;
+        }
         const CsvField* node = cell(row, columns["node"]);
         const CsvField* sku = cell(row, columns["sku"]);
-        if (!node || !sku) {
-          diags_.error("E0702", at(row.line, 1), "this line has too few values");
-          return;
-        }
         auto index = b_.inventory->find_node(node->text);
         if (!index) {
+          std::vector<std::string> ids;
+          for (size_t i = 0; i < b_.inventory->node_count(); ++i) ids.push_back(b_.inventory->node_id(i));
+          std::string hint = did_you_mean(node->text, ids);
           diags_.error("E0703", cell_range(row, *node), fmt::format("there is no node '{}'", node->text),
-                       "node ids come from the nodes file");
-          return;
+                       hint.empty() ? "node ids come from the nodes file" : hint);
+          continue;
+        }
+        if (auto [prior, fresh] = seen.emplace(std::pair{node->text, sku->text}, row.line); !fresh) {
+          Diagnostic& d = diags_.error("E0704", at(row.line, 1),
+                                       fmt::format("{} at {} appears twice in '{}'", sku->text, node->text, shown),
+                                       "keep one line for each node and SKU");
+          d.related.push_back({at(prior->second, 1), "first here"});
+          continue;
         }
         model::StockLevel level;
         auto number = [&](const char* column, int64_t& out) {
@@ -370,9 +389,10 @@ void Checker::load_data(const syntax::UseDecl& use, FileId file) {
           out = *d / model::kDecimalScale;
           return true;
         };
-        if (!number("on_hand", level.on_hand) || !number("reserved", level.reserved) ||
-            !number("safety_stock", level.safety))
-          return;
+        bool counts_ok = number("on_hand", level.on_hand);
+        counts_ok &= number("reserved", level.reserved);
+        counts_ok &= number("safety_stock", level.safety);
+        if (!counts_ok) continue;
         b_.inventory->stock(*index, sku->text) = level;
       }
       return;

@@ -352,7 +352,20 @@ ExprPtr Checker::check_name(const ast::Expr& e, Scope& scope, std::optional<Type
   }
   std::vector<std::string> candidates = names_in_scope(scope);
   std::string hint = did_you_mean(name, candidates);
-  if (hint.empty() && scope.order) hint = "fields are read from the order: order." + name;
+  // Only when the order has such a field: `order.blocked_pincodes` is no
+  // better a guess for a list never declared.
+  if (hint.empty() && scope.order && b_.order_record >= 0) {
+    const model::RecordDef& order = b_.schema.record_def(b_.order_record);
+    if (order.find(name) >= 0) {
+      hint = "fields are read from the order: order." + name;
+    } else {
+      for (const auto& f : order.fields)
+        if (f.type.kind == TypeKind::Record && b_.schema.record_def(f.type.ref).find(name) >= 0) {
+          hint = fmt::format("did you mean order.{}.{}?", f.name, name);
+          break;
+        }
+    }
+  }
   diags_.error("E0101", e.range, fmt::format("unknown name '{}'", name), hint);
   return error_expr(e.range);
 }
@@ -538,6 +551,7 @@ ExprPtr Checker::check_literal(const ast::Expr& e) {
         example_currency_ = code;
         example_currency_set_ = true;
       }
+      money_literals_.push_back({code, e.range});
       lit->type = Type::of(TypeKind::Money);
       lit->value = Value::money(*amount, *currency);
       return lit;
@@ -833,6 +847,20 @@ ExprPtr Checker::check_in(const ast::Expr& e, Scope& scope) {
       in->index = g->second.index;
       in->args.push_back(std::move(l));
       return in;
+    }
+  }
+  if (rhs.kind == ast::ExprKind::Name && !globals_.count(rhs.text) && rhs.text != "nodes") {
+    bool local = scope.self_record >= 0 && b_.schema.record_def(scope.self_record).find(rhs.text) >= 0;
+    for (const auto& v : scope.locals) local |= v.name == rhs.text;
+    if (!local) {
+      std::vector<std::string> lists;
+      for (const auto& [n, g] : globals_)
+        if (g.kind == GlobalName::Kind::List) lists.push_back(n);
+      std::string hint = did_you_mean(rhs.text, lists);
+      if (hint.empty())
+        hint = fmt::format("declare the list: use list {} from \"data/{}.csv\" (one value a line)", rhs.text, rhs.text);
+      diags_.error("E0101", rhs.range, fmt::format("there is no list '{}'", rhs.text), hint);
+      return error_expr(e.range);
     }
   }
   ExprPtr r = check_expr(rhs, scope);

@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "compiler/check/checker_internal.h"
 #include "compiler/support/suggest.h"
 
@@ -633,6 +635,7 @@ void Checker::check_tests() {
         diags_.error("E0803", decl.name_range, fmt::format("test \"{}\" names no order", decl.name),
                      "add `order from \"orders/example.json\"` or an inline order in \"\"\" quotes");
       }
+      if (!t.order_json.empty()) check_test_order_json(t, decl);
       if (decl.at) {
         t.at = model::parse_time(*decl.at);
         if (!t.at)
@@ -778,6 +781,44 @@ void Checker::check_tests() {
                        "add what should happen, for example `expect hold \"cod_confirmation\"`");
       b_.tests.push_back(std::move(t));
     }
+  }
+}
+
+// A test's order that is not JSON is an error when the bundle is checked,
+// placed where the mistake is: in the .flow file for an inline order (not
+// at an offset inside the quoted text), in the order file's own lines
+// otherwise.
+void Checker::check_test_order_json(const PolicyTest& t, const syntax::Test& decl) {
+  try {
+    nlohmann::json parsed = nlohmann::json::parse(t.order_json);
+    (void)parsed;
+  } catch (const nlohmann::json::parse_error& e) {
+    // The library's message after its prefix: "unexpected '}'; expected '[', '{', or a literal".
+    std::string what = e.what();
+    size_t dash = what.find(" - ");
+    std::string why = dash == std::string::npos ? what : what.substr(dash + 3);
+    size_t at = std::min<size_t>(e.byte == 0 ? 0 : e.byte - 1, t.order_json.size());
+    uint32_t line = 0, column = 0;  // within the JSON, from 0
+    for (size_t i = 0; i < at; ++i) {
+      if (t.order_json[i] == '\n') {
+        ++line;
+        column = 0;
+      } else if ((static_cast<unsigned char>(t.order_json[i]) & 0xC0) != 0x80) {
+        ++column;
+      }
+    }
+    SourceRange where = decl.order_range;
+    std::string message = fmt::format("the test's order is not JSON: {}", why);
+    if (decl.order_inline) {
+      // The text starts after the opening """.
+      where.begin.line += line;
+      where.begin.column = line == 0 ? where.begin.column + 3 + column : column + 1;
+      where.end = where.begin;
+      where.end.column += 1;
+    } else {
+      message = fmt::format("{} (line {}, column {}) is not JSON: {}", t.order_origin, line + 1, column + 1, why);
+    }
+    diags_.error("E0802", where, message, "an order is a JSON object, as the channel's connector writes it");
   }
 }
 

@@ -266,7 +266,7 @@ std::variant<Value, std::string> parse_text_value(const Schema& schema, Type typ
     }
     case TypeKind::Decimal: {
       auto d = parse_decimal(text);
-      if (!d) return std::string("expected a number (at most six decimal places)");
+      if (!d) return why_not_a_decimal(text);
       return Value::decimal(*d);
     }
     case TypeKind::Float: {

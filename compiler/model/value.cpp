@@ -40,6 +40,23 @@ Type unpack_type(uint32_t packed) {
 
 // ------------------------------------------------------------ decimals
 
+std::string why_not_a_decimal(std::string_view text) {
+  if (text.find(',') != std::string_view::npos)
+    return "write it without separators between thousands: 9999.00, not 9,999.00";
+  if (text.find_first_of("\u20b9$") != std::string_view::npos || text.find("Rs") != std::string_view::npos)
+    return "write the number alone; the currency has a place of its own";
+  // The shape of a number: an optional sign, digits, and at most one point with digits after it.
+  std::string_view body = text;
+  if (!body.empty() && (body[0] == '-' || body[0] == '+')) body.remove_prefix(1);
+  size_t dot = body.find('.');
+  std::string_view whole = body.substr(0, dot), fraction = dot == std::string_view::npos ? "" : body.substr(dot + 1);
+  auto all_digits = [](std::string_view d) { return !d.empty() && d.find_first_not_of("0123456789") == std::string_view::npos; };
+  if (!all_digits(whole) || (dot != std::string_view::npos && !all_digits(fraction)))
+    return "expected a number such as 1250.00";
+  if (fraction.size() > static_cast<size_t>(kDecimalDigits)) return "at most six decimal places";
+  return "this number is too large";
+}
+
 std::optional<int64_t> parse_decimal(std::string_view text) {
   if (text.empty()) return std::nullopt;
   bool negative = false;

@@ -23,6 +23,9 @@ inline constexpr int kDecimalDigits = 6;
 // Parses "7500", "7500.5", "-0.25". Fails on more than six fractional
 // digits (rather than rounding money silently), on overflow and on junk.
 std::optional<int64_t> parse_decimal(std::string_view text);
+// Why parse_decimal refused a text, for a message: thousands separators,
+// a currency sign, too many decimal places, too large.
+std::string why_not_a_decimal(std::string_view text);
 // "7500", "7500.5": the shortest exact form, at least min_fraction digits.
 std::string format_decimal(int64_t micros, int min_fraction = 0);
 

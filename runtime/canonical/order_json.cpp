@@ -126,7 +126,7 @@ class Decoder {
         auto text = decimal_text(j);
         expect(text.has_value(), "a decimal number");
         auto d = model::parse_decimal(*text);
-        if (!d) fail(path, fmt::format("'{}' is not a decimal number with at most six decimal places", *text));
+        if (!d) fail(path, fmt::format("'{}' is not a decimal number: {}", *text, model::why_not_a_decimal(*text)));
         model::write_slot(t, slot, Value::decimal(*d));
         return;
       }
@@ -144,7 +144,7 @@ class Decoder {
         auto text = decimal_text(*amount);
         if (!text) fail(path / "amount", fmt::format("expected a decimal string such as \"7500.00\", found {}", kind_of(*amount)));
         auto d = model::parse_decimal(*text);
-        if (!d) fail(path / "amount", fmt::format("'{}' is not an amount (at most six decimal places)", *text));
+        if (!d) fail(path / "amount", fmt::format("'{}' is not an amount: {}", *text, model::why_not_a_decimal(*text)));
         auto c = model::currency_from_code(currency->get<std::string>());
         if (!c) fail(path / "currency", fmt::format("'{}' is not an ISO 4217 currency code", currency->get<std::string>()));
         model::write_slot(t, slot, Value::money(*d, *c));

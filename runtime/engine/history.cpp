@@ -26,7 +26,7 @@ std::string notifications(const std::vector<journal::Notification>& list) {
 struct Describe {
   std::string operator()(const journal::Received& r) const {
     return fmt::format("received from {} ({} order {}), decided by deployment {} (version {})", r.source, r.channel,
-                       r.external_id, r.deployment, r.version);
+                       r.external_id, r.deployment, r.version.empty() ? "-" : r.version);
   }
   std::string operator()(const journal::StateChanged& s) const {
     std::string out = fmt::format("{}{}{}", s.from.empty() ? "enters " : s.from + " -> ", s.to,
@@ -40,7 +40,7 @@ struct Describe {
         parts.push_back(fmt::format("{} {}", part.quantity, part.state));
         split |= part.state != s.to;
       }
-      lines.push_back(fmt::format("line {}: {}", i, fmt::join(parts, ", ")));
+      lines.push_back(fmt::format("line {}: {}", i + 1, fmt::join(parts, ", ")));  // from 1, as explain counts
     }
     if (split) out += fmt::format("; {}", fmt::join(lines, "; "));
     return out;
@@ -52,7 +52,16 @@ struct Describe {
     if (!d.on_timeout.empty()) out += ", then " + d.on_timeout;
     out += d.rule ? fmt::format(" by rule \"{}\"", *d.rule) : " (no rule decided)";
     out += fmt::format("; deployment {}, version {}", d.deployment, d.version.empty() ? "-" : d.version);
-    if (!d.matched.empty()) out += fmt::format("; rules matched: {}", fmt::join(d.matched, ", "));
+    if (d.policy == "routing") {
+      // A routing rule whose condition held may still have found no node:
+      // it tried and did not route, so it is not one that matched.
+      std::vector<std::string> tried;
+      for (const std::string& rule : d.matched)
+        if (rule != d.rule) tried.push_back(rule);
+      if (!tried.empty()) out += fmt::format("; tried without a route: {}", fmt::join(tried, ", "));
+    } else if (!d.matched.empty()) {
+      out += fmt::format("; rules matched: {}", fmt::join(d.matched, ", "));
+    }
     if (!d.priority.empty()) out += "; priority " + d.priority;
     if (!d.tags.empty()) out += fmt::format("; tagged {}", fmt::join(d.tags, ", "));
     for (const journal::Shipment& s : d.shipments) {
@@ -72,7 +81,7 @@ struct Describe {
     if (!e.lines.empty()) {
       std::vector<std::string> parts;
       for (const journal::LineRef& l : e.lines)
-        parts.push_back(fmt::format("{} x{}", l.line ? fmt::format("line {}", *l.line) : !l.sku.empty() ? l.sku : "line " + l.id,
+        parts.push_back(fmt::format("{} x{}", l.line ? fmt::format("line {}", *l.line + 1) : !l.sku.empty() ? l.sku : "line " + l.id,
                                     l.quantity));
       out += fmt::format(" on {}", fmt::join(parts, ", "));
     }
@@ -81,6 +90,7 @@ struct Describe {
   }
   std::string operator()(const journal::Escalated& e) const {
     std::string out = fmt::format("escalation rules {}: {}", fmt::join(e.rules, ", "), notifications(e.notifications));
+    if (!e.priority.empty()) out += "; priority " + e.priority;
     if (!e.tags.empty()) out += fmt::format("; tagged {}", fmt::join(e.tags, ", "));
     if (!e.error.empty()) out += "; error: " + e.error;
     return out;

@@ -163,8 +163,29 @@ std::vector<PolicyTestResult> run_policy_tests(const engine::PolicyEngine& engin
         continue;
       }
       if (!match) {
-        r.failures.push_back(x.kind == Kind::That ? fmt::format("expected {}, but it is false", want)
-                                                  : fmt::format("expected {}, got {}", want, r.summary));
+        // Said about what was asked for: a priority expected is compared with
+        // the priorities given, not with the decision.
+        std::vector<std::string> given;
+        std::vector<const Outcome*> all = outcomes;
+        all.push_back(&escalation);
+        for (const Outcome* o : all) {
+          if (x.kind == Kind::Priority && o->priority) given.push_back("priority " + engine::priority_name(b, *o->priority));
+          if (x.kind == Kind::Tag)
+            for (const std::string& tag : o->tags) given.push_back(fmt::format("tag \"{}\"", tag));
+          if (x.kind == Kind::Notify || x.kind == Kind::Escalate)
+            for (const auto& n : o->notifications)
+              given.push_back(fmt::format("{} \"{}\"", n.escalation ? "escalate to" : "notify", n.who));
+        }
+        const char* none = x.kind == Kind::Priority ? "no rule set a priority"
+                           : x.kind == Kind::Tag    ? "no rule tagged the order"
+                                                    : "no rule notified anyone";
+        if (x.kind == Kind::That)
+          r.failures.push_back(fmt::format("expected {}, but it is false", want));
+        else if (x.kind == Kind::Priority || x.kind == Kind::Tag || x.kind == Kind::Notify || x.kind == Kind::Escalate)
+          r.failures.push_back(given.empty() ? fmt::format("expected {}, but {} ({})", want, none, r.summary)
+                                             : fmt::format("expected {}, got {}", want, fmt::join(given, ", ")));
+        else
+          r.failures.push_back(fmt::format("expected {}, got {}", want, r.summary));
         continue;
       }
       if (!by_wanted_rule) {

@@ -31,6 +31,8 @@ CASES = {
     # At 23:30 in Bengaluru: held until the next 07:00 there, 7h30m later.
     "explain-local-time": ["explain", "--bundle", "tests/lang/local-time", "--order",
                            "tests/lang/local-time/orders/night-cod.json", "--now", "2026-12-02T18:00:00Z"],
+    # Orders piped in: `--orders -` reads standard input (STDIN below).
+    "eval-standard-input": ["eval", "--bundle", EX, "--orders", "-", "--now", NOW],
     "eval-bad-input": ["eval", "--bundle", EX, "--orders", "tests/cli/bad-orders.jsonl", "--now", NOW],
     "eval-broken-bundle": ["eval", "--bundle", "tests/golden/diagnostics/missing-otherwise.flow",
                            "--orders", f"{EX}/orders/sample.jsonl"],
@@ -40,14 +42,18 @@ CASES = {
 }
 
 
+# What a case reads on standard input, by case.
+STDIN = {"eval-standard-input": "examples/marketplace/orders/sample.jsonl"}
+
 # Commands that evaluate run a second time with `--engine jit`: the compiled
 # code must print exactly what the interpreter printed (but for the engine's
 # name), so these cases are also differential tests.
 EVALUATING = ("eval", "explain", "test")
 
 
-def run(orderflow, source, args):
-    r = subprocess.run([orderflow] + args, cwd=source, capture_output=True, text=True,
+def run(orderflow, source, args, stdin=None):
+    given = open(os.path.join(source, stdin)).read() if stdin else None
+    r = subprocess.run([orderflow] + args, cwd=source, capture_output=True, text=True, input=given,
                        env={**os.environ, "NO_COLOR": "1"})
     return f"$ orderflow {' '.join(args)}\n--- stdout\n{r.stdout}--- stderr\n{r.stderr}--- exit {r.returncode}\n"
 
@@ -67,7 +73,7 @@ def main():
     failed = []
     runs = 0
     for name, args in CASES.items():
-        actual = run(orderflow, source, args)
+        actual = run(orderflow, source, args, STDIN.get(name))
         path = os.path.join(expected_dir, name + ".txt")
         if update:
             with open(path, "w") as f:
@@ -79,7 +85,7 @@ def main():
         want = open(path).read()
         outputs = [(name, actual)]
         if args[0] in EVALUATING:
-            outputs.append((name + " --engine jit", as_interpreted(run(orderflow, source, args + ["--engine", "jit"]), args)))
+            outputs.append((name + " --engine jit", as_interpreted(run(orderflow, source, args + ["--engine", "jit"], STDIN.get(name)), args)))
         for label, output in outputs:
             runs += 1
             if want != output:
