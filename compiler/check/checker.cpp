@@ -66,10 +66,11 @@ void Checker::run() {
   declare_globals();
   declare_timezone();
   declare_data();
+  // Tables first: a computed default may call one.
+  check_tables();
   check_record_defaults();
   load_all_data();
   for (size_t i = 0; i < b_.constants.size(); ++i) check_const(static_cast<int>(i));
-  check_tables();
   check_policies();
   check_machine();
   check_tests();
@@ -532,6 +533,30 @@ void Checker::load_all_data() {
 }
 
 void Checker::check_record_defaults() {
+  // Which defaults read the record (or the clock) is known from their words
+  // before any is checked, so that a default reading a field declared after
+  // it reads that field's default too, whichever is checked first.
+  for (auto* file : all_files_)
+    for (const syntax::RecordDecl& r : file->records) {
+      int record = b_.schema.find_record(r.name);
+      if (record < 0) continue;
+      const model::RecordDef& def = b_.schema.record_def(record);
+      for (const syntax::FieldDecl& f : r.fields) {
+        int field = def.find(f.name);
+        if (!f.default_value || field < 0 || def.fields[field].type.is_error()) continue;
+        std::function<bool(const syntax::Expr&)> reads_record = [&](const syntax::Expr& x) {
+          if (x.kind == syntax::ExprKind::Now || x.kind == syntax::ExprKind::Nodes) return true;
+          if (x.kind == syntax::ExprKind::Name && def.find(x.text) >= 0) return true;
+          for (const auto& a : x.args)
+            if (reads_record(*a)) return true;
+          return false;
+        };
+        if (!reads_record(*f.default_value)) continue;
+        b_.schema.record_def(record).fields[field].default_kind = model::DefaultKind::Computed;
+        b_.computed_defaults[{record, field}] = std::make_unique<Expr>();
+        pending_defaults_.insert({record, field});
+      }
+    }
   for (auto* file : all_files_) {
     for (const syntax::RecordDecl& r : file->records) {
       int record = b_.schema.find_record(r.name);
@@ -542,6 +567,19 @@ void Checker::check_record_defaults() {
         if (field < 0) continue;
         model::FieldDef& fd = b_.schema.record_def(record).fields[field];
         if (fd.type.is_error()) continue;
+        if (pending_defaults_.count({record, field})) {
+          Scope scope;
+          scope.context = "a field default";
+          scope.now = true;
+          scope.self_record = record;
+          int slots = 0;
+          scope.max_slots = &slots;
+          ExprPtr e = check_as(*f.default_value, scope, fd.type, "the default");
+          pending_defaults_.erase({record, field});
+          // Filled in where it stands: fields checked before point at it.
+          if (!e->type.is_error()) *b_.computed_defaults.at({record, field}) = std::move(*e);
+          continue;
+        }
         Scope scope;
         scope.context = "a field default";
         scope.now = true;
@@ -570,6 +608,53 @@ void Checker::check_record_defaults() {
       }
     }
   }
+  check_default_cycles();
+}
+
+// Defaults that read each other in a circle (a = b + 1, b = a + 1) have no
+// value: an error at each, naming the circle.
+void Checker::check_default_cycles() {
+  using Key = std::pair<int, int>;
+  std::map<Key, std::vector<Key>> reads;
+  for (const auto& [key, e] : b_.computed_defaults) {
+    std::function<void(const Expr&)> walk = [&](const Expr& x) {
+      if (x.kind == ExprKind::Field && x.computed_default) reads[key].push_back({x.record, x.field});
+      for (const auto& a : x.args) walk(*a);
+    };
+    walk(*e);
+  }
+  auto name = [&](Key k) {
+    const model::RecordDef& def = b_.schema.record_def(k.first);
+    return def.name + "." + def.fields[k.second].name;
+  };
+  std::map<Key, int> state;  // 1: on the path, 2: done
+  std::vector<Key> path;
+  std::set<Key> reported;
+  std::function<void(Key)> visit = [&](Key k) {
+    state[k] = 1;
+    path.push_back(k);
+    for (Key next : reads[k]) {
+      if (state[next] == 1) {
+        std::vector<Key> circle(std::find(path.begin(), path.end(), next), path.end());
+        for (size_t i = 0; i < circle.size(); ++i) {
+          if (!reported.insert(circle[i]).second) continue;
+          // The circle as read from this field round to it again.
+          std::vector<std::string> names;
+          for (size_t j = 0; j <= circle.size(); ++j) names.push_back(name(circle[(i + j) % circle.size()]));
+          const model::FieldDef& fd = b_.schema.record_def(circle[i].first).fields[circle[i].second];
+          diags_.error("E0113", fd.range,
+                       fmt::format("the default of {} reads itself: {}", name(circle[i]), fmt::join(names, " -> ")),
+                       "give one of them a value that does not depend on the others");
+        }
+      } else if (state[next] == 0) {
+        visit(next);
+      }
+    }
+    path.pop_back();
+    state[k] = 2;
+  };
+  for (const auto& [key, e] : b_.computed_defaults)
+    if (state[key] == 0) visit(key);
 }
 
 Value Checker::intern_value(const Value& v) {

@@ -80,6 +80,10 @@ class Checker {
   bool geo_declared_ = false;
   bool rates_declared_ = false;
   void check_record_defaults();
+  void check_default_cycles();
+  // Computed defaults declared but not yet checked: a field read before its
+  // default is checked may be missing as far as anyone knows.
+  std::set<std::pair<int, int>> pending_defaults_;
   void finish();
   void layout_for_use();
   std::filesystem::path data_path(FileId file, const std::string& relative) const;

@@ -381,7 +381,7 @@ ExprPtr Checker::field_access(ExprPtr base, int record, int field, SourceRange r
     auto it = b_.computed_defaults.find({record, field});
     if (it != b_.computed_defaults.end()) {
       f->computed_default = it->second.get();
-      f->maybe_missing = base->maybe_missing || it->second->maybe_missing;
+      f->maybe_missing = base->maybe_missing || it->second->maybe_missing || pending_defaults_.count({record, field});
     }
   }
   f->args.push_back(std::move(base));
