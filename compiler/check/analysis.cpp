@@ -126,6 +126,7 @@ bool constraint_implies(const Constraint& strong, const Constraint& weak) {
 // it accepts when it tests one expression against constants.
 struct PreparedAtom {
   std::string text;
+  SourceRange range;  // as written, for messages
   std::optional<Constraint> constraint;
   std::string subject;  // what it tests: the constraint's subject, else its text
 };
@@ -133,14 +134,65 @@ struct PreparedAtom {
 PreparedAtom prepare_atom(const CheckedBundle& b, const Expr& e) {
   PreparedAtom p;
   p.text = print_expr(b, e);
+  p.range = e.range;
   p.constraint = constraint_of(b, e);
   p.subject = p.constraint ? p.constraint->subject : p.text;
   return p;
 }
 
+// Whether no value satisfies both: `x > 10000 and x < 5000`, `method is cod
+// and method is upi`, `x in [a, b] and x is c`. Unknown (money in two
+// currencies, with no rates here) is not a contradiction.
+bool constraints_disjoint(const Constraint& a, const Constraint& b) {
+  if (a.subject != b.subject || a.form != b.form) return false;
+  if (a.kind == Constraint::Kind::OneOf || b.kind == Constraint::Kind::OneOf) {
+    const Constraint& set = a.kind == Constraint::Kind::OneOf ? a : b;
+    const Constraint& other = &set == &a ? b : a;
+    for (const Value& v : set.values) {
+      if (other.kind == Constraint::Kind::OneOf) {
+        for (const Value& w : other.values) {
+          auto t = three_way(set.form, v, w);
+          if (!t || *t == 0) return false;
+        }
+      } else {
+        auto t = three_way(set.form, v, other.bound);
+        if (!t || model::compare_outcome(other.op, *t)) return false;
+      }
+    }
+    return true;
+  }
+  bool a_upper = a.op == CompareOp::Lt || a.op == CompareOp::Le;
+  bool b_upper = b.op == CompareOp::Lt || b.op == CompareOp::Le;
+  if (a_upper == b_upper) return false;
+  const Constraint& lower = a_upper ? b : a;
+  const Constraint& upper = a_upper ? a : b;
+  auto t = three_way(lower.form, lower.bound, upper.bound);
+  if (!t) return false;
+  bool strict = lower.op == CompareOp::Gt || upper.op == CompareOp::Lt;
+  return *t > 0 || (*t == 0 && strict);
+}
+
 bool atom_implies(const PreparedAtom& strong, const PreparedAtom& weak) {
   if (strong.text == weak.text) return true;
   return strong.constraint && weak.constraint && constraint_implies(*strong.constraint, *weak.constraint);
+}
+
+// Why a condition's parts cannot all hold (which part admits no value, or
+// which two contradict each other), or nullopt.
+std::optional<std::string> contradiction(const CheckedBundle& bundle, const std::vector<PreparedAtom>& atoms) {
+  for (size_t i = 0; i < atoms.size(); ++i) {
+    const auto& a = atoms[i].constraint;
+    if (!a) continue;
+    if (a->kind == Constraint::Kind::OneOf && a->values.empty())
+      return fmt::format("`{}` tests an empty list", bundle.source_text(atoms[i].range));
+    for (size_t j = i + 1; j < atoms.size(); ++j) {
+      const auto& b = atoms[j].constraint;
+      if (b && constraints_disjoint(*a, *b))
+        return fmt::format("`{}` and `{}` cannot both hold", bundle.source_text(atoms[i].range),
+                           bundle.source_text(atoms[j].range));
+    }
+  }
+  return std::nullopt;
 }
 
 // Whether a rule decides every order it matches. A route that falls through
@@ -215,6 +267,11 @@ void Checker::analyze_rules() {
       if (later.when && is_constant(*later.when) && later.when->type.kind == TypeKind::Bool && !later.when->value.b) {
         diags_.warning("W0402", later.when->range, fmt::format("rule \"{}\" never matches: its condition is false",
                                                                later.name));
+        continue;
+      }
+      if (auto why = contradiction(b_, prepared[i].atoms)) {
+        diags_.warning("W0402", later.when->range, fmt::format("rule \"{}\" never matches: {}", later.name, *why),
+                       "one of the parts is wrong: check the values, or whether `or` was meant");
         continue;
       }
       for (size_t j = 0; j < i; ++j) {
