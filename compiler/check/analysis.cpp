@@ -459,9 +459,15 @@ void Checker::analyze_machine() {
                    fmt::format("add a transition from '{}', or list it after `terminal`", m.states[s]));
     }
     if (has_exit[s] && m.terminal[s]) {
-      diags_.error("E0609", m.state_ranges[s],
-                   fmt::format("state '{}' is terminal but has transitions out of it", m.states[s]),
-                   "a terminal state is where an order ends; remove it from `terminal` or remove the transitions");
+      // At the transition that leaves it, which is what contradicts `terminal`.
+      SourceRange out = m.state_ranges[s];
+      for (const Transition& t : m.transitions)
+        if (std::find(t.sources.begin(), t.sources.end(), static_cast<int>(s)) != t.sources.end()) {
+          out = t.range;
+          break;
+        }
+      diags_.error("E0609", out, fmt::format("state '{}' is terminal but this transition leaves it", m.states[s]),
+                   "a terminal state is where an order ends; remove it from `terminal` or remove the transition");
     }
   }
   if (m.event_enum >= 0) {
