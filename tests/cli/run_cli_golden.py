@@ -33,6 +33,7 @@ CASES = {
                            "tests/lang/local-time/orders/night-cod.json", "--now", "2026-12-02T18:00:00Z"],
     # Orders piped in: `--orders -` reads standard input (STDIN below).
     "eval-standard-input": ["eval", "--bundle", EX, "--orders", "-", "--now", NOW],
+    "check-missing-path": ["check", "tests/cli/no-such-bundle"],
     "eval-bad-input": ["eval", "--bundle", EX, "--orders", "tests/cli/bad-orders.jsonl", "--now", NOW],
     "eval-broken-bundle": ["eval", "--bundle", "tests/golden/diagnostics/missing-otherwise.flow",
                            "--orders", f"{EX}/orders/sample.jsonl"],
