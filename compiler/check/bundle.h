@@ -359,6 +359,16 @@ class CheckedBundle {
   // `timezone "..."`: the bundle's local time (UTC when not declared).
   model::TimeZone timezone;
   std::string timezone_name;  // "" when not declared
+  // channels.csv beside the policies: per channel, units held back from what
+  // it is told it may sell, and the nodes whose stock it sells (all when
+  // none are named). Channels without a line sell every node's, in full.
+  struct ChannelSetting {
+    std::string channel;
+    int64_t buffer = 0;
+    std::vector<std::string> nodes;
+    std::string tag;  // nodes with this tag
+  };
+  std::vector<ChannelSetting> channel_settings;
   // Nodes and stock from `use nodes` / `use stock`, when the bundle has them.
   std::unique_ptr<model::StaticInventory> inventory;
 

@@ -70,6 +70,7 @@ void Checker::run() {
   check_tables();
   check_record_defaults();
   load_all_data();
+  load_channels();
   for (size_t i = 0; i < b_.constants.size(); ++i) check_const(static_cast<int>(i));
   check_policies();
   check_machine();

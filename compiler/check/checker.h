@@ -20,6 +20,9 @@ struct CheckOptions {
   // store. Data files are looked up by their normalised path
   // ("bundle/data/blocked.csv").
   std::map<std::string, std::string> overlay;
+  // The bundle's folder, where its channels.csv is looked for; default: the
+  // first path when it is a folder, else the folder of the first file.
+  std::string bundle_root;
 };
 
 // What a name in the source refers to; the language server's hover and

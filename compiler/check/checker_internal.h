@@ -143,6 +143,8 @@ class Checker {
                   const std::function<SourceRange(uint32_t, uint32_t, uint32_t)>& at,
                   const std::function<SourceRange(const CsvRow&, const CsvField&)>& cell_range);
   void declare_timezone();
+  // channels.csv at the bundle's root, checked like any data file.
+  void load_channels();
   // A zone named in a policy: checked here, with a did-you-mean.
   std::optional<model::TimeZone> time_zone_named(std::string_view name, SourceRange range);
 

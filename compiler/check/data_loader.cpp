@@ -521,4 +521,112 @@ void Checker::load_hours(const syntax::UseDecl& use, const std::vector<CsvRow>& 
                        "give it a line for each day it works");
 }
 
+void Checker::load_channels() {
+  namespace fs = std::filesystem;
+  fs::path root = options_.bundle_root;
+  if (root.empty() && !paths_.empty()) {
+    std::error_code ec;
+    root = fs::is_directory(paths_[0], ec) ? fs::path(paths_[0]) : fs::path(paths_[0]).parent_path();
+  }
+  fs::path path = root / "channels.csv";
+  std::string shown = path.lexically_normal().generic_string();
+  std::optional<std::string> text;
+  std::error_code ec;
+  if (auto o = options_.overlay.find(shown); o != options_.overlay.end())
+    text = o->second;
+  else if (fs::is_regular_file(path, ec))
+    text = read_text_file(path);
+  if (!text) return;  // no file: every channel sells every node's stock, in full
+  FileId file = out_.sources->add(shown, *text);
+  report_not_utf8(out_.sources->file(file), file, diags_);
+  auto at = [&](uint32_t line, uint32_t column, uint32_t width = 1) {
+    SourceRange r;
+    r.file = file;
+    r.begin = {line, column};
+    r.end = {line, column + std::max<uint32_t>(width, 1)};
+    return r;
+  };
+  auto cell_range = [&](const CsvRow& row, const CsvField& f) {
+    return at(row.line, f.column, static_cast<uint32_t>(utf8_length(f.text)));
+  };
+  CsvResult csv = read_csv(out_.sources->file(file).text());
+  if (csv.error) {
+    diags_.error("E0702", at(csv.error->line, csv.error->column), fmt::format("malformed CSV: {}", csv.error->message),
+                 "see RFC 4180: values with commas or quotes go in double quotes");
+    return;
+  }
+  int channel_enum = b_.schema.find_enum("Channel");
+  if (csv.rows.empty() || channel_enum < 0) return;
+  std::map<std::string, size_t> columns;
+  for (size_t i = 0; i < csv.rows[0].fields.size(); ++i) columns[csv.rows[0].fields[i].text] = i;
+  for (const char* required : {"channel", "buffer"})
+    if (!columns.count(required)) {
+      diags_.error("E0702", at(csv.rows[0].line, 1), fmt::format("channels.csv has no column '{}'", required),
+                   "the header line names the columns: channel,buffer[,nodes]");
+      return;
+    }
+  const model::EnumDef& channels = b_.schema.enum_def(channel_enum);
+  std::map<std::string, uint32_t> seen;
+  size_t width = csv.rows[0].fields.size();
+  for (size_t r = 1; r < csv.rows.size(); ++r) {
+    const CsvRow& row = csv.rows[r];
+    // `nodes` may be left off the end of a line: every node.
+    size_t needed = std::max(columns["channel"], columns["buffer"]) + 1;
+    if (row.fields.size() > width || row.fields.size() < needed) {
+      diags_.error("E0702", at(row.line, 1),
+                   fmt::format("this line has {} value{} but the header names {}", row.fields.size(),
+                               row.fields.size() == 1 ? "" : "s", width),
+                   "channel,buffer[,nodes]: a channel and the units held back from it");
+      continue;
+    }
+    const CsvField& channel = row.fields[columns["channel"]];
+    const CsvField& buffer = row.fields[columns["buffer"]];
+    bool ok = true;
+    if (channels.find(channel.text) < 0) {
+      diags_.error("E0703", cell_range(row, channel), fmt::format("there is no channel '{}'", channel.text),
+                   did_you_mean(channel.text, channels.values));
+      ok = false;
+    } else if (auto [prior, fresh] = seen.emplace(channel.text, row.line); !fresh) {
+      Diagnostic& d = diags_.error("E0704", at(row.line, 1), fmt::format("'{}' appears twice in channels.csv", channel.text),
+                                   "keep one line for each channel");
+      d.related.push_back({at(prior->second, 1), "first here"});
+      ok = false;
+    }
+    auto units = model::parse_decimal(buffer.text);
+    if (!units || *units % model::kDecimalScale != 0 || *units < 0) {
+      diags_.error("E0703", cell_range(row, buffer), fmt::format("buffer: '{}' is not a count of units", buffer.text),
+                   "the units held back from what the channel is told, 0 or more");
+      ok = false;
+    }
+    CheckedBundle::ChannelSetting setting;
+    setting.channel = channel.text;
+    setting.buffer = units ? *units / model::kDecimalScale : 0;
+    if (auto n = columns.find("nodes"); n != columns.end() && n->second < row.fields.size()) {
+      const CsvField& nodes = row.fields[n->second];
+      if (nodes.text.rfind("tag:", 0) == 0) {
+        setting.tag = nodes.text.substr(4);
+      } else if (!nodes.text.empty() && nodes.text != "*") {
+        for (size_t start = 0; start <= nodes.text.size();) {
+          size_t end = nodes.text.find(';', start);
+          if (end == std::string::npos) end = nodes.text.size();
+          std::string id = nodes.text.substr(start, end - start);
+          start = end + 1;
+          if (id.empty()) continue;
+          if (b_.inventory && !b_.inventory->find_node(id)) {
+            std::vector<std::string> ids;
+            for (size_t i = 0; i < b_.inventory->node_count(); ++i) ids.push_back(b_.inventory->node_id(i));
+            std::string hint = did_you_mean(id, ids);
+            diags_.error("E0703", cell_range(row, nodes), fmt::format("there is no node '{}'", id),
+                         hint.empty() ? "node ids come from the nodes file; `*` is every node, `tag:x` the tagged ones"
+                                      : hint);
+            ok = false;
+          }
+          setting.nodes.push_back(id);
+        }
+      }
+    }
+    if (ok) b_.channel_settings.push_back(std::move(setting));
+  }
+}
+
 }  // namespace orderflow::check

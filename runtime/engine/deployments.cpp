@@ -94,6 +94,7 @@ std::string files_hash(const std::vector<DeploymentFile>& files) {
 
 check::CheckOutcome check_files(const std::string& root, const std::vector<DeploymentFile>& files) {
   check::CheckOptions options;
+  options.bundle_root = root;
   std::vector<std::string> flow_files;
   for (const DeploymentFile& f : files) {
     std::string path = (fs::path(root) / f.path).lexically_normal().generic_string();
@@ -123,12 +124,6 @@ DeployResult deploy_bundle(Store& store, const std::string& dir, int64_t now, co
     return result;
   }
   std::shared_ptr<const check::CheckedBundle> bundle(std::move(checked.bundle));
-  std::string channel_error;
-  ChannelPlan::from_files(*bundle, files, &channel_error);
-  if (!channel_error.empty()) {
-    result.message = channel_error + "; it was not deployed, and the live version stays";
-    return result;
-  }
   // Compiled before it goes live, so that a warning comes now, not with the first order.
   EngineChoice compile = choice;
   compile.wait_for_native = true;
@@ -187,7 +182,7 @@ std::unique_ptr<LoadedDeployment> load_deployment(Store& store, int64_t id, cons
   loaded->bundle = std::shared_ptr<const check::CheckedBundle>(std::move(checked.bundle));
   loaded->engine = make_policy_engine(loaded->bundle, choice);
   loaded->lifecycle = std::make_unique<Lifecycle>(*loaded->bundle);
-  loaded->channels = ChannelPlan::from_files(*loaded->bundle, d->files, nullptr);
+  loaded->channels = ChannelPlan::from_bundle(*loaded->bundle);
   if (const check::Policy* p = loaded->bundle->policy(check::PolicyKind::Escalation))
     for (const check::Rule& r : p->rules) loaded->escalation_reads_clock.push_back(r.when && reads_clock(*r.when));
   d->files.clear();

@@ -143,50 +143,14 @@ int64_t LiveInventory::available(size_t node, std::string_view sku) const {
 
 // ------------------------------------------------------------ channels
 
-ChannelPlan ChannelPlan::from_files(const check::CheckedBundle& bundle, const std::vector<DeploymentFile>& files,
-                                    std::string* error) {
+ChannelPlan ChannelPlan::from_bundle(const check::CheckedBundle& bundle) {
   ChannelPlan plan;
   int channel_enum = bundle.schema.find_enum("Channel");
   if (channel_enum < 0) return plan;
   for (const std::string& c : bundle.schema.enum_def(channel_enum).values) plan.rules.push_back({c, 0, {}, ""});
-  auto file = std::find_if(files.begin(), files.end(), [](const DeploymentFile& f) { return f.path == "channels.csv"; });
-  if (file == files.end()) return plan;
-  check::CsvResult csv = check::read_csv(file->text);
-  auto fail = [&](uint32_t line, const std::string& message) {
-    if (error) *error = fmt::format("channels.csv:{}: {}", line, message);
-    return ChannelPlan{};
-  };
-  if (csv.error) return fail(csv.error->line, csv.error->message);
-  bool header = true;
-  for (const check::CsvRow& row : csv.rows) {
-    if (header) {
-      header = false;
-      continue;
-    }
-    if (row.fields.size() < 2) return fail(row.line, "expected channel,buffer[,nodes]");
-    auto rule = std::find_if(plan.rules.begin(), plan.rules.end(),
-                             [&](const ChannelRule& r) { return r.channel == row.fields[0].text; });
-    if (rule == plan.rules.end()) return fail(row.line, fmt::format("unknown channel '{}'", row.fields[0].text));
-    try {
-      rule->buffer = std::stoll(row.fields[1].text);
-    } catch (const std::exception&) {
-      return fail(row.line, fmt::format("the buffer '{}' is not a whole number", row.fields[1].text));
-    }
-    if (rule->buffer < 0) return fail(row.line, "the buffer cannot be negative");
-    std::string nodes = row.fields.size() > 2 ? row.fields[2].text : "*";
-    if (nodes.rfind("tag:", 0) == 0) {
-      rule->tag = nodes.substr(4);
-    } else if (nodes != "*") {
-      size_t start = 0;
-      while (start <= nodes.size()) {
-        size_t end = nodes.find(';', start);
-        if (end == std::string::npos) end = nodes.size();
-        std::string id = nodes.substr(start, end - start);
-        if (!id.empty()) rule->nodes.push_back(id);
-        start = end + 1;
-      }
-    }
-  }
+  for (const check::CheckedBundle::ChannelSetting& s : bundle.channel_settings)
+    for (ChannelRule& rule : plan.rules)
+      if (rule.channel == s.channel) rule = {s.channel, s.buffer, s.nodes, s.tag};
   return plan;
 }
 

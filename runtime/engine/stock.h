@@ -114,9 +114,9 @@ struct ChannelRule {
 
 struct ChannelPlan {
   std::vector<ChannelRule> rules;  // one per channel of the schema
-  // Parses channels.csv; an error names the line.
-  static ChannelPlan from_files(const check::CheckedBundle& bundle, const std::vector<DeploymentFile>& files,
-                                std::string* error);
+  // From the bundle's channels.csv, which the checker read (and refused
+  // when malformed); channels it does not name sell every node's stock.
+  static ChannelPlan from_bundle(const check::CheckedBundle& bundle);
   // What the channel may be told it can sell of the SKU.
   int64_t sellable(const ChannelRule& rule, const LiveInventory& nodes, std::string_view sku) const;
 };
