@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "compiler/interp/interpreter.h"
@@ -124,6 +125,22 @@ DeployResult deploy_bundle(Store& store, const std::string& dir, int64_t now, co
     return result;
   }
   std::shared_ptr<const check::CheckedBundle> bundle(std::move(checked.bundle));
+  // A deployment keeps what the bundle is: its .flow files and the files
+  // they read (data, test orders, channels.csv); notes and run logs in the
+  // folder are left out, and said to be.
+  std::set<std::string> read;
+  for (size_t i = 0; i < checked.sources->size(); ++i)
+    read.insert(checked.sources->file(static_cast<FileId>(i)).path());
+  for (const check::PolicyTest& t : bundle->tests) read.insert(t.order_origin);
+  std::vector<DeploymentFile> kept;
+  for (DeploymentFile& f : files) {
+    std::string full = (fs::path(dir) / f.path).lexically_normal().generic_string();
+    if (fs::path(f.path).extension() == ".flow" || read.count(full))
+      kept.push_back(std::move(f));
+    else
+      result.left_out.push_back(f.path);
+  }
+  files = std::move(kept);
   // Compiled before it goes live, so that a warning comes now, not with the first order.
   EngineChoice compile = choice;
   compile.wait_for_native = true;
@@ -167,6 +184,9 @@ DeployResult deploy_bundle(Store& store, const std::string& dir, int64_t now, co
   result.status = DeployResult::Status::Deployed;
   result.message = fmt::format("deployed {} as deployment {} (version {}, content {})", dir, result.id,
                                d.version.empty() ? "-" : d.version, d.content_hash.substr(0, 12));
+  if (!result.left_out.empty())
+    result.message += fmt::format("; left out {} file{} the bundle does not read: {}", result.left_out.size(),
+                                  result.left_out.size() == 1 ? "" : "s", fmt::join(result.left_out, ", "));
   return result;
 }
 

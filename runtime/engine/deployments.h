@@ -55,6 +55,7 @@ struct DeployResult {
   std::string message;
   std::string diagnostics;  // rendered, when refused (or with warnings)
   std::string warning;      // the JIT's, when it could not compile something
+  std::vector<std::string> left_out;  // files of the folder the bundle does not read, not kept
 };
 
 // Checks and compiles the bundle; when it is clean, records it and makes it

@@ -287,7 +287,8 @@ TEST_P(EngineTest, MigrationMovesHeldOrdersToTheLiveVersion) {
   submit(example_order("shopify-cod-repeat-rto.json"), "2026-11-20T06:00:00Z");
   TempDir copy;
   std::filesystem::copy(kExample, copy.path(), std::filesystem::copy_options::recursive);
-  std::ofstream(copy.path() + "/notes.md") << "a note, so that the content differs\n";
+  // A comment, so that the content differs (a note beside it would not: deployments keep what the bundle reads).
+  std::ofstream(copy.path() + "/acceptance.flow", std::ios::app) << "# reviewed 2026-11-20\n";
   ASSERT_EQ(deploy_bundle(*store_, copy.path(), at("2026-11-20T06:30:00Z"), choice()).status,
             DeployResult::Status::Deployed);
   restart();

@@ -4,9 +4,12 @@
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <fstream>
+#include <set>
 #include <map>
 #include <thread>
 
+#include "runtime/engine/deployments.h"
 #include "runtime/store/inbox.h"
 #include "tests/runtime/engine_fixture.h"
 
@@ -458,6 +461,34 @@ TEST(SqliteStore, DeploymentsKeepTheirFiles) {
   ASSERT_EQ(back->files.size(), 2u);
   EXPECT_EQ(back->files[1].path, "data/fx.csv");
   EXPECT_EQ(back->files[0].text, "policy acceptance \"x\"\n");
+}
+
+// A deployment is the bundle: its policies and what they read, not the
+// notes and run logs that share its folder (which `diff` would show).
+TEST(Deploy, KeepsWhatTheBundleReadsAndSaysWhatItLeftOut) {
+  TempDir dir;
+  std::filesystem::path bundle = dir.file("bundle");
+  std::filesystem::copy(kExample, bundle, std::filesystem::copy_options::recursive);
+  std::ofstream(bundle / "notes.txt") << "call the Flipkart account manager about the buffer\n";
+  std::ofstream(bundle / "run-2026-11-20.log.txt") << "orderflow run ...\n";
+  auto store = open_sqlite_store(dir.file("a.db"));
+  DeployResult r = deploy_bundle(*store, bundle.string(), 0, EngineChoice{"interp"});
+  ASSERT_EQ(r.status, DeployResult::Status::Deployed) << r.message << r.diagnostics;
+  auto deployed = store->deployments().get(r.id);
+  ASSERT_TRUE(deployed);
+  std::set<std::string> kept;
+  for (const DeploymentFile& f : deployed->files) kept.insert(f.path);
+  EXPECT_TRUE(kept.count("acceptance.flow"));
+  EXPECT_TRUE(kept.count("data/stock.csv"));                        // named by `use stock`
+  EXPECT_TRUE(kept.count("channels.csv"));                          // read beside the policies
+  EXPECT_TRUE(kept.count("orders/flipkart-cod-high-value.json"));   // a test's order
+  EXPECT_FALSE(kept.count("notes.txt"));
+  EXPECT_FALSE(kept.count("run-2026-11-20.log.txt"));
+  EXPECT_FALSE(kept.count("events/day-one.jsonl"));
+  EXPECT_THAT(r.message, HasSubstr("left out"));
+  EXPECT_THAT(r.message, HasSubstr("notes.txt"));
+  // What it keeps is enough to load it again.
+  EXPECT_TRUE(load_deployment(*store, r.id, EngineChoice{"interp"}));
 }
 
 }  // namespace
