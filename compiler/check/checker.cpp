@@ -568,19 +568,6 @@ void Checker::check_record_defaults() {
         if (field < 0) continue;
         model::FieldDef& fd = b_.schema.record_def(record).fields[field];
         if (fd.type.is_error()) continue;
-        if (pending_defaults_.count({record, field})) {
-          Scope scope;
-          scope.context = "a field default";
-          scope.now = true;
-          scope.self_record = record;
-          int slots = 0;
-          scope.max_slots = &slots;
-          ExprPtr e = check_as(*f.default_value, scope, fd.type, "the default");
-          pending_defaults_.erase({record, field});
-          // Filled in where it stands: fields checked before point at it.
-          if (!e->type.is_error()) *b_.computed_defaults.at({record, field}) = std::move(*e);
-          continue;
-        }
         Scope scope;
         scope.context = "a field default";
         scope.now = true;
@@ -588,6 +575,11 @@ void Checker::check_record_defaults() {
         int slots = 0;
         scope.max_slots = &slots;
         ExprPtr e = check_as(*f.default_value, scope, fd.type, "the default");
+        if (pending_defaults_.erase({record, field})) {
+          // Filled in where it stands: fields checked before point at it.
+          if (!e->type.is_error()) *b_.computed_defaults.at({record, field}) = std::move(*e);
+          continue;
+        }
         if (e->type.is_error()) continue;
         bool constant = true;
         std::function<void(const Expr&)> visit = [&](const Expr& x) {

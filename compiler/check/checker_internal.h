@@ -15,6 +15,7 @@ namespace orderflow::check {
 
 struct CsvRow;
 struct CsvField;
+struct CsvPlaces;
 
 // What a bundle-level name stands for.
 struct GlobalName {
@@ -139,9 +140,7 @@ class Checker {
 
   // ---------------------------------------------------------- data_loader.cpp
   void load_data(const syntax::UseDecl& use, FileId file);
-  void load_hours(const syntax::UseDecl& use, const std::vector<CsvRow>& rows,
-                  const std::function<SourceRange(uint32_t, uint32_t, uint32_t)>& at,
-                  const std::function<SourceRange(const CsvRow&, const CsvField&)>& cell_range);
+  void load_hours(const syntax::UseDecl& use, const std::vector<CsvRow>& rows, const CsvPlaces& places);
   void declare_timezone();
   // channels.csv at the bundle's root, checked like any data file.
   void load_channels();

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "compiler/support/source.h"
+
 namespace orderflow::check {
 
 struct CsvField {
@@ -33,5 +35,20 @@ struct CsvResult {
   std::optional<CsvError> error;
 };
 CsvResult read_csv(std::string_view text);
+
+// Where a data file's lines and cells are, for its diagnostics.
+struct CsvPlaces {
+  FileId file = kNoFile;
+  SourceRange at(uint32_t line, uint32_t column, uint32_t width = 1) const {
+    SourceRange r;
+    r.file = file;
+    r.begin = {line, column};
+    r.end = {line, column + (width > 1 ? width : 1)};
+    return r;
+  }
+  SourceRange cell(const CsvRow& row, const CsvField& f) const {
+    return at(row.line, f.column, static_cast<uint32_t>(utf8_length(f.text)));
+  }
+};
 
 }  // namespace orderflow::check

@@ -67,16 +67,9 @@ void Checker::load_data(const syntax::UseDecl& use, FileId file) {
   // Read as the source manager keeps it: any byte that is not UTF-8 reported, and read as U+FFFD.
   report_not_utf8(out_.sources->file(data_file), data_file, diags_);
   text = out_.sources->file(data_file).text();
-  auto at = [&](uint32_t line, uint32_t column, uint32_t width = 1) {
-    SourceRange r;
-    r.file = data_file;
-    r.begin = {line, column};
-    r.end = {line, column + std::max<uint32_t>(width, 1)};
-    return r;
-  };
-  auto cell_range = [&](const CsvRow& row, const CsvField& f) {
-    return at(row.line, f.column, static_cast<uint32_t>(utf8_length(f.text)));
-  };
+  const CsvPlaces places{data_file};
+  auto at = [&](uint32_t line, uint32_t column, uint32_t width = 1) { return places.at(line, column, width); };
+  auto cell_range = [&](const CsvRow& row, const CsvField& f) { return places.cell(row, f); };
   CsvResult csv = read_csv(*text);
   if (csv.error) {
     diags_.error("E0702", at(csv.error->line, csv.error->column), fmt::format("malformed CSV: {}", csv.error->message),
@@ -420,13 +413,13 @@ void Checker::load_data(const syntax::UseDecl& use, FileId file) {
       for (const std::string& d : list.strings.values()) list.values.push_back(Value::string(d));
       return;
     }
-    case syntax::UseDecl::Kind::Hours: load_hours(use, rows, at, cell_range); return;
+    case syntax::UseDecl::Kind::Hours: load_hours(use, rows, places); return;
   }
 }
 
-void Checker::load_hours(const syntax::UseDecl& use, const std::vector<CsvRow>& rows,
-                         const std::function<SourceRange(uint32_t, uint32_t, uint32_t)>& at,
-                         const std::function<SourceRange(const CsvRow&, const CsvField&)>& cell_range) {
+void Checker::load_hours(const syntax::UseDecl& use, const std::vector<CsvRow>& rows, const CsvPlaces& places) {
+  auto at = [&](uint32_t line, uint32_t column, uint32_t width) { return places.at(line, column, width); };
+  auto cell_range = [&](const CsvRow& row, const CsvField& f) { return places.cell(row, f); };
   model::WorkingHours& hours = b_.hours[globals_.at(use.name).index];
   if (!use.closed_on.empty()) {
     auto g = globals_.find(use.closed_on);
@@ -539,16 +532,9 @@ void Checker::load_channels() {
   if (!text) return;  // no file: every channel sells every node's stock, in full
   FileId file = out_.sources->add(shown, *text);
   report_not_utf8(out_.sources->file(file), file, diags_);
-  auto at = [&](uint32_t line, uint32_t column, uint32_t width = 1) {
-    SourceRange r;
-    r.file = file;
-    r.begin = {line, column};
-    r.end = {line, column + std::max<uint32_t>(width, 1)};
-    return r;
-  };
-  auto cell_range = [&](const CsvRow& row, const CsvField& f) {
-    return at(row.line, f.column, static_cast<uint32_t>(utf8_length(f.text)));
-  };
+  const CsvPlaces places{file};
+  auto at = [&](uint32_t line, uint32_t column, uint32_t width = 1) { return places.at(line, column, width); };
+  auto cell_range = [&](const CsvRow& row, const CsvField& f) { return places.cell(row, f); };
   CsvResult csv = read_csv(out_.sources->file(file).text());
   if (csv.error) {
     diags_.error("E0702", at(csv.error->line, csv.error->column), fmt::format("malformed CSV: {}", csv.error->message),
