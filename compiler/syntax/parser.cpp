@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "compiler/model/value.h"
 #include "OrderFlowLexer.h"
 #include "OrderFlowParser.h"
 #include "antlr4-runtime.h"
@@ -137,7 +138,10 @@ class SyntaxErrorListener : public antlr4::BaseErrorListener {
       message = "unexpected " + describe_token(offending);
       if (!expected.empty() && expected.size() <= 6) message += "; expected " + join(expected);
       size_t previous = previous_type(recognizer, offending);
-      if (previous == P::PERCENTAGE && offending->getType() != P::PERCENTAGE &&
+      std::string money = currency_hint(previous_token(recognizer, offending), offending);
+      if (!money.empty())
+        hint = money;
+      else if (previous == P::PERCENTAGE && offending->getType() != P::PERCENTAGE &&
           (offending->getType() == P::INT || offending->getType() == P::DECIMAL || offending->getType() == P::IDENT ||
            offending->getType() == P::LPAREN))
         hint = "a number with % right after it is a percentage (30% is 0.30); a remainder is written with spaces: "
@@ -156,21 +160,52 @@ class SyntaxErrorListener : public antlr4::BaseErrorListener {
   }
 
  private:
-  // The type of the token before the offending one on its line, or 0.
-  static size_t previous_type(antlr4::Recognizer* recognizer, antlr4::Token* offending) {
+  // The token before the offending one on its line, or null.
+  static antlr4::Token* previous_token(antlr4::Recognizer* recognizer, antlr4::Token* offending) {
     auto* parser = dynamic_cast<antlr4::Parser*>(recognizer);
-    if (!parser || offending->getTokenIndex() == 0) return 0;
+    if (!parser || offending->getTokenIndex() == 0) return nullptr;
     auto* stream = dynamic_cast<antlr4::BufferedTokenStream*>(parser->getTokenStream());
-    if (!stream) return 0;
+    if (!stream) return nullptr;
     for (size_t i = offending->getTokenIndex(); i-- > 0;) {
       antlr4::Token* t = stream->get(i);
       if (t->getChannel() != antlr4::Token::DEFAULT_CHANNEL) {
-        if (t->getType() == P::NEWLINE) return 0;
+        if (t->getType() == P::NEWLINE) return nullptr;
         continue;
       }
-      return t->getType();
+      return t;
     }
+    return nullptr;
+  }
+
+  // The type of the token before the offending one on its line, or 0.
+  static size_t previous_type(antlr4::Recognizer* recognizer, antlr4::Token* offending) {
+    antlr4::Token* t = previous_token(recognizer, offending);
+    if (t) return t->getType();
     return 0;
+  }
+
+  // Money written the way people write it on paper, not as the language
+  // reads it: `8000 INRR`, `8000 Rs`, `8000 inr`, `INR 8000`, `8,000 INR`.
+  static std::string currency_hint(antlr4::Token* previous, antlr4::Token* offending) {
+    if (!previous) return {};
+    bool after_number = previous->getType() == P::INT || previous->getType() == P::DECIMAL;
+    std::string word = offending->getText(), upper = word;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (after_number && offending->getType() == P::IDENT) {
+      std::string amount = previous->getText();
+      if (upper == "RS" || upper == "RUPEES" || upper == "RUPEE")
+        return fmt::format("rupees are written with their ISO code: {} INR", amount);
+      if (upper.size() == 3 && model::currency_from_code(upper))
+        return fmt::format("a currency code is written in capitals: {} {}", amount, upper);
+      if (upper.size() == 4 && model::currency_from_code(upper.substr(0, 3)))
+        return fmt::format("did you mean {} {}? A currency is its three-letter ISO code", amount, upper.substr(0, 3));
+    }
+    if (after_number && offending->getType() == P::COMMA)
+      return "write amounts without separators between thousands: 12500 INR, not 12,500 INR";
+    if (previous->getType() == P::IDENT && (offending->getType() == P::INT || offending->getType() == P::DECIMAL) &&
+        model::currency_from_code(previous->getText()))
+      return fmt::format("the amount comes first: {} {}", offending->getText(), previous->getText());
+    return {};
   }
 
   static bool previous_is_number(antlr4::Recognizer* recognizer, antlr4::Token* offending) {
@@ -1057,6 +1092,8 @@ void report_lexical_errors(antlr4::CommonTokenStream& tokens, FileId file, Diagn
       else if (text == "|" || text == "||") hint = "write `or`";
       else if (text == "!") hint = "write `not`, or `!=` for not equal";
       else if (text == "'") hint = "texts are written in double quotes";
+      else if (text == "\u20b9" || text == "$" || text == "\u20ac" || text == "\u00a3")
+        hint = "money is an amount and an ISO currency code after it: 8000 INR, 25 USD";
       else if (text.find("\xe2\x80\x9c") != std::string::npos || text.find("\xe2\x80\x9d") != std::string::npos)
         hint = "use straight double quotes (\"), not curly ones";
       diagnostics.error("E0003", range,
