@@ -49,6 +49,7 @@ struct Describe {
     std::string out = fmt::format("{} policy: {}", d.policy, d.decision);
     if (!d.reason.empty()) out += fmt::format(" \"{}\"", d.reason);
     if (d.hold_for) out += " for " + model::format_duration(*d.hold_for);
+    if (d.until) out += " (until " + model::format_time(*d.until) + ")";  // `until next 07:00` reads as a moment
     if (!d.on_timeout.empty()) out += ", then " + d.on_timeout;
     out += d.rule ? fmt::format(" by rule \"{}\"", *d.rule) : " (no rule decided)";
     out += fmt::format("; deployment {}, version {}", d.deployment, d.version.empty() ? "-" : d.version);

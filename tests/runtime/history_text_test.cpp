@@ -45,6 +45,22 @@ TEST(HistoryText, ARoutingRuleThatFoundNoNodeDidNotMatch) {
             "tried without a route: Nearest dark store; ship TEE x1 from BLR-WH");
 }
 
+TEST(HistoryText, AHoldSaysWhenItRunsOut) {
+  journal::Decided d;
+  d.policy = "acceptance";
+  d.version = "1";
+  d.deployment = 1;
+  d.decision = "hold";
+  d.reason = "night_cod";
+  d.rule = "Night COD";
+  d.hold_for = 27'000'000;  // 7h30m
+  d.until = 1'764'725'400'000;
+  d.on_timeout = "accept";
+  EXPECT_EQ(describe_entry(d),
+            "acceptance policy: hold \"night_cod\" for 7h30m (until 2025-12-03T01:30:00Z), then accept by rule "
+            "\"Night COD\"; deployment 1, version 1");
+}
+
 TEST(HistoryText, AnEscalationShowsItsPriorityAndTags) {
   journal::Escalated e;
   e.rules = {"Late express"};
