@@ -140,6 +140,10 @@ class Checker {
 
   // ---------------------------------------------------------- data_loader.cpp
   void load_data(const syntax::UseDecl& use, FileId file);
+  // Adds a data file to the sources (its bytes that are not UTF-8 reported)
+  // and reads it as CSV; nullopt once malformed CSV is reported.
+  std::optional<std::vector<CsvRow>> read_data_file(const std::string& shown, const std::string& text,
+                                                    CsvPlaces& places);
   void load_hours(const syntax::UseDecl& use, const std::vector<CsvRow>& rows, const CsvPlaces& places);
   void declare_timezone();
   // channels.csv at the bundle's root, checked like any data file.

@@ -43,6 +43,21 @@ std::vector<int> parse_weekdays(std::string_view text) {
 
 }  // namespace
 
+std::optional<std::vector<CsvRow>> Checker::read_data_file(const std::string& shown, const std::string& text,
+                                                           CsvPlaces& places) {
+  places.file = out_.sources->add(shown, text);
+  // Read as the source manager keeps it: any byte that is not UTF-8 reported, and read as U+FFFD.
+  report_not_utf8(out_.sources->file(places.file), places.file, diags_);
+  CsvResult csv = read_csv(out_.sources->file(places.file).text());
+  if (csv.error) {
+    diags_.error("E0702", places.at(csv.error->line, csv.error->column),
+                 fmt::format("malformed CSV: {}", csv.error->message),
+                 "see RFC 4180: values with commas or quotes go in double quotes");
+    return std::nullopt;
+  }
+  return std::move(csv.rows);
+}
+
 void Checker::load_data(const syntax::UseDecl& use, FileId file) {
   namespace fs = std::filesystem;
   fs::path path = data_path(file, use.path);
@@ -63,20 +78,12 @@ void Checker::load_data(const syntax::UseDecl& use, FileId file) {
     diags_.error("E0701", use.path_range, fmt::format("data file '{}' not found", shown), hint);
     return;
   }
-  FileId data_file = out_.sources->add(shown, *text);
-  // Read as the source manager keeps it: any byte that is not UTF-8 reported, and read as U+FFFD.
-  report_not_utf8(out_.sources->file(data_file), data_file, diags_);
-  text = out_.sources->file(data_file).text();
-  const CsvPlaces places{data_file};
+  CsvPlaces places;
+  auto read = read_data_file(shown, *text, places);
+  if (!read) return;
   auto at = [&](uint32_t line, uint32_t column, uint32_t width = 1) { return places.at(line, column, width); };
   auto cell_range = [&](const CsvRow& row, const CsvField& f) { return places.cell(row, f); };
-  CsvResult csv = read_csv(*text);
-  if (csv.error) {
-    diags_.error("E0702", at(csv.error->line, csv.error->column), fmt::format("malformed CSV: {}", csv.error->message),
-                 "see RFC 4180: values with commas or quotes go in double quotes");
-    return;
-  }
-  std::vector<CsvRow>& rows = csv.rows;
+  std::vector<CsvRow>& rows = *read;
 
   // Files with a header: which column holds which name.
   auto header = [&](const std::vector<std::string>& required, const std::vector<std::string>& optional,
@@ -530,17 +537,12 @@ void Checker::load_channels() {
   else if (fs::is_regular_file(path, ec))
     text = read_text_file(path);
   if (!text) return;  // no file: every channel sells every node's stock, in full
-  FileId file = out_.sources->add(shown, *text);
-  report_not_utf8(out_.sources->file(file), file, diags_);
-  const CsvPlaces places{file};
+  CsvPlaces places;
+  auto read = read_data_file(shown, *text, places);
+  if (!read) return;
   auto at = [&](uint32_t line, uint32_t column, uint32_t width = 1) { return places.at(line, column, width); };
   auto cell_range = [&](const CsvRow& row, const CsvField& f) { return places.cell(row, f); };
-  CsvResult csv = read_csv(out_.sources->file(file).text());
-  if (csv.error) {
-    diags_.error("E0702", at(csv.error->line, csv.error->column), fmt::format("malformed CSV: {}", csv.error->message),
-                 "see RFC 4180: values with commas or quotes go in double quotes");
-    return;
-  }
+  CsvResult csv{std::move(*read), std::nullopt};
   int channel_enum = b_.schema.find_enum("Channel");
   if (csv.rows.empty() || channel_enum < 0) return;
   std::map<std::string, size_t> columns;

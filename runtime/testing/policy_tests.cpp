@@ -72,8 +72,27 @@ std::vector<PolicyTestResult> run_policy_tests(const engine::PolicyEngine& engin
       return &o == &escalation ? "escalation: " + engine::summary(b, o) : r.summary;
     };
 
+    using Kind = syntax::TestExpectation::Kind;
+    // The priorities, tags or notifications (of one kind) every policy gave,
+    // for a message about an expectation of that kind.
+    auto annotations_given = [&](Kind kind) {
+      std::vector<std::string> given;
+      std::vector<const Outcome*> all = outcomes;
+      all.push_back(&escalation);
+      for (const Outcome* o : all) {
+        if ((kind == Kind::Priority || kind == Kind::NoPriority) && o->priority)
+          given.push_back("priority " + engine::priority_name(b, *o->priority));
+        if (kind == Kind::Tag || kind == Kind::NoTag)
+          for (const std::string& tag : o->tags) given.push_back(fmt::format("tag \"{}\"", tag));
+        bool escalations = kind == Kind::Escalate || kind == Kind::NoEscalate;
+        if (escalations || kind == Kind::Notify || kind == Kind::NoNotify)
+          for (const auto& n : o->notifications)
+            if (n.escalation == escalations)
+              given.push_back(fmt::format("{} \"{}\"", n.escalation ? "escalate to" : "notify", n.who));
+      }
+      return given;
+    };
     for (const check::TestExpectation& x : t.expectations) {
-      using Kind = syntax::TestExpectation::Kind;
       std::string want;
       const Outcome* match = nullptr;
       switch (x.kind) {
@@ -135,18 +154,7 @@ std::vector<PolicyTestResult> run_policy_tests(const engine::PolicyEngine& engin
                  : x.kind == Kind::NoTag    ? "no tag"
                  : x.kind == Kind::NoNotify ? "no notification"
                                             : "no escalation";
-          std::vector<const Outcome*> all = outcomes;
-          all.push_back(&escalation);
-          std::vector<std::string> given;  // what the policies gave instead, for the message
-          for (const Outcome* o : all) {
-            if (x.kind == Kind::NoPriority && o->priority) given.push_back("priority " + engine::priority_name(b, *o->priority));
-            if (x.kind == Kind::NoTag)
-              for (const std::string& tag : o->tags) given.push_back(fmt::format("tag \"{}\"", tag));
-            if (x.kind == Kind::NoNotify || x.kind == Kind::NoEscalate)
-              for (const auto& n : o->notifications)
-                if (n.escalation == (x.kind == Kind::NoEscalate))
-                  given.push_back(fmt::format("{} \"{}\"", n.escalation ? "escalate to" : "notify", n.who));
-          }
+          std::vector<std::string> given = annotations_given(x.kind);  // what the policies gave instead
           if (given.empty() == !x.negated) continue;
           r.failures.push_back(x.negated ? fmt::format("expected not {}, but there was none ({})", want, r.summary)
                                          : fmt::format("expected {}, got {}", want, fmt::join(given, ", ")));
@@ -165,17 +173,7 @@ std::vector<PolicyTestResult> run_policy_tests(const engine::PolicyEngine& engin
       if (!match) {
         // Said about what was asked for: a priority expected is compared with
         // the priorities given, not with the decision.
-        std::vector<std::string> given;
-        std::vector<const Outcome*> all = outcomes;
-        all.push_back(&escalation);
-        for (const Outcome* o : all) {
-          if (x.kind == Kind::Priority && o->priority) given.push_back("priority " + engine::priority_name(b, *o->priority));
-          if (x.kind == Kind::Tag)
-            for (const std::string& tag : o->tags) given.push_back(fmt::format("tag \"{}\"", tag));
-          if (x.kind == Kind::Notify || x.kind == Kind::Escalate)
-            for (const auto& n : o->notifications)
-              given.push_back(fmt::format("{} \"{}\"", n.escalation ? "escalate to" : "notify", n.who));
-        }
+        std::vector<std::string> given = annotations_given(x.kind);
         const char* none = x.kind == Kind::Priority ? "no rule set a priority"
                            : x.kind == Kind::Tag    ? "no rule tagged the order"
                                                     : "no rule notified anyone";

@@ -143,14 +143,12 @@ void StoryRunner::run(const engine::PolicyEngine& policies, const check::PolicyT
   }
   std::string db = fmt::format("{}/story-{}.db", dir_, ++stories_);
   fs::copy_file(dir_ + "/deployed.db", db, fs::copy_options::overwrite_existing);
-  int64_t start = t.at.value_or(0);
-  if (!t.at) {
-    model::Value placed;
-    DecodeResult decoded = parse_order(b, t.order_json);
-    if (auto* image = std::get_if<OrderImage>(&decoded))
-      placed = model::RecordRef(b.schema, b.order_record, image->data()).get("placed_at");
-    start = placed.kind == model::Value::Kind::Time ? placed.i : 0;
-  }
+  // The story starts at the test's `at`, else when the order was placed.
+  auto placed = std::get<nlohmann::json>(order_json).find("placed_at");
+  std::optional<int64_t> placed_at =
+      placed != std::get<nlohmann::json>(order_json).end() && placed->is_string() ? model::parse_time(placed->get<std::string>())
+                                                                                  : std::nullopt;
+  int64_t start = t.at ? *t.at : placed_at.value_or(0);
   ManualClock clock(start);
   WriterLock lock = WriterLock::acquire(db, "orderflow test");
   auto store = open_sqlite_store(db, scratch_database());
