@@ -55,8 +55,10 @@ using Normalized = std::variant<std::vector<nlohmann::json>, PayloadError>;
 // What orderflow tells a channel. "state": an order entered a state (its
 // acceptance, its shipping, a cancellation the channel did not ask for);
 // `order` is the canonical order as stored, `by` who caused the change
-// ("shopify" when the channel itself did). "inventory_update": what the
-// channel may now sell of a SKU (`sku`, `quantity`).
+// ("shopify" when the channel itself did). "delivery": a policy changed
+// the order's delivery promise `from` one mode `to` another, by the rule
+// named in `cause`. "inventory_update": what the channel may now sell of a
+// SKU (`sku`, `quantity`).
 struct Outbound {
   std::string kind;
   nlohmann::json order;

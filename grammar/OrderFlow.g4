@@ -63,6 +63,7 @@ otherwiseDecl : OTHERWISE action+ ;
 action
   : decision                                   # decisionAction
   | SET PRIORITY expr                          # setPriorityAction
+  | SET field=name expr                        # setFieldAction
   | TAG expr                                   # tagAction
   | NOTIFY target=expr (PRIORITY priority=expr)?       # notifyAction
   | ESCALATE TO target=expr (PRIORITY priority=expr)?  # escalateAction

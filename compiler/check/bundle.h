@@ -162,13 +162,13 @@ struct Route {
   SourceRange range;
 };
 
-enum class ActionKind : uint8_t { Decision, Route, SetPriority, Tag, Notify, Escalate };
+enum class ActionKind : uint8_t { Decision, Route, SetPriority, SetDelivery, Tag, Notify, Escalate };
 
 struct Action {
   ActionKind kind = ActionKind::Decision;
   Decision decision;
   Route route;
-  ExprPtr value;     // SetPriority: Priority; Tag: string; Notify/Escalate: string (who)
+  ExprPtr value;     // SetPriority: Priority; SetDelivery: the order's delivery enum; Tag: string; Notify/Escalate: string (who)
   ExprPtr priority;  // Notify/Escalate, optional
   SourceRange range;
 };

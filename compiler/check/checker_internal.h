@@ -158,6 +158,7 @@ class Checker {
   void check_tests();
   Rule check_rule(const syntax::Rule& rule, PolicyKind kind, Scope& scope);
   Action check_action(const syntax::Action& a, PolicyKind kind, Scope& scope);
+  ExprPtr check_set_delivery(const syntax::Action& a, PolicyKind kind, Scope& scope);
   Decision check_decision(const syntax::Decision& d, PolicyKind kind, Scope& scope, bool in_route_else);
   ExprPtr hold_until(const syntax::Decision& d, Scope& scope);
   void check_test_order_json(const PolicyTest& t, const syntax::Test& decl);

@@ -316,6 +316,10 @@ Action Checker::check_action(const ast::Action& a, PolicyKind kind, Scope& scope
       out.kind = ActionKind::SetPriority;
       out.value = check_as(*a.value, scope, priority, "a priority");
       break;
+    case ast::ActionKind::SetField:
+      out.kind = ActionKind::SetDelivery;
+      out.value = check_set_delivery(a, kind, scope);
+      break;
     case ast::ActionKind::Tag:
       out.kind = ActionKind::Tag;
       out.value = check_as(*a.value, scope, string_type, "a tag");
@@ -328,6 +332,26 @@ Action Checker::check_action(const ast::Action& a, PolicyKind kind, Scope& scope
       break;
   }
   return out;
+}
+
+// `set delivery MODE`: the one promise a rule may change, because the
+// channel can be told of it. Its type is the order's own `delivery` field.
+ExprPtr Checker::check_set_delivery(const syntax::Action& a, PolicyKind kind, Scope& scope) {
+  if (a.field != "delivery") {
+    diags_.error("E0208", a.field_range, fmt::format("a rule cannot set `{}`", a.field),
+                 "a rule sets `priority` or `delivery` (`set delivery next_day`); other fields come from the channel");
+    return check_expr(*a.value, scope);
+  }
+  if (kind == PolicyKind::Escalation)
+    diags_.error("E0202", a.range, "an escalation rule cannot change the order's delivery",
+                 "change the promise in the acceptance or routing policy; escalation rules tell people");
+  int field = b_.order_record >= 0 ? b_.schema.record_def(b_.order_record).find("delivery") : -1;
+  if (field < 0 || b_.schema.record_def(b_.order_record).fields[field].type.kind != TypeKind::Enum) {
+    diags_.error("E0208", a.field_range, "this bundle's orders have no `delivery` to set",
+                 "the standard schema's Order has `delivery: DeliveryMode`");
+    return check_expr(*a.value, scope);
+  }
+  return check_as(*a.value, scope, b_.schema.record_def(b_.order_record).fields[field].type, "a delivery mode");
 }
 
 Decision Checker::check_decision(const ast::Decision& d, PolicyKind kind, Scope& scope, bool in_route_else) {

@@ -123,6 +123,7 @@ void dump_rule(std::string& out, const CheckedBundle& b, const Rule& r) {
     switch (a.kind) {
       case ActionKind::Decision: out += fmt::format("    {} {}\n", marker, print_decision(b, a.decision)); break;
       case ActionKind::SetPriority: out += fmt::format("    {} set priority {}\n", marker, print_expr(b, *a.value)); break;
+      case ActionKind::SetDelivery: out += fmt::format("    {} set delivery {}\n", marker, print_expr(b, *a.value)); break;
       case ActionKind::Tag: out += fmt::format("    {} tag {}\n", marker, print_expr(b, *a.value)); break;
       case ActionKind::Notify:
       case ActionKind::Escalate:

@@ -96,6 +96,18 @@ std::string priority_name(const check::CheckedBundle& b, int64_t ordinal) {
   return ordinal >= 0 && static_cast<size_t>(ordinal) < values.size() ? values[ordinal] : std::to_string(ordinal);
 }
 
+std::string delivery_name(const check::CheckedBundle& b, int64_t ordinal) {
+  if (b.order_record >= 0) {
+    const model::RecordDef& order = b.schema.record_def(b.order_record);
+    int field = order.find("delivery");
+    if (field >= 0 && order.fields[field].type.kind == model::TypeKind::Enum) {
+      const auto& values = b.schema.enum_def(order.fields[field].type.ref).values;
+      if (ordinal >= 0 && static_cast<size_t>(ordinal) < values.size()) return values[ordinal];
+    }
+  }
+  return std::to_string(ordinal);
+}
+
 namespace {
 
 std::string decision_text(Verdict v, std::string_view reason) {
@@ -153,6 +165,8 @@ nlohmann::ordered_json outcome_to_json(const check::CheckedBundle& b, const Outc
     j["on_timeout"] = t;
   }
   if (o.priority) j["priority"] = priority_name(b, *o.priority);
+  if (o.delivery)
+    j["delivery"] = {{"to", delivery_name(b, *o.delivery)}, {"rule", std::string(o.delivery_rule)}};
   if (!o.tags.empty()) j["tags"] = o.tags;
   if (!o.notifications.empty()) {
     nlohmann::ordered_json ns = nlohmann::ordered_json::array();
@@ -217,6 +231,8 @@ std::string explain_text(const check::CheckedBundle& b, const Outcome& o, const 
     out += fmt::format("  ship from {}: {}\n", o.shipments[i].node_id, lines);
   }
   if (o.priority) out += "Priority: " + priority_name(b, *o.priority) + "\n";
+  if (o.delivery)
+    out += fmt::format("Delivery: set to {} (rule \"{}\")\n", delivery_name(b, *o.delivery), o.delivery_rule);
   if (!o.tags.empty()) {
     std::string tags;
     for (const auto& t : o.tags) tags += (tags.empty() ? "" : ", ") + t;
@@ -247,6 +263,9 @@ std::string compare_outcomes(const Outcome& a, const Outcome& b) {
   if (a.priority != b.priority)
     return differ("priority", a.priority ? std::to_string(*a.priority) : "none",
                   b.priority ? std::to_string(*b.priority) : "none");
+  if (a.delivery != b.delivery || a.delivery_rule != b.delivery_rule)
+    return differ("delivery", a.delivery ? std::to_string(*a.delivery) + " by " + std::string(a.delivery_rule) : "none",
+                  b.delivery ? std::to_string(*b.delivery) + " by " + std::string(b.delivery_rule) : "none");
   if (a.tags != b.tags) return "tags differ";
   if (a.notifications.size() != b.notifications.size()) return "notifications differ";
   for (size_t i = 0; i < a.notifications.size(); ++i) {

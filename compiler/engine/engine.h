@@ -86,6 +86,10 @@ struct Outcome {
   int deciding_rule = -2;  // index; -1 otherwise; -2 nothing decided
   std::string_view deciding_rule_name;
   std::optional<int64_t> priority;  // Priority ordinal, when a rule set it
+  // `set delivery`: the new promise (an ordinal of the order's delivery
+  // enum) and the rule that made it; the last such rule evaluated wins.
+  std::optional<int64_t> delivery;
+  std::string_view delivery_rule;
   std::vector<std::string> tags;
   std::vector<Notification> notifications;
   std::vector<Shipment> shipments;  // Verdict::Route
@@ -123,6 +127,8 @@ struct Outcome {
     deciding_rule = -2;
     deciding_rule_name = {};
     priority.reset();
+    delivery.reset();
+    delivery_rule = {};
     if (!tags.empty()) tags.clear();
     if (!notifications.empty()) notifications.clear();
     shipments.clear();
@@ -174,6 +180,8 @@ std::string explain_text(const check::CheckedBundle& bundle, const Outcome& outc
 std::string summary(const check::CheckedBundle& bundle, const Outcome& outcome);
 // A Priority ordinal by name ("high"); the number itself when the schema has none.
 std::string priority_name(const check::CheckedBundle& bundle, int64_t ordinal);
+// The name of a value of the order's `delivery` enum.
+std::string delivery_name(const check::CheckedBundle& bundle, int64_t ordinal);
 // The SKU of a line of an order image, "" when it has none.
 std::string line_sku(const check::CheckedBundle& bundle, const std::byte* order, size_t line);
 // The names of the rules that matched, in order ("otherwise" last).

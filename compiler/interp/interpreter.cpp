@@ -347,6 +347,14 @@ void apply_annotation(const check::Action& a, std::string_view rule, Evaluation&
       if (!v.is_missing()) out.priority = v.i;
       break;
     }
+    case check::ActionKind::SetDelivery: {
+      Value v = ev.eval(*a.value);
+      if (!v.is_missing()) {
+        out.delivery = v.i;
+        out.delivery_rule = rule;
+      }
+      break;
+    }
     case check::ActionKind::Tag: {
       Value v = ev.eval(*a.value);
       if (!v.is_missing() && std::find(out.tags.begin(), out.tags.end(), v.as_string()) == out.tags.end())
@@ -501,6 +509,8 @@ void Interpreter::evaluate_into(check::PolicyKind kind, const engine::EvalInput&
         out.timeout_reason = {};
         out.shipments.clear();
         out.shipment_lines.clear();
+        out.delivery.reset();  // a promise changed by a policy that failed is not kept
+        out.delivery_rule = {};
         decided = true;
       }
     }

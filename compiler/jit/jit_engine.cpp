@@ -444,7 +444,11 @@ void JitEngine::evaluate_into(check::PolicyKind kind, const engine::EvalInput& i
     out.shipment_lines.clear();
     out.deciding_rule = frame.deciding_rule;
     out.deciding_rule_name = frame.deciding_rule >= 0 ? policy->rules[frame.deciding_rule].name : policy->otherwise->name;
-    return;
+    return;  // a promise changed by a policy that failed is not kept
+  }
+  if (frame.has_delivery) {
+    out.delivery = frame.delivery;
+    out.delivery_rule = frame.delivery_rule >= 0 ? policy->rules[frame.delivery_rule].name : policy->otherwise->name;
   }
   if (frame.deciding_rule == -2) {
     if (kind == check::PolicyKind::Routing) {

@@ -54,8 +54,11 @@ struct JitFrame {
   uint8_t has_hold_for;
   uint8_t has_priority;
   uint8_t failed;                   // an error ended the current rule
+  uint8_t has_delivery;             // `set delivery`: delivery and the rule that set it
+  int32_t delivery_rule;            // a rule's index, -1 otherwise
   int64_t hold_for;
   int64_t priority;
+  int64_t delivery;
   uint64_t* matched;                // one bit per rule
   // ---------------------------------------------------------- routing
   const void* const* demand_rows;   // per demand: const model::StockLevel* (one per node), or null
@@ -115,6 +118,6 @@ enum FailMessage : int32_t {
 
 // Bumped whenever JitFrame, RawValue or a helper changes, so that objects
 // cached on disk by an older build are never loaded.
-inline constexpr int kAbiVersion = 5;
+inline constexpr int kAbiVersion = 6;
 
 }  // namespace orderflow::lower

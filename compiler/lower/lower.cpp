@@ -1670,6 +1670,19 @@ class FunctionLowerer {
         B_.SetInsertPoint(done);
         break;
       }
+      case check::ActionKind::SetDelivery: {
+        LV v = lower(*a.value);
+        llvm::BasicBlock* set = block("delivery.set");
+        llvm::BasicBlock* done = block("delivery.done");
+        B_.CreateCondBr(is_present(v), set, done);
+        B_.SetInsertPoint(set);
+        store_frame(v.a, offsetof(JitFrame, delivery));
+        store_frame(B_.getInt32(rule), offsetof(JitFrame, delivery_rule));
+        store_frame(B_.getInt8(1), offsetof(JitFrame, has_delivery));
+        B_.CreateBr(done);
+        B_.SetInsertPoint(done);
+        break;
+      }
       case check::ActionKind::Tag: {
         LV v = lower(*a.value);
         llvm::BasicBlock* set = block("tag.set");

@@ -105,13 +105,15 @@ struct RouteSpec {
   std::vector<SourceRange> repeated_clauses;
 };
 
-enum class ActionKind { Decision, SetPriority, Tag, Notify, Escalate, Route };
+enum class ActionKind { Decision, SetPriority, SetField, Tag, Notify, Escalate, Route };
 
 struct Action {
   ActionKind kind = ActionKind::Decision;
   SourceRange range;
   Decision decision;  // ActionKind::Decision
-  ExprPtr value;      // SetPriority: the priority; Tag: the tag; Notify, Escalate: who
+  ExprPtr value;      // SetPriority: the priority; SetField: the new value; Tag: the tag; Notify, Escalate: who
+  std::string field;  // SetField: what `set` changes (`set delivery next_day`)
+  SourceRange field_range;
   ExprPtr priority;   // Notify, Escalate: optional priority
   RouteSpec route;    // ActionKind::Route
 };

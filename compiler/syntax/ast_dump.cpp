@@ -121,6 +121,7 @@ class Dumper {
     switch (a.kind) {
       case ActionKind::Decision: decision(d, a.decision); return;
       case ActionKind::SetPriority: line(d, "set priority"); expr(d + 1, a.value.get()); return;
+      case ActionKind::SetField: line(d, "set " + a.field); expr(d + 1, a.value.get()); return;
       case ActionKind::Tag: line(d, "tag"); expr(d + 1, a.value.get()); return;
       case ActionKind::Notify:
       case ActionKind::Escalate:

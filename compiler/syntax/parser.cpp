@@ -440,6 +440,11 @@ class AstBuilder {
     } else if (auto* s = dynamic_cast<P::SetPriorityActionContext*>(c)) {
       a.kind = ActionKind::SetPriority;
       a.value = expr(s->expr());
+    } else if (auto* f = dynamic_cast<P::SetFieldActionContext*>(c)) {
+      a.kind = ActionKind::SetField;
+      a.field = f->field->getText();
+      a.field_range = range(f->field);
+      a.value = expr(f->expr());
     } else if (auto* t = dynamic_cast<P::TagActionContext*>(c)) {
       a.kind = ActionKind::Tag;
       a.value = expr(t->expr());

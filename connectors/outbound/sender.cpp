@@ -89,20 +89,26 @@ size_t Sender::round(int64_t now_ms) {
     if (records.empty()) break;
     for (const runtime::journal::Record& r : records) {
       std::string by;  // who caused it: the event of the same input
-      for (const runtime::journal::Entry& e : r.entries) {
-        if (auto* event = std::get_if<runtime::journal::EventApplied>(&e)) by = event->by;
-        auto* state = std::get_if<runtime::journal::StateChanged>(&e);
-        if (!state || !state->entered) continue;
+      // Tells the order's channel, if it is one we tell, with the order as it is now.
+      auto tell_order = [&](const char* kind, const std::string& from, const std::string& to, const std::string& cause,
+                            const std::string& by) {
         std::optional<runtime::StoredOrder> order = reader_->orders().get(r.order_id);
-        if (!order || !config_.channels.count(order->channel)) continue;
+        if (!order || !config_.channels.count(order->channel)) return;
         connectors::Outbound m;
-        m.kind = "state";
+        m.kind = kind;
         m.order = nlohmann::json::parse(order->order, nullptr, false);
-        m.from = state->from;
-        m.to = state->to;
-        m.cause = state->cause;
+        m.from = from;
+        m.to = to;
+        m.cause = cause;
         m.by = by;
         if (tell(order->channel, r.order_id, m, now_ms)) ++sent;
+      };
+      for (const runtime::journal::Entry& e : r.entries) {
+        if (auto* event = std::get_if<runtime::journal::EventApplied>(&e)) by = event->by;
+        if (auto* decided = std::get_if<runtime::journal::Decided>(&e); decided && !decided->delivery.empty())
+          tell_order("delivery", decided->delivery_was, decided->delivery, decided->delivery_rule, "");
+        if (auto* state = std::get_if<runtime::journal::StateChanged>(&e); state && state->entered)
+          tell_order("state", state->from, state->to, state->cause, by);
       }
       seq = r.seq;
       with_inbox_([&](runtime::Inbox& inbox) { inbox.set_cursor("tell:journal", std::to_string(seq)); });

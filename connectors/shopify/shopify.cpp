@@ -151,7 +151,8 @@ class Shopify final : public Connector {
   // and inventory item (inventory_levels/set.json), from the settings'
   // "location_id" and "inventory_items" (SKU -> inventory item id).
   // Shipping needs fulfillment orders and tracking, which the order's
-  // events do not carry: it is not told.
+  // events do not carry: it is not told. Nor is a changed delivery promise:
+  // an order's shipping lines cannot be rewritten through the REST API.
   std::optional<ChannelRequest> outbound(const Outbound& m, const nlohmann::json& settings) const override {
     if (m.kind == "state" && m.to == "cancelled" && m.by != "shopify")
       return ChannelRequest{"POST", fmt::format("/admin/api/2026-07/orders/{}/cancel.json",

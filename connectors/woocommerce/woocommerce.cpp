@@ -2,6 +2,8 @@
 // order.created / order.updated webhooks, whose body is the same order).
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "connectors/connector.h"
 
 namespace orderflow::connectors {
@@ -9,6 +11,12 @@ namespace orderflow::connectors {
 namespace {
 
 std::string order_id(const std::string& woo_id) { return "WOO-" + woo_id; }
+
+// "next_day" as a customer reads it: "next day".
+std::string readable_mode(std::string mode) {
+  std::replace(mode.begin(), mode.end(), '_', ' ');
+  return mode.empty() ? "no promise" : mode;
+}
 
 nlohmann::json address(const Reader& a) {
   nlohmann::json out = nlohmann::json::object();
@@ -39,10 +47,20 @@ class WooCommerce final : public Connector {
   }
 
   // REST v3: the order's status follows ours (cancelled, or completed once
-  // shipped) unless WooCommerce itself made the change; what may be sold
-  // is the product's stock_quantity, by the settings' "products" (SKU ->
-  // product id).
+  // shipped) unless WooCommerce itself made the change; a changed delivery
+  // promise becomes a note the customer sees (WooCommerce keeps shipping
+  // as lines the shop's own plugins price, not a mode we may rewrite);
+  // what may be sold is the product's stock_quantity, by the settings'
+  // "products" (SKU -> product id).
   std::optional<ChannelRequest> outbound(const Outbound& m, const nlohmann::json& settings) const override {
+    if (m.kind == "delivery") {
+      std::string id = m.order.value("id", "");
+      if (id.rfind("WOO-", 0) != 0) return std::nullopt;
+      return ChannelRequest{"POST", fmt::format("/wp-json/wc/v3/orders/{}/notes", id.substr(4)),
+                            {{"note", fmt::format("Delivery changed from {} to {}.", readable_mode(m.from),
+                                                  readable_mode(m.to))},
+                             {"customer_note", true}}};
+    }
     if (m.kind == "state" && m.by != "woocommerce") {
       std::string id = m.order.value("id", "");
       if (id.rfind("WOO-", 0) != 0) return std::nullopt;

@@ -64,6 +64,9 @@ struct Describe {
       out += fmt::format("; rules matched: {}", fmt::join(d.matched, ", "));
     }
     if (!d.priority.empty()) out += "; priority " + d.priority;
+    if (!d.delivery.empty())
+      out += fmt::format("; delivery changed from {} to {} by rule \"{}\"",
+                         d.delivery_was.empty() ? "none" : d.delivery_was, d.delivery, d.delivery_rule);
     if (!d.tags.empty()) out += fmt::format("; tagged {}", fmt::join(d.tags, ", "));
     for (const journal::Shipment& s : d.shipments) {
       std::vector<std::string> parts;

@@ -266,6 +266,14 @@ class OrderEngine::Step {
       d.on_timeout_reason = std::string(out.timeout_reason);
     }
     if (out.priority) d.priority = engine::priority_name(bundle_, *out.priority);
+    if (out.delivery) {
+      model::Value was = model::RecordRef(bundle_.schema, bundle_.order_record, image().data()).get("delivery");
+      if (was.is_missing() || was.i != *out.delivery) {
+        d.delivery = engine::delivery_name(bundle_, *out.delivery);
+        d.delivery_was = was.is_missing() ? "" : engine::delivery_name(bundle_, was.i);
+        d.delivery_rule = std::string(out.delivery_rule);
+      }
+    }
     d.tags = out.tags;
     for (const engine::Notification& n : out.notifications) d.notifications.push_back(notification_record(bundle_, n));
     for (uint32_t s = 0; s < out.shipments.size(); ++s) {
@@ -292,8 +300,14 @@ class OrderEngine::Step {
         }
       }
     }
+    std::string promise_changed =
+        d.delivery.empty() ? "" : fmt::format("delivery {} -> {} (rule \"{}\")", d.delivery_was, d.delivery, d.delivery_rule);
     append(std::move(d));
     ack_.steps.push_back(engine::summary(bundle_, out));
+    if (!promise_changed.empty()) {
+      ack_.steps.push_back(promise_changed);
+      o_.image.reset();  // the order now promises otherwise: what runs next reads it anew
+    }
     if (!reserved.empty()) {
       std::set<std::string> shipping;
       for (const Allocation& r : reserved) shipping.insert(r.node);

@@ -121,6 +121,9 @@ void fields(V& v, S& s) {
   v("stock_seen", s.stock_seen);
   v("excluded", s.excluded);
   v.json_text("trace", s.stored_trace);
+  v("delivery", s.delivery);
+  v("delivery_was", s.delivery_was);
+  v("delivery_rule", s.delivery_rule);
 }
 
 template <class V, class S>

@@ -125,6 +125,11 @@ struct Decided {
   // The explanation itself, as JSON, from databases written before it was
   // derived on demand; "" otherwise.
   std::string stored_trace;
+  // `set delivery`: the order's new promise, what it was, and the rule that
+  // changed it; "" when no rule changed it.
+  std::string delivery;
+  std::string delivery_was;
+  std::string delivery_rule;
 };
 
 struct LineRef {

@@ -59,23 +59,31 @@ struct Apply {
     if (d.decision == "hold") order.hold = Hold{d.reason, d.rule.value_or(""), d.until, d.on_timeout, d.on_timeout_reason};
     if (!d.priority.empty()) order.priority = d.priority;
     add_tags(order, d.tags);
+    if (!d.delivery.empty()) change_order([&](nlohmann::json& changed) { changed["delivery"] = d.delivery; });
   }
   void operator()(const journal::EventApplied& e) {
     if (e.set.empty() && e.cancelled_units.empty()) return;
+    change_order([&](nlohmann::json& changed) {
+      if (!e.set.empty()) {
+        nlohmann::json set = nlohmann::json::parse(e.set, nullptr, false);
+        if (set.is_object())
+          for (const auto& [field, value] : set.items()) changed[field] = value;
+      }
+      for (const auto& [line, quantity] : e.cancelled_units) {
+        if (!changed.contains("lines") || !changed["lines"].is_array() || line < 0 ||
+            static_cast<size_t>(line) >= changed["lines"].size())
+          continue;
+        nlohmann::json& l = changed["lines"][static_cast<size_t>(line)];
+        l["cancelled_quantity"] = l.value("cancelled_quantity", int64_t{0}) + quantity;
+      }
+    });
+  }
+  // The order as the channel sent it, with what events and policies changed since.
+  template <class Change>
+  void change_order(Change change) {
     nlohmann::json changed = nlohmann::json::parse(order.order, nullptr, false);
     if (!changed.is_object()) return;
-    if (!e.set.empty()) {
-      nlohmann::json set = nlohmann::json::parse(e.set, nullptr, false);
-      if (set.is_object())
-        for (const auto& [field, value] : set.items()) changed[field] = value;
-    }
-    for (const auto& [line, quantity] : e.cancelled_units) {
-      if (!changed.contains("lines") || !changed["lines"].is_array() || line < 0 ||
-          static_cast<size_t>(line) >= changed["lines"].size())
-        continue;
-      nlohmann::json& l = changed["lines"][static_cast<size_t>(line)];
-      l["cancelled_quantity"] = l.value("cancelled_quantity", int64_t{0}) + quantity;
-    }
+    change(changed);
     order.order = changed.dump();
     order.order_changed = true;
   }

@@ -21,6 +21,16 @@ std::string decision_text(Verdict v, const std::string& reason) {
   return out;
 }
 
+// What the engine does with `set delivery` before the next policy runs:
+// the order promises the new mode.
+void keep_promise(const check::CheckedBundle& b, const Outcome& o, OrderImage& order) {
+  if (!o.delivery) return;
+  const model::RecordDef& rec = b.schema.record_def(b.order_record);
+  int field = rec.find("delivery");
+  set_field(b, order, {{b.order_record, field}},
+            model::Value::enumeration(static_cast<uint32_t>(rec.fields[field].type.ref), *o.delivery));
+}
+
 }  // namespace
 
 std::vector<PolicyTestResult> run_policy_tests(const engine::PolicyEngine& engine, StoryRunner* stories) {
@@ -57,10 +67,13 @@ std::vector<PolicyTestResult> run_policy_tests(const engine::PolicyEngine& engin
       input.now = placed.kind == model::Value::Kind::Time ? placed.i : 0;
     }
     Outcome acceptance = engine.evaluate(check::PolicyKind::Acceptance, input, engine::TraceDetail::Rules);
+    keep_promise(b, acceptance, order);
     std::optional<Outcome> routing;
     if ((acceptance.verdict == Verdict::Accept || !b.policy(check::PolicyKind::Acceptance)) &&
-        b.policy(check::PolicyKind::Routing))
+        b.policy(check::PolicyKind::Routing)) {
       routing = engine.evaluate(check::PolicyKind::Routing, input, engine::TraceDetail::Rules);
+      keep_promise(b, *routing, order);
+    }
     Outcome escalation = engine.evaluate(check::PolicyKind::Escalation, input, engine::TraceDetail::Rules);
 
     r.summary = engine::summary(b, acceptance);

@@ -338,6 +338,8 @@ std::string acceptance_action(Rng& rng, int i) {
     case 6: return fmt::format("hold \"night_{}\" until next {} on timeout accept", i,
                                rng.pick(std::vector<std::string>{"07:00", "00:00", "23:59", "9:30"}));
     case 7: return fmt::format("hold \"until_{}\" until order.placed_at + 1d on timeout cancel \"late_{}\"", i, i);
+    case 8: return fmt::format("set delivery {}", rng.pick(std::vector<std::string>{"next_day", "standard", "express"}));
+    case 9: return fmt::format("set delivery next_day tag \"t{}\" hold \"slow_{}\"", i, i);
     default: return fmt::format("tag \"t{}\"", i);
   }
 }

@@ -4,6 +4,8 @@
 // engines.
 #include <gmock/gmock.h>
 
+#include <fstream>
+
 #include "runtime/engine/lifecycle.h"
 #include "runtime/store/projection.h"
 #include "tests/runtime/engine_fixture.h"
@@ -309,6 +311,43 @@ TEST_P(EngineTest, BundleWithErrorsIsRefusedAndTheLiveOneStays) {
   EXPECT_THAT(r.diagnostics, HasSubstr("broken.flow:2"));
   EXPECT_EQ(store_->deployments().live(), 1);
   EXPECT_EQ(store_->deployments().list(false).size(), 1u);
+}
+
+// `set delivery`: the decision records the change and its rule, the order
+// promises the new mode, routing reads it, and the journal alone rebuilds it.
+TEST_P(EngineTest, ChangedDeliveryPromiseIsJournalledAndRoutingReadsIt) {
+  TempDir copy;
+  std::filesystem::copy(kExample, copy.path(), std::filesystem::copy_options::recursive);
+  std::string text;
+  {
+    std::ifstream in(copy.path() + "/acceptance.flow");
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  text.replace(text.find("otherwise accept"), 16,
+               "rule \"No same-day to Mumbai\"\n  when order.delivery is same_day and order.ship_to.city == \"Mumbai\"\n"
+               "  then set delivery next_day\n\notherwise accept");
+  std::ofstream(copy.path() + "/acceptance.flow") << text;
+  DeployResult r = deploy_bundle(*store_, copy.path(), at("2026-11-20T06:00:00Z"), choice());
+  ASSERT_EQ(r.status, DeployResult::Status::Deployed) << r.message << r.diagnostics;
+  restart();
+
+  Ack ack = submit(example_order("web-same-day-mumbai-no-stock.json"), "2026-11-20T06:10:00Z");
+  EXPECT_EQ(ack.state, "allocated") << "as next day it ships from a warehouse, not a Mumbai dark store";
+  EXPECT_THAT(ack.steps, ::testing::Contains("delivery same_day -> next_day (rule \"No same-day to Mumbai\")"));
+  auto journal = history("WEB-88140");
+  const Entry* acceptance = nullptr;
+  for (const Entry& e : journal)
+    if (e.kind == "decision" && e.body["policy"] == "acceptance") acceptance = &e;
+  ASSERT_NE(acceptance, nullptr);
+  EXPECT_EQ(acceptance->body["delivery"], "next_day");
+  EXPECT_EQ(acceptance->body["delivery_was"], "same_day");
+  EXPECT_EQ(acceptance->body["delivery_rule"], "No same-day to Mumbai");
+  EXPECT_EQ(last_of(journal, "decision")->body["rule"], "Standard");
+  EXPECT_EQ(order_json("WEB-88140")["delivery"], "next_day");
+
+  std::string before = order("WEB-88140").order;
+  rebuild_projections(*store_);
+  EXPECT_EQ(order("WEB-88140").order, before);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, EngineTest, ::testing::Values("interp", "jit"),
