@@ -40,6 +40,9 @@ constexpr std::array kSpecs = {
                 "when the order last entered the state; missing if it never did", false},
     BuiltinSpec{Builtin::NodeNamed, "node", "order.node",
                 "the node its shipment comes from (the first, for a split); missing until it is allocated", false},
+    BuiltinSpec{Builtin::History, "history", "history(key, window)",
+                "what the engine journalled about the order's phone, email, address or pincode over the window: "
+                "orders, delivered, cancelled, returned, rto, return_rate, rto_rate"},
     BuiltinSpec{Builtin::Abs, "abs", "abs(x)", "the value without its sign"},
     BuiltinSpec{Builtin::Round, "round", "round(x [, digits])", "rounded half away from zero"},
     BuiltinSpec{Builtin::Amount, "amount", "amount(money)", "the amount as a decimal, without the currency"},

@@ -54,8 +54,12 @@ enum class Builtin : uint8_t {
   WorkingTimeBetween,  // (time, time, node [, zone]) -> duration: index is the `use hours`
   Entered,      // (order.state_entered, state) -> time: order.entered(accepted)
   NodeNamed,    // (node id) -> Node, missing when no node has it: order.node
+  History,      // (key, window) -> CustomerHistory: index is the engine::HistoryKey
   Matches,      // (text) -> bool: index is the bundle's pattern. The last (tests/check/builtin_table_test.cpp).
 };
+
+// What history() is kept for: the kind of its key.
+enum class HistoryKey : uint8_t { Phone, Email, Address, Pincode };
 
 enum class ExprKind : uint8_t {
   Literal,     // value
@@ -380,6 +384,8 @@ class CheckedBundle {
   int line_record = -1;
   int address_record = -1;
   int priority_enum = -1;
+  int history_record = -1;  // CustomerHistory, what history() gives
+  bool uses_history = false;  // a policy calls history(): the engine keeps its index
 
   // sha256 over the bundle's own files (paths and text), hex.
   std::string content_hash;

@@ -303,6 +303,7 @@ void Checker::declare_schema() {
   b_.line_record = schema.find_record("Line");
   b_.address_record = schema.find_record("Address");
   b_.priority_enum = schema.find_enum("Priority");
+  b_.history_record = schema.find_record("CustomerHistory");
   if (b_.order_record < 0) diags_.error("E0106", {}, "the schema has no record Order");
 }
 

@@ -20,6 +20,18 @@ namespace ast = syntax;
 
 namespace {
 
+// The kind of key a history() call reads, from the field it names: the
+// engine indexes each order under its phones, email, address and pincode.
+std::optional<HistoryKey> history_key_of(const CheckedBundle& b, const Expr& key) {
+  if (key.type.kind == TypeKind::Record && key.type.ref == b.address_record) return HistoryKey::Address;
+  if (key.type.kind != TypeKind::String || key.kind != ExprKind::Field) return std::nullopt;
+  const std::string& field = b.schema.record_def(key.record).fields[key.field].name;
+  if (field == "phone") return HistoryKey::Phone;
+  if (field == "email") return HistoryKey::Email;
+  if (field == "postal_code") return HistoryKey::Pincode;
+  return std::nullopt;
+}
+
 ExprPtr make(ExprKind kind, Type type, SourceRange range) {
   auto e = std::make_unique<Expr>();
   e->kind = kind;
@@ -1155,6 +1167,25 @@ ExprPtr Checker::check_builtin(const ast::Expr& e, Scope& scope, Builtin builtin
         args.push_back(std::move(zone));
       }
       return call(builtin == Builtin::Date ? string_type : int_type);
+    }
+    case Builtin::History: {
+      const char* usage = "history(order.customer.phone, 180d), or the order's email, ship_to or ship_to.postal_code";
+      if (!arity(2, usage) || !want(1, args[1]->type.kind == TypeKind::Duration, "a window, such as 90d,")) break;
+      std::optional<HistoryKey> kind = history_key_of(b_, *args[0]);
+      if (!kind) {
+        diags_.error("E0305", args[0]->range,
+                     "history() is kept for a phone, an email, an address or a pincode of the order", usage);
+        break;
+      }
+      if (b_.history_record < 0) {
+        diags_.error("E0106", e.range, "the schema has no record CustomerHistory, which history() gives",
+                     "the standard schema declares it");
+        break;
+      }
+      b_.uses_history = true;
+      auto c = call(b_.schema.record_type(b_.history_record));
+      c->index = static_cast<int>(*kind);
+      return c;
     }
     case Builtin::NextClock:
     case Builtin::Entered:

@@ -72,10 +72,37 @@ std::variant<model::TimeZone, model::OpFailure> zone_argument(const Value* a, si
   return *zone;
 }
 
+// history()'s answer, as a CustomerHistory record.
+Value history_record(const check::CheckedBundle& b, const HistoryCounts& c, model::Arena& scratch) {
+  const model::RecordDef& def = b.schema.record_def(b.history_record);
+  std::byte* record = scratch.allocate(def.size);
+  std::memset(record, 0, def.size);
+  auto put = [&](const char* name, const Value& v) {
+    int f = def.find(name);
+    if (f < 0 || v.is_missing()) return;
+    model::write_slot(def.fields[f].type, record + def.fields[f].offset, v);
+    model::set_presence_bit(record, def.fields[f].index);
+  };
+  put("orders", Value::integer(c.orders));
+  put("delivered", Value::integer(c.delivered));
+  put("cancelled", Value::integer(c.cancelled));
+  put("returned", Value::integer(c.returned));
+  put("rto", Value::integer(c.rto));
+  // Rates to the micro-unit, rounded half up: 1 of 3 is 0.333333.
+  auto rate = [&](int64_t part) {
+    return c.orders == 0 ? Value::missing()
+                         : Value::decimal((part * model::kDecimalScale * 2 + c.orders) / (c.orders * 2));
+  };
+  put("return_rate", rate(c.returned));
+  put("rto_rate", rate(c.rto));
+  return Value::record(static_cast<uint32_t>(b.history_record), record);
+}
+
 }  // namespace
 
 BuiltinResult apply_builtin(const check::CheckedBundle& b, const check::Expr& call, const Value* a, size_t n,
-                            const model::Inventory* inventory, model::Arena& scratch) {
+                            const BuiltinWorld& world, model::Arena& scratch) {
+  const model::Inventory* inventory = world.inventory;
   const Builtin builtin = call.builtin;
   const model::Type result_type = call.type;
   auto any_missing = [&] {
@@ -224,6 +251,23 @@ BuiltinResult apply_builtin(const check::CheckedBundle& b, const check::Expr& ca
           return {Value::record(static_cast<uint32_t>(b.node_record), nodes->node(i))};
       }
       return {Value::missing()};
+    }
+    case Builtin::History: {
+      if (any_missing()) return {Value::missing()};
+      auto kind = static_cast<HistoryKey>(call.index);
+      std::string key;
+      if (kind == HistoryKey::Address) {
+        model::RecordRef address(b.schema, static_cast<int>(a[0].aux), static_cast<const std::byte*>(a[0].ptr));
+        Value line1 = address.get("line1"), pincode = address.get("postal_code");
+        if (line1.kind == Value::Kind::String && pincode.kind == Value::Kind::String)
+          key = address_history_key(line1.as_string(), pincode.as_string());
+      } else {
+        key = normalize_history_key(kind, a[0].as_string());
+      }
+      if (key.empty()) return {Value::missing()};  // nothing that identifies anyone: no history to read
+      HistoryCounts c;
+      if (world.history) c = world.history->counts(kind, key, world.now - a[1].i, world.now);
+      return {history_record(b, c, scratch)};
     }
     case Builtin::Matches:
       if (any_missing()) return {Value::missing()};

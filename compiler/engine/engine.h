@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "compiler/check/bundle.h"
+#include "compiler/engine/history.h"
 
 namespace orderflow::engine {
 
@@ -25,6 +26,8 @@ struct EvalInput {
   const model::Inventory* inventory = nullptr;  // nodes and stock; defaults to the bundle's own
   // Nodes excluded from routing (they refused this order before), by index.
   const std::vector<bool>* excluded_nodes = nullptr;
+  // What history() reads; null: nothing journalled, every count 0.
+  const HistorySource* history = nullptr;
 };
 
 enum class TraceDetail {

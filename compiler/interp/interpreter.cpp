@@ -285,7 +285,7 @@ class Evaluation {
     boost::container::small_vector<Value, 4> args;
     for (const auto& x : e.args) args.push_back(eval(*x));
     engine::BuiltinResult r =
-        engine::apply_builtin(b_, e, args.data(), args.size(), inventory_, scratch_);
+        engine::apply_builtin(b_, e, args.data(), args.size(), {inventory_, input_.history, input_.now}, scratch_);
     if (r.unplaced_argument >= 0 && facts_)
       facts_->push_back(fmt::format("{}: unknown, {} has no known location", b_.source_text(e.range),
                                     b_.source_text(e.args[r.unplaced_argument]->range)));

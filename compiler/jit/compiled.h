@@ -52,6 +52,7 @@ struct FrameState {
   engine::Outcome* outcome = nullptr;
   engine::TraceDetail detail = engine::TraceDetail::Rules;
   const model::Inventory* inventory = nullptr;
+  const engine::HistorySource* history = nullptr;
   std::string pending_error;
   std::vector<std::string>* rule_facts = nullptr;  // the current rule's facts, when explaining
   std::vector<std::string>* fact_target = nullptr;

@@ -200,8 +200,8 @@ extern "C" uint8_t of_builtin(JitFrame* frame, int32_t call, uint8_t facts, cons
   const check::Expr& e = *s.atoms->at(call).expr;
   model::Value values[8];  // no built-in takes more
   for (int32_t i = 0; i < count && i < 8; ++i) values[i] = orderflow::jit::typed(b, e.args[i]->type, args[i]);
-  engine::BuiltinResult r = engine::apply_builtin(b, e, values, static_cast<size_t>(count), s.inventory,
-                                                  s.arena());
+  engine::BuiltinResult r = engine::apply_builtin(b, e, values, static_cast<size_t>(count),
+                                                  {s.inventory, s.history, frame->now}, s.arena());
   if (r.unplaced_argument >= 0 && facts && s.fact_target)
     s.fact_target->push_back(fmt::format("{}: unknown, {} has no known location", b.source_text(e.range),
                                          b.source_text(e.args[r.unplaced_argument]->range)));

@@ -403,6 +403,7 @@ void JitEngine::evaluate_into(check::PolicyKind kind, const engine::EvalInput& i
   state.outcome = &out;
   state.detail = detail;
   state.inventory = input.inventory ? input.inventory : bundle_->inventory.get();
+  state.history = input.history;
 
   lower::JitFrame frame{};
   frame.engine = compiled;

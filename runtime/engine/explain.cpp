@@ -139,6 +139,13 @@ Explanation Explainer::explain(const std::vector<journal::Record>& history, size
   engine::EvalInput input;
   input.order = image.data();
   input.now = r.at;
+  if (bundle.uses_history) {
+    if (!history_) {
+      history_ = std::make_unique<CustomerHistory>();
+      history_->load(store_);
+    }
+    input.history = history_.get();
+  }
   std::optional<SeenInventory> seen;
   std::vector<bool> excluded;
   if (bundle.inventory) {

@@ -13,6 +13,7 @@
 
 #include "compiler/engine/engine.h"
 #include "runtime/canonical/order_json.h"
+#include "runtime/engine/customer_history.h"
 #include "runtime/engine/deployments.h"
 #include "runtime/store/store.h"
 
@@ -45,6 +46,9 @@ class Explainer {
 
   Store& store_;
   std::map<int64_t, std::unique_ptr<LoadedDeployment>> deployments_;
+  // history() as the engine saw it: read from the journal when a decision
+  // that calls it is first explained.
+  std::unique_ptr<CustomerHistory> history_;
 };
 
 }  // namespace orderflow::runtime

@@ -231,9 +231,7 @@ class OrderEngine::Step {
       return "";
     }
     engine::Outcome out;
-    engine::EvalInput input;
-    input.order = image().data();
-    input.now = at_;
+    engine::EvalInput input = input_now();
     std::vector<bool> excluded;
     std::vector<journal::ExcludedNode> why_excluded;
     bool values = engine_.options_.trace == engine::TraceDetail::Values;
@@ -422,9 +420,7 @@ class OrderEngine::Step {
       return;
     }
     engine::Outcome out;
-    engine::EvalInput input;
-    input.order = image().data();
-    input.now = at_;
+    engine::EvalInput input = input_now();
     dep_.engine->evaluate_into(check::PolicyKind::Escalation, input, engine::TraceDetail::Rules, out);
     std::vector<std::string> fired;
     for (size_t i = 0; i < p->rules.size(); ++i) {
@@ -486,6 +482,15 @@ class OrderEngine::Step {
   // into the image that policies read.
   void sync_image() {
     if (o_.image) stamp_state(bundle_, life_, *o_.image, o_.stored);
+  }
+
+  // What a policy reads of the order now.
+  engine::EvalInput input_now() {
+    engine::EvalInput input;
+    input.order = image().data();
+    input.now = at_;
+    input.history = engine_.history_for(dep_);
+    return input;
   }
 
   int64_t at() const { return at_; }
@@ -575,6 +580,17 @@ bool OrderEngine::follow_live() {
   return true;
 }
 
+const engine::HistorySource* OrderEngine::history_for(const LoadedDeployment& dep) {
+  if (!dep.bundle->uses_history) return nullptr;
+  if (!history_) {
+    // Once, from the journal: from then on, kept as inputs are written.
+    auto built = std::make_unique<CustomerHistory>();
+    built->load(store_);
+    history_ = std::move(built);
+  }
+  return history_.get();
+}
+
 EngineStats OrderEngine::stats() const { return {orders_.size(), cached_bytes_, evicted_}; }
 
 void OrderEngine::begin_if_needed() {
@@ -634,6 +650,8 @@ void OrderEngine::write_work() {
   }
   skus_changed_.insert(w.skus.begin(), w.skus.end());
   for (auto& [order, record] : w.records) order->image.reset();
+  if (history_)
+    for (auto& [order, record] : w.records) history_->apply(record);
   for (auto& created : w.created) {
     created->image.reset();
     if (!created->dep->lifecycle->terminal(created->stored.state)) remember(std::move(created));
@@ -1019,9 +1037,7 @@ Ack OrderEngine::take_event(const OrderEvent& input, const std::string& source, 
     };
     auto target_for = [&](const check::Transition* t) -> std::string {
       if (t->guard) {
-        engine::EvalInput in;
-        in.order = step.image().data();
-        in.now = at;
+        engine::EvalInput in = step.input_now();
         if (!o->dep->engine->condition_holds(*t->guard, life.machine().slot_count, in))
           throw Refusal{fmt::format("order '{}' does not take '{}' now: the condition `{}` does not hold",
                                     input.order_id, event_name, step.bundle().source_text(t->guard->range))};
@@ -1260,6 +1276,7 @@ bool OrderEngine::would_route(const LiveOrder& o, int64_t at) {
   input.order = image.data();
   input.now = at;
   input.inventory = o.dep->inventory.get();
+  input.history = history_for(*o.dep);
   std::vector<bool> excluded;
   if (!routing_exclusions(o, at, excluded).empty()) input.excluded_nodes = &excluded;
   engine::Outcome out;
@@ -1279,6 +1296,7 @@ std::set<std::string> OrderEngine::usable_nodes(const LiveOrder& o, int64_t at) 
   input.order = image.data();
   input.now = at;
   input.inventory = o.dep->inventory.get();
+  input.history = history_for(*o.dep);
   engine::Outcome out;
   o.dep->engine->evaluate_into(check::PolicyKind::Routing, input, engine::TraceDetail::Values, out);
   std::set<std::string> refused(o.stored.excluded_nodes.begin(), o.stored.excluded_nodes.end());

@@ -31,6 +31,7 @@
 #include "runtime/canonical/order_json.h"
 #include "runtime/engine/backorders.h"
 #include "runtime/engine/clock.h"
+#include "runtime/engine/customer_history.h"
 #include "runtime/engine/deployments.h"
 #include "runtime/engine/inputs.h"
 #include "runtime/engine/key_filter.h"
@@ -159,6 +160,9 @@ class OrderEngine {
   void load_waiting();
 
   const LoadedDeployment& deployment(int64_t id);
+  // What history() reads for a deployment that calls it (null otherwise);
+  // the index is built from the journal the first time one asks.
+  const engine::HistorySource* history_for(const LoadedDeployment& dep);
   LiveOrder* load(const std::string& order_id);
   void remember(std::unique_ptr<LiveOrder> order);
   void forget(const std::string& order_id);
@@ -192,6 +196,7 @@ class OrderEngine {
   std::unique_ptr<Work> work_;  // what the input being decided does
   std::set<std::string> skus_changed_;  // in the open batch: channels to tell at commit
   Backorders backorders_;
+  std::unique_ptr<CustomerHistory> history_;  // null until a deployment calls history()
   // Intake keys and order ids the store has: "no" for sure, "maybe" to look up.
   KeyFilter known_keys_;
   KeyFilter known_ids_;

@@ -105,13 +105,16 @@ class Generator {
                    "count(order.lines)", "hour(order.placed_at)", "minute(order.placed_at)", "weekday(order.placed_at)",
                    "hour(now)", "length(order.id)", "sum(order.lines.quantity)", "max(order.lines.quantity)",
                    "min(order.lines.cancelled_quantity)", "hour(order.placed_at, \"Asia/Kolkata\")",
-                   "weekday(now, \"America/New_York\")", "minute(order.placed_at, \"Asia/Kathmandu\")"};
+                   "weekday(now, \"America/New_York\")", "minute(order.placed_at, \"Asia/Kathmandu\")",
+                   "history(order.customer.email, 30d).orders", "history(order.ship_to.postal_code, 90d).rto",
+                   "history(order.ship_to, 7d).delivered"};
         if (rng_.chance(3)) options = {"9223372036854775807"};
         if (!line.empty()) options.insert(options.end(), {line + ".quantity", line + ".cancelled_quantity"});
         if (s.node) options.insert(options.end(), {"node.priority", "node.daily_capacity", "stock(node, \"SKU-1\")"});
         break;
       case Ty::Decimal:
-        options = {"0.5", "12.25", "1000", "order.total.amount", "amount(order.total)", "30%", "12.5%", "0.0001%"};
+        options = {"0.5", "12.25", "1000", "order.total.amount", "amount(order.total)", "30%", "12.5%", "0.0001%",
+                   "history(order.ship_to.postal_code, 90d).rto_rate", "history(order.customer.email, 1d).return_rate"};
         if (s.node) options.push_back("node.cost_per_order");
         break;
       case Ty::Money:
@@ -505,6 +508,7 @@ std::string generate_order(Rng& rng, int n) {
     if (rng.chance(80))
       ship["postal_code"] = rng.pick(std::vector<std::string>{"560001", "560034", "110001", "400050", "999999", "56", ""});
     if (rng.chance(80)) ship["country"] = rng.pick(std::vector<std::string>{"IN", "IN", "SG", "US"});
+    if (rng.chance(50)) ship["line1"] = rng.pick(std::vector<std::string>{"12, MG Road", "Flat 4 5th Cross", "#"});
     if (rng.chance(50)) ship["city"] = rng.pick(std::vector<std::string>{"Bengaluru", "Mumbai", "São Paulo"});
     if (rng.chance(30)) {
       ship["lat"] = 8 + rng.below(25) + rng.below(100) / 100.0;

@@ -53,6 +53,21 @@ Built build(const gen::Bundle& generated) {
   return b;
 }
 
+// history() answers from a key's characters and the window, so that both
+// engines read varied counts, rates and missing rates.
+class HashedHistory final : public engine::HistorySource {
+ public:
+  engine::HistoryCounts counts(engine::HistoryKey kind, std::string_view key, int64_t from, int64_t to) const override {
+    uint64_t h = std::hash<std::string_view>{}(key) ^ static_cast<uint64_t>(to - from) ^ static_cast<uint64_t>(kind);
+    engine::HistoryCounts c;
+    c.orders = static_cast<int64_t>(h % 5);
+    c.delivered = c.orders ? static_cast<int64_t>((h >> 8) % (c.orders + 1)) : 0;
+    c.rto = c.orders - c.delivered;
+    c.returned = c.delivered ? static_cast<int64_t>((h >> 16) % (c.delivered + 1)) : 0;
+    return c;
+  }
+};
+
 // The first difference for this order, "" when the engines agree (or the
 // order does not decode, which the generator never makes).
 std::string mismatch(const Built& b, const std::string& order, const std::string& now, check::PolicyKind kind) {
@@ -61,6 +76,8 @@ std::string mismatch(const Built& b, const std::string& order, const std::string
   engine::EvalInput input;
   input.order = std::get<runtime::OrderImage>(decoded).data();
   input.now = *model::parse_time(now);
+  static const HashedHistory history;
+  input.history = &history;
   return differences(*b.interpreter, b.compiled, kind, input);
 }
 

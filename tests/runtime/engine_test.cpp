@@ -2,10 +2,12 @@
 // timers, escalation deadlines, idempotent intake, refusals, restarts,
 // line-level states, projections, deployments. Every case runs on both
 // engines.
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 
 #include <fstream>
 
+#include "runtime/engine/explain.h"
 #include "runtime/engine/lifecycle.h"
 #include "runtime/store/projection.h"
 #include "tests/runtime/engine_fixture.h"
@@ -313,22 +315,30 @@ TEST_P(EngineTest, BundleWithErrorsIsRefusedAndTheLiveOneStays) {
   EXPECT_EQ(store_->deployments().list(false).size(), 1u);
 }
 
-// `set delivery`: the decision records the change and its rule, the order
-// promises the new mode, routing reads it, and the journal alone rebuilds it.
-TEST_P(EngineTest, ChangedDeliveryPromiseIsJournalledAndRoutingReadsIt) {
-  TempDir copy;
+// The example bundle with one more acceptance rule, just before `otherwise`, deployed.
+void deploy_with_rule(Store& store, const TempDir& copy, const std::string& rule, const std::string& engine) {
   std::filesystem::copy(kExample, copy.path(), std::filesystem::copy_options::recursive);
   std::string text;
   {
     std::ifstream in(copy.path() + "/acceptance.flow");
     text.assign(std::istreambuf_iterator<char>(in), {});
   }
-  text.replace(text.find("otherwise accept"), 16,
-               "rule \"No same-day to Mumbai\"\n  when order.delivery is same_day and order.ship_to.city == \"Mumbai\"\n"
-               "  then set delivery next_day\n\notherwise accept");
+  text.replace(text.find("otherwise accept"), 16, rule + "\n\notherwise accept");
   std::ofstream(copy.path() + "/acceptance.flow") << text;
-  DeployResult r = deploy_bundle(*store_, copy.path(), at("2026-11-20T06:00:00Z"), choice());
+  EngineChoice choice;
+  choice.kind = engine;
+  DeployResult r = deploy_bundle(store, copy.path(), at("2026-11-20T00:00:00Z"), choice);
   ASSERT_EQ(r.status, DeployResult::Status::Deployed) << r.message << r.diagnostics;
+}
+
+// `set delivery`: the decision records the change and its rule, the order
+// promises the new mode, routing reads it, and the journal alone rebuilds it.
+TEST_P(EngineTest, ChangedDeliveryPromiseIsJournalledAndRoutingReadsIt) {
+  TempDir copy;
+  deploy_with_rule(*store_, copy,
+                   "rule \"No same-day to Mumbai\"\n  when order.delivery is same_day and order.ship_to.city == \"Mumbai\"\n"
+                   "  then set delivery next_day",
+                   GetParam());
   restart();
 
   Ack ack = submit(example_order("web-same-day-mumbai-no-stock.json"), "2026-11-20T06:10:00Z");
@@ -348,6 +358,60 @@ TEST_P(EngineTest, ChangedDeliveryPromiseIsJournalledAndRoutingReadsIt) {
   std::string before = order("WEB-88140").order;
   rebuild_projections(*store_);
   EXPECT_EQ(order("WEB-88140").order, before);
+}
+
+// history(): what the engine journalled about a pincode, as of each
+// decision, from its own index; the same after a restart, which builds the
+// index again from the journal; and only over the window.
+TEST_P(EngineTest, HistoryCountsWhatTheEngineJournalledAsOfTheDecision) {
+  TempDir copy;
+  deploy_with_rule(*store_, copy,
+                   "rule \"Pincode that refuses deliveries\"\n"
+                   "  when history(order.ship_to.postal_code, 30d).rto >= 2\n"
+                   "   and history(order.ship_to.postal_code, 30d).rto_rate >= 50%\n"
+                   "  then reject \"pincode returns to origin\"",
+                   GetParam());
+  restart();
+  int n = 0;
+  auto submit_copy = [&](const char* when) {
+    nlohmann::json o = example_order("amazon-express-prepaid.json");  // pincode 560034
+    std::string id = fmt::format("HIST-{}", ++n);
+    o["id"] = id;
+    o["external_id"] = id;
+    o["placed_at"] = when;
+    Ack ack = submit(o, when);
+    return std::make_pair(id, ack);
+  };
+  auto returned_to_origin = [&](const std::string& id, const char* when) {
+    for (const char* e : {"pack", "ship", "return_to_origin"}) EXPECT_EQ(event(id, e, when).status, Ack::Status::Stored) << e;
+  };
+  auto [first, a1] = submit_copy("2026-11-20T06:00:00Z");
+  auto [second, a2] = submit_copy("2026-11-20T07:00:00Z");
+  EXPECT_EQ(a2.state, "allocated");
+  returned_to_origin(first, "2026-11-21T06:00:00Z");
+  auto [third, a3] = submit_copy("2026-11-21T07:00:00Z");
+  EXPECT_EQ(a3.state, "allocated") << "one of two came back: 1 rto";
+  returned_to_origin(second, "2026-11-22T06:00:00Z");
+  auto [fourth, a4] = submit_copy("2026-11-22T07:00:00Z");
+  EXPECT_EQ(a4.state, "rejected") << "two of three came back: 2 rto, rate 66%";
+  // Explained later, from the journal, it decides as it did then.
+  Explainer explainer(*store_);
+  std::vector<journal::Record> records = store_->journal().of_order(fourth);
+  for (size_t r = 0; r < records.size(); ++r)
+    for (size_t e = 0; e < records[r].entries.size(); ++e)
+      if (std::holds_alternative<journal::Decided>(records[r].entries[e])) {
+        Explanation x = explainer.explain(records, r, e);
+        EXPECT_TRUE(x.available) << x.why_not;
+        EXPECT_EQ(x.mismatch, "");
+        EXPECT_EQ(x.outcome.deciding_rule_name, "Pincode that refuses deliveries");
+      }
+  restart();
+  auto [fifth, a5] = submit_copy("2026-11-22T08:00:00Z");
+  EXPECT_EQ(a5.state, "rejected") << "2 rto of 4 orders (the refused one counts); after a restart the index is "
+                                      "built again from the journal";
+  EXPECT_EQ(last_of(history(fifth), "decision")->body["rule"], "Pincode that refuses deliveries");
+  auto [later, a6] = submit_copy("2026-12-25T08:00:00Z");
+  EXPECT_EQ(a6.state, "allocated") << "30 days on, those orders are out of the window";
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, EngineTest, ::testing::Values("interp", "jit"),
