@@ -73,11 +73,11 @@ std::unique_ptr<runtime::Store> open_store(const std::string& path, bool read_on
 
 // ------------------------------------------------------------ deploy
 
-int run_deploy(const std::string& dir, const std::string& db, const std::string& engine) {
+int run_deploy(const std::string& dir, const std::string& db, const std::string& engine, const std::string& despite) {
   return with_store_errors("deploy", [&] {
     auto store = open_store(db, false);
     runtime::DeployResult r = runtime::deploy_bundle(*store, dir, system_now(), engine_choice(engine),
-                                                     stderr_is_terminal());
+                                                     deploy_options(dir, engine, despite));
     if (!r.diagnostics.empty()) std::cerr << r.diagnostics;
     if (!r.warning.empty()) std::cerr << "orderflow deploy: warning: " << r.warning << "\n";
     if (r.status == runtime::DeployResult::Status::Refused) {
@@ -96,10 +96,12 @@ int run_versions(const std::string& db, const std::string& format) {
     std::vector<runtime::Deployment> all = store->deployments().list(true);
     if (format == "json") {
       nlohmann::ordered_json out = nlohmann::ordered_json::array();
-      for (const auto& d : all)
+      for (const auto& d : all) {
         out.push_back({{"id", d.id}, {"live", live == d.id}, {"version", d.version}, {"title", d.title},
                        {"owner", d.owner}, {"deployed_at", model::format_time(d.deployed_at)},
                        {"content_hash", d.content_hash}, {"source", d.source}, {"files", d.files.size()}});
+        if (!d.note.empty()) out.back()["note"] = d.note;
+      }
       std::cout << json_text(out, 2) << "\n";
       return 0;
     }
@@ -109,11 +111,17 @@ int run_versions(const std::string& db, const std::string& format) {
     }
     std::cout << fmt::format("{:>4}  {:<4} {:<14} {:<21} {:<12}  {:<28} {}\n", "id", "", "version", "deployed at",
                              "content", "owner", "from");
-    for (const auto& d : all)
+    for (const auto& d : all) {
       std::cout << fmt::format("{:>4}  {:<4} {:<14} {:<21} {:<12}  {:<28} {} ({} files)\n", d.id,
                                live == d.id ? "live" : "", d.version.empty() ? "-" : d.version,
                                model::format_time(d.deployed_at), d.content_hash.substr(0, 12),
                                d.owner.empty() ? "-" : d.owner, d.source, d.files.size());
+      // The override, where one was given: what an auditor must see.
+      std::string note = d.note;
+      for (size_t at = note.find('\n'); at != std::string::npos && at + 1 < note.size(); at = note.find('\n', at + 7))
+        note.replace(at, 1, "\n      ");
+      if (!note.empty()) std::cout << "      note: " << note << (note.back() == '\n' ? "" : "\n");
+    }
     return 0;
   });
 }
@@ -145,6 +153,7 @@ int run_diff(const std::string& a, const std::string& b, const std::string& db) 
 struct RunOptions {
   std::string db;
   std::string bundle;
+  std::string despite_failing_tests;
   std::string events;
   std::string engine = "jit";
   std::string clock = "system";
@@ -306,7 +315,7 @@ int run_run(const RunOptions& o) {
   try {
     if (!o.bundle.empty()) {
       runtime::DeployResult r = runtime::deploy_bundle(*store, o.bundle, system_now(), engine_choice(o.engine),
-                                                       stderr_is_terminal());
+                                                       deploy_options(o.bundle, o.engine, o.despite_failing_tests));
       if (!r.diagnostics.empty()) std::cerr << r.diagnostics;
       if (r.status == runtime::DeployResult::Status::Refused) {
         std::cerr << "orderflow run: " << r.message << "\n";
@@ -717,9 +726,12 @@ void add_runtime_commands(CLI::App& app, Command& run) {
     auto dir = std::make_shared<std::string>();
     auto db = db_option(cmd);
     auto engine = std::make_shared<std::string>("jit");
+    auto despite = std::make_shared<std::string>();
     cmd->add_option("bundle", *dir, "Bundle folder")->required();
     cmd->add_option("--engine", *engine, "jit or interp")->check(CLI::IsMember({"jit", "interp"}));
-    cmd->callback([&run, dir, db, engine] { run = [=] { return run_deploy(*dir, *db, *engine); }; });
+    cmd->add_option("--despite-failing-tests", *despite,
+                    "Deploy even though policy tests fail, for this reason (kept with the deployment)");
+    cmd->callback([&run, dir, db, engine, despite] { run = [=] { return run_deploy(*dir, *db, *engine, *despite); }; });
   }
   {
     auto* cmd = app.add_subcommand("versions", "List the deployments of a database");
@@ -742,6 +754,8 @@ void add_runtime_commands(CLI::App& app, Command& run) {
     cmd->add_option("--db", o->db, "SQLite database")->required();
     cmd->add_option("--events", o->events, "JSON lines: orders and events ('-': standard input)")->required();
     cmd->add_option("--bundle", o->bundle, "Deploy this bundle first (when it changed)");
+    cmd->add_option("--despite-failing-tests", o->despite_failing_tests,
+                    "Deploy the bundle even though policy tests fail, for this reason (kept with the deployment)");
     cmd->add_option("--engine", o->engine, "jit or interp")->check(CLI::IsMember({"jit", "interp"}));
     cmd->add_option("--clock", o->clock, "system, or events: replay at each input's `at` (or placed_at)")
         ->check(CLI::IsMember({"system", "events"}));

@@ -24,6 +24,7 @@ namespace {
 struct ServeOptions {
   std::string db;
   std::string bundle;
+  std::string despite_failing_tests;
   std::string address = "127.0.0.1";
   unsigned short port = 8080;
   std::string config;
@@ -49,7 +50,8 @@ int run_serve(const ServeOptions& o) {
     runtime::EngineChoice choice;
     choice.kind = o.engine;
     if (!o.bundle.empty()) {
-      runtime::DeployResult r = runtime::deploy_bundle(*store, o.bundle, clock.now(), choice, stderr_is_terminal());
+      runtime::DeployResult r = runtime::deploy_bundle(*store, o.bundle, clock.now(), choice,
+                                                       deploy_options(o.bundle, o.engine, o.despite_failing_tests));
       if (!r.diagnostics.empty()) std::cerr << r.diagnostics;
       if (r.status == runtime::DeployResult::Status::Refused) {
         std::cerr << "orderflow serve: " << r.message << "\n";
@@ -193,6 +195,8 @@ void add_serve_command(CLI::App& app, Command& run) {
   auto o = std::make_shared<ServeOptions>();
   cmd->add_option("--db", o->db, "SQLite database")->required();
   cmd->add_option("--bundle", o->bundle, "Deploy this bundle first (when it changed)");
+  cmd->add_option("--despite-failing-tests", o->despite_failing_tests,
+                  "Deploy the bundle even though policy tests fail, for this reason (kept with the deployment)");
   cmd->add_option("--address", o->address, "Address to listen on");
   cmd->add_option("--port", o->port, "Port (0: any free one)");
   cmd->add_option("--config", o->config, "JSON: webhook secrets by channel, API token, limits");

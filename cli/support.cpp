@@ -1,5 +1,8 @@
 #include "cli/support.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <unistd.h>
 
 #include <chrono>
@@ -8,6 +11,8 @@
 
 #include "compiler/check/checker.h"
 #include "runtime/engine/deployments.h"
+#include "runtime/testing/policy_tests.h"
+#include "runtime/testing/stories.h"
 
 namespace orderflow::cli {
 
@@ -32,6 +37,26 @@ std::shared_ptr<const check::CheckedBundle> load_bundle(const std::string& path)
     return nullptr;
   }
   return std::shared_ptr<const check::CheckedBundle>(std::move(outcome.bundle));
+}
+
+runtime::DeployOptions deploy_options(const std::string& bundle_dir, const std::string& engine,
+                                      const std::string& despite) {
+  runtime::DeployOptions options;
+  options.color = stderr_is_terminal();
+  options.despite_failing_tests = despite;
+  options.failing_tests = [bundle_dir, engine](const engine::PolicyEngine& serving) {
+    runtime::EngineChoice choice;
+    choice.kind = engine;
+    runtime::StoryRunner stories(bundle_dir, choice);
+    std::vector<std::string> failing;
+    const check::CheckedBundle& b = serving.bundle();
+    for (const runtime::PolicyTestResult& r : runtime::run_policy_tests(serving, &stories))
+      if (!r.passed)
+        failing.push_back(fmt::format("{} ({}:{}): {}", r.name, b.sources->file(r.range.file).path(), r.range.begin.line,
+                                      fmt::join(r.failures, "; ")));
+    return failing;
+  };
+  return options;
 }
 
 std::unique_ptr<engine::PolicyEngine> make_engine(std::shared_ptr<const check::CheckedBundle> bundle,

@@ -9,6 +9,7 @@
 
 #include "compiler/check/bundle.h"
 #include "compiler/engine/engine.h"
+#include "runtime/engine/deployments.h"
 
 namespace orderflow::cli {
 
@@ -23,6 +24,13 @@ std::unique_ptr<engine::PolicyEngine> make_engine(std::shared_ptr<const check::C
 std::optional<int64_t> parse_now(const std::string& text);
 
 bool stderr_is_terminal();
+
+// How the command line deploys a bundle (deploy, run --bundle, serve
+// --bundle): its policy tests, stories too, run first on the engine it will
+// serve with, and a failing one refuses the deployment unless `despite`
+// gives the reason to go on, which the deployment keeps.
+runtime::DeployOptions deploy_options(const std::string& bundle_dir, const std::string& engine,
+                                      const std::string& despite);
 
 // JSON for what orderflow prints. Text from outside (a byte of Latin-1 in an
 // order line, a data file's cell quoted in a diagnostic) may not be UTF-8;

@@ -106,7 +106,8 @@ check::CheckOutcome check_files(const std::string& root, const std::vector<Deplo
   return check::check_bundle(flow_files, options);
 }
 
-DeployResult deploy_bundle(Store& store, const std::string& dir, int64_t now, const EngineChoice& choice, bool color) {
+DeployResult deploy_bundle(Store& store, const std::string& dir, int64_t now, const EngineChoice& choice,
+                           const DeployOptions& options) {
   DeployResult result;
   std::vector<DeploymentFile> files;
   try {
@@ -118,7 +119,7 @@ DeployResult deploy_bundle(Store& store, const std::string& dir, int64_t now, co
   check::CheckOutcome checked = check_files(dir, files);
   result.diagnostics = checked.diagnostics.empty()
                            ? ""
-                           : render_text(checked.diagnostics, *checked.sources, {color});
+                           : render_text(checked.diagnostics, *checked.sources, {options.color});
   if (!checked.ok()) {
     result.message = fmt::format("the bundle has {}; it was not deployed, and the live version stays",
                                  summary_line(checked.diagnostics));
@@ -144,10 +145,33 @@ DeployResult deploy_bundle(Store& store, const std::string& dir, int64_t now, co
   // Compiled before it goes live, so that a warning comes now, not with the first order.
   EngineChoice compile = choice;
   compile.wait_for_native = true;
-  make_policy_engine(bundle, compile, &result.warning);
+  std::unique_ptr<engine::PolicyEngine> serving = make_policy_engine(bundle, compile, &result.warning);
 
   Deployment d;
   d.content_hash = files_hash(files);
+  std::optional<int64_t> live = store.deployments().live();
+  std::optional<Deployment> current = live ? store.deployments().get(*live) : std::nullopt;
+  bool unchanged = current && current->content_hash == d.content_hash;
+  std::string despite;  // the override, when tests failed and the operator went on
+  if (options.failing_tests && !unchanged) {
+    std::vector<std::string> failing = options.failing_tests(*serving);
+    if (!failing.empty()) {
+      std::string list;
+      for (const std::string& f : failing) list += "  " + f + "\n";
+      if (options.despite_failing_tests.empty()) {
+        result.diagnostics += fmt::format("failing policy tests:\n{}", list);
+        result.message = fmt::format(
+            "{} of the bundle's {} policy test{} fail{}; it was not deployed, and the live version stays (fix them, "
+            "or deploy anyway with --despite-failing-tests \"why\", which is recorded with the deployment)",
+            failing.size(), bundle->tests.size(), bundle->tests.size() == 1 ? "" : "s",
+            failing.size() == 1 ? "s" : "");
+        return result;
+      }
+      despite = fmt::format("deployed despite {} failing policy test{}: \"{}\"", failing.size(),
+                            failing.size() == 1 ? "" : "s", options.despite_failing_tests);
+      d.note = fmt::format("{}; failing:\n{}", despite, list);
+    }
+  }
   d.version = bundle->declared_version();
   const check::Policy* main = bundle->policy(check::PolicyKind::Acceptance);
   for (const check::Policy& p : bundle->policies)
@@ -162,9 +186,9 @@ DeployResult deploy_bundle(Store& store, const std::string& dir, int64_t now, co
 
   store.begin();
   try {
-    std::optional<int64_t> live = store.deployments().live();
+    live = store.deployments().live();
     if (live) {
-      std::optional<Deployment> current = store.deployments().get(*live);
+      current = store.deployments().get(*live);
       if (current && current->content_hash == d.content_hash) {
         store.rollback();
         result.status = DeployResult::Status::Unchanged;
@@ -184,6 +208,7 @@ DeployResult deploy_bundle(Store& store, const std::string& dir, int64_t now, co
   result.status = DeployResult::Status::Deployed;
   result.message = fmt::format("deployed {} as deployment {} (version {}, content {})", dir, result.id,
                                d.version.empty() ? "-" : d.version, d.content_hash.substr(0, 12));
+  if (!despite.empty()) result.message += "; " + despite;
   if (!result.left_out.empty())
     result.message += fmt::format("; left out {} file{} the bundle does not read: {}", result.left_out.size(),
                                   result.left_out.size() == 1 ? "" : "s", fmt::join(result.left_out, ", "));

@@ -2,6 +2,7 @@
 // Versioned policy deployment: a bundle folder checked, compiled and kept in
 // the store with its files' text, so that any version an order was decided
 // by can be loaded again, shown and compared.
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,10 +59,23 @@ struct DeployResult {
   std::vector<std::string> left_out;  // files of the folder the bundle does not read, not kept
 };
 
-// Checks and compiles the bundle; when it is clean, records it and makes it
-// live in one transaction. A bundle with errors changes nothing.
+// What a deployment must pass beyond the checker, and who said to go on
+// regardless.
+struct DeployOptions {
+  bool color = false;
+  // Runs the bundle's policy tests (its stories too) on the engine it will
+  // serve with, and describes each that fails ("name (file:line): what").
+  // Unset: none are run (a story's own scratch deployment).
+  std::function<std::vector<std::string>(const engine::PolicyEngine&)> failing_tests;
+  // Deploy even when tests fail: the reason, recorded with the deployment.
+  std::string despite_failing_tests;
+};
+
+// Checks and compiles the bundle and runs its tests; when it is clean and
+// they pass (or the operator gave a reason to go on), records it and makes
+// it live in one transaction. Otherwise nothing changes.
 DeployResult deploy_bundle(Store& store, const std::string& dir, int64_t now, const EngineChoice& choice,
-                           bool color = false);
+                           const DeployOptions& options = {});
 
 // Loads a recorded deployment (checking its stored files again).
 std::unique_ptr<LoadedDeployment> load_deployment(Store& store, int64_t id, const EngineChoice& choice);

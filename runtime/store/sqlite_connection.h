@@ -115,6 +115,7 @@ class Statement {
     return p ? std::string(static_cast<const char*>(p), sqlite3_column_bytes(stmt_, col)) : std::string();
   }
   bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  int columns() const { return sqlite3_column_count(stmt_); }
 
  private:
   [[noreturn]] void fail(int rc) {

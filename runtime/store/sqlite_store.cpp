@@ -78,7 +78,9 @@ using sqlite::Statement;
 // (JSON journal entries) is rewritten by upgrade_sqlite_store.
 // 4: each journal record points back at its order's previous one, and the
 // order row at its last (no index of the journal by order to keep up).
-constexpr int kSchemaVersion = 4;
+// 5: a deployment keeps a note (why it went live despite failing policy
+// tests); a version-4 file gains the column when opened to write.
+constexpr int kSchemaVersion = 5;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS journal(
@@ -116,7 +118,8 @@ CREATE TABLE IF NOT EXISTS deployments(
   title TEXT NOT NULL,
   deployed_at INTEGER NOT NULL,
   source TEXT NOT NULL,
-  files TEXT NOT NULL);
+  files TEXT NOT NULL,
+  note TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS live(
   one INTEGER PRIMARY KEY CHECK(one = 1),
   deployment INTEGER NOT NULL REFERENCES deployments(id));
@@ -418,11 +421,11 @@ class SqliteDeployments final : public Deployments {
     nlohmann::json files = nlohmann::json::array();
     for (const DeploymentFile& f : d.files) files.push_back({{"path", f.path}, {"text", f.text}});
     Statement& s = db_.statement(
-        "INSERT INTO deployments(content_hash, version, owner, title, deployed_at, source, files) "
-        "VALUES(?,?,?,?,?,?,?)");
+        "INSERT INTO deployments(content_hash, version, owner, title, deployed_at, source, files, note) "
+        "VALUES(?,?,?,?,?,?,?,?)");
     Reset r{s};
     s.bind(1, d.content_hash).bind(2, d.version).bind(3, d.owner).bind(4, d.title).bind(5, d.deployed_at);
-    s.bind(6, d.source).bind(7, files.dump());
+    s.bind(6, d.source).bind(7, files.dump()).bind(8, d.note);
     s.step();
     return db_.last_insert_rowid();
   }
@@ -466,6 +469,7 @@ class SqliteDeployments final : public Deployments {
     d.title = s.text(4);
     d.deployed_at = s.integer(5);
     d.source = s.text(6);
+    if (s.columns() > 8) d.note = s.text(8);  // a version-4 file read without writing has none
     if (with_files) {
       nlohmann::json files = nlohmann::json::parse(s.text(7), nullptr, false);
       if (!files.is_array())
@@ -834,6 +838,15 @@ int64_t upgrade_from_3(sqlite::Connection& db) {
   return count->step() ? count->integer(0) : 0;
 }
 
+// Version 4 had no deployment notes: an empty one each.
+void add_deployment_notes(sqlite::Connection& db) {
+  bool has = false;
+  auto columns = db.once("SELECT name FROM pragma_table_info('deployments')");
+  while (columns->step()) has |= columns->text(0) == "note";
+  columns.reset();
+  if (!has) db.exec("ALTER TABLE deployments ADD COLUMN note TEXT NOT NULL DEFAULT ''");
+}
+
 }  // namespace
 
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, const SqliteOptions& options) {
@@ -842,10 +855,15 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, const SqliteOp
   if (options.read_only) {
     if (version < 1 || version > kSchemaVersion)
       throw StoreError(fmt::format("'{}' is not an orderflow database (schema version {})", path, version));
-  } else if (version == 0) {
+  } else if (version == 0 || version == 4) {
+    // A new file gets the schema; a version-4 one gains a column, nothing
+    // rewritten: done on opening, not by `migrate`.
     db->begin();
     try {
-      db->exec(kSchema);
+      if (version == 0)
+        db->exec(kSchema);
+      else
+        add_deployment_notes(*db);
       db->exec(fmt::format("PRAGMA user_version={}", kSchemaVersion));
       db->commit();
     } catch (...) {
@@ -854,7 +872,7 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, const SqliteOp
     }
     version = kSchemaVersion;
   }
-  if (version < kSchemaVersion) throw outdated(path, version);
+  if (version < kSchemaVersion && !(options.read_only && version == 4)) throw outdated(path, version);
   if (version > kSchemaVersion)
     throw StoreError(fmt::format("'{}' has orderflow schema version {}; this build knows version {}", path, version,
                                  kSchemaVersion));
@@ -867,16 +885,19 @@ int64_t upgrade_sqlite_store(const std::string& path, const SqliteOptions& optio
   auto db = connect(path, options);
   int64_t version = db->pragma_int("PRAGMA user_version");
   if (version == kSchemaVersion || version == 0) return 0;
-  if (version != 2 && version != 3)
+  if (version < 2 || version > 4)
     throw StoreError(fmt::format(
-        "'{}' has orderflow schema version {}; this build can bring versions 2 and 3 up to date", path, version));
+        "'{}' has orderflow schema version {}; this build can bring versions 2 to 4 up to date", path, version));
   SqliteStore store(std::move(db), options.sync_full);
   sqlite::Connection& c = store.connection();
   c.begin();
   int64_t entries = 0;
   try {
-    entries = version == 2 ? upgrade_from_2(c) : upgrade_from_3(c);
-    rebuild_projections(store);
+    if (version < 4) {
+      entries = version == 2 ? upgrade_from_2(c) : upgrade_from_3(c);
+      rebuild_projections(store);
+    }
+    add_deployment_notes(c);
     c.exec(fmt::format("PRAGMA user_version={}", kSchemaVersion));
     c.commit();
   } catch (...) {

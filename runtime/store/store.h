@@ -106,6 +106,9 @@ struct Deployment {
   int64_t deployed_at = 0;
   std::string source;  // the folder it was deployed from
   std::vector<DeploymentFile> files;
+  // Why it went live despite what would have stopped it (failing policy
+  // tests), in the operator's words; "" when nothing did.
+  std::string note;
 };
 
 struct DeadLetter {

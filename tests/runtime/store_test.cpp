@@ -491,5 +491,39 @@ TEST(Deploy, KeepsWhatTheBundleReadsAndSaysWhatItLeftOut) {
   EXPECT_TRUE(load_deployment(*store, r.id, EngineChoice{"interp"}));
 }
 
+// Schema 5 added the deployment's note. A version-4 file is read as it is,
+// and gains the column the first time it is opened to write: no `migrate`.
+TEST(SqliteStore, VersionFourGainsDeploymentNotesWhenOpened) {
+  TempDir dir;
+  std::string path = dir.file("v4.db");
+  {
+    auto store = open_sqlite_store(path);
+    ASSERT_EQ(deploy_bundle(*store, kExample, 0, EngineChoice{"interp"}).status, DeployResult::Status::Deployed);
+  }
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "ALTER TABLE deployments DROP COLUMN note; PRAGMA user_version=4;", nullptr, nullptr,
+                           nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  {
+    SqliteOptions read_only;
+    read_only.read_only = true;
+    auto store = open_sqlite_store(path, read_only);
+    ASSERT_EQ(store->deployments().list(false).size(), 1u);
+    EXPECT_EQ(store->deployments().list(false)[0].note, "");
+  }
+  auto store = open_sqlite_store(path);
+  Deployment d = *store->deployments().get(1);
+  d.note = "deployed despite 1 failing policy test: \"reviewed\"";
+  store->begin();
+  int64_t id = store->deployments().add(d);
+  store->commit();
+  EXPECT_EQ(store->deployments().get(id)->note, d.note);
+}
+
 }  // namespace
 }  // namespace orderflow::runtime::testing
