@@ -726,7 +726,9 @@ class AstBuilder {
           t.assignments.push_back(std::move(ta));
         }
       } else if (auto* at = dynamic_cast<P::TestAtContext*>(clause)) {
-        if (t.steps.empty()) {
+        // The story's start is an `at` before anything happens or is
+        // expected; any later one moves the clock on.
+        if (t.steps.empty() && t.expectations.empty() && !t.at) {
           t.at = unquote(at->STRING()->getText());
           t.at_range = range(at->STRING());
         } else {  // later in a story: the clock moves to then

@@ -95,6 +95,27 @@ def codes_without_a_case(here, error_cases):
     return sorted(documented - shown)
 
 
+def tour_copies_differ(here):
+    """tour-2/ lays the owner's part-two examples out as one bundle: its
+    acceptance, escalation and tests files must be those examples, word for
+    word (checked when ../shared is beside the project, as in CI)."""
+    project = os.path.dirname(os.path.dirname(os.path.abspath(here)))
+    tour = os.path.join(os.path.dirname(project), "shared", "language-tour-2.md")
+    if not os.path.exists(tour):
+        return []
+    blocks = {}
+    for block in re.findall(r"```flow\n(.*?)```", open(tour, encoding="utf-8").read(), re.S):
+        m = re.match(r"# (\S+\.flow)\n", block)
+        if m:
+            blocks[m.group(1)] = block
+    problems = []
+    for name in ("acceptance.flow", "escalation.flow", "tests.flow"):
+        mine = open(os.path.join(here, "tour-2", name), encoding="utf-8").read()
+        if blocks.get(name) != mine:
+            problems.append(f"tour-2/{name} is not the example of language-tour-2.md that it copies")
+    return problems
+
+
 def main():
     orderflow, here = sys.argv[1:3]
     cases = sorted(name for name in os.listdir(here) if os.path.isdir(os.path.join(here, name)) and name != "errors")
@@ -110,12 +131,18 @@ def main():
         for p in problems:
             print("      " + p.replace("\n", "\n      "))
         failed += bool(problems)
+    runs_done = len(runs)
+    differ = tour_copies_differ(here)
+    print(("FAIL  " if differ else "PASS  ") + "tour-2 holds the examples of language-tour-2.md")
+    for p in differ:
+        print("      " + p)
+    failed += bool(differ)
     missing = codes_without_a_case(here, error_cases)
     print(("FAIL  " if missing else "PASS  ") + "every code of compiler/LANGUAGE.md has a case")
     if missing:
         print("      no case shows " + ", ".join(missing))
         failed += 1
-    print(f"{len(runs) + 1 - failed} passed, {failed} failed")
+    print(f"{runs_done + 2 - failed} passed, {failed} failed")
     return 1 if failed or not cases else 0
 
 
