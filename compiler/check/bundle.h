@@ -302,10 +302,15 @@ struct PolicyTest {
   std::vector<TestExpectation> expectations;
   std::vector<StoryStep> steps;
   int slot_count = 2;  // frame slots its `expect that` conditions use
+  // `history from`: the inputs the engine takes before the order, one JSON
+  // line each (as `orderflow run --events` reads them), and their file.
+  std::vector<std::string> history;
+  std::string history_origin;
 
-  // Whether it runs on the order engine: it has steps, or expects a state.
+  // Whether it runs on the order engine: it has steps or a history, or
+  // expects a state.
   bool is_story() const {
-    if (!steps.empty()) return true;
+    if (!steps.empty() || !history.empty()) return true;
     for (const TestExpectation& x : expectations)
       if (x.kind == syntax::TestExpectation::Kind::State) return true;
     return false;

@@ -636,21 +636,44 @@ void Checker::check_tests() {
       t.name = decl.name;
       t.range = decl.name_range;
       t.order_range = decl.order_range;
-      if (decl.order_file) {
-        fs::path path = data_path(file.file, *decl.order_file);
+      // A file a test names, relative to its .flow file: its text and path.
+      auto test_file = [&](const std::string& name, const SourceRange& range,
+                           const char* what) -> std::optional<std::pair<std::string, std::string>> {
+        fs::path path = data_path(file.file, name);
+        std::string origin = path.lexically_normal().generic_string();
+        auto overlaid = options_.overlay.find(origin);
+        if (overlaid != options_.overlay.end()) return std::make_pair(overlaid->second, origin);
         std::ifstream in(path, std::ios::binary);
-        auto overlaid = options_.overlay.find(path.lexically_normal().generic_string());
-        if (overlaid != options_.overlay.end()) {
-          t.order_json = overlaid->second;
-          t.order_origin = path.lexically_normal().generic_string();
-        } else if (!in) {
-          diags_.error("E0801", decl.order_range, fmt::format("order file '{}' not found", path.generic_string()),
-                       "order files are found relative to the .flow file of the test");
-        } else {
-          std::ostringstream ss;
-          ss << in.rdbuf();
-          t.order_json = ss.str();
-          t.order_origin = path.lexically_normal().generic_string();
+        if (!in) {
+          diags_.error("E0801", range, fmt::format("{} file '{}' not found", what, path.generic_string()),
+                       fmt::format("{} files are found relative to the .flow file of the test", what));
+          return std::nullopt;
+        }
+        std::ostringstream ss;
+        ss << in.rdbuf();
+        return std::make_pair(ss.str(), origin);
+      };
+      if (decl.history_file)
+        if (auto read = test_file(*decl.history_file, decl.history_range, "history")) {
+          t.history_origin = read->second;
+          std::istringstream lines(read->first);
+          std::string line;
+          for (int number = 1; std::getline(lines, line); ++number) {
+            if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+            nlohmann::json input = nlohmann::json::parse(line, nullptr, false);
+            if (!input.is_object()) {
+              diags_.error("E0802", decl.history_range,
+                           fmt::format("line {} of {} is not a JSON object", number, t.history_origin),
+                           "a history file holds one order or event a line, as `orderflow run --events` reads them");
+              continue;
+            }
+            t.history.push_back(line);
+          }
+        }
+      if (decl.order_file) {
+        if (auto read = test_file(*decl.order_file, decl.order_range, "order")) {
+          t.order_json = read->first;
+          t.order_origin = read->second;
         }
       } else if (decl.order_inline) {
         t.order_json = *decl.order_inline;

@@ -299,6 +299,9 @@ struct Test {
   std::optional<std::string> order_file;
   std::optional<std::string> order_inline;  // the JSON between """ and """
   SourceRange order_range;
+  // `history from "f.jsonl"`: what the engine took before the test's order.
+  std::optional<std::string> history_file;
+  SourceRange history_range;
   std::optional<std::string> at;
   SourceRange at_range;
   std::vector<TestAssignment> assignments;

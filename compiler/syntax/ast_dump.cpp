@@ -253,6 +253,7 @@ std::string dump_ast(const ParsedFile& file) {
     dm.line(0, fmt::format("test \"{}\"", t.name));
     if (t.order_file) dm.line(1, "order from \"" + *t.order_file + "\"");
     if (t.order_inline) dm.line(1, "order inline");
+    if (t.history_file) dm.line(1, "history from \"" + *t.history_file + "\"");
     if (t.at) dm.line(1, "at \"" + *t.at + "\"");
     for (const TestAssignment& a : t.assignments) {
       std::string path;

@@ -701,6 +701,14 @@ class AstBuilder {
     t.name_range = range(c->STRING());
     t.range = range(c);
     for (P::TestClauseContext* clause : c->testClause()) {
+      if (auto* f = dynamic_cast<P::TestOrderFileContext*>(clause); f && name(f->name()) == "history") {
+        if (t.history_file)
+          diagnostics_.error("E0803", range(clause), fmt::format("test \"{}\" already names its history", t.name),
+                             "put every earlier order and event in one file");
+        t.history_file = unquote(f->STRING()->getText());
+        t.history_range = range(f->STRING());
+        continue;
+      }
       if ((dynamic_cast<P::TestOrderFileContext*>(clause) || dynamic_cast<P::TestOrderInlineContext*>(clause)) &&
           (t.order_file || t.order_inline)) {
         diagnostics_.error("E0803", range(clause), fmt::format("test \"{}\" already names its order", t.name),
@@ -812,7 +820,8 @@ class AstBuilder {
   void check_order_word(P::NameContext* n) {
     if (name(n) != "order")
       diagnostics_.error("E0001", range(n), "unexpected '" + name(n) + "' in a test",
-                         "a test names its order with `order from \"file.json\"` or `order \"\"\" {...} \"\"\"`");
+                         "a test names its order with `order from \"file.json\"` or `order \"\"\" {...} \"\"\"`, and what "
+                         "came before it with `history from \"file.jsonl\"`");
   }
 
   std::unique_ptr<TypeRef> type_ref(P::TypeRefContext* c) {

@@ -132,7 +132,10 @@ DeployResult deploy_bundle(Store& store, const std::string& dir, int64_t now, co
   std::set<std::string> read;
   for (size_t i = 0; i < checked.sources->size(); ++i)
     read.insert(checked.sources->file(static_cast<FileId>(i)).path());
-  for (const check::PolicyTest& t : bundle->tests) read.insert(t.order_origin);
+  for (const check::PolicyTest& t : bundle->tests) {
+    read.insert(t.order_origin);
+    if (!t.history_origin.empty()) read.insert(t.history_origin);
+  }
   std::vector<DeploymentFile> kept;
   for (DeploymentFile& f : files) {
     std::string full = (fs::path(dir) / f.path).lexically_normal().generic_string();

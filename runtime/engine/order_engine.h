@@ -130,6 +130,10 @@ class OrderEngine {
   // Time spent writing to the store, ms, since start.
   double store_ms() const { return store_ms_; }
   EngineStats stats() const;
+  // What history() reads under the live deployment (null when it calls no
+  // history()): for a reader on the engine's thread, such as a story's
+  // `expect that`.
+  const engine::HistorySource* live_history() { return history_for(deployment(live_id_)); }
 
  private:
   struct LiveOrder;

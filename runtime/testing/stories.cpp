@@ -149,7 +149,23 @@ void StoryRunner::run(const engine::PolicyEngine& policies, const check::PolicyT
       placed != std::get<nlohmann::json>(order_json).end() && placed->is_string() ? model::parse_time(placed->get<std::string>())
                                                                                   : std::nullopt;
   int64_t start = t.at ? *t.at : placed_at.value_or(0);
-  ManualClock clock(start);
+  // What the engine took before the order (`history from`): each input at
+  // the moment it says it happened, in that order, as `run --clock events`.
+  std::vector<std::pair<int64_t, nlohmann::json>> history;
+  for (size_t i = 0; i < t.history.size(); ++i) {
+    nlohmann::json input = nlohmann::json::parse(t.history[i], nullptr, false);
+    std::optional<int64_t> when = stated_time(input);
+    if (!when || *when > start) {
+      r.failures.push_back(fmt::format("{}, input {}: {}", t.history_origin, i + 1,
+                                       when ? fmt::format("happens at {}, after the test's order arrives at {}",
+                                                          model::format_time(*when), model::format_time(start))
+                                            : std::string("says neither `at` nor `placed_at`: when did it happen?")));
+      return;
+    }
+    history.emplace_back(*when, std::move(input));
+  }
+  std::stable_sort(history.begin(), history.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  ManualClock clock(history.empty() ? start : history.front().first);
   WriterLock lock = WriterLock::acquire(db, "orderflow test");
   auto store = open_sqlite_store(db, scratch_database());
   EngineOptions options;
@@ -162,6 +178,17 @@ void StoryRunner::run(const engine::PolicyEngine& policies, const check::PolicyT
     engine.fire_due(t, true);
     engine.commit();
   };
+  for (size_t i = 0; i < history.size(); ++i) {
+    move_to(history[i].first);
+    Ack ack = engine.submit(read_input(history[i].second, fmt::format("{}:{}", t.history_origin, i + 1)));
+    engine.commit();
+    if (ack.status != Ack::Status::Stored && ack.status != Ack::Status::Duplicate) {
+      r.failures.push_back(fmt::format("{}, input {}: the engine did not take it ({}): {}", t.history_origin, i + 1,
+                                       status_name(ack.status), ack.message));
+      return;
+    }
+  }
+  move_to(start);
   Ack taken = engine.submit(read_input(nlohmann::json{{"type", "order"}, {"order", std::get<nlohmann::json>(order_json)}},
                                        "test:" + t.name));
   engine.commit();
@@ -249,6 +276,7 @@ void StoryRunner::run(const engine::PolicyEngine& policies, const check::PolicyT
           engine::EvalInput input;
           input.order = image->data();
           input.now = clock.now();
+          input.history = engine.live_history();
           holds = x.condition && policies.condition_holds(*x.condition, t.slot_count, input);
         }
         break;
