@@ -529,6 +529,8 @@ OrderEngine::OrderEngine(Store& store, const WriterLock&, const Clock& clock, En
   latest_stored_ = latest_applied_ = std::stoll(store_.settings().get("clock").value_or("0"));
   fill_filters();
   seed_stock(deployment(live_id_), clock_.now());
+  // The start pays for reading history() from the journal, not the first order.
+  history_for(deployment(live_id_));
 }
 
 OrderEngine::~OrderEngine() {
@@ -577,6 +579,7 @@ bool OrderEngine::follow_live() {
   const LoadedDeployment& dep = deployment(*live);
   live_id_ = *live;
   seed_stock(dep, clock_.now());
+  history_for(dep);
   return true;
 }
 

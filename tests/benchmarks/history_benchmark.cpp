@@ -4,9 +4,13 @@
 // phones, a few repeat customers with many orders, 19k pincodes with the
 // metro ones far busier), then asked as the tour's rules ask it.
 //   build/tests/history_benchmark [--orders N] [--benchmark_filter=...]
+//   build/tests/history_benchmark --startup N   (only: the engine's start, below)
 // Reports per decision: one history() question by kind of key, and a whole
 // compiled acceptance policy with and without its two history() rules. The
 // index's memory and the time to fill it are printed before the runs.
+// With --startup N it writes a SQLite journal of N such orders (each
+// received, then delivered, cancelled, returned or returned to origin) and
+// times what an engine starting on it does first: build the index from it.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -21,6 +25,7 @@
 #include "compiler/jit/jit_engine.h"
 #include "runtime/canonical/order_json.h"
 #include "runtime/engine/customer_history.h"
+#include "runtime/store/sqlite_store.h"
 #include "runtime/store/store.h"
 
 namespace orderflow {
@@ -200,10 +205,62 @@ void BM_Decision(benchmark::State& state, bool with_history) {
 BENCHMARK_CAPTURE(BM_Decision, without_history, false);
 BENCHMARK_CAPTURE(BM_Decision, with_two_history_rules, true);
 
+// The engine's start on a journal of `n` orders: the index read from it.
+int startup(int64_t n) {
+  std::string path = (fs::temp_directory_path() / fmt::format("orderflow-history-journal-{}.db", ::getpid())).string();
+  {
+    runtime::SqliteOptions fast;
+    fast.sync_full = false;
+    auto store = runtime::open_sqlite_store(path, fast);
+    Population p;
+    auto t0 = Clock::now();
+    store->begin();
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t at = kStart + i * (365 * kDay / n);
+      std::string id = fmt::format("O{}", i);
+      nlohmann::json order = p.order(p.phone_number(), p.pincode(p.rng));
+      order["id"] = id;
+      order["channel"] = "web";
+      runtime::journal::Record received{0, id, at, {}, 0};
+      received.entries.push_back(runtime::journal::Received{"web", id, 1, "1", "bench", order.dump()});
+      received.entries.push_back(runtime::journal::StateChanged{"", "new", true, 1, "received", {}});
+      store->journal().append(received);
+      static const char* outcomes[] = {"delivered", "delivered", "delivered", "cancelled", "rto"};
+      runtime::journal::Record later{0, id, at + 3 * kDay, {}, received.seq};
+      later.entries.push_back(runtime::journal::StateChanged{"new", outcomes[p.rng() % 5], true, 2, "bench", {}});
+      store->journal().append(later);
+      if (i % 20000 == 19999) {
+        store->commit();
+        store->begin();
+      }
+    }
+    store->commit();
+    std::fprintf(stderr, "wrote a journal of %lld orders (%lld records) in %.1f s\n", static_cast<long long>(n),
+                 static_cast<long long>(2 * n), std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  runtime::SqliteOptions read_only;
+  read_only.read_only = true;
+  auto store = runtime::open_sqlite_store(path, read_only);
+  runtime::CustomerHistory h;
+  auto t0 = Clock::now();
+  int64_t records = h.load(*store);
+  double s = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::printf("engine start: index of %zu orders (%zu keys, %.0f MB) built from %lld journal records in %.2f s "
+              "(%.2f us a record)\n",
+              h.order_count(), h.key_count(), h.bytes() / 1e6, static_cast<long long>(records), s, s * 1e6 / records);
+  store.reset();
+  fs::remove(path);
+  fs::remove(path + "-wal");
+  fs::remove(path + "-shm");
+  return 0;
+}
+
 }  // namespace
 }  // namespace orderflow
 
 int main(int argc, char** argv) {
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], "--startup") == 0) return orderflow::startup(std::stoll(argv[i + 1]));
   for (int i = 1; i + 1 < argc; ++i)
     if (std::strcmp(argv[i], "--orders") == 0) {
       orderflow::g_orders = std::stoll(argv[i + 1]);
