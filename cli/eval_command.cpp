@@ -1,4 +1,5 @@
 // orderflow eval --bundle DIR --orders FILE.jsonl [--now TIME] [--format json|text] [--engine interp|jit]
+// (FILE may also be one order over several lines, or a JSON array of orders.)
 // orderflow explain --bundle DIR --order FILE.json [--now TIME] [--engine interp|jit]
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -73,19 +74,34 @@ int run_eval(const EvalOptions& o) {
   }
   std::istream& in = o.orders == "-" ? std::cin : file;
   const std::string shown = o.orders == "-" ? "standard input" : o.orders;
-  std::string line;
-  size_t line_number = 0, bad = 0, evaluated = 0;
-  while (std::getline(in, line)) {
-    ++line_number;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+  // One order a line; or, as an analyst often has it at hand, one order
+  // written over several lines (orders/x.json), or a JSON array of orders.
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::pair<size_t, std::string>> orders;  // the line each starts on (in an array: its place), and its JSON
+  bool in_array = false;
+  nlohmann::json whole = nlohmann::json::parse(text, nullptr, false);
+  if (whole.is_object()) {
+    orders.emplace_back(1, text);
+  } else if (whole.is_array() && !whole.empty() && whole[0].is_object()) {
+    in_array = true;
+    for (const auto& each : whole) orders.emplace_back(orders.size() + 1, each.dump());
+  } else {
+    std::istringstream lines(text);
+    std::string line;
+    for (size_t number = 1; std::getline(lines, line); ++number)
+      if (line.find_first_not_of(" \t\r") != std::string::npos) orders.emplace_back(number, line);
+  }
+  size_t bad = 0, evaluated = 0;
+  for (const auto& [line_number, line] : orders) {
     runtime::DecodeResult decoded = runtime::parse_order(*bundle, line);
     if (auto* err = std::get_if<runtime::DecodeError>(&decoded)) {
       ++bad;
-      std::cerr << fmt::format("{}:{}: {}\n", shown, line_number, err->text());
+      std::cerr << fmt::format("{}:{}{}: {}\n", shown, in_array ? "order " : "", line_number, err->text());
       if (o.format == "json")
-        std::cout << json_text(nlohmann::ordered_json{{"line", line_number}, {"error", err->text()}}) << "\n";
+        std::cout << json_text(nlohmann::ordered_json{{in_array ? "index" : "line", line_number}, {"error", err->text()}})
+                  << "\n";
       else
-        std::cout << fmt::format("line {}: not evaluated: {}\n", line_number, err->text());
+        std::cout << fmt::format("{} {}: not evaluated: {}\n", in_array ? "order" : "line", line_number, err->text());
       continue;
     }
     runtime::OrderImage& order = std::get<runtime::OrderImage>(decoded);
@@ -177,7 +193,7 @@ void add_eval_commands(CLI::App& app, Command& run) {
   auto eval = std::make_shared<EvalOptions>();
   CLI::App* e = app.add_subcommand("eval", "Evaluate orders (one canonical JSON order a line); print one JSON line each");
   add_common(e, *eval);
-  e->add_option("--orders", eval->orders, "Orders, one canonical JSON object a line (- for standard input)")->required();
+  e->add_option("--orders", eval->orders, "Orders: one canonical JSON object a line, one order over several lines, or a JSON array (- for standard input)")->required();
   e->add_option("--format", eval->format, "json (one object a line) or text")->check(CLI::IsMember({"json", "text"}));
   e->callback([eval, &run] { run = [eval] { return run_eval(*eval); }; });
 

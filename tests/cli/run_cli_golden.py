@@ -33,6 +33,10 @@ CASES = {
                            "tests/lang/local-time/orders/night-cod.json", "--now", "2026-12-02T18:00:00Z"],
     # Orders piped in: `--orders -` reads standard input (STDIN below).
     "eval-standard-input": ["eval", "--bundle", EX, "--orders", "-", "--now", NOW],
+    # An order written over several lines, as orders/*.json are, and a JSON array of orders.
+    "eval-one-order-file": ["eval", "--bundle", EX, "--orders", f"{EX}/orders/lazada-malaysia-cod.json", "--now", NOW],
+    "eval-array-of-orders": ["eval", "--bundle", EX, "--orders", "tests/cli/orders-array.json", "--now", NOW,
+                             "--format", "text"],
     "check-missing-path": ["check", "tests/cli/no-such-bundle"],
     "eval-bad-input": ["eval", "--bundle", EX, "--orders", "tests/cli/bad-orders.jsonl", "--now", NOW],
     "eval-broken-bundle": ["eval", "--bundle", "tests/golden/diagnostics/missing-otherwise.flow",
