@@ -773,6 +773,9 @@ void OrderEngine::abort() {
   inbox_decided_ = -1;
   inbox_decided_dirty_ = false;
   backorders_.clear();
+  // It counted the inputs the store has just forgotten: read again from the
+  // journal when next asked.
+  history_.reset();
   uncommitted_ = 0;
 }
 

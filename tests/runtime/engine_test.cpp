@@ -412,6 +412,16 @@ TEST_P(EngineTest, HistoryCountsWhatTheEngineJournalledAsOfTheDecision) {
   EXPECT_EQ(last_of(history(fifth), "decision")->body["rule"], "Pincode that refuses deliveries");
   auto [later, a6] = submit_copy("2026-12-25T08:00:00Z");
   EXPECT_EQ(a6.state, "allocated") << "30 days on, those orders are out of the window";
+
+  // A batch the store could not keep is forgotten by history() too.
+  nlohmann::json lost = example_order("amazon-express-prepaid.json");
+  lost["id"] = lost["external_id"] = "HIST-LOST";
+  clock_.set(at("2026-12-25T09:00:00Z"));
+  engine_->submit(read_input(lost, "test"));
+  engine_->abort();
+  engine::HistoryCounts c = engine_->live_history()->counts(engine::HistoryKey::Pincode, "560034",
+                                                            at("2026-12-01T00:00:00Z"), at("2026-12-26T00:00:00Z"));
+  EXPECT_EQ(c.orders, 1) << "only the order of 2026-12-25T08:00, not the one whose batch was lost";
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, EngineTest, ::testing::Values("interp", "jit"),
