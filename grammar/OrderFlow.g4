@@ -168,6 +168,7 @@ expectation
   | THAT expr                                  # expectThat
   | NO what=(PRIORITY | TAG | NOTIFY | ESCALATE) # expectNone
   | STATE name                                 # expectState
+  | field=name expr                            # expectField
   ;
 
 // ---------------------------------------------------------------- expressions

@@ -270,7 +270,7 @@ struct TestExpectation {
   syntax::TestExpectation::Kind kind = syntax::TestExpectation::Kind::Decision;
   DecisionKind decision = DecisionKind::Accept;
   std::string reason;
-  Value priority;
+  Value value;  // Priority, Delivery: what is expected
   ExprPtr condition;  // expect that ...
   std::string condition_text;
   std::vector<std::string> strings;

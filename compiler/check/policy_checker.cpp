@@ -775,16 +775,29 @@ void Checker::check_tests() {
           scope.nodes = true;
           int slots = 2;
           scope.max_slots = &slots;
-          out.condition = check_condition(*x.priority, scope);
-          out.condition_text = std::string(b_.source_text(x.priority->range));
+          out.condition = check_condition(*x.value, scope);
+          out.condition_text = std::string(b_.source_text(x.value->range));
           if (out.condition->type.is_error()) continue;
           t.slot_count = std::max(t.slot_count, slots);
         } else if (x.kind == ast::TestExpectation::Kind::Priority) {
           Scope scope;
           scope.context = "a test";
-          ExprPtr p = check_as(*x.priority, scope, priority, "a priority");
+          ExprPtr p = check_as(*x.value, scope, priority, "a priority");
           if (p->type.is_error()) continue;
-          out.priority = p->value;
+          out.value = p->value;
+        } else if (x.kind == ast::TestExpectation::Kind::Delivery) {
+          Scope scope;
+          scope.context = "a test";
+          int field = b_.order_record >= 0 ? b_.schema.record_def(b_.order_record).find("delivery") : -1;
+          if (field < 0) continue;
+          ExprPtr d = check_as(*x.value, scope, b_.schema.record_def(b_.order_record).fields[field].type, "a delivery mode");
+          if (d->type.is_error()) continue;
+          if (d->kind != ExprKind::Literal && d->kind != ExprKind::Const) {
+            diags_.error("E0307", x.value->range, "a test expects one delivery mode, such as next_day",
+                         "expect delivery next_day");
+            continue;
+          }
+          out.value = d->value;
         }
         if (x.by_rule && *x.by_rule != "otherwise" &&
             std::find(rule_names.begin(), rule_names.end(), *x.by_rule) == rule_names.end()) {

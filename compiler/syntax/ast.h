@@ -271,10 +271,11 @@ struct TestExpectation {
   enum class Kind {
     Decision, Priority, Tag, Route, Notify, Escalate, That, NoPriority, NoTag, NoNotify, NoEscalate,
     State,  // expect state S: where the order's story has brought it
+    Delivery,  // expect delivery MODE: what the order promises after its policies
   } kind = Kind::Decision;
   bool negated = false;  // expect not ...: fails when the expectation holds
   Decision decision;
-  ExprPtr priority;   // Priority; That: the condition
+  ExprPtr value;      // Priority, Delivery: what is expected; That: the condition
   std::vector<std::string> strings;  // tag, notify or escalate target, route node ids
   std::optional<std::string> by_rule;
   SourceRange by_rule_range;

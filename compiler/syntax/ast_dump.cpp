@@ -264,7 +264,7 @@ std::string dump_ast(const ParsedFile& file) {
     for (const TestExpectation& x : t.expectations) {
       dm.line(1, "expect");
       if (x.kind == TestExpectation::Kind::Decision) dm.decision(2, x.decision);
-      if (x.priority) dm.expr(2, x.priority.get());
+      if (x.value) dm.expr(2, x.value.get());
       for (const auto& s : x.strings) dm.line(2, "\"" + s + "\"");
       if (x.by_rule) dm.line(2, "by rule \"" + *x.by_rule + "\"");
     }

@@ -778,7 +778,7 @@ class AstBuilder {
           x.decision = decision(d->decision());
         } else if (auto* p = dynamic_cast<P::ExpectPriorityContext*>(ex)) {
           x.kind = TestExpectation::Kind::Priority;
-          x.priority = expr(p->expr());
+          x.value = expr(p->expr());
         } else if (auto* tg = dynamic_cast<P::ExpectTagContext*>(ex)) {
           x.kind = TestExpectation::Kind::Tag;
           x.strings.push_back(unquote(tg->STRING()->getText()));
@@ -793,7 +793,14 @@ class AstBuilder {
           x.strings.push_back(unquote(es->STRING()->getText()));
         } else if (auto* th = dynamic_cast<P::ExpectThatContext*>(ex)) {
           x.kind = TestExpectation::Kind::That;
-          x.priority = expr(th->expr());
+          x.value = expr(th->expr());
+        } else if (auto* f = dynamic_cast<P::ExpectFieldContext*>(ex)) {
+          if (name(f->field) != "delivery")
+            diagnostics_.error("E0001", range(f->field), fmt::format("a test cannot expect '{}'", name(f->field)),
+                               "expect a decision (accept, hold \"reason\", ...), priority, delivery, tag, route to, "
+                               "notify, escalate to, state, or that CONDITION");
+          x.kind = TestExpectation::Kind::Delivery;
+          x.value = expr(f->expr());
         } else if (auto* st = dynamic_cast<P::ExpectStateContext*>(ex)) {
           x.kind = TestExpectation::Kind::State;
           x.strings.push_back(name(st->name()));

@@ -117,9 +117,9 @@ std::vector<PolicyTestResult> run_policy_tests(const engine::PolicyEngine& engin
           break;
         }
         case Kind::Priority: {
-          want = "priority " + check::print_value(b, x.priority);
+          want = "priority " + check::print_value(b, x.value);
           for (const Outcome* o : outcomes)
-            if (o->priority && *o->priority == x.priority.i) match = o;
+            if (o->priority && *o->priority == x.value.i) match = o;
           break;
         }
         case Kind::Tag: {
@@ -142,6 +142,18 @@ std::vector<PolicyTestResult> run_policy_tests(const engine::PolicyEngine& engin
           break;
         }
         case Kind::State: break;  // a story's (above)
+        case Kind::Delivery: {
+          // What the order promises once its policies have run (set delivery, or as it came).
+          want = "delivery " + check::print_value(b, x.value);
+          model::Value promised = model::RecordRef(b.schema, b.order_record, order.data()).get("delivery");
+          std::string now = promised.is_missing() ? "no delivery mode" : engine::delivery_name(b, promised.i);
+          bool holds = !promised.is_missing() && promised.i == x.value.i;
+          if (holds == !x.negated) continue;
+          r.failures.push_back(x.negated ? fmt::format("expected not {}, but it is so ({})", want, r.summary)
+                                         : fmt::format("expected {}, but the order promises {} ({})", want, now,
+                                                       r.summary));
+          continue;
+        }
         case Kind::That: {
           want = "that " + x.condition_text;
           if (x.condition && engine.condition_holds(*x.condition, t.slot_count, input)) match = &acceptance;

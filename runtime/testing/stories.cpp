@@ -223,14 +223,23 @@ void StoryRunner::run(const engine::PolicyEngine& policies, const check::PolicyT
         break;
       }
       case Kind::Priority:
-        want = "priority " + check::print_value(b, x.priority);
+        want = "priority " + check::print_value(b, x.value);
         holds = std::find(so_far.priorities.begin(), so_far.priorities.end(),
-                          engine::priority_name(b, x.priority.i)) != so_far.priorities.end();
+                          engine::priority_name(b, x.value.i)) != so_far.priorities.end();
         break;
       case Kind::Tag:
         want = fmt::format("tag \"{}\"", x.strings.at(0));
         holds = std::find(so_far.tags.begin(), so_far.tags.end(), x.strings[0]) != so_far.tags.end();
         break;
+      case Kind::Delivery: {
+        want = "delivery " + check::print_value(b, x.value);
+        DecodeResult decoded = parse_order(b, so_far.order.order);
+        if (auto* image = std::get_if<OrderImage>(&decoded)) {
+          model::Value promised = model::RecordRef(b.schema, b.order_record, image->data()).get("delivery");
+          holds = !promised.is_missing() && promised.i == x.value.i;
+        }
+        break;
+      }
       case Kind::Route: {
         std::vector<std::string> wanted = x.strings;
         std::sort(wanted.begin(), wanted.end());
