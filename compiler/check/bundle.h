@@ -389,6 +389,9 @@ class CheckedBundle {
   int line_record = -1;
   int address_record = -1;
   int priority_enum = -1;
+  // Order's `delivery` field, when it is an enum (what `set delivery` and
+  // `expect delivery` take); -1 otherwise.
+  int delivery_field = -1;
   int history_record = -1;  // CustomerHistory, what history() gives
   bool uses_history = false;  // a policy calls history(): the engine keeps its index
 

@@ -305,6 +305,11 @@ void Checker::declare_schema() {
   b_.priority_enum = schema.find_enum("Priority");
   b_.history_record = schema.find_record("CustomerHistory");
   if (b_.order_record < 0) diags_.error("E0106", {}, "the schema has no record Order");
+  if (b_.order_record >= 0) {
+    const model::RecordDef& order = schema.record_def(b_.order_record);
+    int delivery = order.find("delivery");
+    if (delivery >= 0 && order.fields[delivery].type.kind == TypeKind::Enum) b_.delivery_field = delivery;
+  }
 }
 
 void Checker::declare_machine() {

@@ -345,13 +345,13 @@ ExprPtr Checker::check_set_delivery(const syntax::Action& a, PolicyKind kind, Sc
   if (kind == PolicyKind::Escalation)
     diags_.error("E0202", a.range, "an escalation rule cannot change the order's delivery",
                  "change the promise in the acceptance or routing policy; escalation rules tell people");
-  int field = b_.order_record >= 0 ? b_.schema.record_def(b_.order_record).find("delivery") : -1;
-  if (field < 0 || b_.schema.record_def(b_.order_record).fields[field].type.kind != TypeKind::Enum) {
+  if (b_.delivery_field < 0) {
     diags_.error("E0208", a.field_range, "this bundle's orders have no `delivery` to set",
                  "the standard schema's Order has `delivery: DeliveryMode`");
     return check_expr(*a.value, scope);
   }
-  return check_as(*a.value, scope, b_.schema.record_def(b_.order_record).fields[field].type, "a delivery mode");
+  return check_as(*a.value, scope, b_.schema.record_def(b_.order_record).fields[b_.delivery_field].type,
+                  "a delivery mode");
 }
 
 Decision Checker::check_decision(const ast::Decision& d, PolicyKind kind, Scope& scope, bool in_route_else) {
@@ -788,9 +788,9 @@ void Checker::check_tests() {
         } else if (x.kind == ast::TestExpectation::Kind::Delivery) {
           Scope scope;
           scope.context = "a test";
-          int field = b_.order_record >= 0 ? b_.schema.record_def(b_.order_record).find("delivery") : -1;
-          if (field < 0) continue;
-          ExprPtr d = check_as(*x.value, scope, b_.schema.record_def(b_.order_record).fields[field].type, "a delivery mode");
+          if (b_.delivery_field < 0) continue;
+          ExprPtr d = check_as(*x.value, scope, b_.schema.record_def(b_.order_record).fields[b_.delivery_field].type,
+                               "a delivery mode");
           if (d->type.is_error()) continue;
           if (d->kind != ExprKind::Literal && d->kind != ExprKind::Const) {
             diags_.error("E0307", x.value->range, "a test expects one delivery mode, such as next_day",

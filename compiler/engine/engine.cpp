@@ -97,15 +97,9 @@ std::string priority_name(const check::CheckedBundle& b, int64_t ordinal) {
 }
 
 std::string delivery_name(const check::CheckedBundle& b, int64_t ordinal) {
-  if (b.order_record >= 0) {
-    const model::RecordDef& order = b.schema.record_def(b.order_record);
-    int field = order.find("delivery");
-    if (field >= 0 && order.fields[field].type.kind == model::TypeKind::Enum) {
-      const auto& values = b.schema.enum_def(order.fields[field].type.ref).values;
-      if (ordinal >= 0 && static_cast<size_t>(ordinal) < values.size()) return values[ordinal];
-    }
-  }
-  return std::to_string(ordinal);
+  if (b.delivery_field < 0) return std::to_string(ordinal);
+  const auto& values = b.schema.enum_def(b.schema.record_def(b.order_record).fields[b.delivery_field].type.ref).values;
+  return ordinal >= 0 && static_cast<size_t>(ordinal) < values.size() ? values[ordinal] : std::to_string(ordinal);
 }
 
 namespace {

@@ -1656,44 +1656,38 @@ class FunctionLowerer {
     return_done();
   }
 
+  // Lowers `value` and runs `body` with it only when it is present: an
+  // annotation whose value is missing does nothing.
+  template <class Body>
+  void when_present(const check::Expr& value, const char* set_name, const char* done_name, Body body) {
+    LV v = lower(value);
+    llvm::BasicBlock* set = block(set_name);
+    llvm::BasicBlock* done = block(done_name);
+    B_.CreateCondBr(is_present(v), set, done);
+    B_.SetInsertPoint(set);
+    body(v);
+    B_.CreateBr(done);
+    B_.SetInsertPoint(done);
+  }
+
   void annotate(const check::Action& a, int rule, int action) {
     switch (a.kind) {
-      case check::ActionKind::SetPriority: {
-        LV v = lower(*a.value);
-        llvm::BasicBlock* set = block("priority.set");
-        llvm::BasicBlock* done = block("priority.done");
-        B_.CreateCondBr(is_present(v), set, done);
-        B_.SetInsertPoint(set);
-        store_frame(v.a, offsetof(JitFrame, priority));
-        store_frame(B_.getInt8(1), offsetof(JitFrame, has_priority));
-        B_.CreateBr(done);
-        B_.SetInsertPoint(done);
+      case check::ActionKind::SetPriority:
+        when_present(*a.value, "priority.set", "priority.done", [&](const LV& v) {
+          store_frame(v.a, offsetof(JitFrame, priority));
+          store_frame(B_.getInt8(1), offsetof(JitFrame, has_priority));
+        });
         break;
-      }
-      case check::ActionKind::SetDelivery: {
-        LV v = lower(*a.value);
-        llvm::BasicBlock* set = block("delivery.set");
-        llvm::BasicBlock* done = block("delivery.done");
-        B_.CreateCondBr(is_present(v), set, done);
-        B_.SetInsertPoint(set);
-        store_frame(v.a, offsetof(JitFrame, delivery));
-        store_frame(B_.getInt32(rule), offsetof(JitFrame, delivery_rule));
-        store_frame(B_.getInt8(1), offsetof(JitFrame, has_delivery));
-        B_.CreateBr(done);
-        B_.SetInsertPoint(done);
+      case check::ActionKind::SetDelivery:
+        when_present(*a.value, "delivery.set", "delivery.done", [&](const LV& v) {
+          store_frame(v.a, offsetof(JitFrame, delivery));
+          store_frame(B_.getInt32(rule), offsetof(JitFrame, delivery_rule));
+          store_frame(B_.getInt8(1), offsetof(JitFrame, has_delivery));
+        });
         break;
-      }
-      case check::ActionKind::Tag: {
-        LV v = lower(*a.value);
-        llvm::BasicBlock* set = block("tag.set");
-        llvm::BasicBlock* done = block("tag.done");
-        B_.CreateCondBr(is_present(v), set, done);
-        B_.SetInsertPoint(set);
-        B_.CreateCall(of_tag_fn(), {frame_, v.a, v.b});
-        B_.CreateBr(done);
-        B_.SetInsertPoint(done);
+      case check::ActionKind::Tag:
+        when_present(*a.value, "tag.set", "tag.done", [&](const LV& v) { B_.CreateCall(of_tag_fn(), {frame_, v.a, v.b}); });
         break;
-      }
       case check::ActionKind::Notify:
       case check::ActionKind::Escalate: {
         LV who = lower(*a.value);

@@ -20,7 +20,6 @@ std::string text_at(const nlohmann::json& order, const char* record, const char*
   return f != r->end() && f->is_string() ? f->get<std::string>() : "";
 }
 
-
 int64_t day_number(int64_t t, int64_t day) { return t >= 0 ? t / day : -((-t + day - 1) / day); }
 
 }  // namespace
@@ -54,10 +53,7 @@ void CustomerHistory::index(HistoryKey kind, const std::string& key, uint32_t sl
       const Facts& each = facts_[s];
       Day& d = day_of(k, each.received);
       ++d.orders;
-      d.delivered += each.delivered != kNever;
-      d.cancelled += each.cancelled != kNever;
-      d.returned += each.returned != kNever;
-      d.rto += each.rto != kNever;
+      for (const Outcome& o : kOutcomes) d.*o.counted += each.*o.when != kNever;
     }
   }
 }
@@ -81,24 +77,18 @@ void CustomerHistory::received(const std::string& order_id, int64_t at, const nl
 }
 
 void CustomerHistory::entered(const std::string& order_id, const std::string& state, int64_t at) {
-  int64_t Facts::*when = state == "delivered"   ? &Facts::delivered
-                         : state == "cancelled" ? &Facts::cancelled
-                         : state == "returned"  ? &Facts::returned
-                         : state == "rto"       ? &Facts::rto
-                                                : nullptr;
-  uint32_t Day::*counted = state == "delivered"   ? &Day::delivered
-                           : state == "cancelled" ? &Day::cancelled
-                           : state == "returned"  ? &Day::returned
-                                                  : &Day::rto;
-  if (!when) return;
+  const Outcome* outcome = nullptr;
+  for (const Outcome& o : kOutcomes)
+    if (state == o.state) outcome = &o;
+  if (!outcome) return;
   auto slot = slot_of_.find(order_id);
   if (slot == slot_of_.end()) return;
   Facts& f = facts_[slot->second];
-  if (f.*when != kNever) return;  // the first time counts: a replay finds it where it was
-  f.*when = at;
+  if (f.*outcome->when != kNever) return;  // the first time counts: a replay finds it where it was
+  f.*outcome->when = at;
   for (Key* k : f.keys) {
     if (!k) break;
-    if (!k->days.empty()) ++(day_of(*k, f.received).*counted);
+    if (!k->days.empty()) ++(day_of(*k, f.received).*outcome->counted);
     k->latest_outcome = std::max(k->latest_outcome, at);
   }
 }

@@ -67,6 +67,18 @@ class CustomerHistory final : public engine::HistorySource {
     int64_t rto = kNever;
     std::array<Key*, 6> keys{};  // up to three phones, an email, an address, a pincode
   };
+  // The lifecycle states history() counts, where an order's moment of each
+  // is kept, and where a day counts them.
+  struct Outcome {
+    const char* state;
+    int64_t Facts::*when;
+    uint32_t Day::*counted;
+  };
+  static constexpr Outcome kOutcomes[] = {{"delivered", &Facts::delivered, &Day::delivered},
+                                          {"cancelled", &Facts::cancelled, &Day::cancelled},
+                                          {"returned", &Facts::returned, &Day::returned},
+                                          {"rto", &Facts::rto, &Day::rto}};
+
   void index(engine::HistoryKey kind, const std::string& key, uint32_t slot);
   Day& day_of(Key& key, int64_t received);
   // Orders of `key` received in [from, to) read one by one.

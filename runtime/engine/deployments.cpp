@@ -106,6 +106,17 @@ check::CheckOutcome check_files(const std::string& root, const std::vector<Deplo
   return check::check_bundle(flow_files, options);
 }
 
+namespace {
+
+// Whether the live deployment already has this content (deploying it again changes nothing).
+bool is_live_content(Store& store, const std::string& content_hash) {
+  std::optional<int64_t> live = store.deployments().live();
+  std::optional<Deployment> current = live ? store.deployments().get(*live) : std::nullopt;
+  return current && current->content_hash == content_hash;
+}
+
+}  // namespace
+
 DeployResult deploy_bundle(Store& store, const std::string& dir, int64_t now, const EngineChoice& choice,
                            const DeployOptions& options) {
   DeployResult result;
@@ -152,11 +163,8 @@ DeployResult deploy_bundle(Store& store, const std::string& dir, int64_t now, co
 
   Deployment d;
   d.content_hash = files_hash(files);
-  std::optional<int64_t> live = store.deployments().live();
-  std::optional<Deployment> current = live ? store.deployments().get(*live) : std::nullopt;
-  bool unchanged = current && current->content_hash == d.content_hash;
   std::string despite;  // the override, when tests failed and the operator went on
-  if (options.failing_tests && !unchanged) {
+  if (options.failing_tests && !is_live_content(store, d.content_hash)) {
     std::vector<std::string> failing = options.failing_tests(*serving);
     if (!failing.empty()) {
       std::string list;
@@ -189,9 +197,9 @@ DeployResult deploy_bundle(Store& store, const std::string& dir, int64_t now, co
 
   store.begin();
   try {
-    live = store.deployments().live();
+    std::optional<int64_t> live = store.deployments().live();
     if (live) {
-      current = store.deployments().get(*live);
+      std::optional<Deployment> current = store.deployments().get(*live);
       if (current && current->content_hash == d.content_hash) {
         store.rollback();
         result.status = DeployResult::Status::Unchanged;

@@ -25,10 +25,9 @@ std::string decision_text(Verdict v, const std::string& reason) {
 // the order promises the new mode.
 void keep_promise(const check::CheckedBundle& b, const Outcome& o, OrderImage& order) {
   if (!o.delivery) return;
-  const model::RecordDef& rec = b.schema.record_def(b.order_record);
-  int field = rec.find("delivery");
-  set_field(b, order, {{b.order_record, field}},
-            model::Value::enumeration(static_cast<uint32_t>(rec.fields[field].type.ref), *o.delivery));
+  const model::FieldDef& field = b.schema.record_def(b.order_record).fields[b.delivery_field];
+  set_field(b, order, {{b.order_record, b.delivery_field}},
+            model::Value::enumeration(static_cast<uint32_t>(field.type.ref), *o.delivery));
 }
 
 }  // namespace

@@ -144,11 +144,7 @@ void StoryRunner::run(const engine::PolicyEngine& policies, const check::PolicyT
   std::string db = fmt::format("{}/story-{}.db", dir_, ++stories_);
   fs::copy_file(dir_ + "/deployed.db", db, fs::copy_options::overwrite_existing);
   // The story starts at the test's `at`, else when the order was placed.
-  auto placed = std::get<nlohmann::json>(order_json).find("placed_at");
-  std::optional<int64_t> placed_at =
-      placed != std::get<nlohmann::json>(order_json).end() && placed->is_string() ? model::parse_time(placed->get<std::string>())
-                                                                                  : std::nullopt;
-  int64_t start = t.at ? *t.at : placed_at.value_or(0);
+  int64_t start = t.at ? *t.at : stated_time(std::get<nlohmann::json>(order_json)).value_or(0);
   // What the engine took before the order (`history from`): each input at
   // the moment it says it happened, in that order, as `run --clock events`.
   std::vector<std::pair<int64_t, nlohmann::json>> history;

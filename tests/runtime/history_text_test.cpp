@@ -31,13 +31,19 @@ TEST(HistoryText, LinesAreCountedFromOneAsExplainCountsThem) {
   EXPECT_EQ(describe_entry(e), "event ship on line 1 x1");
 }
 
-TEST(HistoryText, ARoutingRuleThatFoundNoNodeDidNotMatch) {
+// A decision of deployment 1, version 1.
+journal::Decided decided(const char* policy, const char* decision, const char* rule) {
   journal::Decided d;
-  d.policy = "routing";
+  d.policy = policy;
   d.version = "1";
   d.deployment = 1;
-  d.decision = "route";
-  d.rule = "Any warehouse";
+  d.decision = decision;
+  d.rule = rule;
+  return d;
+}
+
+TEST(HistoryText, ARoutingRuleThatFoundNoNodeDidNotMatch) {
+  journal::Decided d = decided("routing", "route", "Any warehouse");
   d.matched = {"Nearest dark store", "Any warehouse"};
   d.shipments = {{"BLR-WH", {{0, "TEE", 1}}}};
   EXPECT_EQ(describe_entry(d),
@@ -46,13 +52,8 @@ TEST(HistoryText, ARoutingRuleThatFoundNoNodeDidNotMatch) {
 }
 
 TEST(HistoryText, AHoldSaysWhenItRunsOut) {
-  journal::Decided d;
-  d.policy = "acceptance";
-  d.version = "1";
-  d.deployment = 1;
-  d.decision = "hold";
+  journal::Decided d = decided("acceptance", "hold", "Night COD");
   d.reason = "night_cod";
-  d.rule = "Night COD";
   d.hold_for = 27'000'000;  // 7h30m
   d.until = 1'764'725'400'000;
   d.on_timeout = "accept";
