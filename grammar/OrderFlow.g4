@@ -68,6 +68,8 @@ action
   | NOTIFY target=expr (PRIORITY priority=expr)?       # notifyAction
   | ESCALATE TO target=expr (PRIORITY priority=expr)?  # escalateAction
   | ROUTE FROM NODES (WHERE expr)? routeClause* (ELSE routeElse)?  # routeAction
+  | REFUND what=name                           # refundAction
+  | CHARGE label=name? FEE expr                # chargeAction
   ;
 
 decision
@@ -76,6 +78,19 @@ decision
   | REJECT STRING                                           # rejectDecision
   | CANCEL STRING                                           # cancelDecision
   | BACKORDER                                               # backorderDecision
+  | APPROVE (REFUND refundTiming)? (KEEP kept=name)?         # approveDecision
+  | RESTOCK (TO STRING)?                                    # restockDecision
+  | QUARANTINE                                              # quarantineDecision
+  | WRITE off=name                                          # writeOffDecision
+  | RETURN TO destination=name                              # returnToDecision
+  | REATTEMPT                                               # reattemptDecision
+  | RESCHEDULE TO expr                                      # rescheduleDecision
+  ;
+
+// When a return's money goes back: `approve refund after inspection`.
+refundTiming
+  : NOW                                        # refundNow
+  | AFTER when=name                            # refundAfter
   ;
 
 holdLimit
@@ -154,8 +169,14 @@ testClause
   | THEN EVENT name (AT STRING)?                       # testThenEvent
   | THEN ROUTED                                        # testThenRouted
   | AFTER expr                                         # testAfter
+  | THEN RETURN OF returnLine (COMMA returnLine)* (word=name reason=name)? (AT STRING)?  # testThenReturn
+  | THEN GRADE gradedUnit (COMMA gradedUnit)*          # testThenGrade
   | EXPECT NOT? expectation (BY RULE STRING)?          # testExpect
   ;
+// `line "1" quantity 2`: what a story's return takes back.
+returnLine : what=name id=STRING (word=name quantity=INT)? ;
+// `A`, `C reason defective`: one unit's grade.
+gradedUnit : grade=name (word=name reason=name)? ;
 assignment : path ASSIGN expr ;
 path       : name (DOT memberName)* ;
 expectation
@@ -168,6 +189,8 @@ expectation
   | THAT expr                                  # expectThat
   | NO what=(PRIORITY | TAG | NOTIFY | ESCALATE) # expectNone
   | STATE name                                 # expectState
+  | RETURN state=name (COMMA REFUND refundTiming)? (COMMA KEEP kept=name)?  # expectReturn
+  | DISPOSITION decision                       # expectDisposition
   | field=name expr                            # expectField
   ;
 
@@ -214,6 +237,8 @@ name
   | AT | MOST | NO | KEEP | UNITS | SAFETY | STOCK | CONTINUE | WITH | EXPECT | THAT
   | TIMEZONE | CALENDAR | HOURS | CLOSED | UNTIL | NEXT | MATCHES
   | EVENT | ROUTED | AFTER | STATE
+  | APPROVE | REFUND | RESTOCK | QUARANTINE | WRITE | RETURN | REATTEMPT | RESCHEDULE
+  | CHARGE | FEE | GRADE | DISPOSITION
   ;
 
 memberName : name | keyword ;
@@ -240,6 +265,18 @@ EVENT     : 'event' ;
 ROUTED    : 'routed' ;
 AFTER     : 'after' ;
 STATE     : 'state' ;
+APPROVE   : 'approve' ;
+REFUND    : 'refund' ;
+RESTOCK   : 'restock' ;
+QUARANTINE : 'quarantine' ;
+WRITE     : 'write' ;
+RETURN    : 'return' ;
+REATTEMPT : 'reattempt' ;
+RESCHEDULE : 'reschedule' ;
+CHARGE    : 'charge' ;
+FEE       : 'fee' ;
+GRADE     : 'grade' ;
+DISPOSITION : 'disposition' ;
 USE       : 'use' ;
 LIST      : 'list' ;
 GEO       : 'geo' ;

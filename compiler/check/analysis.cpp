@@ -503,9 +503,7 @@ void Checker::analyze_machine() {
   std::function<void(const Decision&, PolicyKind, const std::string&)> need = [&](const Decision& d, PolicyKind kind,
                                                                                  const std::string& rule) {
     // A decision the policy may not make at all is reported as such already.
-    if ((kind == PolicyKind::Acceptance && d.kind == DecisionKind::Backorder) ||
-        (kind == PolicyKind::Routing && d.kind == DecisionKind::Accept))
-      return;
+    if (!policy_decides(kind, d.kind)) return;
     const char* target = decision_target_state(d.kind, false);
     if (!has_transition(kind, -1, target, std::nullopt)) {
       diags_.error("E0604", d.range,
@@ -526,7 +524,9 @@ void Checker::analyze_machine() {
     }
   };
   for (const Policy& p : b_.policies) {
-    if (p.kind == PolicyKind::Escalation) continue;
+    // Returns, units and failed deliveries are decided apart from the
+    // order's own machine.
+    if (p.kind == PolicyKind::Escalation || policy_subject(p.kind)) continue;
     auto visit = [&](const Rule& r) {
       if (r.deciding_action < 0) return;
       const Action& a = r.actions[r.deciding_action];

@@ -137,15 +137,32 @@ inline bool is_leaf_fact(const Expr& e) {
 // ------------------------------------------------------------ policies
 
 using syntax::DecisionKind;
+using syntax::RefundTiming;
 
-enum class PolicyKind : uint8_t { Acceptance, Routing, Escalation };
+// Orders: acceptance, routing, escalation. Returns: whether a return is
+// taken (`returns`), what becomes of each returned unit (`disposition`),
+// what to do when a delivery fails (`ndr`).
+enum class PolicyKind : uint8_t { Acceptance, Routing, Escalation, Returns, Disposition, Ndr };
+inline constexpr int kPolicyKindCount = 6;
+inline constexpr PolicyKind kPolicyKinds[kPolicyKindCount] = {
+    PolicyKind::Acceptance, PolicyKind::Routing, PolicyKind::Escalation,
+    PolicyKind::Returns,    PolicyKind::Disposition, PolicyKind::Ndr};
 const char* policy_kind_name(PolicyKind kind);
+std::optional<PolicyKind> policy_kind_named(std::string_view name);
+// What a policy decides about besides the order, bound to Var 1 in its
+// rules: `return` (a Return), `unit` (a ReturnUnit), `ndr` (an Ndr); null
+// for the order's own policies.
+const char* policy_subject(PolicyKind kind);
 
 struct Decision {
   DecisionKind kind = DecisionKind::Accept;
   std::string reason;
   ExprPtr hold_for;                         // hold ... for D (duration)
   std::unique_ptr<Decision> on_timeout;     // hold ... on timeout DECISION
+  syntax::RefundTiming refund = syntax::RefundTiming::AfterInspection;  // approve refund ...
+  bool keep_item = false;                   // approve ... keep item
+  std::string restock_node;                 // restock to "NODE"; "" where the unit came from
+  ExprPtr reschedule_to;                    // reschedule to TIME (a time)
   SourceRange range;
 };
 
@@ -166,14 +183,16 @@ struct Route {
   SourceRange range;
 };
 
-enum class ActionKind : uint8_t { Decision, Route, SetPriority, SetDelivery, Tag, Notify, Escalate };
+enum class ActionKind : uint8_t { Decision, Route, SetPriority, SetDelivery, Tag, Notify, Escalate, RefundShipping, Charge };
 
 struct Action {
   ActionKind kind = ActionKind::Decision;
   Decision decision;
   Route route;
-  ExprPtr value;     // SetPriority: Priority; SetDelivery: the order's delivery enum; Tag: string; Notify/Escalate: string (who)
+  ExprPtr value;     // SetPriority: Priority; SetDelivery: the order's delivery enum; Tag: string; Notify/Escalate: string (who);
+                     // Charge: a decimal (a share of the refund, 15% = 0.15) or money
   ExprPtr priority;  // Notify/Escalate, optional
+  std::string label; // Charge: what the fee is called ("restocking"); "" when not named
   SourceRange range;
 };
 
@@ -270,7 +289,9 @@ struct TestExpectation {
   syntax::TestExpectation::Kind kind = syntax::TestExpectation::Kind::Decision;
   DecisionKind decision = DecisionKind::Accept;
   std::string reason;
-  Value value;  // Priority, Delivery: what is expected
+  Value value;  // Priority, Delivery, Refund: what is expected
+  syntax::RefundTiming refund = syntax::RefundTiming::Unspecified;  // Return: what it must say, when given
+  bool keep_item = false;  // Return
   ExprPtr condition;  // expect that ...
   std::string condition_text;
   std::vector<std::string> strings;
@@ -286,6 +307,11 @@ struct TestExpectation {
 struct StoryStep {
   syntax::StoryStep::Kind kind = syntax::StoryStep::Kind::Event;
   std::string event;           // Event
+  // Return: what it takes back (line ids and units, nullopt: all) and why;
+  // Grade: each unit's grade and reason (values of Grade and ReturnReason).
+  std::vector<std::pair<std::string, std::optional<int64_t>>> returned;
+  std::string reason;
+  std::vector<std::pair<std::string, std::string>> grades;
   std::optional<int64_t> at;   // Event: when it happens (else when the story stands); At: the moment
   int64_t after = 0;           // After: ms
   SourceRange range;
@@ -393,6 +419,11 @@ class CheckedBundle {
   // `expect delivery` take); -1 otherwise.
   int delivery_field = -1;
   int history_record = -1;  // CustomerHistory, what history() gives
+  // What the returns, disposition and ndr policies decide about.
+  int return_record = -1;  // Return
+  int unit_record = -1;    // ReturnUnit
+  int ndr_record = -1;     // Ndr
+  int subject_record(PolicyKind kind) const;  // the record of policy_subject(kind), -1 when none
   bool uses_history = false;  // a policy calls history(): the engine keeps its index
 
   // sha256 over the bundle's own files (paths and text), hex.

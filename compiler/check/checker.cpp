@@ -304,6 +304,9 @@ void Checker::declare_schema() {
   b_.address_record = schema.find_record("Address");
   b_.priority_enum = schema.find_enum("Priority");
   b_.history_record = schema.find_record("CustomerHistory");
+  b_.return_record = schema.find_record("Return");
+  b_.unit_record = schema.find_record("ReturnUnit");
+  b_.ndr_record = schema.find_record("Ndr");
   if (b_.order_record < 0) diags_.error("E0106", {}, "the schema has no record Order");
   if (b_.order_record >= 0) {
     const model::RecordDef& order = schema.record_def(b_.order_record);
@@ -776,8 +779,35 @@ const char* policy_kind_name(PolicyKind kind) {
     case PolicyKind::Acceptance: return "acceptance";
     case PolicyKind::Routing: return "routing";
     case PolicyKind::Escalation: return "escalation";
+    case PolicyKind::Returns: return "returns";
+    case PolicyKind::Disposition: return "disposition";
+    case PolicyKind::Ndr: return "ndr";
   }
   return "?";
+}
+
+std::optional<PolicyKind> policy_kind_named(std::string_view name) {
+  for (PolicyKind kind : kPolicyKinds)
+    if (name == policy_kind_name(kind)) return kind;
+  return std::nullopt;
+}
+
+const char* policy_subject(PolicyKind kind) {
+  switch (kind) {
+    case PolicyKind::Returns: return "return";
+    case PolicyKind::Disposition: return "unit";
+    case PolicyKind::Ndr: return "ndr";
+    default: return nullptr;
+  }
+}
+
+int CheckedBundle::subject_record(PolicyKind kind) const {
+  switch (kind) {
+    case PolicyKind::Returns: return return_record;
+    case PolicyKind::Disposition: return unit_record;
+    case PolicyKind::Ndr: return ndr_record;
+    default: return -1;
+  }
 }
 
 const char* decision_target_state(DecisionKind kind, bool routed) {
@@ -787,6 +817,14 @@ const char* decision_target_state(DecisionKind kind, bool routed) {
     case DecisionKind::Reject: return "rejected";
     case DecisionKind::Cancel: return "cancelled";
     case DecisionKind::Backorder: return "backordered";
+    case DecisionKind::Approve: return "authorized";
+    case DecisionKind::Restock:
+    case DecisionKind::Quarantine:
+    case DecisionKind::WriteOff:
+    case DecisionKind::ReturnToVendor: return "disposed";
+    case DecisionKind::Reattempt:
+    case DecisionKind::Reschedule: return "shipped";
+    case DecisionKind::ReturnToOrigin: return "rto";
   }
   return "?";
 }

@@ -25,10 +25,21 @@ struct GlobalName {
 };
 
 // Names visible to an expression and what it may use.
+// "a duration", "money", "an enum Channel": how a message names a type.
+std::string a_type(const model::Schema& schema, Type t);
+
+// Whether a kind of policy makes this decision (acceptance accepts, a
+// returns policy approves, ...).
+bool policy_decides(PolicyKind kind, DecisionKind decision);
+
 struct Scope {
   const char* context = "a rule";  // for messages: "a constant", "a table cell"
   bool order = false;              // `order` is Var 0
   bool node = false;               // `node` is Var 1
+  // The returns, disposition and ndr policies' own subject (`return`,
+  // `unit`, `ndr`) is Var 1, a record of `subject_record`.
+  const char* subject = nullptr;
+  int subject_record = -1;
   bool now = false;
   bool nodes = false;              // the inventory's `nodes`
   int self_record = -1;            // computed defaults: bare names are fields of this record
@@ -156,6 +167,7 @@ class Checker {
   void check_policies();
   void check_machine();
   void check_tests();
+  void check_enum_word(const char* enum_name, const std::string& word, SourceRange range);
   Rule check_rule(const syntax::Rule& rule, PolicyKind kind, Scope& scope);
   Action check_action(const syntax::Action& a, PolicyKind kind, Scope& scope);
   ExprPtr check_set_delivery(const syntax::Action& a, PolicyKind kind, Scope& scope);

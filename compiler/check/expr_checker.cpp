@@ -54,6 +54,8 @@ Type rank_type(int rank) {
   return Type::of(kinds[rank]);
 }
 
+}  // namespace
+
 // "a duration", "money", "an enum Channel": how a message names a type.
 std::string a_type(const model::Schema& schema, Type t) {
   switch (t.kind) {
@@ -75,7 +77,6 @@ std::string a_type(const model::Schema& schema, Type t) {
   return schema.type_name(t);
 }
 
-}  // namespace
 
 ExprPtr Checker::error_expr(SourceRange range) { return make(ExprKind::Literal, Type::error(), range); }
 
@@ -118,6 +119,7 @@ std::vector<std::string> Checker::names_in_scope(const Scope& scope) const {
   for (const auto& l : scope.locals) names.push_back(l.name);
   if (scope.order) names.push_back("order");
   if (scope.node) names.push_back("node");
+  if (scope.subject) names.push_back(scope.subject);
   for (const auto& [name, g] : globals_) names.push_back(name);
   if (scope.self_record >= 0)
     for (const auto& f : b_.schema.record_def(scope.self_record).fields) names.push_back(f.name);
@@ -282,6 +284,14 @@ ExprPtr Checker::check_name(const ast::Expr& e, Scope& scope, std::optional<Type
            b_.schema.record_def(b_.node_record).doc);
     return v;
   }
+  if (scope.subject && name == scope.subject && scope.subject_record >= 0) {
+    const model::RecordDef& def = b_.schema.record_def(scope.subject_record);
+    auto v = make(ExprKind::Var, b_.schema.record_type(scope.subject_record), e.range);
+    v->index = 1;
+    v->name = name;
+    symbol(e.range, def.range, "variable", fmt::format("{}: {}", name, def.name), def.doc);
+    return v;
+  }
   if (scope.self_record >= 0) {
     const model::RecordDef& def = b_.schema.record_def(scope.self_record);
     if (int f = def.find(name); f >= 0) {
@@ -360,6 +370,12 @@ ExprPtr Checker::check_name(const ast::Expr& e, Scope& scope, std::optional<Type
   if (name == "node") {
     diags_.error("E0101", e.range, "`node` is only known inside a route or `... in nodes`",
                  "use it in `route from nodes where node...` or `any node in nodes where ...`");
+    return error_expr(e.range);
+  }
+  for (PolicyKind kind : {PolicyKind::Returns, PolicyKind::Disposition, PolicyKind::Ndr}) {
+    if (name != policy_subject(kind)) continue;
+    diags_.error("E0101", e.range, fmt::format("`{}` is only known in a {} policy", name, policy_kind_name(kind)),
+                 fmt::format("move this rule into the bundle's {} policy", policy_kind_name(kind)));
     return error_expr(e.range);
   }
   std::vector<std::string> candidates = names_in_scope(scope);
@@ -923,7 +939,7 @@ std::pair<ExprPtr, Type> Checker::check_walked_list(const ast::Expr& list, Scope
 // Binds the variable `e.text` to a new frame slot, for the scope's next
 // expressions: what `any x in` and `for x in` name. unbind_variable ends it.
 int Checker::bind_variable(const ast::Expr& e, Scope& scope, Type element) {
-  bool clash = e.text == "order" || (e.text == "node" && scope.node);
+  bool clash = e.text == "order" || (e.text == "node" && scope.node) || (scope.subject && e.text == scope.subject);
   for (const auto& l : scope.locals) clash |= l.name == e.text;
   if (clash) {
     diags_.error("E0112", e.name_range, fmt::format("'{}' already means something here", e.text),

@@ -1,5 +1,6 @@
 // Checking policies, decision tables, the lifecycle machine and policy tests.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <fstream>
 #include <sstream>
@@ -17,11 +18,57 @@ namespace ast = syntax;
 
 namespace {
 
-std::optional<PolicyKind> policy_kind(std::string_view name) {
-  if (name == "acceptance") return PolicyKind::Acceptance;
-  if (name == "routing") return PolicyKind::Routing;
-  if (name == "escalation") return PolicyKind::Escalation;
-  return std::nullopt;
+std::optional<PolicyKind> policy_kind(std::string_view name) { return check::policy_kind_named(name); }
+
+// The decisions each kind of policy makes, for messages.
+const char* decisions_of(PolicyKind kind) {
+  switch (kind) {
+    case PolicyKind::Acceptance: return "acceptance decides whether to take an order: accept, hold, reject or cancel";
+    case PolicyKind::Routing: return "routing decides where an order ships from: route, hold, backorder, reject or cancel";
+    case PolicyKind::Escalation:
+      return "escalation rules notify people: `notify \"team\"`, `escalate to \"lead\"`, `tag \"...\"`";
+    case PolicyKind::Returns:
+      return "a returns policy decides a return: approve [refund now | after receipt | after inspection] [keep item], "
+             "reject \"reason\" or hold \"reason\"";
+    case PolicyKind::Disposition:
+      return "a disposition policy decides a returned unit: restock [to \"NODE\"], quarantine, write off or return to "
+             "vendor";
+    case PolicyKind::Ndr:
+      return "an ndr policy decides a failed delivery: reattempt, reschedule to TIME, return to origin or hold "
+             "\"reason\"";
+  }
+  return "";
+}
+
+}  // namespace
+
+bool policy_decides(PolicyKind kind, DecisionKind d) {
+  switch (kind) {
+    case PolicyKind::Acceptance:
+      return d == DecisionKind::Accept || d == DecisionKind::Hold || d == DecisionKind::Reject || d == DecisionKind::Cancel;
+    case PolicyKind::Routing:
+      return d == DecisionKind::Hold || d == DecisionKind::Reject || d == DecisionKind::Cancel || d == DecisionKind::Backorder;
+    case PolicyKind::Escalation: return false;
+    case PolicyKind::Returns: return d == DecisionKind::Approve || d == DecisionKind::Reject || d == DecisionKind::Hold;
+    case PolicyKind::Disposition:
+      return d == DecisionKind::Restock || d == DecisionKind::Quarantine || d == DecisionKind::WriteOff ||
+             d == DecisionKind::ReturnToVendor;
+    case PolicyKind::Ndr:
+      return d == DecisionKind::Reattempt || d == DecisionKind::Reschedule || d == DecisionKind::ReturnToOrigin ||
+             d == DecisionKind::Hold;
+  }
+  return false;
+}
+
+namespace {
+
+// What a hold in this kind of policy may end in when its time runs out.
+bool ends_hold(PolicyKind kind, DecisionKind d) {
+  switch (kind) {
+    case PolicyKind::Returns: return d == DecisionKind::Approve || d == DecisionKind::Reject;
+    case PolicyKind::Ndr: return d == DecisionKind::Reattempt || d == DecisionKind::ReturnToOrigin;
+    default: return d == DecisionKind::Accept || d == DecisionKind::Cancel || d == DecisionKind::Reject;
+  }
 }
 
 CompareOp compare_op(ast::BinaryOp op) {
@@ -192,8 +239,9 @@ void Checker::check_policies() {
     for (const ast::Policy& decl : file.policies) {
       auto kind = policy_kind(decl.kind);
       if (!kind) {
-        std::string hint = did_you_mean(decl.kind, {"acceptance", "routing", "escalation"});
-        if (hint.empty()) hint = "a policy is `acceptance`, `routing` or `escalation`";
+        std::string hint =
+            did_you_mean(decl.kind, {"acceptance", "routing", "escalation", "returns", "disposition", "ndr"});
+        if (hint.empty()) hint = "a policy is `acceptance`, `routing`, `escalation`, `returns`, `disposition` or `ndr`";
         diags_.error("E0108", decl.kind_range, fmt::format("unknown kind of policy '{}'", decl.kind), hint);
         continue;
       }
@@ -218,6 +266,14 @@ void Checker::check_policies() {
       scope.now = true;
       scope.nodes = true;
       scope.max_slots = &slots;
+      if (const char* subject = policy_subject(*kind)) {
+        scope.subject = subject;
+        scope.subject_record = b_.subject_record(*kind);
+        if (scope.subject_record < 0)
+          diags_.error("E0106", decl.kind_range,
+                       fmt::format("the schema has no record for `{}` that a {} policy decides about", subject, decl.kind),
+                       "the standard schema declares Return, ReturnUnit and Ndr");
+      }
       std::map<std::string, SourceRange> names;
       for (const ast::Rule& rule : decl.rules) {
         if (auto prior = names.find(rule.name); prior != names.end()) {
@@ -260,10 +316,14 @@ void Checker::check_policies() {
         if (r.deciding_action < 0 && *kind != PolicyKind::Escalation)
           diags_.error("E0201", r.range, "`otherwise` must decide", "for example `otherwise accept`");
         p.otherwise = std::move(r);
-      } else if (*kind == PolicyKind::Acceptance && !file.had_syntax_errors) {
-        diags_.error("E0201", decl.kind_range,
-                     fmt::format("acceptance policy \"{}\" has no `otherwise`", decl.title),
-                     "end the policy with what happens to every other order, for example `otherwise accept`");
+      } else if (*kind != PolicyKind::Routing && *kind != PolicyKind::Escalation && !file.had_syntax_errors) {
+        // Every order, return, unit and failed delivery gets a decision.
+        const char* example = *kind == PolicyKind::Acceptance    ? "what happens to every other order, for example `otherwise accept`"
+                              : *kind == PolicyKind::Returns     ? "what happens to every other return, for example `otherwise approve refund after inspection`"
+                              : *kind == PolicyKind::Disposition ? "what becomes of every other unit, for example `otherwise quarantine`"
+                                                                 : "what happens to every other failed delivery, for example `otherwise hold \"ndr_review\" for 24h on timeout return to origin`";
+        diags_.error("E0201", decl.kind_range, fmt::format("{} policy \"{}\" has no `otherwise`", decl.kind, decl.title),
+                     fmt::format("end the policy with {}", example));
       }
       p.slot_count = slots;
       b_.policies.push_back(std::move(p));
@@ -314,7 +374,29 @@ Action Checker::check_action(const ast::Action& a, PolicyKind kind, Scope& scope
       break;
     case ast::ActionKind::SetPriority:
       out.kind = ActionKind::SetPriority;
+      if (policy_subject(kind))
+        diags_.error("E0202", a.range, fmt::format("a {} rule cannot set an order's priority", policy_kind_name(kind)),
+                     "priority belongs to the order's acceptance and routing");
       out.value = check_as(*a.value, scope, priority, "a priority");
+      break;
+    case ast::ActionKind::RefundShipping:
+    case ast::ActionKind::Charge:
+      out.kind = a.kind == ast::ActionKind::Charge ? ActionKind::Charge : ActionKind::RefundShipping;
+      if (kind != PolicyKind::Returns && kind != PolicyKind::Disposition)
+        diags_.error("E0202", a.range,
+                     fmt::format("`{}` shapes a refund: it belongs in a returns or disposition policy",
+                                 a.kind == ast::ActionKind::Charge ? "charge" : "refund shipping"),
+                     "move this rule into the disposition policy");
+      if (a.kind == ast::ActionKind::Charge) {
+        out.label = a.field;
+        out.value = check_expr(*a.value, scope);
+        TypeKind t = out.value->type.kind;
+        if (!out.value->type.is_error() && t != TypeKind::Decimal && t != TypeKind::Money) {
+          diags_.error("E0301", a.value->range,
+                       fmt::format("a fee is a share of the refund or an amount, not {}", a_type(b_.schema, out.value->type)),
+                       fmt::format("`charge restocking fee 15%` or `charge restocking fee 100 {}`", example_currency_));
+        }
+      }
       break;
     case ast::ActionKind::SetField:
       out.kind = ActionKind::SetDelivery;
@@ -342,8 +424,8 @@ ExprPtr Checker::check_set_delivery(const syntax::Action& a, PolicyKind kind, Sc
                  "a rule sets `priority` or `delivery` (`set delivery next_day`); other fields come from the channel");
     return check_expr(*a.value, scope);
   }
-  if (kind == PolicyKind::Escalation)
-    diags_.error("E0202", a.range, "an escalation rule cannot change the order's delivery",
+  if (kind != PolicyKind::Acceptance && kind != PolicyKind::Routing)
+    diags_.error("E0202", a.range, fmt::format("an {} rule cannot change the order's delivery", policy_kind_name(kind)),
                  "change the promise in the acceptance or routing policy; escalation rules tell people");
   if (b_.delivery_field < 0) {
     diags_.error("E0208", a.field_range, "this bundle's orders have no `delivery` to set",
@@ -359,18 +441,36 @@ Decision Checker::check_decision(const ast::Decision& d, PolicyKind kind, Scope&
   out.kind = d.kind;
   out.reason = d.reason;
   out.range = d.range;
+  out.refund = d.refund == syntax::RefundTiming::Unspecified ? syntax::RefundTiming::AfterInspection : d.refund;
+  out.keep_item = d.keep_item;
   const char* word = syntax::decision_keyword(d.kind);
   if (kind == PolicyKind::Escalation) {
-    diags_.error("E0202", d.range, fmt::format("an escalation rule cannot {} an order", word),
-                 "escalation rules notify people: `notify \"team\"`, `escalate to \"lead\"`, `tag \"...\"`");
-  } else if (kind == PolicyKind::Acceptance && d.kind == DecisionKind::Backorder) {
-    diags_.error("E0202", d.range, "`backorder` is a routing decision",
-                 "acceptance decides whether to take an order: accept, hold, reject or cancel");
+    diags_.error("E0202", d.range, fmt::format("an escalation rule cannot {} an order", word), decisions_of(kind));
   } else if (kind == PolicyKind::Routing && d.kind == DecisionKind::Accept) {
     diags_.error("E0202", d.range,
                  in_route_else ? "a route cannot fall back to `accept`" : "`accept` is an acceptance decision",
-                 "routing decides where an order ships from: route, hold, backorder, reject or cancel");
+                 decisions_of(kind));
+  } else if (!policy_decides(kind, d.kind)) {
+    const char* owner = nullptr;
+    for (PolicyKind k : kPolicyKinds)
+      if (!owner && k != PolicyKind::Escalation && policy_decides(k, d.kind)) owner = policy_kind_name(k);
+    diags_.error("E0202", d.range,
+                 owner ? fmt::format("`{}` is a {} decision", word, owner)
+                       : fmt::format("`{}` is not something a {} policy decides", word, policy_kind_name(kind)),
+                 decisions_of(kind));
   }
+  if (d.restock_node) {
+    out.restock_node = *d.restock_node;
+    if (b_.inventory && !b_.inventory->find_node(*d.restock_node)) {
+      std::vector<std::string> ids;
+      for (size_t n = 0; n < b_.inventory->node_count(); ++n) ids.emplace_back(b_.inventory->node_id(n));
+      std::string hint = did_you_mean(*d.restock_node, ids);
+      diags_.error("E0209", d.restock_node_range, fmt::format("there is no node '{}'", *d.restock_node),
+                   hint.empty() ? "restock to one of the nodes of `use nodes`" : hint);
+    }
+  }
+  if (d.reschedule_to)
+    out.reschedule_to = check_as(*d.reschedule_to, scope, Type::of(TypeKind::Time), "when to deliver again");
   if ((d.kind == DecisionKind::Hold || d.kind == DecisionKind::Reject || d.kind == DecisionKind::Cancel) &&
       d.reason.empty()) {
     diags_.error("E0204", d.reason_range, fmt::format("`{}` needs a reason", word),
@@ -385,11 +485,17 @@ Decision Checker::check_decision(const ast::Decision& d, PolicyKind kind, Scope&
                    fmt::format("hold \"{}\" for 24h on timeout ...", d.reason));
     }
     const ast::Decision& t = *d.on_timeout;
-    if (t.kind != DecisionKind::Accept && t.kind != DecisionKind::Cancel && t.kind != DecisionKind::Reject) {
+    PolicyKind timeout_kind = kind == PolicyKind::Routing ? PolicyKind::Acceptance : kind;
+    if (!ends_hold(timeout_kind, t.kind)) {
       diags_.error("E0204", t.range, fmt::format("a hold cannot end in `{}`", syntax::decision_keyword(t.kind)),
-                   "on timeout, accept, cancel \"reason\" or reject \"reason\"");
+                   timeout_kind == PolicyKind::Returns ? "on timeout, approve or reject \"reason\""
+                   : timeout_kind == PolicyKind::Ndr   ? "on timeout, reattempt or return to origin"
+                                                       : "on timeout, accept, cancel \"reason\" or reject \"reason\"");
+      out.on_timeout = std::make_unique<Decision>();
+      out.on_timeout->kind = t.kind;
+    } else {
+      out.on_timeout = std::make_unique<Decision>(check_decision(t, timeout_kind, scope, false));
     }
-    out.on_timeout = std::make_unique<Decision>(check_decision(t, PolicyKind::Acceptance, scope, false));
   } else if (limited) {
     diags_.error("E0204", d.hold_for ? d.hold_for->range : d.hold_until_range,
                  fmt::format("what happens when the hold on \"{}\" runs out?", d.reason),
@@ -598,7 +704,7 @@ void Checker::check_machine() {
     }
     if (t.by_policy) {
       auto kind = policy_kind(t.by_policy->name);
-      if (!kind || *kind == PolicyKind::Escalation) {
+      if (!kind || (*kind != PolicyKind::Acceptance && *kind != PolicyKind::Routing)) {
         diags_.error("E0108", t.by_policy->range,
                      fmt::format("'{}' cannot move an order: use `by acceptance` or `by routing`", t.by_policy->name),
                      did_you_mean(t.by_policy->name, {"acceptance", "routing"}));
@@ -617,6 +723,20 @@ void Checker::check_machine() {
 }
 
 // ------------------------------------------------------------ tests
+
+// A word a story uses as a value of a schema enum (a grade, a reason).
+void Checker::check_enum_word(const char* enum_name, const std::string& word, SourceRange range) {
+  int e = b_.schema.find_enum(enum_name);
+  if (e < 0) {
+    diags_.error("E0106", range, fmt::format("the schema has no enum {}", enum_name));
+    return;
+  }
+  const model::EnumDef& def = b_.schema.enum_def(e);
+  if (def.find(word) >= 0) return;
+  std::string hint = did_you_mean(word, def.values);
+  diags_.error("E0803", range, fmt::format("'{}' is not a value of {}", word, enum_name),
+               hint.empty() ? fmt::format("one of: {}", fmt::join(def.values, ", ")) : hint);
+}
 
 void Checker::check_tests() {
   namespace fs = std::filesystem;
@@ -798,6 +918,43 @@ void Checker::check_tests() {
             continue;
           }
           out.value = d->value;
+        } else if (x.kind == ast::TestExpectation::Kind::Return) {
+          static const std::vector<std::string> words = {"approved", "rejected", "held"};
+          if (std::find(words.begin(), words.end(), x.strings[0]) == words.end()) {
+            std::string hint = did_you_mean(x.strings[0], words);
+            diags_.error("E0803", x.by_rule_range, fmt::format("a return is approved, rejected or held, not '{}'", x.strings[0]),
+                         hint.empty() ? "expect return approved, refund after inspection" : hint);
+            continue;
+          }
+          out.refund = x.refund;
+          out.keep_item = x.keep_item;
+        } else if (x.kind == ast::TestExpectation::Kind::Disposition) {
+          out.decision = x.decision.kind;
+          out.reason = x.decision.restock_node.value_or("");
+          if (!policy_decides(PolicyKind::Disposition, x.decision.kind)) {
+            diags_.error("E0803", x.range,
+                         fmt::format("a unit's disposition is restock, quarantine, write off or return to vendor, not `{}`",
+                                     syntax::decision_keyword(x.decision.kind)));
+            continue;
+          }
+        } else if (x.kind == ast::TestExpectation::Kind::Refund) {
+          Scope scope;
+          scope.context = "a test";
+          ExprPtr m = check_as(*x.value, scope, Type::of(TypeKind::Money), "a refund");
+          if (m->type.is_error()) continue;
+          auto v = fold(*m, "a refund");
+          if (!v) continue;
+          out.value = *v;
+        }
+        bool is_return_expectation = x.kind == ast::TestExpectation::Kind::Return ||
+                                     x.kind == ast::TestExpectation::Kind::Disposition ||
+                                     x.kind == ast::TestExpectation::Kind::Refund;
+        if (is_return_expectation &&
+            std::none_of(decl.steps.begin(), decl.steps.begin() + static_cast<long>(x.after_steps),
+                         [](const ast::StoryStep& s) { return s.kind == ast::StoryStep::Kind::Return; })) {
+          diags_.error("E0803", x.range, "this test has no return to expect this of",
+                       "start one first: `then return of line \"1\" quantity 1 reason size`");
+          continue;
         }
         if (x.by_rule && *x.by_rule != "otherwise" &&
             std::find(rule_names.begin(), rule_names.end(), *x.by_rule) == rule_names.end()) {
@@ -820,6 +977,22 @@ void Checker::check_tests() {
           const model::EnumDef& events = b_.schema.enum_def(b_.machine->event_enum);
           if (events.find(s.event) < 0 && s.event != "reject_allocation")
             diags_.error("E0608", s.range, fmt::format("unknown event '{}'", s.event), did_you_mean(s.event, events.values));
+        }
+        if (s.kind == ast::StoryStep::Kind::Return) {
+          for (const auto& l : s.returned) {
+            if (l.quantity && *l.quantity <= 0)
+              diags_.error("E0306", l.range, "a return takes back at least one unit", "line \"1\" quantity 1");
+            out.returned.emplace_back(l.line_id, l.quantity);
+          }
+          out.reason = s.reason.empty() ? "other" : s.reason;
+          check_enum_word("ReturnReason", out.reason, s.reason_range);
+        }
+        if (s.kind == ast::StoryStep::Kind::Grade) {
+          for (const auto& g : s.grades) {
+            check_enum_word("Grade", g.grade, g.range);
+            if (!g.reason.empty()) check_enum_word("ReturnReason", g.reason, g.range);
+            out.grades.emplace_back(g.grade, g.reason);
+          }
         }
         if (s.kind == ast::StoryStep::Kind::After) {
           Scope scope;

@@ -111,6 +111,12 @@ std::string print_decision(const CheckedBundle& b, const Decision& d) {
   if (!d.reason.empty()) out += fmt::format(" \"{}\"", d.reason);
   if (d.hold_for) out += " for " + print_expr(b, *d.hold_for);
   if (d.on_timeout) out += " on timeout " + print_decision(b, *d.on_timeout);
+  if (d.kind == DecisionKind::Approve) {
+    out += fmt::format(" refund {}", syntax::refund_timing_words(d.refund));
+    if (d.keep_item) out += " keep item";
+  }
+  if (!d.restock_node.empty()) out += fmt::format(" to \"{}\"", d.restock_node);
+  if (d.reschedule_to) out += " to " + print_expr(b, *d.reschedule_to);
   return out;
 }
 
@@ -125,6 +131,11 @@ void dump_rule(std::string& out, const CheckedBundle& b, const Rule& r) {
       case ActionKind::SetPriority: out += fmt::format("    {} set priority {}\n", marker, print_expr(b, *a.value)); break;
       case ActionKind::SetDelivery: out += fmt::format("    {} set delivery {}\n", marker, print_expr(b, *a.value)); break;
       case ActionKind::Tag: out += fmt::format("    {} tag {}\n", marker, print_expr(b, *a.value)); break;
+      case ActionKind::RefundShipping: out += fmt::format("    {} refund shipping\n", marker); break;
+      case ActionKind::Charge:
+        out += fmt::format("    {} charge {}fee {} : {}\n", marker, a.label.empty() ? "" : a.label + " ",
+                           print_expr(b, *a.value), b.schema.type_name(a.value->type));
+        break;
       case ActionKind::Notify:
       case ActionKind::Escalate:
         out += fmt::format("    {} {} {}{}\n", marker, a.kind == ActionKind::Notify ? "notify" : "escalate to",

@@ -18,6 +18,14 @@ const char* verdict_name(Verdict v) {
     case Verdict::Cancel: return "cancel";
     case Verdict::Backorder: return "backorder";
     case Verdict::Route: return "route";
+    case Verdict::Approve: return "approve";
+    case Verdict::Restock: return "restock";
+    case Verdict::Quarantine: return "quarantine";
+    case Verdict::WriteOff: return "write off";
+    case Verdict::ReturnToVendor: return "return to vendor";
+    case Verdict::Reattempt: return "reattempt";
+    case Verdict::Reschedule: return "reschedule";
+    case Verdict::ReturnToOrigin: return "return to origin";
   }
   return "none";
 }
@@ -29,8 +37,47 @@ Verdict verdict_of(DecisionKind kind) {
     case DecisionKind::Reject: return Verdict::Reject;
     case DecisionKind::Cancel: return Verdict::Cancel;
     case DecisionKind::Backorder: return Verdict::Backorder;
+    case DecisionKind::Approve: return Verdict::Approve;
+    case DecisionKind::Restock: return Verdict::Restock;
+    case DecisionKind::Quarantine: return Verdict::Quarantine;
+    case DecisionKind::WriteOff: return Verdict::WriteOff;
+    case DecisionKind::ReturnToVendor: return Verdict::ReturnToVendor;
+    case DecisionKind::Reattempt: return Verdict::Reattempt;
+    case DecisionKind::Reschedule: return Verdict::Reschedule;
+    case DecisionKind::ReturnToOrigin: return Verdict::ReturnToOrigin;
   }
   return Verdict::None;
+}
+
+void apply_decision_words(const check::Decision& d, Outcome& out) {
+  out.verdict = verdict_of(d.kind);
+  out.reason = d.reason;
+  if (d.on_timeout) {
+    out.timeout_verdict = verdict_of(d.on_timeout->kind);
+    out.timeout_reason = d.on_timeout->reason;
+  }
+  if (d.kind == DecisionKind::Approve) {
+    out.refund_timing = d.refund;
+    out.keep_item = d.keep_item;
+  }
+  out.restock_node = d.restock_node;
+}
+
+void fail_safe(Outcome& out) {
+  out.verdict = out.policy == PolicyKind::Disposition ? Verdict::Quarantine : Verdict::Hold;
+  out.reason = "policy_error";
+  out.hold_for.reset();
+  out.timeout_verdict = Verdict::None;
+  out.timeout_reason = {};
+  out.shipments.clear();
+  out.shipment_lines.clear();
+  out.delivery.reset();  // a promise changed by a policy that failed is not kept
+  out.delivery_rule = {};
+  out.refund_timing = check::RefundTiming::AfterInspection;
+  out.keep_item = false;
+  out.restock_node = {};
+  out.reschedule_at.reset();
+  out.refund_terms.clear();  // nor are fees or refunds a failed policy made
 }
 
 std::vector<ShipmentLine> Outcome::lines_of(uint32_t shipment) const {
@@ -110,6 +157,19 @@ std::string decision_text(Verdict v, std::string_view reason) {
   return out;
 }
 
+// `charge restocking fee 15%`, `refund shipping`, as the rule said it.
+std::string refund_term_text(const check::CheckedBundle& b, const RefundTerm& t) {
+  std::string fee = t.label.empty() ? "fee" : std::string(t.label) + " fee";
+  switch (t.kind) {
+    case RefundTerm::Kind::ShareFee:
+      return fmt::format("charge {} {}%", fee, model::format_decimal(t.value * 100));
+    case RefundTerm::Kind::AmountFee:
+      return fmt::format("charge {} {}", fee, check::print_value(b, model::Value::money(t.value, t.currency)));
+    case RefundTerm::Kind::RefundShipping: return "refund shipping";
+  }
+  return "";
+}
+
 }  // namespace
 
 std::string line_sku(const check::CheckedBundle& b, const std::byte* order, size_t line) {
@@ -135,6 +195,12 @@ std::string summary(const check::CheckedBundle& b, const Outcome& o) {
     for (const Shipment& s : o.shipments) nodes += (nodes.empty() ? "" : " + ") + std::string(s.node_id);
     out += " to " + nodes;
   }
+  if (o.verdict == Verdict::Approve) {
+    out += fmt::format(", refund {}", syntax::refund_timing_words(o.refund_timing));
+    if (o.keep_item) out += ", keep item";
+  }
+  if (o.verdict == Verdict::Restock && !o.restock_node.empty()) out += fmt::format(" to {}", o.restock_node);
+  if (o.reschedule_at) out += " to " + model::format_time(*o.reschedule_at);
   if (o.deciding_rule != -2) out += fmt::format(" (rule \"{}\")", o.deciding_rule_name);
   (void)b;
   return out;
@@ -161,6 +227,20 @@ nlohmann::ordered_json outcome_to_json(const check::CheckedBundle& b, const Outc
   if (o.priority) j["priority"] = priority_name(b, *o.priority);
   if (o.delivery)
     j["delivery"] = {{"to", delivery_name(b, *o.delivery)}, {"rule", std::string(o.delivery_rule)}};
+  if (o.verdict == Verdict::Approve) {
+    j["refund"] = syntax::refund_timing_words(o.refund_timing);
+    if (o.keep_item) j["keep_item"] = true;
+  }
+  if (!o.restock_node.empty()) j["restock_to"] = std::string(o.restock_node);
+  if (o.reschedule_at) j["reschedule_to"] = model::format_time(*o.reschedule_at);
+  if (!o.refund_terms.empty()) {
+    nlohmann::ordered_json terms = nlohmann::ordered_json::array();
+    for (const RefundTerm& t : o.refund_terms) {
+      nlohmann::ordered_json x = {{"term", refund_term_text(b, t)}, {"rule", std::string(t.rule)}};
+      terms.push_back(x);
+    }
+    j["refund_terms"] = terms;
+  }
   if (!o.tags.empty()) j["tags"] = o.tags;
   if (!o.notifications.empty()) {
     nlohmann::ordered_json ns = nlohmann::ordered_json::array();
@@ -224,6 +304,8 @@ std::string explain_text(const check::CheckedBundle& b, const Outcome& o, const 
                            l.line + 1);
     out += fmt::format("  ship from {}: {}\n", o.shipments[i].node_id, lines);
   }
+  for (const RefundTerm& t : o.refund_terms)
+    out += fmt::format("Refund: {} (rule \"{}\")\n", refund_term_text(b, t), t.rule);
   if (o.priority) out += "Priority: " + priority_name(b, *o.priority) + "\n";
   if (o.delivery)
     out += fmt::format("Delivery: set to {} (rule \"{}\")\n", delivery_name(b, *o.delivery), o.delivery_rule);
@@ -261,6 +343,16 @@ std::string compare_outcomes(const Outcome& a, const Outcome& b) {
     return differ("delivery", a.delivery ? std::to_string(*a.delivery) + " by " + std::string(a.delivery_rule) : "none",
                   b.delivery ? std::to_string(*b.delivery) + " by " + std::string(b.delivery_rule) : "none");
   if (a.tags != b.tags) return "tags differ";
+  if (a.refund_timing != b.refund_timing || a.keep_item != b.keep_item) return "the approval's refund differs";
+  if (a.restock_node != b.restock_node)
+    return differ("restock node", std::string(a.restock_node), std::string(b.restock_node));
+  if (a.reschedule_at != b.reschedule_at) return "the reschedule time differs";
+  if (a.refund_terms.size() != b.refund_terms.size()) return "refund terms differ";
+  for (size_t i = 0; i < a.refund_terms.size(); ++i) {
+    const RefundTerm &x = a.refund_terms[i], &y = b.refund_terms[i];
+    if (x.kind != y.kind || x.label != y.label || x.value != y.value || x.currency != y.currency || x.rule != y.rule)
+      return "refund terms differ";
+  }
   if (a.notifications.size() != b.notifications.size()) return "notifications differ";
   for (size_t i = 0; i < a.notifications.size(); ++i) {
     const Notification &x = a.notifications[i], &y = b.notifications[i];

@@ -28,6 +28,9 @@ struct EvalInput {
   const std::vector<bool>* excluded_nodes = nullptr;
   // What history() reads; null: nothing journalled, every count 0.
   const HistorySource* history = nullptr;
+  // The returns, disposition and ndr policies' subject: a Return, a
+  // ReturnUnit or an Ndr image (`return`, `unit`, `ndr` in their rules).
+  const std::byte* subject = nullptr;
 };
 
 enum class TraceDetail {
@@ -65,9 +68,25 @@ struct ShipmentLine {
   int64_t quantity = 0;
 };
 
-enum class Verdict : uint8_t { None, Accept, Hold, Reject, Cancel, Backorder, Route };
+enum class Verdict : uint8_t {
+  None, Accept, Hold, Reject, Cancel, Backorder, Route,
+  Approve,                                         // a return
+  Restock, Quarantine, WriteOff, ReturnToVendor,   // a returned unit
+  Reattempt, Reschedule, ReturnToOrigin,           // a failed delivery
+};
 const char* verdict_name(Verdict v);
 Verdict verdict_of(DecisionKind kind);
+
+
+// A term of a refund a rule adds: a fee charged (a share of the refund or
+// an amount) or the shipping paid back.
+struct RefundTerm {
+  enum class Kind : uint8_t { ShareFee, AmountFee, RefundShipping } kind = Kind::ShareFee;
+  std::string_view label;  // the fee's name ("restocking"), "" when not named
+  int64_t value = 0;       // ShareFee: a decimal (0.15); AmountFee: money millionths
+  uint32_t currency = 0;   // AmountFee
+  std::string_view rule;
+};
 
 struct NodeTrace {
   std::string node_id;
@@ -97,6 +116,13 @@ struct Outcome {
   std::vector<Notification> notifications;
   std::vector<Shipment> shipments;  // Verdict::Route
   std::vector<ShipmentLine> shipment_lines;
+  // A return's approval: when its money goes back and whether the customer
+  // keeps the item.
+  check::RefundTiming refund_timing = check::RefundTiming::AfterInspection;
+  bool keep_item = false;
+  std::string_view restock_node;  // Verdict::Restock to another node; "" where it came from
+  std::optional<int64_t> reschedule_at;  // Verdict::Reschedule
+  std::vector<RefundTerm> refund_terms;  // in the order the rules made them
 
   // Rules 0 .. rules_evaluated-1 were evaluated (then `otherwise`, when
   // otherwise_evaluated); bit i of `matched` says whether rule i matched.
@@ -136,6 +162,11 @@ struct Outcome {
     if (!notifications.empty()) notifications.clear();
     shipments.clear();
     shipment_lines.clear();
+    refund_timing = check::RefundTiming::AfterInspection;
+    keep_item = false;
+    restock_node = {};
+    reschedule_at.reset();
+    if (!refund_terms.empty()) refund_terms.clear();
     rules_evaluated = 0;
     otherwise_evaluated = false;
     for (uint64_t& word : matched) word = 0;
@@ -147,6 +178,15 @@ struct Outcome {
   // Lines of one shipment, in order.
   std::vector<ShipmentLine> lines_of(uint32_t shipment) const;
 };
+
+// What both engines write for a decision of the bundle (its verdict, reason,
+// timeout and the approval's or restock's own words); the computed parts
+// (a hold's limit, a reschedule's time) are the engine's to fill.
+void apply_decision_words(const check::Decision& d, Outcome& out);
+// What a policy that failed decides, so that nothing is let through
+// unseen: an order or a return is held for a person ("policy_error"), a
+// returned unit is quarantined. Clears what the failed policy had decided.
+void fail_safe(Outcome& out);
 
 // A compiled or interpreted bundle. Implementations are immutable after
 // construction (a JIT may finish compiling later); evaluate() may be called

@@ -36,6 +36,10 @@ class Evaluation {
     inventory_ = input.inventory ? input.inventory : b.inventory.get();
     if (b.order_record >= 0) slots_[0] = Value::record(static_cast<uint32_t>(b.order_record), input.order);
   }
+  // `return`, `unit` or `ndr`: what the policy decides about besides the order.
+  void bind_subject(int record) {
+    if (record >= 0 && input_.subject) slots_[1] = Value::record(static_cast<uint32_t>(record), input_.subject);
+  }
 
   const model::Inventory* inventory() const { return inventory_; }
   void bind(int slot, Value v) { slots_.at(slot) = v; }
@@ -375,21 +379,36 @@ void apply_annotation(const check::Action& a, std::string_view rule, Evaluation&
       out.notifications.push_back(std::move(n));
       break;
     }
+    case check::ActionKind::RefundShipping:
+      out.refund_terms.push_back({engine::RefundTerm::Kind::RefundShipping, {}, 0, 0, rule});
+      break;
+    case check::ActionKind::Charge: {
+      Value v = ev.eval(*a.value);
+      if (v.is_missing()) break;
+      engine::RefundTerm t;
+      t.kind = v.kind == Value::Kind::Money ? engine::RefundTerm::Kind::AmountFee : engine::RefundTerm::Kind::ShareFee;
+      t.label = a.label;
+      t.value = v.i;
+      t.currency = v.kind == Value::Kind::Money ? v.aux : 0;
+      t.rule = rule;
+      out.refund_terms.push_back(t);
+      break;
+    }
     default: break;
   }
 }
 
 void apply_decision(const check::Decision& d, Evaluation& ev, Outcome& out) {
-  out.verdict = engine::verdict_of(d.kind);
-  out.reason = d.reason;
+  engine::apply_decision_words(d, out);
   if (d.hold_for) {
     Value v = ev.eval(*d.hold_for);
     if (v.is_missing()) throw EvalFailure{"the hold's time limit is missing"};
     out.hold_for = v.i;
   }
-  if (d.on_timeout) {
-    out.timeout_verdict = engine::verdict_of(d.on_timeout->kind);
-    out.timeout_reason = d.on_timeout->reason;
+  if (d.reschedule_to) {
+    Value v = ev.eval(*d.reschedule_to);
+    if (v.is_missing()) throw EvalFailure{"the time to deliver again is missing"};
+    out.reschedule_at = v.i;
   }
 }
 
@@ -452,7 +471,10 @@ void Interpreter::evaluate_into(check::PolicyKind kind, const engine::EvalInput&
   out.reset(kind);
   const check::Policy* policy = b.policy(kind);
   if (!policy || !input.order) return;
+  // A policy about a return, a unit or a failed delivery decides nothing without one.
+  if (b.subject_record(kind) >= 0 && !input.subject) return;
   Evaluation ev(b, input, detail, policy->slot_count);
+  ev.bind_subject(b.subject_record(kind));
   bool values = detail == engine::TraceDetail::Values;
   // Evaluates one rule; true when it decided (which ends acceptance and routing).
   auto run_rule = [&](const check::Rule& rule, int index) -> bool {
@@ -501,16 +523,8 @@ void Interpreter::evaluate_into(check::PolicyKind kind, const engine::EvalInput&
       if (!out.error.empty()) out.error += "; ";
       out.error += fmt::format("rule \"{}\": {}", rule.name, error);
       if (kind != check::PolicyKind::Escalation) {
-        // Never accept on failure: hold the order for a person to look at.
-        out.verdict = Verdict::Hold;
-        out.reason = "policy_error";
-        out.hold_for.reset();
-        out.timeout_verdict = Verdict::None;
-        out.timeout_reason = {};
-        out.shipments.clear();
-        out.shipment_lines.clear();
-        out.delivery.reset();  // a promise changed by a policy that failed is not kept
-        out.delivery_rule = {};
+        // Never let anything through on failure: a person looks at it.
+        engine::fail_safe(out);
         decided = true;
       }
     }

@@ -26,7 +26,7 @@ struct CompiledVariant {
   std::vector<lower::Atom> atoms;  // the same for every tier: lowering is deterministic
   // By PolicyKind; null where the interpreter serves. A later tier replaces
   // an earlier one's pointer while evaluations run.
-  std::atomic<PolicyFunction> functions[3] = {nullptr, nullptr, nullptr};
+  std::atomic<PolicyFunction> functions[check::kPolicyKindCount] = {};
 };
 
 struct CompiledPolicies {
@@ -36,7 +36,7 @@ struct CompiledPolicies {
   // holds the explaining variant), then the optimised tier's. Code of an
   // earlier tier stays alive, as an evaluation may still be running it.
   std::vector<std::unique_ptr<llvm::orc::LLJIT>> jits;
-  const check::Policy* policies[3] = {nullptr, nullptr, nullptr};
+  const check::Policy* policies[check::kPolicyKindCount] = {};
   CompiledVariant plain;
   // Compiled after the plain variant; published when ready.
   CompiledVariant explain;

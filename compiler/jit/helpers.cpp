@@ -176,6 +176,7 @@ extern "C" void of_fail(JitFrame* frame, int32_t message) {
       "the hold's time limit is missing",
       "abs() of a number too large",
       "`nodes` used outside `any ... in nodes`",
+      "the time to deliver again is missing",
   };
   state_of(frame).pending_error = kMessages[message];
 }
@@ -257,6 +258,25 @@ extern "C" void of_notify(JitFrame* frame, int32_t rule, int32_t action, const R
   if (priority->present) n.priority = priority->i;
   n.rule = r.name;
   s.outcome->notifications.push_back(std::move(n));
+}
+
+extern "C" void of_refund_term(JitFrame* frame, int32_t rule, int32_t action, const RawValue* value) {
+  FrameState& s = state_of(frame);
+  const check::Rule& r = orderflow::jit::rule_of(s, rule);
+  const check::Action& a = r.actions.at(action);
+  engine::RefundTerm t;
+  t.rule = r.name;
+  if (a.kind == check::ActionKind::RefundShipping) {
+    t.kind = engine::RefundTerm::Kind::RefundShipping;
+  } else {
+    if (!value->present) return;  // a fee that is missing charges nothing
+    bool money = a.value->type.kind == check::TypeKind::Money;
+    t.kind = money ? engine::RefundTerm::Kind::AmountFee : engine::RefundTerm::Kind::ShareFee;
+    t.label = a.label;
+    t.value = value->i;
+    t.currency = money ? value->aux : 0;
+  }
+  s.outcome->refund_terms.push_back(t);
 }
 
 extern "C" void of_rule_begin(JitFrame* frame, int32_t rule) {

@@ -140,7 +140,7 @@ llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>> make_jit(llvm::CodeGenOptLevel
 // is cached) and looks its functions up into `functions`. Returns a reason
 // on failure.
 std::string add_module(llvm::orc::LLJIT& jit, lower::LoweredBundle lowered, bool optimise_ir, const std::string& tier,
-                       const std::string& cache_dir, std::atomic<PolicyFunction> (&functions)[3],
+                       const std::string& cache_dir, std::atomic<PolicyFunction> (&functions)[check::kPolicyKindCount],
                        std::map<check::PolicyKind, std::string>& failures, bool& from_cache) {
   llvm::Module& module = *lowered.module;
   module.setDataLayout(jit.getDataLayout());
@@ -393,6 +393,8 @@ void JitEngine::evaluate_into(check::PolicyKind kind, const engine::EvalInput& i
   out.reset(kind);
   const check::Policy* policy = compiled->policies[static_cast<int>(kind)];
   if (!input.order) return;
+  // A policy about a return, a unit or a failed delivery decides nothing without one.
+  if (bundle_->subject_record(kind) >= 0 && !input.subject) return;
 
   // One per thread, reused: routing's scratch keeps its capacity.
   thread_local FrameState state;
@@ -425,6 +427,7 @@ void JitEngine::evaluate_into(check::PolicyKind kind, const engine::EvalInput& i
     frame.excluded = inactive;
   }
   frame.trace_values = detail == engine::TraceDetail::Values;
+  frame.subject = input.subject;
   frame.deciding_rule = -2;
   size_t words = (policy->rules.size() + 63) / 64;
   if (out.matched.size() < words) out.matched.resize(words, 0);
@@ -438,14 +441,11 @@ void JitEngine::evaluate_into(check::PolicyKind kind, const engine::EvalInput& i
   out.otherwise_evaluated = frame.otherwise_evaluated;
   if (frame.has_priority) out.priority = frame.priority;
   if (frame.failed) {
-    // Never accept on failure: hold the order for a person to look at.
-    out.verdict = engine::Verdict::Hold;
-    out.reason = "policy_error";
-    out.shipments.clear();
-    out.shipment_lines.clear();
+    // Never let anything through on failure: a person looks at it.
+    engine::fail_safe(out);
     out.deciding_rule = frame.deciding_rule;
     out.deciding_rule_name = frame.deciding_rule >= 0 ? policy->rules[frame.deciding_rule].name : policy->otherwise->name;
-    return;  // a promise changed by a policy that failed is not kept
+    return;
   }
   if (frame.has_delivery) {
     out.delivery = frame.delivery;
@@ -467,13 +467,9 @@ void JitEngine::evaluate_into(check::PolicyKind kind, const engine::EvalInput& i
     return;
   }
   const check::Decision& d = frame.decision_source == lower::kRouteElse ? *action.route.else_decision : action.decision;
-  out.verdict = engine::verdict_of(d.kind);
-  out.reason = d.reason;
+  engine::apply_decision_words(d, out);
   if (frame.has_hold_for) out.hold_for = frame.hold_for;
-  if (d.on_timeout) {
-    out.timeout_verdict = engine::verdict_of(d.on_timeout->kind);
-    out.timeout_reason = d.on_timeout->reason;
-  }
+  if (frame.has_reschedule) out.reschedule_at = frame.reschedule_at;
 }
 
 }  // namespace orderflow::jit

@@ -46,6 +46,7 @@ struct JitFrame {
   uint64_t node_count;
   const uint8_t* excluded;          // one byte per node, or null
   uint8_t trace_values;             // 1 when explaining: helpers record facts
+  const std::byte* subject;         // a Return, ReturnUnit or Ndr image: Var 1 of those policies, or null
   // ---------------------------------------------------------- outputs
   int32_t deciding_rule;            // -2 nothing, -1 otherwise
   int32_t decision_source;          // DecisionSource
@@ -56,9 +57,11 @@ struct JitFrame {
   uint8_t failed;                   // an error ended the current rule
   uint8_t has_delivery;             // `set delivery`: delivery and the rule that set it
   int32_t delivery_rule;            // a rule's index, -1 otherwise
+  uint8_t has_reschedule;           // `reschedule to TIME`: reschedule_at
   int64_t hold_for;
   int64_t priority;
   int64_t delivery;
+  int64_t reschedule_at;
   uint64_t* matched;                // one bit per rule
   // ---------------------------------------------------------- routing
   const void* const* demand_rows;   // per demand: const model::StockLevel* (one per node), or null
@@ -88,6 +91,7 @@ struct JitFrame {
   /* annotations */                                                                                      \
   X(of_tag, void, JitFrame*, const void* text, int64_t length)                                           \
   X(of_notify, void, JitFrame*, int32_t rule, int32_t action, const RawValue* who, const RawValue* priority) \
+  X(of_refund_term, void, JitFrame*, int32_t rule, int32_t action, const RawValue* value)                  \
   /* rule trace and errors */                                                                            \
   X(of_rule_begin, void, JitFrame*, int32_t rule)                                                        \
   X(of_rule_end, void, JitFrame*, int32_t rule, uint8_t matched, uint8_t decided)                        \
@@ -114,10 +118,11 @@ enum FailMessage : int32_t {
   kFailHoldMissing = 1,   // "the hold's time limit is missing"
   kFailAbs = 2,           // "abs() of a number too large"
   kFailNodes = 3,         // "`nodes` used outside `any ... in nodes`"
+  kFailRescheduleMissing = 4,  // "the time to deliver again is missing"
 };
 
 // Bumped whenever JitFrame, RawValue or a helper changes, so that objects
 // cached on disk by an older build are never loaded.
-inline constexpr int kAbiVersion = 6;
+inline constexpr int kAbiVersion = 7;
 
 }  // namespace orderflow::lower

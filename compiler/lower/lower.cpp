@@ -1650,6 +1650,17 @@ class FunctionLowerer {
       store_frame(v.a, offsetof(JitFrame, hold_for));
       store_frame(B_.getInt8(1), offsetof(JitFrame, has_hold_for));
     }
+    if (d.reschedule_to) {
+      LV v = lower(*d.reschedule_to);
+      llvm::BasicBlock* bad = block("reschedule.missing");
+      llvm::BasicBlock* good = block("reschedule.ok");
+      B_.CreateCondBr(is_present(v), good, bad);
+      B_.SetInsertPoint(bad);
+      fail(kFailRescheduleMissing);
+      B_.SetInsertPoint(good);
+      store_frame(v.a, offsetof(JitFrame, reschedule_at));
+      store_frame(B_.getInt8(1), offsetof(JitFrame, has_reschedule));
+    }
     store_frame(B_.getInt32(rule), offsetof(JitFrame, deciding_rule));
     store_frame(B_.getInt32(source), offsetof(JitFrame, decision_source));
     trace_call(of_rule_end_fn(), {frame_, B_.getInt32(rule), B_.getInt8(1), B_.getInt8(1)});
@@ -1698,6 +1709,13 @@ class FunctionLowerer {
         B_.CreateCall(of_notify_fn(), {frame_, B_.getInt32(rule), B_.getInt32(action), raw_at(array, 0), raw_at(array, 1)});
         break;
       }
+      case check::ActionKind::RefundShipping:
+      case check::ActionKind::Charge: {
+        llvm::Value* array = scratch_raws(1);
+        if (a.value) store_raw(raw_at(array, 0), lower(*a.value), a.value->type);
+        B_.CreateCall(of_refund_term_fn(), {frame_, B_.getInt32(rule), B_.getInt32(action), raw_at(array, 0)});
+        break;
+      }
       default: break;
     }
   }
@@ -1719,6 +1737,8 @@ class FunctionLowerer {
     scratch_flag_ = nullptr;
     slots_.assign(std::max(policy_.slot_count, 2), std::nullopt);
     slots_[0] = LV{nullptr, load_frame(ptr_, offsetof(JitFrame, order)), nullptr};
+    // `return`, `unit`, `ndr`: the driver calls these policies only with one.
+    if (b_.subject_record(policy_.kind) >= 0) slots_[1] = LV{nullptr, load_frame(ptr_, offsetof(JitFrame, subject)), nullptr};
     trace_values_ = B_.getInt1(explain_);
   }
 

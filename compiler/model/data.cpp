@@ -327,7 +327,10 @@ std::variant<Value, std::string> parse_text_value(const Schema& schema, Type typ
       std::string s = lower(text);
       for (char& c : s)
         if (c == '-' || c == ' ') c = '_';
+      // Values are matched whatever their case ("COD" is cod, "a" is the grade A).
       int ordinal = def.find(s);
+      for (size_t i = 0; ordinal < 0 && i < def.values.size(); ++i)
+        if (lower(def.values[i]) == s) ordinal = static_cast<int>(i);
       if (ordinal < 0 && !text.empty()) {
         if (auto m = closest_match(s, def.values)) return "did you mean '" + *m + "'?";
       }

@@ -66,8 +66,21 @@ struct TypeRef {
 
 // ------------------------------------------------------------ actions
 
-enum class DecisionKind { Accept, Hold, Reject, Cancel, Backorder };
+// Orders: accept .. backorder. Returns: approve (reject, hold). A returned
+// unit: restock .. return to vendor. A failed delivery: reattempt ..
+// return to origin (hold).
+enum class DecisionKind {
+  Accept, Hold, Reject, Cancel, Backorder,
+  Approve,
+  Restock, Quarantine, WriteOff, ReturnToVendor,
+  Reattempt, Reschedule, ReturnToOrigin,
+};
 const char* decision_keyword(DecisionKind kind);
+
+// When an approved return's money goes back. Unspecified reads as after
+// inspection: no money leaves before someone has seen the item.
+enum class RefundTiming { Unspecified, Now, AfterReceipt, AfterInspection };
+const char* refund_timing_words(RefundTiming timing);  // "now", "after receipt", ...
 
 struct Decision {
   DecisionKind kind = DecisionKind::Accept;
@@ -79,6 +92,11 @@ struct Decision {
   std::optional<int64_t> hold_until_clock;
   SourceRange hold_until_range;  // the `until ...` clause
   std::unique_ptr<Decision> on_timeout;
+  RefundTiming refund = RefundTiming::Unspecified;  // approve refund ...
+  bool keep_item = false;                            // approve ... keep item
+  std::optional<std::string> restock_node;           // restock to "BLR-WH1"
+  SourceRange restock_node_range;
+  ExprPtr reschedule_to;                             // reschedule to TIME
   SourceRange range;
 };
 
@@ -105,14 +123,15 @@ struct RouteSpec {
   std::vector<SourceRange> repeated_clauses;
 };
 
-enum class ActionKind { Decision, SetPriority, SetField, Tag, Notify, Escalate, Route };
+// RefundShipping: `refund shipping`; Charge: `charge restocking fee 15%`.
+enum class ActionKind { Decision, SetPriority, SetField, Tag, Notify, Escalate, Route, RefundShipping, Charge };
 
 struct Action {
   ActionKind kind = ActionKind::Decision;
   SourceRange range;
   Decision decision;  // ActionKind::Decision
-  ExprPtr value;      // SetPriority: the priority; SetField: the new value; Tag: the tag; Notify, Escalate: who
-  std::string field;  // SetField: what `set` changes (`set delivery next_day`)
+  ExprPtr value;      // SetPriority: the priority; SetField: the new value; Tag: the tag; Notify, Escalate: who; Charge: the fee
+  std::string field;  // SetField: what `set` changes (`set delivery next_day`); Charge: the fee's name ("restocking"), "" when none
   SourceRange field_range;
   ExprPtr priority;   // Notify, Escalate: optional priority
   RouteSpec route;    // ActionKind::Route
@@ -272,11 +291,16 @@ struct TestExpectation {
     Decision, Priority, Tag, Route, Notify, Escalate, That, NoPriority, NoTag, NoNotify, NoEscalate,
     State,  // expect state S: where the order's story has brought it
     Delivery,  // expect delivery MODE: what the order promises after its policies
+    Return,  // expect return approved[, refund after inspection][, keep item]: the story's last return
+    Disposition,  // expect disposition restock: what became of the last graded unit
+    Refund,  // expect refund 1299.00 INR: what the story's last return refunded
   } kind = Kind::Decision;
+  RefundTiming refund = RefundTiming::Unspecified;  // Return
+  bool keep_item = false;                            // Return
   bool negated = false;  // expect not ...: fails when the expectation holds
   Decision decision;
-  ExprPtr value;      // Priority, Delivery: what is expected; That: the condition
-  std::vector<std::string> strings;  // tag, notify or escalate target, route node ids
+  ExprPtr value;      // Priority, Delivery, Refund: what is expected; That: the condition
+  std::vector<std::string> strings;  // tag, notify or escalate target, route node ids; Return: its state word
   std::optional<std::string> by_rule;
   SourceRange by_rule_range;
   SourceRange range;
@@ -285,8 +309,24 @@ struct TestExpectation {
 
 // A step of a test's story: what happens to the order next.
 struct StoryStep {
-  enum class Kind { Event, Routed, After, At } kind = Kind::Event;
+  enum class Kind { Event, Routed, After, At, Return, Grade } kind = Kind::Event;
   std::string event;               // Event
+  // Return: the lines taken back (the line's id, the units: all when not
+  // given) and why; Grade: each unit's grade and, when given, its reason.
+  struct ReturnedLine {
+    std::string line_id;
+    std::optional<int64_t> quantity;
+    SourceRange range;
+  };
+  std::vector<ReturnedLine> returned;
+  std::string reason;
+  SourceRange reason_range;
+  struct GradedUnit {
+    std::string grade;
+    std::string reason;  // "" when not given
+    SourceRange range;
+  };
+  std::vector<GradedUnit> grades;
   std::optional<std::string> at;   // Event: when it happens; At: the moment the story moves to
   SourceRange at_range;
   ExprPtr after;                   // After: a duration

@@ -33,6 +33,24 @@ const char* decision_keyword(DecisionKind kind) {
     case DecisionKind::Reject: return "reject";
     case DecisionKind::Cancel: return "cancel";
     case DecisionKind::Backorder: return "backorder";
+    case DecisionKind::Approve: return "approve";
+    case DecisionKind::Restock: return "restock";
+    case DecisionKind::Quarantine: return "quarantine";
+    case DecisionKind::WriteOff: return "write off";
+    case DecisionKind::ReturnToVendor: return "return to vendor";
+    case DecisionKind::Reattempt: return "reattempt";
+    case DecisionKind::Reschedule: return "reschedule";
+    case DecisionKind::ReturnToOrigin: return "return to origin";
+  }
+  return "?";
+}
+
+const char* refund_timing_words(RefundTiming timing) {
+  switch (timing) {
+    case RefundTiming::Now: return "now";
+    case RefundTiming::AfterReceipt: return "after receipt";
+    case RefundTiming::Unspecified:
+    case RefundTiming::AfterInspection: return "after inspection";
   }
   return "?";
 }
@@ -115,6 +133,13 @@ class Dumper {
       line(d + 1, "on timeout");
       decision(d + 2, *x.on_timeout);
     }
+    if (x.refund != RefundTiming::Unspecified) line(d + 1, fmt::format("refund {}", refund_timing_words(x.refund)));
+    if (x.keep_item) line(d + 1, "keep item");
+    if (x.restock_node) line(d + 1, fmt::format("to \"{}\"", *x.restock_node));
+    if (x.reschedule_to) {
+      line(d + 1, "to");
+      expr(d + 2, x.reschedule_to.get());
+    }
   }
 
   void action(int d, const Action& a) {
@@ -123,6 +148,11 @@ class Dumper {
       case ActionKind::SetPriority: line(d, "set priority"); expr(d + 1, a.value.get()); return;
       case ActionKind::SetField: line(d, "set " + a.field); expr(d + 1, a.value.get()); return;
       case ActionKind::Tag: line(d, "tag"); expr(d + 1, a.value.get()); return;
+      case ActionKind::RefundShipping: line(d, "refund shipping"); return;
+      case ActionKind::Charge:
+        line(d, a.field.empty() ? std::string("charge fee") : fmt::format("charge {} fee", a.field));
+        expr(d + 1, a.value.get());
+        return;
       case ActionKind::Notify:
       case ActionKind::Escalate:
         line(d, a.kind == ActionKind::Notify ? "notify" : "escalate to");

@@ -425,10 +425,59 @@ class AstBuilder {
       d.kind = DecisionKind::Cancel;
       d.reason = unquote(x->STRING()->getText());
       d.reason_range = range(x->STRING());
+    } else if (auto* a = dynamic_cast<P::ApproveDecisionContext*>(c)) {
+      d.kind = DecisionKind::Approve;
+      if (a->refundTiming()) d.refund = refund_timing(a->refundTiming());
+      if (a->kept) {
+        expect_word(a->kept, "item", "`keep item`: the customer keeps what they would have sent back");
+        d.keep_item = true;
+      }
+    } else if (auto* r = dynamic_cast<P::RestockDecisionContext*>(c)) {
+      d.kind = DecisionKind::Restock;
+      if (r->STRING()) {
+        d.restock_node = unquote(r->STRING()->getText());
+        d.restock_node_range = range(r->STRING());
+      }
+    } else if (dynamic_cast<P::QuarantineDecisionContext*>(c)) {
+      d.kind = DecisionKind::Quarantine;
+    } else if (auto* w = dynamic_cast<P::WriteOffDecisionContext*>(c)) {
+      d.kind = DecisionKind::WriteOff;
+      expect_word(w->off, "off", "`write off`: the unit is lost to stock");
+    } else if (auto* t = dynamic_cast<P::ReturnToDecisionContext*>(c)) {
+      std::string where = name(t->destination);
+      if (where == "origin") {
+        d.kind = DecisionKind::ReturnToOrigin;
+      } else {
+        d.kind = DecisionKind::ReturnToVendor;
+        expect_word(t->destination, "vendor",
+                    "`return to vendor` sends a returned unit to its maker; `return to origin` sends an undelivered "
+                    "order back");
+      }
+    } else if (dynamic_cast<P::ReattemptDecisionContext*>(c)) {
+      d.kind = DecisionKind::Reattempt;
+    } else if (auto* rs = dynamic_cast<P::RescheduleDecisionContext*>(c)) {
+      d.kind = DecisionKind::Reschedule;
+      d.reschedule_to = expr(rs->expr());
     } else {
       d.kind = DecisionKind::Backorder;
     }
     return d;
+  }
+
+  RefundTiming refund_timing(P::RefundTimingContext* c) {
+    if (dynamic_cast<P::RefundNowContext*>(c)) return RefundTiming::Now;
+    auto* after = dynamic_cast<P::RefundAfterContext*>(c);
+    std::string when = name(after->when);
+    if (when == "receipt") return RefundTiming::AfterReceipt;
+    expect_word(after->when, "inspection", "a refund is made `now`, `after receipt` or `after inspection`");
+    return RefundTiming::AfterInspection;
+  }
+
+  // Words of the language that are not keywords (`write off`, `keep item`):
+  // anything else in their place is a syntax error.
+  void expect_word(P::NameContext* n, std::string_view word, std::string_view hint) {
+    if (name(n) != word)
+      diagnostics_.error("E0001", range(n), fmt::format("expected '{}' here, not '{}'", word, name(n)), std::string(hint));
   }
 
   Action action(P::ActionContext* c) {
@@ -459,6 +508,16 @@ class AstBuilder {
     } else if (auto* r = dynamic_cast<P::RouteActionContext*>(c)) {
       a.kind = ActionKind::Route;
       a.route = route(r);
+    } else if (auto* rf = dynamic_cast<P::RefundActionContext*>(c)) {
+      a.kind = ActionKind::RefundShipping;
+      expect_word(rf->what, "shipping", "`refund shipping`: the refund includes what the customer paid for shipping");
+    } else if (auto* ch = dynamic_cast<P::ChargeActionContext*>(c)) {
+      a.kind = ActionKind::Charge;
+      if (ch->label) {
+        a.field = name(ch->label);
+        a.field_range = range(ch->label);
+      }
+      a.value = expr(ch->expr());
     }
     return a;
   }
@@ -757,6 +816,46 @@ class AstBuilder {
           s.at_range = range(ev->STRING());
         }
         t.steps.push_back(std::move(s));
+      } else if (auto* ret = dynamic_cast<P::TestThenReturnContext*>(clause)) {
+        StoryStep s;
+        s.kind = StoryStep::Kind::Return;
+        s.range = range(ret);
+        for (P::ReturnLineContext* l : ret->returnLine()) {
+          expect_word(l->what, "line", "a return takes back units of lines: `then return of line \"1\" quantity 1`");
+          StoryStep::ReturnedLine line;
+          line.line_id = unquote(l->id->getText());
+          line.range = range(l);
+          if (l->word) {
+            expect_word(l->word, "quantity", "`line \"1\" quantity 2`");
+            line.quantity = std::stoll(l->quantity->getText());
+          }
+          s.returned.push_back(std::move(line));
+        }
+        if (ret->word) {
+          expect_word(ret->word, "reason", "`then return of line \"1\" reason size`");
+          s.reason = name(ret->reason);
+          s.reason_range = range(ret->reason);
+        }
+        if (ret->STRING()) {
+          s.at = unquote(ret->STRING()->getText());
+          s.at_range = range(ret->STRING());
+        }
+        t.steps.push_back(std::move(s));
+      } else if (auto* grade = dynamic_cast<P::TestThenGradeContext*>(clause)) {
+        StoryStep s;
+        s.kind = StoryStep::Kind::Grade;
+        s.range = range(grade);
+        for (P::GradedUnitContext* u : grade->gradedUnit()) {
+          StoryStep::GradedUnit unit;
+          unit.grade = name(u->grade);
+          unit.range = range(u);
+          if (u->word) {
+            expect_word(u->word, "reason", "`then grade C reason defective`");
+            unit.reason = name(u->reason);
+          }
+          s.grades.push_back(std::move(unit));
+        }
+        t.steps.push_back(std::move(s));
       } else if (auto* routed = dynamic_cast<P::TestThenRoutedContext*>(clause)) {
         StoryStep s;
         s.kind = StoryStep::Kind::Routed;
@@ -795,12 +894,25 @@ class AstBuilder {
           x.kind = TestExpectation::Kind::That;
           x.value = expr(th->expr());
         } else if (auto* f = dynamic_cast<P::ExpectFieldContext*>(ex)) {
-          if (name(f->field) != "delivery")
-            diagnostics_.error("E0001", range(f->field), fmt::format("a test cannot expect '{}'", name(f->field)),
+          std::string field = name(f->field);
+          if (field != "delivery" && field != "refund")
+            diagnostics_.error("E0001", range(f->field), fmt::format("a test cannot expect '{}'", field),
                                "expect a decision (accept, hold \"reason\", ...), priority, delivery, tag, route to, "
-                               "notify, escalate to, state, or that CONDITION");
-          x.kind = TestExpectation::Kind::Delivery;
+                               "notify, escalate to, state, return, disposition, refund, or that CONDITION");
+          x.kind = field == "refund" ? TestExpectation::Kind::Refund : TestExpectation::Kind::Delivery;
           x.value = expr(f->expr());
+        } else if (auto* rt = dynamic_cast<P::ExpectReturnContext*>(ex)) {
+          x.kind = TestExpectation::Kind::Return;
+          x.strings.push_back(name(rt->state));
+          x.by_rule_range = range(rt->state);
+          if (rt->refundTiming()) x.refund = refund_timing(rt->refundTiming());
+          if (rt->kept) {
+            expect_word(rt->kept, "item", "`expect return approved, keep item`");
+            x.keep_item = true;
+          }
+        } else if (auto* dp = dynamic_cast<P::ExpectDispositionContext*>(ex)) {
+          x.kind = TestExpectation::Kind::Disposition;
+          x.decision = decision(dp->decision());
         } else if (auto* st = dynamic_cast<P::ExpectStateContext*>(ex)) {
           x.kind = TestExpectation::Kind::State;
           x.strings.push_back(name(st->name()));

@@ -115,6 +115,11 @@ std::vector<PolicyTestResult> run_policy_tests(const engine::PolicyEngine& engin
             if (o->verdict == v && (x.reason.empty() || o->reason == x.reason)) match = o;
           break;
         }
+        case Kind::Return:
+        case Kind::Disposition:
+        case Kind::Refund:
+          want = "a return, which only a story has";  // the checker asks for a story's return first
+          break;
         case Kind::Priority: {
           want = "priority " + check::print_value(b, x.value);
           for (const Outcome* o : outcomes)

@@ -273,6 +273,11 @@ void StoryRunner::run(const engine::PolicyEngine& policies, const check::PolicyT
         for (const journal::Notification& n : so_far.notifications) holds |= (n.kind == "escalate") == escalate;
         break;
       }
+      case Kind::Return:
+      case Kind::Disposition:
+      case Kind::Refund:
+        want = "a return; the engine does not take returns yet";
+        break;
       case Kind::That: {
         want = "that " + x.condition_text;
         DecodeResult decoded = parse_order(b, so_far.order.order);
@@ -330,6 +335,10 @@ void StoryRunner::run(const engine::PolicyEngine& policies, const check::PolicyT
           stopped = fmt::format("then event {}: {} ({})", s.event, ack.message, status_name(ack.status));
         break;
       }
+      case StepKind::Return:
+      case StepKind::Grade:
+        stopped = "the engine does not take returns yet";
+        break;
       case StepKind::Routed: {
         SoFar so_far = story_so_far(*store, order_id);
         bool routed = std::any_of(so_far.decisions.begin(), so_far.decisions.end(),

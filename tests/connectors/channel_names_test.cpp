@@ -33,7 +33,7 @@ void collect_words(const nlohmann::json& node, std::set<std::string>& words) {
     for (const auto& [key, value] : node.items()) {
       if (key == "match" && value.is_string()) {
         std::string match = value;
-        std::regex alternatives(R"(\(\?:([a-z_|]+)\))");
+        std::regex alternatives(R"(\(\?:([A-Za-z_| ]+)\))");
         for (std::sregex_iterator it(match.begin(), match.end(), alternatives), end; it != end; ++it) {
           std::string list = (*it)[1];
           for (size_t start = 0; start <= list.size();) {

@@ -97,8 +97,9 @@ def codes_without_a_case(here, error_cases):
 
 def tour_copies_differ(here):
     """tour-2/ lays the owner's part-two examples out as one bundle: its
-    acceptance, escalation and tests files must be those examples, word for
-    word (checked when ../shared is beside the project, as in CI)."""
+    acceptance, escalation, tests, returns, disposition and ndr files must be
+    those examples, word for word (checked when ../shared is beside the
+    project, as in CI)."""
     project = os.path.dirname(os.path.dirname(os.path.abspath(here)))
     tour = os.path.join(os.path.dirname(project), "shared", "language-tour-2.md")
     if not os.path.exists(tour):
@@ -109,7 +110,7 @@ def tour_copies_differ(here):
         if m:
             blocks[m.group(1)] = block
     problems = []
-    for name in ("acceptance.flow", "escalation.flow", "tests.flow"):
+    for name in ("acceptance.flow", "escalation.flow", "tests.flow", "returns.flow", "disposition.flow", "ndr.flow"):
         mine = open(os.path.join(here, "tour-2", name), encoding="utf-8").read()
         if blocks.get(name) != mine:
             problems.append(f"tour-2/{name} is not the example of language-tour-2.md that it copies")
