@@ -1,4 +1,5 @@
 #include "runtime/engine/history.h"
+#include "runtime/engine/refunds.h"
 
 #include <fmt/format.h>
 
@@ -46,8 +47,11 @@ struct Describe {
     return out;
   }
   std::string operator()(const journal::Decided& d) const {
-    std::string out = fmt::format("{} policy: {}", d.policy, d.decision);
+    std::string out = d.return_id.empty() ? fmt::format("{} policy: {}", d.policy, d.decision)
+                                          : fmt::format("return {}, {} policy: {}", d.return_id, d.policy, d.decision);
     if (!d.reason.empty()) out += fmt::format(" \"{}\"", d.reason);
+    if (!d.refund.empty()) out += ", refund " + d.refund + (d.keep_item.value_or(false) ? ", keep item" : "");
+    if (!d.restock_to.empty()) out += " to " + d.restock_to;
     if (d.hold_for) out += " for " + model::format_duration(*d.hold_for);
     if (d.until) out += " (until " + model::format_time(*d.until) + ")";  // `until next 07:00` reads as a moment
     if (!d.on_timeout.empty()) out += ", then " + d.on_timeout;
@@ -73,8 +77,28 @@ struct Describe {
       for (const journal::ShipmentLine& l : s.lines) parts.push_back(fmt::format("{} x{}", l.sku, l.quantity));
       out += fmt::format("; ship {} from {}", fmt::join(parts, ", "), s.node);
     }
+    for (const std::string& term : d.refund_terms)
+      if (auto fee = decode_fee(term)) out += "; " + fee_text(*fee);
     if (!d.error.empty()) out += "; error: " + d.error;
     return out;
+  }
+  std::string operator()(const journal::ReturnRequested& r) const {
+    std::vector<std::string> parts;
+    for (const auto& [line, quantity] : r.lines) parts.push_back(fmt::format("line {} x{}", line + 1, quantity));
+    std::string out = fmt::format("{} {} asked for: {} ({})", r.kind == "rto" ? "return to origin" : "return", r.return_id,
+                                  fmt::join(parts, ", "), r.reason);
+    if (!r.by.empty()) out += " by " + r.by;
+    return out;
+  }
+  std::string operator()(const journal::ReturnChanged& c) const {
+    return fmt::format("return {}: {} -> {}{}", c.return_id, c.from, c.to, c.cause.empty() ? "" : " (" + c.cause + ")");
+  }
+  std::string operator()(const journal::UnitGraded& g) const {
+    return fmt::format("return {}: a unit of {} (line {}) graded {}, {}", g.return_id, g.sku, g.line + 1, g.grade,
+                       g.reason);
+  }
+  std::string operator()(const journal::Refunded& f) const {
+    return fmt::format("return {}: refunded {}: {}", f.return_id, f.amount, fmt::join(f.arithmetic, "; "));
   }
   std::string operator()(const journal::EventApplied& e) const {
     std::string out = fmt::format("event {}", e.event);

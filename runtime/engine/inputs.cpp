@@ -28,6 +28,70 @@ std::optional<int64_t> whole_number(const nlohmann::json& j, const char* key) {
   return j[key].get<int64_t>();
 }
 
+// `"lines": [{"line" | "sku" | "id": ..., "quantity": n}]`: units of lines.
+std::vector<journal::LineRef> read_lines(const nlohmann::json& given) {
+  if (!given.is_array()) throw Malformed{"$.lines: expected a list of {\"line\" or \"sku\" or \"id\", \"quantity\"}"};
+  std::vector<journal::LineRef> out;
+  for (size_t i = 0; i < given.size(); ++i) {
+    const nlohmann::json& g = given[i];
+    if (!g.is_object()) throw Malformed{fmt::format("$.lines[{}]: expected {{\"line\" or \"sku\" or \"id\", \"quantity\"}}", i)};
+    journal::LineRef ref;
+    if (g.contains("line")) {
+      if (!g["line"].is_number_integer() || g["line"].get<int64_t>() < 0)
+        throw Malformed{fmt::format("$.lines[{}].line: expected the line's index, from 0", i)};
+      ref.line = g["line"].get<int64_t>();
+    }
+    if (g.contains("sku")) {
+      if (!g["sku"].is_string()) throw Malformed{fmt::format("$.lines[{}].sku: expected text", i)};
+      ref.sku = g["sku"].get<std::string>();
+    }
+    if (g.contains("id")) ref.id = g["id"].is_string() ? g["id"].get<std::string>() : g["id"].dump();
+    if (!ref.line && ref.sku.empty() && ref.id.empty())
+      throw Malformed{fmt::format("$.lines[{}]: name the line by \"line\" (its index), \"sku\" or \"id\"", i)};
+    if (!g.contains("quantity") || !g["quantity"].is_number_integer() || g["quantity"].get<int64_t>() <= 0)
+      throw Malformed{fmt::format("$.lines[{}].quantity: expected a positive number", i)};
+    ref.quantity = g["quantity"].get<int64_t>();
+    out.push_back(std::move(ref));
+  }
+  return out;
+}
+
+ReturnRequest read_return(const nlohmann::json& j) {
+  ReturnRequest r;
+  r.order_id = text_field(j, "order_id", true, "the order's id");
+  r.return_id = text_field(j, "return_id", false, "the return's id");
+  r.reason = text_field(j, "reason", false, "why it comes back (size, defective, ...)");
+  if (r.reason.empty()) r.reason = "other";
+  r.event_id = text_field(j, "event_id", false, "an id");
+  r.by = text_field(j, "by", false, "who sent it");
+  if (!j.contains("lines")) throw Malformed{"$.lines: expected the units coming back, [{\"id\": \"1\", \"quantity\": 1}]"};
+  r.lines = read_lines(j["lines"]);
+  if (r.lines.empty()) throw Malformed{"$.lines: a return takes back at least one unit"};
+  return r;
+}
+
+GradeInput read_grade(const nlohmann::json& j) {
+  GradeInput g;
+  g.order_id = text_field(j, "order_id", true, "the order's id");
+  g.return_id = text_field(j, "return_id", false, "the return's id");
+  g.event_id = text_field(j, "event_id", false, "an id");
+  g.by = text_field(j, "by", false, "who inspected them");
+  if (!j.contains("units") || !j["units"].is_array() || j["units"].empty())
+    throw Malformed{"$.units: expected the units inspected, [{\"grade\": \"A\"}, {\"grade\": \"C\", \"reason\": \"defective\"}]"};
+  for (size_t i = 0; i < j["units"].size(); ++i) {
+    const nlohmann::json& u = j["units"][i];
+    if (!u.is_object() || !u.contains("grade") || !u["grade"].is_string())
+      throw Malformed{fmt::format("$.units[{}].grade: expected a grade such as \"A\"", i)};
+    std::string reason;
+    if (u.contains("reason")) {
+      if (!u["reason"].is_string()) throw Malformed{fmt::format("$.units[{}].reason: expected text", i)};
+      reason = u["reason"].get<std::string>();
+    }
+    g.units.emplace_back(u["grade"].get<std::string>(), reason);
+  }
+  return g;
+}
+
 OrderEvent read_event(const nlohmann::json& j) {
   OrderEvent e;
   e.order_id = text_field(j, "order_id", true, "the order's id");
@@ -36,32 +100,7 @@ OrderEvent read_event(const nlohmann::json& j) {
   e.by = text_field(j, "by", false, "who sent it");
   e.reason = text_field(j, "reason", false, "a reason");
   e.node = text_field(j, "node", false, "the node's id");
-  if (j.contains("lines")) {
-    const nlohmann::json& given = j["lines"];
-    if (!given.is_array()) throw Malformed{"$.lines: expected a list of {\"line\" or \"sku\" or \"id\", \"quantity\"}"};
-    e.lines.emplace();
-    for (size_t i = 0; i < given.size(); ++i) {
-      const nlohmann::json& g = given[i];
-      if (!g.is_object()) throw Malformed{fmt::format("$.lines[{}]: expected {{\"line\" or \"sku\" or \"id\", \"quantity\"}}", i)};
-      journal::LineRef ref;
-      if (g.contains("line")) {
-        if (!g["line"].is_number_integer() || g["line"].get<int64_t>() < 0)
-          throw Malformed{fmt::format("$.lines[{}].line: expected the line's index, from 0", i)};
-        ref.line = g["line"].get<int64_t>();
-      }
-      if (g.contains("sku")) {
-        if (!g["sku"].is_string()) throw Malformed{fmt::format("$.lines[{}].sku: expected text", i)};
-        ref.sku = g["sku"].get<std::string>();
-      }
-      if (g.contains("id")) ref.id = g["id"].is_string() ? g["id"].get<std::string>() : g["id"].dump();
-      if (!ref.line && ref.sku.empty() && ref.id.empty())
-        throw Malformed{fmt::format("$.lines[{}]: name the line by \"line\" (its index), \"sku\" or \"id\"", i)};
-      if (!g.contains("quantity") || !g["quantity"].is_number_integer() || g["quantity"].get<int64_t>() <= 0)
-        throw Malformed{fmt::format("$.lines[{}].quantity: expected a positive number", i)};
-      ref.quantity = g["quantity"].get<int64_t>();
-      e.lines->push_back(std::move(ref));
-    }
-  }
+  if (j.contains("lines")) e.lines = read_lines(j["lines"]);
   if (j.contains("set")) {
     if (!j["set"].is_object()) throw Malformed{"$.set: expected an object of order fields"};
     e.set = j["set"];
@@ -128,9 +167,14 @@ Input read_input(const nlohmann::json& json, std::string source) {
       input.body = read_event(json);
     } else if (type == "stock") {
       input.body = read_stock(json);
+    } else if (type == "return") {
+      input.body = read_return(json);
+    } else if (type == "grade") {
+      input.body = read_grade(json);
     } else {
-      throw Malformed{fmt::format("$.type: unknown input type {}; expected \"order\", \"event\" or \"stock\"",
-                                  json["type"].dump())};
+      throw Malformed{fmt::format(
+          "$.type: unknown input type {}; expected \"order\", \"event\", \"stock\", \"return\" or \"grade\"",
+          json["type"].dump())};
     }
   } catch (const Malformed& m) {
     input.body = Unreadable{json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), m.message};
@@ -146,6 +190,23 @@ Input read_input_text(std::string_view text, std::string source) {
   return read_input(json, std::move(source));
 }
 
+namespace {
+
+// What read_lines reads.
+nlohmann::json lines_json(const std::vector<journal::LineRef>& refs) {
+  nlohmann::json lines = nlohmann::json::array();
+  for (const journal::LineRef& l : refs) {
+    nlohmann::json x = {{"quantity", l.quantity}};
+    if (l.line) x["line"] = *l.line;
+    if (!l.sku.empty()) x["sku"] = l.sku;
+    if (!l.id.empty()) x["id"] = l.id;
+    lines.push_back(std::move(x));
+  }
+  return lines;
+}
+
+}  // namespace
+
 std::string input_text(const Input& input) {
   struct Text {
     std::string operator()(const NewOrder& o) const { return o.prepared ? o.prepared->text : o.order.dump(); }
@@ -155,17 +216,7 @@ std::string input_text(const Input& input) {
       if (!e.by.empty()) j["by"] = e.by;
       if (!e.reason.empty()) j["reason"] = e.reason;
       if (!e.node.empty()) j["node"] = e.node;
-      if (e.lines) {
-        nlohmann::json lines = nlohmann::json::array();
-        for (const journal::LineRef& l : *e.lines) {
-          nlohmann::json x = {{"quantity", l.quantity}};
-          if (l.line) x["line"] = *l.line;
-          if (!l.sku.empty()) x["sku"] = l.sku;
-          if (!l.id.empty()) x["id"] = l.id;
-          lines.push_back(std::move(x));
-        }
-        j["lines"] = std::move(lines);
-      }
+      if (e.lines) j["lines"] = lines_json(*e.lines);
       if (!e.set.empty()) j["set"] = e.set;
       return j.dump();
     }
@@ -177,6 +228,28 @@ std::string input_text(const Input& input) {
       if (s.safety_stock) j["safety_stock"] = *s.safety_stock;
       if (!s.reason.empty()) j["reason"] = s.reason;
       if (!s.event_id.empty()) j["event_id"] = s.event_id;
+      return j.dump();
+    }
+    std::string operator()(const ReturnRequest& r) const {
+      nlohmann::json j = {{"type", "return"}, {"order_id", r.order_id}, {"reason", r.reason}};
+      if (!r.return_id.empty()) j["return_id"] = r.return_id;
+      j["lines"] = lines_json(r.lines);
+      if (!r.event_id.empty()) j["event_id"] = r.event_id;
+      if (!r.by.empty()) j["by"] = r.by;
+      return j.dump();
+    }
+    std::string operator()(const GradeInput& g) const {
+      nlohmann::json j = {{"type", "grade"}, {"order_id", g.order_id}};
+      if (!g.return_id.empty()) j["return_id"] = g.return_id;
+      nlohmann::json units = nlohmann::json::array();
+      for (const auto& [grade, reason] : g.units) {
+        nlohmann::json u = {{"grade", grade}};
+        if (!reason.empty()) u["reason"] = reason;
+        units.push_back(std::move(u));
+      }
+      j["units"] = std::move(units);
+      if (!g.event_id.empty()) j["event_id"] = g.event_id;
+      if (!g.by.empty()) j["by"] = g.by;
       return j.dump();
     }
     std::string operator()(const Unreadable& u) const { return u.raw; }

@@ -52,6 +52,29 @@ struct OrderEvent {
   nlohmann::json set = nlohmann::json::object();  // order fields the event sets
 };
 
+// A return asked for (`{"type": "return", ...}`): units of the order's
+// lines coming back, and why. Its id is the sender's, or the order's id
+// with -R1, -R2, ... when it gives none.
+struct ReturnRequest {
+  std::string order_id;
+  std::string return_id;
+  std::vector<journal::LineRef> lines;  // by line index, SKU or line id; with a quantity
+  std::string reason;                   // a value of ReturnReason
+  std::string event_id;
+  std::string by;
+};
+
+// Returned units inspected (`{"type": "grade", ...}`): each unit's grade and,
+// when inspection found another, its reason; units are graded in the
+// return's order. No return id: the order's latest return still grading.
+struct GradeInput {
+  std::string order_id;
+  std::string return_id;
+  std::vector<std::pair<std::string, std::string>> units;  // grade, reason ("": the return's)
+  std::string event_id;
+  std::string by;
+};
+
 // A change to one node's stock of one SKU: a count, a receipt, an
 // adjustment, or the safety stock.
 struct StockInput {
@@ -75,7 +98,7 @@ struct Unreadable {
 // fetch an order, handled by the intake): only the inbox's cursor moves.
 struct NothingToDecide {};
 
-using InputBody = std::variant<NewOrder, OrderEvent, StockInput, Unreadable, NothingToDecide>;
+using InputBody = std::variant<NewOrder, OrderEvent, StockInput, Unreadable, NothingToDecide, ReturnRequest, GradeInput>;
 
 // Where an input came from in the intake's inbox. The engine records how far
 // it decided the inbox in the same commit as the decisions, and takes an
@@ -97,7 +120,8 @@ struct Input {
 };
 
 // Reads one input: {"type": "order", "order": {...}} or a bare order,
-// {"type": "event", ...}, {"type": "stock", ...}. Anything malformed comes
+// {"type": "event", ...}, {"type": "stock", ...}, {"type": "return", ...},
+// {"type": "grade", ...}. Anything malformed comes
 // back as Unreadable with the JSON path of what is wrong.
 Input read_input(const nlohmann::json& json, std::string source);
 // A line of text, parsed first; text that is not JSON is Unreadable.

@@ -7,6 +7,7 @@
 
 #include "runtime/engine/deadline.h"
 #include "runtime/engine/explain.h"
+#include "runtime/engine/refunds.h"
 #include "runtime/store/projection.h"
 
 namespace orderflow::runtime {
@@ -222,6 +223,26 @@ class OrderEngine::Step {
     }
   }
 
+  // What every decision records of its outcome: the policy, its verdict,
+  // the rule and the hold.
+  journal::Decided decision_record(check::PolicyKind kind, const engine::Outcome& out) const {
+    journal::Decided d;
+    d.policy = check::policy_kind_name(kind);
+    if (const check::Policy* p = bundle_.policy(kind)) d.version = p->version;
+    d.deployment = dep_.meta.id;
+    d.decision = engine::verdict_name(out.verdict);
+    d.reason = std::string(out.reason);
+    if (out.deciding_rule != -2) d.rule = std::string(out.deciding_rule_name);
+    d.matched = engine::matched_rule_names(bundle_, out);
+    d.hold_for = out.hold_for;
+    if (out.hold_for) d.until = at_ + *out.hold_for;
+    if (out.timeout_verdict != Verdict::None) {
+      d.on_timeout = engine::verdict_name(out.timeout_verdict);
+      d.on_timeout_reason = std::string(out.timeout_reason);
+    }
+    return d;
+  }
+
   // Evaluates a policy and records the decision; returns the state it picks.
   std::string decide(check::PolicyKind kind) {
     bool routing = kind == check::PolicyKind::Routing;
@@ -249,20 +270,7 @@ class OrderEngine::Step {
     std::vector<Allocation> reserved;
     if (out.verdict == Verdict::Route) reserved = reserve(out);
 
-    journal::Decided d;
-    d.policy = check::policy_kind_name(kind);
-    if (const check::Policy* p = bundle_.policy(kind)) d.version = p->version;
-    d.deployment = dep_.meta.id;
-    d.decision = engine::verdict_name(out.verdict);
-    d.reason = std::string(out.reason);
-    if (out.deciding_rule != -2) d.rule = std::string(out.deciding_rule_name);
-    d.matched = engine::matched_rule_names(bundle_, out);
-    d.hold_for = out.hold_for;
-    if (out.hold_for) d.until = at_ + *out.hold_for;
-    if (out.timeout_verdict != Verdict::None) {
-      d.on_timeout = engine::verdict_name(out.timeout_verdict);
-      d.on_timeout_reason = std::string(out.timeout_reason);
-    }
+    journal::Decided d = decision_record(kind, out);
     if (out.priority) d.priority = engine::priority_name(bundle_, *out.priority);
     if (out.delivery) {
       model::Value was = model::RecordRef(bundle_.schema, bundle_.order_record, image().data()).get("delivery");
@@ -366,7 +374,8 @@ class OrderEngine::Step {
         if (delta < 0) leaving -= delta;
         if (delta > 0 && life_.terminal(state)) ending += delta;
       }
-      bool ships = event == "ship";
+      // A delivery reported without a shipment before it ships the units all the same.
+      bool ships = event == "ship" || event == "deliver";
       int64_t settle = ships ? leaving : ending;
       for (const Allocation& a : o_.stored.allocations) {
         if (settle == 0) break;
@@ -480,6 +489,80 @@ class OrderEngine::Step {
 
   // Writes what the engine keeps in the order (its state and since when)
   // into the image that policies read.
+  OrderReturn* find_return(const std::string& id) {
+    for (OrderReturn& r : o_.stored.returns)
+      if (r.id == id) return &r;
+    return nullptr;
+  }
+
+  // Decides about a return (returns) or one of its units (disposition),
+  // `subject` being its image, and records the decision with the return's id.
+  engine::Outcome decide_about(check::PolicyKind kind, const std::byte* subject, const std::string& return_id) {
+    engine::Outcome out;
+    if (!bundle_.policy(kind)) {
+      // Nothing is let through unseen: a return waits for a person, a unit is kept apart.
+      out.policy = kind;
+      out.verdict = kind == check::PolicyKind::Disposition ? Verdict::Quarantine : Verdict::Hold;
+      out.reason = kind == check::PolicyKind::Disposition ? "" : "no_returns_policy";
+    } else {
+      engine::EvalInput input = input_now();
+      input.subject = subject;
+      if (dep_.inventory) input.inventory = dep_.inventory.get();
+      dep_.engine->evaluate_into(kind, input, engine::TraceDetail::Rules, out);
+    }
+    journal::Decided d = decision_record(kind, out);
+    d.tags = out.tags;
+    for (const engine::Notification& n : out.notifications) d.notifications.push_back(notification_record(bundle_, n));
+    if (out.policy_error) d.error = out.error;
+    d.return_id = return_id;
+    if (out.verdict == Verdict::Approve) {
+      d.refund = syntax::refund_timing_words(out.refund_timing);
+      if (out.keep_item) d.keep_item = true;
+    }
+    d.restock_to = std::string(out.restock_node);
+    for (const engine::RefundTerm& t : out.refund_terms) d.refund_terms.push_back(encode_fee(bundle_, t));
+    append(std::move(d));
+    ack_.steps.push_back(fmt::format("return {}: {}", return_id, engine::summary(bundle_, out)));
+    return out;
+  }
+
+  void move_return(const std::string& id, const std::string& to, const std::string& cause) {
+    OrderReturn* r = find_return(id);
+    if (!r || r->state == to) return;
+    std::string from = r->state;
+    append(journal::ReturnChanged{id, from, to, cause});
+    ack_.steps.push_back(fmt::format("return {}: {} -> {}", id, from, to));
+  }
+
+  // Pays a return back: every unit, with what its disposition charged.
+  void refund_return(const std::string& id) {
+    OrderReturn* r = find_return(id);
+    if (!r || !r->refunded.empty()) return;
+    std::vector<RefundedUnit> units;
+    size_t graded = 0;
+    for (const auto& [line, quantity] : r->lines)
+      for (int64_t k = 0; k < quantity; ++k) {
+        RefundedUnit u;
+        u.line = line;
+        if (graded < r->units.size())
+          for (const std::string& text : r->units[graded].fees)
+            if (auto fee = decode_fee(text)) u.fees.push_back(std::move(*fee));
+        ++graded;
+        units.push_back(std::move(u));
+      }
+    bool shipping_already = false;
+    for (const OrderReturn& other : o_.stored.returns) shipping_already |= other.refunded_shipping;
+    Refund refund = compute_refund(bundle_, image().data(), units, shipping_already);
+    if (!refund.error.empty()) {
+      // Money that cannot be worked out is not paid: a person looks at it.
+      move_return(id, "held", "refund_review: " + refund.error);
+      return;
+    }
+    append(journal::Refunded{id, refund.text(), refund.arithmetic, refund.shipping_refunded});
+    ack_.steps.push_back(fmt::format("return {}: refund {}", id, refund.text()));
+    move_return(id, "refunded", "refunded");
+  }
+
   void sync_image() {
     if (o_.image) stamp_state(bundle_, life_, *o_.image, o_.stored);
   }
@@ -848,6 +931,10 @@ Ack OrderEngine::submit(const Input& input) {
     ack = take_event(*event, input.source, input.at, at);
   } else if (auto* stock = std::get_if<StockInput>(&input.body)) {
     ack = take_stock(*stock, input.source, at);
+  } else if (auto* request = std::get_if<ReturnRequest>(&input.body)) {
+    ack = take_return(*request, input.source, input.at, at);
+  } else if (auto* grade = std::get_if<GradeInput>(&input.body)) {
+    ack = take_grade(*grade, input.source, input.at, at);
   }
   ack.applied_at = at;
   // Applied later than it happened: said when it changed something.
@@ -996,6 +1083,19 @@ Ack OrderEngine::take_event(const OrderEvent& input, const std::string& source, 
     if (event < 0)
       throw Refusal{fmt::format("unknown event '{}'; the events are {}", event_name,
                                 fmt::join(life.event_names(), ", "))};
+    // `return_received` is the parcel of the order's open return arriving.
+    bool return_took = false;
+    if (event_name == "return_received") {
+      for (OrderReturn& r : o->stored.returns) {
+        if (r.state != "authorized" && r.state != "in_transit") continue;
+        std::string id = r.id;
+        bool pay = r.refund == "after receipt";
+        step.move_return(id, "received", "on return_received");
+        if (pay) step.refund_return(id);
+        return_took = true;
+        break;
+      }
+    }
 
     // Fields the event sets on the order, checked against the schema first.
     nlohmann::json set = input.set;
@@ -1060,6 +1160,15 @@ Ack OrderEngine::take_event(const OrderEvent& input, const std::string& source, 
         for (const LineState& part : line)
           if (part.quantity > 0 && accepts(part.state) && !transition) transition = accepts(part.state);
       if (!transition && lines.empty() && current_state >= 0) transition = life.on_event(current_state, event);
+      if (!transition && return_took) {
+        // The return took it; the order's own machine has nothing to do with it.
+        step.append(std::move(record));
+        step.escalate();
+        ack.state = o->stored.state;
+        write_work();
+        ++uncommitted_;
+        return ack;
+      }
       if (!transition) {
         std::vector<std::string> takes =
             current_state >= 0 ? life.accepted_events(current_state) : std::vector<std::string>{};
@@ -1149,6 +1258,212 @@ Ack OrderEngine::take_event(const OrderEvent& input, const std::string& source, 
   }
   ++uncommitted_;
   return ack;
+}
+
+template <class Body>
+Ack OrderEngine::on_order(const std::string& order_id, const std::string& what, const std::string& event_id,
+                          const Input& original, std::optional<int64_t> happened, int64_t at, Body body) {
+  Ack ack;
+  ack.order_id = order_id;
+  LiveOrder* o = load(order_id);
+  if (!o) return dead_letter(input_text(original), original.source, fmt::format("$.order_id: there is no order '{}'", order_id), at);
+  if (!event_id.empty() && claimed({o->stored.channel, o->stored.external_id, event_id})) {
+    ack.status = Ack::Status::Duplicate;
+    ack.state = o->stored.state;
+    return ack;
+  }
+  begin_work();
+  work_->at = at;
+  try {
+    Step step(*this, *o, at, ack);
+    if (!event_id.empty()) work_->claims.push_back({{o->stored.channel, o->stored.external_id, event_id}, order_id});
+    body(step, *o);
+    step.escalate();
+    ack.state = o->stored.state;
+    write_work();
+  } catch (const Refusal& r) {
+    undo_work();
+    o = load(order_id);
+    begin_work();
+    work_->at = at;
+    Ack refused;
+    refused.order_id = order_id;
+    Step note(*this, *o, at, refused);
+    note.append(journal::Refused{what, event_id, r.message, happened && *happened != at ? happened : std::nullopt});
+    write_work();
+    ++uncommitted_;
+    ack.status = Ack::Status::Refused;
+    ack.message = r.message;
+    ack.state = o->stored.state;
+    ack.steps.clear();
+    return ack;
+  } catch (const StoreError&) {
+    throw;
+  } catch (const std::exception& e) {
+    undo_work();
+    return dead_letter(input_text(original), original.source,
+                       fmt::format("could not take the {} for order '{}': {}", what, order_id, e.what()), at);
+  }
+  ++uncommitted_;
+  return ack;
+}
+
+namespace {
+
+// The record image of a Return, a ReturnUnit or an Ndr, from its JSON.
+std::byte* subject_image(const check::CheckedBundle& b, int record, const nlohmann::json& json, model::Arena& arena) {
+  if (record < 0) throw Refusal{"the schema has no record for returns (Return, ReturnUnit)"};
+  auto decoded = decode_record(b, record, json, arena);
+  if (auto* e = std::get_if<DecodeError>(&decoded)) throw Refusal{e->text()};
+  return std::get<std::byte*>(decoded);
+}
+
+// A line of the order JSON named by index, SKU or id.
+std::optional<size_t> find_line(const nlohmann::json& lines, const journal::LineRef& ref) {
+  if (ref.line) return *ref.line < static_cast<int64_t>(lines.size()) ? std::optional<size_t>(*ref.line) : std::nullopt;
+  for (size_t k = 0; k < lines.size(); ++k) {
+    if (!ref.sku.empty() && lines[k].value("sku", "") == ref.sku) return k;
+    if (!ref.id.empty() && lines[k].contains("id") &&
+        (lines[k]["id"].is_string() ? lines[k]["id"].get<std::string>() : lines[k]["id"].dump()) == ref.id)
+      return k;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Ack OrderEngine::take_return(const ReturnRequest& input, const std::string& source, std::optional<int64_t> happened,
+                             int64_t at) {
+  Input original{input, source, happened, {}};
+  return on_order(input.order_id, "return", input.event_id, original, happened, at, [&](Step& step, LiveOrder& o) {
+    const check::CheckedBundle& b = step.bundle();
+    bool delivered = std::any_of(o.stored.entered.begin(), o.stored.entered.end(),
+                                 [](const auto& e) { return e.first == "delivered"; });
+    if (!delivered)
+      throw Refusal{fmt::format("order '{}' has not been delivered (it is {}): a customer returns what was delivered",
+                                input.order_id, o.stored.state)};
+    std::string id = input.return_id.empty() ? fmt::format("{}-R{}", input.order_id, o.stored.returns.size() + 1)
+                                             : input.return_id;
+    if (step.find_return(id)) throw Refusal{fmt::format("order '{}' already has a return '{}'", input.order_id, id)};
+    nlohmann::json order = nlohmann::json::parse(o.stored.order);
+    const nlohmann::json lines = order.value("lines", nlohmann::json::array());
+    // Units already on their way back (in a return not rejected), by line.
+    std::map<int64_t, int64_t> returning;
+    for (const OrderReturn& r : o.stored.returns)
+      if (r.state != "rejected")
+        for (const auto& [line, quantity] : r.lines) returning[line] += quantity;
+    journal::ReturnRequested requested{id, "customer", input.reason, {}, input.by, input.event_id};
+    nlohmann::json subject_lines = nlohmann::json::array();
+    int64_t value = 0;
+    std::optional<model::CurrencyCode> currency;
+    for (size_t i = 0; i < input.lines.size(); ++i) {
+      const journal::LineRef& ref = input.lines[i];
+      std::optional<size_t> k = find_line(lines, ref);
+      if (!k) throw Refusal{fmt::format("$.lines[{}]: no such line in order '{}'", i, input.order_id)};
+      const nlohmann::json& line = lines[*k];
+      int64_t sold = line.value("quantity", int64_t{0}) - line.value("cancelled_quantity", int64_t{0});
+      int64_t left = sold - returning[static_cast<int64_t>(*k)];
+      if (ref.quantity > left)
+        throw Refusal{fmt::format("$.lines[{}].quantity: line {} of order '{}' has {} unit(s) that can come back, not {}",
+                                  i, *k + 1, input.order_id, std::max<int64_t>(left, 0), ref.quantity)};
+      returning[static_cast<int64_t>(*k)] += ref.quantity;
+      requested.lines.push_back({static_cast<int64_t>(*k), ref.quantity});
+      nlohmann::json taken = line;
+      taken["quantity"] = ref.quantity;
+      taken.erase("cancelled_quantity");
+      subject_lines.push_back(taken);
+      const nlohmann::json& price = line.at("unit_price");
+      auto amount = model::parse_decimal(price.value("amount", ""));
+      auto code = model::currency_from_code(price.value("currency", ""));
+      if (!amount || !code || (currency && *currency != *code))
+        throw Refusal{fmt::format("$.lines[{}]: the line's price cannot be added up", i)};
+      currency = *code;
+      value += model::decimal_mul(*amount, *model::decimal_from_int(ref.quantity)).value_or(0);
+    }
+    nlohmann::json subject = {{"id", id},
+                              {"kind", "customer"},
+                              {"reason", input.reason},
+                              {"lines", subject_lines},
+                              {"value", {{"amount", model::format_decimal(value, 2)}, {"currency", model::currency_name(*currency)}}},
+                              {"requested_at", model::format_time(happened.value_or(at))}};
+    model::Arena arena;
+    std::byte* image = subject_image(b, b.return_record, subject, arena);
+    step.append(std::move(requested));
+    engine::Outcome out = step.decide_about(check::PolicyKind::Returns, image, id);
+    std::string to = out.verdict == Verdict::Approve ? "authorized" : out.verdict == Verdict::Reject ? "rejected" : "held";
+    step.move_return(id, to, "by returns");
+    if (to != "authorized") return;
+    // The order's own machine hears of it, where it takes it.
+    const Lifecycle& life = step.life();
+    int event = life.event("return_request");
+    int state = life.state(o.stored.state);
+    if (const check::Transition* t = event >= 0 && state >= 0 ? life.on_event(state, event) : nullptr) {
+      bool allowed = !t->guard || o.dep->engine->condition_holds(*t->guard, life.machine().slot_count, step.input_now());
+      if (allowed && t->targets.size() == 1) step.take(t, life.state_name(t->targets[0]), "on return_request", "return_request");
+    }
+    if (out.keep_item || out.refund_timing == check::RefundTiming::Now) step.refund_return(id);
+    if (out.keep_item) step.move_return(id, "closed", "the customer keeps the item");
+  });
+}
+
+Ack OrderEngine::take_grade(const GradeInput& input, const std::string& source, std::optional<int64_t> happened,
+                            int64_t at) {
+  Input original{input, source, happened, {}};
+  return on_order(input.order_id, "grade", input.event_id, original, happened, at, [&](Step& step, LiveOrder& o) {
+    const check::CheckedBundle& b = step.bundle();
+    OrderReturn* r = nullptr;
+    if (!input.return_id.empty()) {
+      r = step.find_return(input.return_id);
+      if (!r) throw Refusal{fmt::format("order '{}' has no return '{}'", input.order_id, input.return_id)};
+    } else {
+      for (OrderReturn& candidate : o.stored.returns)
+        if (candidate.state == "received" || candidate.state == "graded" || candidate.state == "authorized") r = &candidate;
+      if (!r) throw Refusal{fmt::format("order '{}' has no return waiting to be graded", input.order_id)};
+    }
+    if (r->state != "received" && r->state != "graded")
+      throw Refusal{fmt::format("return '{}' is {}: units are graded once it is received", r->id, r->state)};
+    const std::string id = r->id;
+    nlohmann::json order = nlohmann::json::parse(o.stored.order);
+    const nlohmann::json lines = order.value("lines", nlohmann::json::array());
+    std::vector<int64_t> slots;  // each unit of the return, by line
+    for (const auto& [line, quantity] : r->lines)
+      for (int64_t k = 0; k < quantity; ++k) slots.push_back(line);
+    size_t graded = r->units.size();
+    if (graded + input.units.size() > slots.size())
+      throw Refusal{fmt::format("return '{}' has {} unit(s), {} graded already; {} more cannot be graded", id,
+                                slots.size(), graded, input.units.size())};
+    std::string return_reason = r->reason;
+    for (const auto& [grade, given_reason] : input.units) {
+      int64_t line = slots[graded++];
+      const nlohmann::json& sold = lines.at(static_cast<size_t>(line));
+      std::string sku = sold.value("sku", "");
+      std::string reason = given_reason.empty() ? return_reason : given_reason;
+      nlohmann::json unit = {{"return_id", id}, {"sku", sku}, {"grade", grade}, {"reason", reason},
+                             {"price", sold.at("unit_price")}, {"kind", "customer"}};
+      if (sold.contains("id")) unit["line_id"] = sold["id"].is_string() ? sold["id"].get<std::string>() : sold["id"].dump();
+      model::Arena arena;
+      std::byte* image = subject_image(b, b.unit_record, unit, arena);
+      model::RecordRef read(b.schema, b.unit_record, image);
+      step.append(journal::UnitGraded{id, line, sku, b.schema.enum_def(static_cast<int>(read.get("grade").aux)).values[read.get("grade").i],
+                                      b.schema.enum_def(static_cast<int>(read.get("reason").aux)).values[read.get("reason").i]});
+      engine::Outcome out = step.decide_about(check::PolicyKind::Disposition, image, id);
+      if (out.verdict == Verdict::Restock) {
+        std::string node = out.restock_node.empty() ? o.stored.node : std::string(out.restock_node);
+        if (node.empty())
+          throw Refusal{fmt::format("a unit of {} is to be restocked, but order '{}' was never routed to a node: "
+                                    "say where, `restock to \"NODE\"`",
+                                    sku, input.order_id)};
+        step.stock_change(node, sku, 1, 0, "returned");
+      }
+      step.move_return(id, "graded", "graded");
+    }
+    r = step.find_return(id);
+    if (r->units.size() < slots.size()) return;
+    step.move_return(id, "disposed", "every unit graded");
+    if (step.find_return(id)->refunded.empty()) step.refund_return(id);
+    if (step.find_return(id)->state == "refunded" || !step.find_return(id)->refunded.empty())
+      step.move_return(id, "closed", "refunded and disposed");
+  });
 }
 
 Ack OrderEngine::take_stock(const StockInput& input, const std::string& source, int64_t at) {

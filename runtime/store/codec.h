@@ -45,6 +45,33 @@ void fields(V& v, S& s) {
   v("quantity", s.quantity);
 }
 
+template <class V, class S>
+  requires Is<ReturnedUnit, S>
+void fields(V& v, S& s) {
+  v("line", s.line);
+  v("sku", s.sku);
+  v("grade", s.grade);
+  v("reason", s.reason);
+  v("disposition", s.disposition);
+  v("node", s.node);
+  v("fees", s.fees);
+}
+
+template <class V, class S>
+  requires Is<OrderReturn, S>
+void fields(V& v, S& s) {
+  v("id", s.id);
+  v("kind", s.kind);
+  v("reason", s.reason);
+  v("state", s.state);
+  v("lines", s.lines);
+  v("refund", s.refund);
+  v("keep_item", s.keep_item);
+  v("units", s.units);
+  v("refunded", s.refunded);
+  v("refunded_shipping", s.refunded_shipping);
+}
+
 namespace codec {
 
 template <class T>

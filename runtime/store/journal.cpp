@@ -124,6 +124,50 @@ void fields(V& v, S& s) {
   v("delivery", s.delivery);
   v("delivery_was", s.delivery_was);
   v("delivery_rule", s.delivery_rule);
+  v("return_id", s.return_id);
+  v("refund", s.refund);
+  v("keep_item", s.keep_item);
+  v("restock_to", s.restock_to);
+  v("refund_terms", s.refund_terms);
+}
+
+template <class V, class S>
+  requires Is<ReturnRequested, S>
+void fields(V& v, S& s) {
+  v("return_id", s.return_id);
+  v("kind", s.kind);
+  v("reason", s.reason);
+  v("lines", s.lines);
+  v("by", s.by);
+  v("event_id", s.event_id);
+}
+
+template <class V, class S>
+  requires Is<ReturnChanged, S>
+void fields(V& v, S& s) {
+  v("return_id", s.return_id);
+  v("from", s.from);
+  v("to", s.to);
+  v("cause", s.cause);
+}
+
+template <class V, class S>
+  requires Is<UnitGraded, S>
+void fields(V& v, S& s) {
+  v("return_id", s.return_id);
+  v("line", s.line);
+  v("sku", s.sku);
+  v("grade", s.grade);
+  v("reason", s.reason);
+}
+
+template <class V, class S>
+  requires Is<Refunded, S>
+void fields(V& v, S& s) {
+  v("return_id", s.return_id);
+  v("amount", s.amount);
+  v("arithmetic", s.arithmetic);
+  v("shipping", s.shipping);
 }
 
 template <class V, class S>
@@ -210,7 +254,8 @@ void fields(V& v, S& s) {
 namespace {
 
 const char* const kKindNames[] = {"received", "state",     "decision",        "event",    "escalation", "timer_set",
-                                  "timer_fired", "timer_cancelled", "refused", "migrated", "allocation", "stock"};
+                                  "timer_fired", "timer_cancelled", "refused", "migrated", "allocation", "stock",
+                                  "return", "return_state", "graded", "refund"};
 static_assert(std::size(kKindNames) == std::variant_size_v<Entry>);
 
 template <size_t I = 0>

@@ -42,6 +42,40 @@ struct Allocation {
   bool operator==(const Allocation&) const = default;
 };
 
+// A returned unit, once graded, and what became of it.
+struct ReturnedUnit {
+  int64_t line = 0;  // the order line it was sold on, by index
+  std::string sku;
+  std::string grade;
+  std::string reason;
+  std::string disposition;  // restock, quarantine, write off, return to vendor; "" until decided
+  std::string node;         // where it went back into stock (restock)
+  std::vector<std::string> fees;  // what its disposition added to the refund (runtime/engine/refunds.h)
+
+  bool operator==(const ReturnedUnit&) const = default;
+};
+
+// A return of the order: what it takes back and where it stands.
+struct OrderReturn {
+  std::string id;
+  std::string kind;    // customer, rto
+  std::string reason;
+  std::string state;   // requested, authorized, rejected, held, received, graded, disposed, refunded, closed
+  std::vector<std::pair<int64_t, int64_t>> lines;  // line index, units
+  std::string refund;  // when its money goes back: now, after receipt, after inspection
+  bool keep_item = false;
+  std::vector<ReturnedUnit> units;  // graded, in order
+  std::string refunded;  // the amount refunded ("1299.00 INR"), "" until then
+  bool refunded_shipping = false;  // the order's shipping went back with it
+
+  int64_t unit_count() const {
+    int64_t n = 0;
+    for (const auto& [line, quantity] : lines) n += quantity;
+    return n;
+  }
+  bool operator==(const OrderReturn&) const = default;
+};
+
 namespace journal {
 
 // The order entered the engine: the canonical order as the channel sent it,
@@ -130,6 +164,13 @@ struct Decided {
   std::string delivery;
   std::string delivery_was;
   std::string delivery_rule;
+  // A decision about a return (returns), or one of its units (disposition):
+  // the return's id; "" for the order's own decisions.
+  std::string return_id;
+  std::string refund;     // approve: now, after receipt, after inspection
+  std::optional<bool> keep_item;  // approve ... keep item: true; else not given
+  std::string restock_to; // restock: the node the unit goes to
+  std::vector<std::string> refund_terms;  // what shapes the refund, each as runtime/engine/refunds.h's encode_fee keeps it
 };
 
 struct LineRef {
@@ -208,11 +249,48 @@ struct StockSettled {
   std::string exclude_node;
 };
 
+// A return asked for: which units of which lines, and why.
+struct ReturnRequested {
+  std::string return_id;
+  std::string kind;  // customer, rto
+  std::string reason;
+  std::vector<std::pair<int64_t, int64_t>> lines;  // line index, units
+  std::string by;
+  std::string event_id;
+};
+
+// A return moved on its own machine.
+struct ReturnChanged {
+  std::string return_id;
+  std::string from;
+  std::string to;
+  std::string cause;  // "by returns", "on return_received", "graded", "refunded"
+};
+
+// A returned unit inspected; its disposition follows as a Decided.
+struct UnitGraded {
+  std::string return_id;
+  int64_t line = 0;
+  std::string sku;
+  std::string grade;
+  std::string reason;
+};
+
+// Money given back for a return, with the arithmetic that made it.
+struct Refunded {
+  std::string return_id;
+  std::string amount;  // "1299.00 INR"
+  std::vector<std::string> arithmetic;
+  bool shipping = false;  // the order's shipping is part of it
+};
+
 using Entry = std::variant<Received, StateChanged, Decided, EventApplied, Escalated, TimerSet, TimerFired,
-                           TimerCancelled, Refused, Migrated, Reserved, StockSettled>;
+                           TimerCancelled, Refused, Migrated, Reserved, StockSettled, ReturnRequested, ReturnChanged,
+                           UnitGraded, Refunded>;
 
 // "received", "state", "decision", "event", "escalation", "timer_set",
-// "timer_fired", "timer_cancelled", "refused", "migrated", "allocation", "stock".
+// "timer_fired", "timer_cancelled", "refused", "migrated", "allocation", "stock",
+// "return", "return_state", "graded", "refund".
 const char* kind_name(const Entry& entry);
 
 // What one input did to one order: a row of the journal.

@@ -54,7 +54,26 @@ struct Apply {
     order.state = s.to;
     order.lines = s.lines;
   }
+  OrderReturn* find_return(const std::string& id) {
+    for (OrderReturn& r : order.returns)
+      if (r.id == id) return &r;
+    return nullptr;
+  }
   void operator()(const journal::Decided& d) {
+    if (!d.return_id.empty()) {  // about a return or one of its units, not the order
+      OrderReturn* r = find_return(d.return_id);
+      if (!r) return;
+      if (d.policy == "returns") {
+        r->refund = d.refund;
+        r->keep_item = d.keep_item.value_or(false);
+      } else if (d.policy == "disposition" && !r->units.empty()) {
+        r->units.back().disposition = d.decision;
+        r->units.back().node = d.restock_to;
+        r->units.back().fees = d.refund_terms;
+      }
+      add_tags(order, d.tags);
+      return;
+    }
     if (d.decision == "route" && !d.shipments.empty()) order.node = d.shipments.front().node;
     if (d.decision == "hold") order.hold = Hold{d.reason, d.rule.value_or(""), d.until, d.on_timeout, d.on_timeout_reason};
     if (!d.priority.empty()) order.priority = d.priority;
@@ -102,6 +121,21 @@ struct Apply {
     std::erase_if(order.timers, [&](const Timer& x) { return x.id == t.id; });
   }
   void operator()(const journal::Refused&) {}
+  void operator()(const journal::ReturnRequested& r) {
+    order.returns.push_back({r.return_id, r.kind, r.reason, "requested", r.lines, "", false, {}, "", false});
+  }
+  void operator()(const journal::ReturnChanged& c) {
+    if (OrderReturn* r = find_return(c.return_id)) r->state = c.to;
+  }
+  void operator()(const journal::UnitGraded& g) {
+    if (OrderReturn* r = find_return(g.return_id)) r->units.push_back({g.line, g.sku, g.grade, g.reason, "", "", {}});
+  }
+  void operator()(const journal::Refunded& f) {
+    if (OrderReturn* r = find_return(f.return_id)) {
+      r->refunded = f.amount;
+      r->refunded_shipping = f.shipping;
+    }
+  }
   void operator()(const journal::Migrated& m) { order.deployment = m.to; }
   void operator()(const journal::Reserved& r) {
     order.allocations.insert(order.allocations.end(), r.units.begin(), r.units.end());

@@ -66,6 +66,7 @@ void fields(V& v, S& s) {
   v("last_at", s.last_at);
   v("entered", s.entered);
   v("node", s.node);
+  v("returns", s.returns);
 }
 
 namespace {

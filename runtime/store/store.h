@@ -86,6 +86,7 @@ struct StoredOrder {
   // When the order last entered each state it has been in (order.entered).
   std::vector<std::pair<std::string, int64_t>> entered;
   std::string node;  // where its shipment comes from: its route's first node (order.node); "" until routed
+  std::vector<OrderReturn> returns;  // in the order they were asked for
   int64_t last_seq = 0;
   int64_t last_at = 0;  // when its journal was last written
 

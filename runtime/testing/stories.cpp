@@ -70,7 +70,9 @@ namespace {
 // What the story has done to the order so far, from its journal.
 struct SoFar {
   std::string state;
-  std::vector<journal::Decided> decisions;
+  std::vector<journal::Decided> decisions;  // the order's own
+  std::vector<journal::Decided> about_returns;  // returns and disposition decisions, in order
+  std::vector<journal::Refunded> refunds;
   std::vector<journal::Notification> notifications;
   std::vector<std::string> tags;
   std::vector<std::string> priorities;
@@ -88,6 +90,14 @@ struct SoFar {
       }
       parts.push_back(s);
     }
+    for (const journal::Decided& d : about_returns) {
+      std::string s = fmt::format("return {}, {}: {}", d.return_id, d.policy, d.decision);
+      if (!d.reason.empty()) s += fmt::format(" \"{}\"", d.reason);
+      if (!d.refund.empty()) s += ", refund " + d.refund + (d.keep_item.value_or(false) ? ", keep item" : "");
+      if (!d.restock_to.empty()) s += " to " + d.restock_to;
+      parts.push_back(s);
+    }
+    for (const journal::Refunded& f : refunds) parts.push_back(fmt::format("return {}: refunded {}", f.return_id, f.amount));
     parts.push_back("state " + state);
     return fmt::format("{}", fmt::join(parts, "; "));
   }
@@ -100,8 +110,9 @@ SoFar story_so_far(Store& store, const std::string& order_id) {
   };
   for (const journal::Record& r : store.journal().of_order(order_id))
     for (const journal::Entry& e : r.entries) {
+      if (const auto* f = std::get_if<journal::Refunded>(&e)) s.refunds.push_back(*f);
       if (const auto* d = std::get_if<journal::Decided>(&e)) {
-        s.decisions.push_back(*d);
+        (d->return_id.empty() ? s.decisions : s.about_returns).push_back(*d);
         for (const auto& n : d->notifications) s.notifications.push_back(n);
         for (const auto& t : d->tags) add(s.tags, t);
         add(s.priorities, d->priority);
@@ -273,10 +284,37 @@ void StoryRunner::run(const engine::PolicyEngine& policies, const check::PolicyT
         for (const journal::Notification& n : so_far.notifications) holds |= (n.kind == "escalate") == escalate;
         break;
       }
-      case Kind::Return:
-      case Kind::Disposition:
+      case Kind::Return: {
+        static const std::map<std::string, std::string> decisions = {
+            {"approved", "approve"}, {"rejected", "reject"}, {"held", "hold"}};
+        want = "return " + x.strings.at(0);
+        if (x.refund != check::RefundTiming::Unspecified) want += fmt::format(", refund {}", syntax::refund_timing_words(x.refund));
+        if (x.keep_item) want += ", keep item";
+        const journal::Decided* last = nullptr;
+        for (const journal::Decided& d : so_far.about_returns)
+          if (d.policy == "returns") last = &d;
+        holds = last && last->decision == decisions.at(x.strings[0]) &&
+                (x.refund == check::RefundTiming::Unspecified || last->refund == syntax::refund_timing_words(x.refund)) &&
+                (!x.keep_item || last->keep_item.value_or(false)) && (!x.by_rule || last->rule == *x.by_rule);
+        if (last) by_rule = last->rule.value_or("");
+        break;
+      }
+      case Kind::Disposition: {
+        std::string verdict = engine::verdict_name(engine::verdict_of(x.decision));
+        want = "disposition " + verdict + (x.reason.empty() ? "" : " to " + x.reason);
+        const journal::Decided* last = nullptr;
+        for (const journal::Decided& d : so_far.about_returns)
+          if (d.policy == "disposition") last = &d;
+        holds = last && last->decision == verdict && (x.reason.empty() || last->restock_to == x.reason) &&
+                (!x.by_rule || last->rule == *x.by_rule);
+        break;
+      }
       case Kind::Refund:
-        want = "a return; the engine does not take returns yet";
+        want = "refund " + check::print_value(b, x.value);
+        holds = !so_far.refunds.empty() &&
+                so_far.refunds.back().amount ==
+                    model::format_decimal(x.value.i, model::currency_minor_digits(x.value.aux)) + " " +
+                        model::currency_name(x.value.aux);
         break;
       case Kind::That: {
         want = "that " + x.condition_text;
@@ -336,9 +374,43 @@ void StoryRunner::run(const engine::PolicyEngine& policies, const check::PolicyT
         break;
       }
       case StepKind::Return:
-      case StepKind::Grade:
-        stopped = "the engine does not take returns yet";
+      case StepKind::Grade: {
+        const char* what = s.kind == StepKind::Return ? "return" : "grade";
+        if (s.at && *s.at < clock.now()) {
+          stopped = fmt::format("then {} at {}: the story is already at {}", what, model::format_time(*s.at),
+                                model::format_time(clock.now()));
+          break;
+        }
+        if (s.at) move_to(*s.at);
+        nlohmann::json input = {{"type", what}, {"order_id", order_id}, {"by", "test"}};
+        if (s.kind == StepKind::Return) {
+          nlohmann::json lines = nlohmann::json::array();
+          nlohmann::json order = nlohmann::json::parse(story_so_far(*store, order_id).order.order, nullptr, false);
+          for (const auto& [line_id, quantity] : s.returned) {
+            int64_t units = quantity.value_or(0);
+            if (!quantity && order.is_object())  // every unit of the line
+              for (const auto& l : order.value("lines", nlohmann::json::array()))
+                if (l.contains("id") && (l["id"].is_string() ? l["id"].get<std::string>() : l["id"].dump()) == line_id)
+                  units = l.value("quantity", int64_t{0}) - l.value("cancelled_quantity", int64_t{0});
+            lines.push_back({{"id", line_id}, {"quantity", units}});
+          }
+          input["lines"] = lines;
+          input["reason"] = s.reason;
+        } else {
+          nlohmann::json units = nlohmann::json::array();
+          for (const auto& [grade, reason] : s.grades) {
+            nlohmann::json u = {{"grade", grade}};
+            if (!reason.empty()) u["reason"] = reason;
+            units.push_back(u);
+          }
+          input["units"] = units;
+        }
+        Ack ack = engine.submit(read_input(input, "test:" + t.name));
+        engine.commit();
+        if (ack.status != Ack::Status::Stored)
+          stopped = fmt::format("then {}: {} ({})", what, ack.message, status_name(ack.status));
         break;
+      }
       case StepKind::Routed: {
         SoFar so_far = story_so_far(*store, order_id);
         bool routed = std::any_of(so_far.decisions.begin(), so_far.decisions.end(),

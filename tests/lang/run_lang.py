@@ -110,7 +110,8 @@ def tour_copies_differ(here):
         if m:
             blocks[m.group(1)] = block
     problems = []
-    for name in ("acceptance.flow", "escalation.flow", "tests.flow", "returns.flow", "disposition.flow", "ndr.flow"):
+    for name in ("acceptance.flow", "escalation.flow", "tests.flow", "returns.flow", "disposition.flow", "ndr.flow",
+                 "returns-tests.flow"):
         mine = open(os.path.join(here, "tour-2", name), encoding="utf-8").read()
         if blocks.get(name) != mine:
             problems.append(f"tour-2/{name} is not the example of language-tour-2.md that it copies")
