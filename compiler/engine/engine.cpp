@@ -49,6 +49,31 @@ Verdict verdict_of(DecisionKind kind) {
   return Verdict::None;
 }
 
+RefundTerm refund_term(const check::Action& a, std::string_view rule, int64_t value, uint32_t currency) {
+  RefundTerm t;
+  t.rule = rule;
+  if (a.kind == check::ActionKind::RefundShipping) {
+    t.kind = RefundTerm::Kind::RefundShipping;
+    return t;
+  }
+  bool money = a.value->type.kind == check::TypeKind::Money;
+  t.kind = money ? RefundTerm::Kind::AmountFee : RefundTerm::Kind::ShareFee;
+  t.label = a.label;
+  t.value = value;
+  t.currency = money ? currency : 0;
+  return t;
+}
+
+std::string refund_term_text(const RefundTerm& t) {
+  std::string fee = t.label.empty() ? "fee" : std::string(t.label) + " fee";
+  switch (t.kind) {
+    case RefundTerm::Kind::ShareFee: return fmt::format("charge {} {}%", fee, model::format_decimal(t.value * 100));
+    case RefundTerm::Kind::AmountFee: return fmt::format("charge {} {}", fee, model::format_money(t.value, t.currency));
+    case RefundTerm::Kind::RefundShipping: return "refund shipping";
+  }
+  return "";
+}
+
 void apply_decision_words(const check::Decision& d, Outcome& out) {
   out.verdict = verdict_of(d.kind);
   out.reason = d.reason;
@@ -157,19 +182,6 @@ std::string decision_text(Verdict v, std::string_view reason) {
   return out;
 }
 
-// `charge restocking fee 15%`, `refund shipping`, as the rule said it.
-std::string refund_term_text(const check::CheckedBundle& b, const RefundTerm& t) {
-  std::string fee = t.label.empty() ? "fee" : std::string(t.label) + " fee";
-  switch (t.kind) {
-    case RefundTerm::Kind::ShareFee:
-      return fmt::format("charge {} {}%", fee, model::format_decimal(t.value * 100));
-    case RefundTerm::Kind::AmountFee:
-      return fmt::format("charge {} {}", fee, check::print_value(b, model::Value::money(t.value, t.currency)));
-    case RefundTerm::Kind::RefundShipping: return "refund shipping";
-  }
-  return "";
-}
-
 }  // namespace
 
 std::string line_sku(const check::CheckedBundle& b, const std::byte* order, size_t line) {
@@ -236,7 +248,7 @@ nlohmann::ordered_json outcome_to_json(const check::CheckedBundle& b, const Outc
   if (!o.refund_terms.empty()) {
     nlohmann::ordered_json terms = nlohmann::ordered_json::array();
     for (const RefundTerm& t : o.refund_terms) {
-      nlohmann::ordered_json x = {{"term", refund_term_text(b, t)}, {"rule", std::string(t.rule)}};
+      nlohmann::ordered_json x = {{"term", refund_term_text(t)}, {"rule", std::string(t.rule)}};
       terms.push_back(x);
     }
     j["refund_terms"] = terms;
@@ -305,7 +317,7 @@ std::string explain_text(const check::CheckedBundle& b, const Outcome& o, const 
     out += fmt::format("  ship from {}: {}\n", o.shipments[i].node_id, lines);
   }
   for (const RefundTerm& t : o.refund_terms)
-    out += fmt::format("Refund: {} (rule \"{}\")\n", refund_term_text(b, t), t.rule);
+    out += fmt::format("Refund: {} (rule \"{}\")\n", refund_term_text(t), t.rule);
   if (o.priority) out += "Priority: " + priority_name(b, *o.priority) + "\n";
   if (o.delivery)
     out += fmt::format("Delivery: set to {} (rule \"{}\")\n", delivery_name(b, *o.delivery), o.delivery_rule);

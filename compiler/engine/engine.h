@@ -88,6 +88,13 @@ struct RefundTerm {
   std::string_view rule;
 };
 
+// The term a rule's `charge ... fee VALUE` or `refund shipping` adds, from
+// the fee's value (a share or money, in millionths; ignored for shipping).
+// Both engines make their terms with it.
+RefundTerm refund_term(const check::Action& action, std::string_view rule, int64_t value, uint32_t currency);
+// `charge restocking fee 15%`, `charge fee 100.00 INR`, `refund shipping`.
+std::string refund_term_text(const RefundTerm& term);
+
 struct NodeTrace {
   std::string node_id;
   std::string status;  // "filtered out", "candidate 2", "chosen", ...

@@ -380,18 +380,11 @@ void apply_annotation(const check::Action& a, std::string_view rule, Evaluation&
       break;
     }
     case check::ActionKind::RefundShipping:
-      out.refund_terms.push_back({engine::RefundTerm::Kind::RefundShipping, {}, 0, 0, rule});
+      out.refund_terms.push_back(engine::refund_term(a, rule, 0, 0));
       break;
     case check::ActionKind::Charge: {
       Value v = ev.eval(*a.value);
-      if (v.is_missing()) break;
-      engine::RefundTerm t;
-      t.kind = v.kind == Value::Kind::Money ? engine::RefundTerm::Kind::AmountFee : engine::RefundTerm::Kind::ShareFee;
-      t.label = a.label;
-      t.value = v.i;
-      t.currency = v.kind == Value::Kind::Money ? v.aux : 0;
-      t.rule = rule;
-      out.refund_terms.push_back(t);
+      if (!v.is_missing()) out.refund_terms.push_back(engine::refund_term(a, rule, v.i, v.aux));
       break;
     }
     default: break;

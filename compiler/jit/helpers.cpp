@@ -264,19 +264,8 @@ extern "C" void of_refund_term(JitFrame* frame, int32_t rule, int32_t action, co
   FrameState& s = state_of(frame);
   const check::Rule& r = orderflow::jit::rule_of(s, rule);
   const check::Action& a = r.actions.at(action);
-  engine::RefundTerm t;
-  t.rule = r.name;
-  if (a.kind == check::ActionKind::RefundShipping) {
-    t.kind = engine::RefundTerm::Kind::RefundShipping;
-  } else {
-    if (!value->present) return;  // a fee that is missing charges nothing
-    bool money = a.value->type.kind == check::TypeKind::Money;
-    t.kind = money ? engine::RefundTerm::Kind::AmountFee : engine::RefundTerm::Kind::ShareFee;
-    t.label = a.label;
-    t.value = value->i;
-    t.currency = money ? value->aux : 0;
-  }
-  s.outcome->refund_terms.push_back(t);
+  if (a.kind == check::ActionKind::Charge && !value->present) return;  // a fee that is missing charges nothing
+  s.outcome->refund_terms.push_back(engine::refund_term(a, r.name, value->i, value->aux));
 }
 
 extern "C" void of_rule_begin(JitFrame* frame, int32_t rule) {

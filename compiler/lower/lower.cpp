@@ -1636,31 +1636,29 @@ class FunctionLowerer {
     when_explaining("trace", [&] { B_.CreateCall(fn, args); });
   }
 
-  // Stores the decision's computed parts (the hold's time limit) and ends
-  // the function as decided by `rule`.
+  // A decision's computed part (a hold's limit, a reschedule's time) into
+  // the frame at `value` with its flag at `flag`; missing, the rule fails
+  // with `message`.
+  void store_required(const check::Expr& e, FailMessage message, size_t value, size_t flag) {
+    LV v = lower(e);
+    llvm::BasicBlock* bad = block("required.missing");
+    llvm::BasicBlock* good = block("required.ok");
+    B_.CreateCondBr(is_present(v), good, bad);
+    B_.SetInsertPoint(bad);
+    fail(message);
+    B_.SetInsertPoint(good);
+    store_frame(v.a, value);
+    store_frame(B_.getInt8(1), flag);
+  }
+
+  // Stores the decision's computed parts (the hold's time limit, the
+  // reschedule's time) and ends the function as decided by `rule`.
   void decide(const check::Decision& d, int rule, DecisionSource source) {
-    if (d.hold_for) {
-      LV v = lower(*d.hold_for);
-      llvm::BasicBlock* bad = block("hold.missing");
-      llvm::BasicBlock* good = block("hold.ok");
-      B_.CreateCondBr(is_present(v), good, bad);
-      B_.SetInsertPoint(bad);
-      fail(kFailHoldMissing);
-      B_.SetInsertPoint(good);
-      store_frame(v.a, offsetof(JitFrame, hold_for));
-      store_frame(B_.getInt8(1), offsetof(JitFrame, has_hold_for));
-    }
-    if (d.reschedule_to) {
-      LV v = lower(*d.reschedule_to);
-      llvm::BasicBlock* bad = block("reschedule.missing");
-      llvm::BasicBlock* good = block("reschedule.ok");
-      B_.CreateCondBr(is_present(v), good, bad);
-      B_.SetInsertPoint(bad);
-      fail(kFailRescheduleMissing);
-      B_.SetInsertPoint(good);
-      store_frame(v.a, offsetof(JitFrame, reschedule_at));
-      store_frame(B_.getInt8(1), offsetof(JitFrame, has_reschedule));
-    }
+    if (d.hold_for)
+      store_required(*d.hold_for, kFailHoldMissing, offsetof(JitFrame, hold_for), offsetof(JitFrame, has_hold_for));
+    if (d.reschedule_to)
+      store_required(*d.reschedule_to, kFailRescheduleMissing, offsetof(JitFrame, reschedule_at),
+                     offsetof(JitFrame, has_reschedule));
     store_frame(B_.getInt32(rule), offsetof(JitFrame, deciding_rule));
     store_frame(B_.getInt32(source), offsetof(JitFrame, decision_source));
     trace_call(of_rule_end_fn(), {frame_, B_.getInt32(rule), B_.getInt8(1), B_.getInt8(1)});

@@ -239,7 +239,7 @@ std::string format_value(const Value& v, const Schema& schema) {
     case Value::Kind::Int: return std::to_string(v.i);
     case Value::Kind::Decimal: return format_decimal(v.i);
     case Value::Kind::Float: return fmt::format("{}", v.f);
-    case Value::Kind::Money: return format_decimal(v.i, currency_minor_digits(v.aux)) + " " + currency_name(v.aux);
+    case Value::Kind::Money: return format_money(v.i, v.aux);
     case Value::Kind::String: return fmt::format("\"{}\"", v.as_string());
     case Value::Kind::Duration: return format_duration(v.i);
     case Value::Kind::Time: return format_time(v.i);

@@ -353,6 +353,10 @@ std::optional<int64_t> parse_duration(std::string_view text) {
   return total;
 }
 
+std::string format_money(int64_t micros, CurrencyCode currency) {
+  return format_decimal(micros, currency_minor_digits(currency)) + " " + currency_name(currency);
+}
+
 std::string format_distance(double metres) {
   if (std::isnan(metres)) return "unknown distance";
   if (std::fabs(metres) >= 1000) {

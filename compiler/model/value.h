@@ -57,6 +57,8 @@ std::string format_duration(int64_t millis);
 std::optional<int64_t> parse_duration(std::string_view text);
 // "15 km", "800 m".
 std::string format_distance(double metres);
+// "1299.00 INR": the amount to the currency's minor unit, then its code.
+std::string format_money(int64_t micros, CurrencyCode currency);
 
 // ------------------------------------------------------------ values
 

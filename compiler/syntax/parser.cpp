@@ -473,6 +473,13 @@ class AstBuilder {
     return RefundTiming::AfterInspection;
   }
 
+  // A story step's `at "..."`, when written.
+  void step_time(antlr4::tree::TerminalNode* at, StoryStep& s) {
+    if (!at) return;
+    s.at = unquote(at->getText());
+    s.at_range = range(at);
+  }
+
   // Words of the language that are not keywords (`write off`, `keep item`):
   // anything else in their place is a syntax error.
   void expect_word(P::NameContext* n, std::string_view word, std::string_view hint) {
@@ -811,10 +818,7 @@ class AstBuilder {
         s.kind = StoryStep::Kind::Event;
         s.range = range(ev);
         s.event = name(ev->name());
-        if (ev->STRING()) {
-          s.at = unquote(ev->STRING()->getText());
-          s.at_range = range(ev->STRING());
-        }
+        step_time(ev->STRING(), s);
         t.steps.push_back(std::move(s));
       } else if (auto* ret = dynamic_cast<P::TestThenReturnContext*>(clause)) {
         StoryStep s;
@@ -836,10 +840,7 @@ class AstBuilder {
           s.reason = name(ret->reason);
           s.reason_range = range(ret->reason);
         }
-        if (ret->STRING()) {
-          s.at = unquote(ret->STRING()->getText());
-          s.at_range = range(ret->STRING());
-        }
+        step_time(ret->STRING(), s);
         t.steps.push_back(std::move(s));
       } else if (auto* grade = dynamic_cast<P::TestThenGradeContext*>(clause)) {
         StoryStep s;

@@ -29,7 +29,9 @@ std::optional<int64_t> whole_number(const nlohmann::json& j, const char* key) {
 }
 
 // `"lines": [{"line" | "sku" | "id": ..., "quantity": n}]`: units of lines.
-std::vector<journal::LineRef> read_lines(const nlohmann::json& given) {
+// `every_unit_when_unsaid`: a line without a quantity means all its units
+// (quantity 0), as a return takes them.
+std::vector<journal::LineRef> read_lines(const nlohmann::json& given, bool every_unit_when_unsaid = false) {
   if (!given.is_array()) throw Malformed{"$.lines: expected a list of {\"line\" or \"sku\" or \"id\", \"quantity\"}"};
   std::vector<journal::LineRef> out;
   for (size_t i = 0; i < given.size(); ++i) {
@@ -48,9 +50,12 @@ std::vector<journal::LineRef> read_lines(const nlohmann::json& given) {
     if (g.contains("id")) ref.id = g["id"].is_string() ? g["id"].get<std::string>() : g["id"].dump();
     if (!ref.line && ref.sku.empty() && ref.id.empty())
       throw Malformed{fmt::format("$.lines[{}]: name the line by \"line\" (its index), \"sku\" or \"id\"", i)};
-    if (!g.contains("quantity") || !g["quantity"].is_number_integer() || g["quantity"].get<int64_t>() <= 0)
-      throw Malformed{fmt::format("$.lines[{}].quantity: expected a positive number", i)};
-    ref.quantity = g["quantity"].get<int64_t>();
+    bool unsaid = !g.contains("quantity") || g["quantity"].is_null();
+    if (!(unsaid && every_unit_when_unsaid)) {
+      if (unsaid || !g["quantity"].is_number_integer() || g["quantity"].get<int64_t>() <= 0)
+        throw Malformed{fmt::format("$.lines[{}].quantity: expected a positive number", i)};
+      ref.quantity = g["quantity"].get<int64_t>();
+    }
     out.push_back(std::move(ref));
   }
   return out;
@@ -65,7 +70,7 @@ ReturnRequest read_return(const nlohmann::json& j) {
   r.event_id = text_field(j, "event_id", false, "an id");
   r.by = text_field(j, "by", false, "who sent it");
   if (!j.contains("lines")) throw Malformed{"$.lines: expected the units coming back, [{\"id\": \"1\", \"quantity\": 1}]"};
-  r.lines = read_lines(j["lines"]);
+  r.lines = read_lines(j["lines"], true);
   if (r.lines.empty()) throw Malformed{"$.lines: a return takes back at least one unit"};
   return r;
 }
@@ -196,7 +201,8 @@ namespace {
 nlohmann::json lines_json(const std::vector<journal::LineRef>& refs) {
   nlohmann::json lines = nlohmann::json::array();
   for (const journal::LineRef& l : refs) {
-    nlohmann::json x = {{"quantity", l.quantity}};
+    nlohmann::json x = nlohmann::json::object();
+    if (l.quantity > 0) x["quantity"] = l.quantity;  // none: every unit (a return)
     if (l.line) x["line"] = *l.line;
     if (!l.sku.empty()) x["sku"] = l.sku;
     if (!l.id.empty()) x["id"] = l.id;

@@ -58,7 +58,7 @@ struct OrderEvent {
 struct ReturnRequest {
   std::string order_id;
   std::string return_id;
-  std::vector<journal::LineRef> lines;  // by line index, SKU or line id; with a quantity
+  std::vector<journal::LineRef> lines;  // by line index, SKU or line id; quantity 0: every unit that can come back
   std::string reason;                   // a value of ReturnReason
   std::string event_id;
   std::string by;

@@ -150,12 +150,14 @@ class OrderEngine {
   // A return asked for, and returned units inspected (runtime/engine/inputs.h).
   Ack take_return(const ReturnRequest& input, const std::string& source, std::optional<int64_t> happened, int64_t at);
   Ack take_grade(const GradeInput& input, const std::string& source, std::optional<int64_t> happened, int64_t at);
-  // Runs `body` as one input's work on an existing order: a Refusal it
-  // throws is recorded on the order and undoes the rest; any other failure
-  // makes the input a dead letter.
+  // Runs `body` as one input's work on an existing order (an event, a
+  // return, a grading), then escalation: a Refusal it throws undoes the
+  // rest and is recorded on the order as `refused_as`; any other failure
+  // makes the input a dead letter that names `what` ("the return").
   template <class Body>
-  Ack on_order(const std::string& order_id, const std::string& what, const std::string& event_id, const Input& original,
-               std::optional<int64_t> happened, int64_t at, Body body);
+  Ack on_order(const std::string& order_id, const std::string& refused_as, const std::string& what,
+               const std::string& event_id, const Input& original, std::optional<int64_t> happened, int64_t at,
+               Body body);
   Ack fire(const Timer& timer, int64_t at);
   // Routes again, oldest first, the orders waiting for the SKU that the
   // stock now at `node` could serve.

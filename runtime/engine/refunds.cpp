@@ -24,7 +24,8 @@ std::string money_text(int64_t micros, model::CurrencyCode currency) {
   return model::format_decimal(micros, model::currency_minor_digits(currency));
 }
 
-// a * b / c in exact millionths, rounded to the currency.
+// a * b / c in exact millionths, rounded to the currency; nullopt when it
+// does not fit (an amount no order has).
 std::optional<int64_t> share(int64_t a, int64_t b, int64_t c, model::CurrencyCode currency) {
   auto product = model::decimal_mul(a, b);
   if (!product || c == 0) return std::nullopt;
@@ -33,9 +34,10 @@ std::optional<int64_t> share(int64_t a, int64_t b, int64_t c, model::CurrencyCod
   return round_to_minor(*quotient, currency);
 }
 
+
 }  // namespace
 
-std::string encode_fee(const check::CheckedBundle&, const engine::RefundTerm& t) {
+std::string encode_fee(const engine::RefundTerm& t) {
   return fmt::format("{}\t{}\t{}\t{}\t{}", static_cast<int>(t.kind), t.label, t.value,
                      t.currency ? model::currency_name(t.currency) : "", t.rule);
 }
@@ -62,28 +64,25 @@ std::optional<Fee> decode_fee(const std::string& text) {
 }
 
 std::string fee_text(const Fee& f) {
-  std::string fee = f.label.empty() ? "fee" : f.label + " fee";
-  switch (f.kind) {
-    case engine::RefundTerm::Kind::ShareFee:
-      return fmt::format("charge {} {}% (rule \"{}\")", fee, model::format_decimal(f.value * 100), f.rule);
-    case engine::RefundTerm::Kind::AmountFee:
-      return fmt::format("charge {} {} {} (rule \"{}\")", fee, money_text(f.value, f.currency),
-                         model::currency_name(f.currency), f.rule);
-    case engine::RefundTerm::Kind::RefundShipping: return fmt::format("refund shipping (rule \"{}\")", f.rule);
-  }
-  return "";
+  engine::RefundTerm term{f.kind, f.label, f.value, f.currency, f.rule};
+  return fmt::format("{} (rule \"{}\")", engine::refund_term_text(term), f.rule);
 }
 
-std::string Refund::text() const { return money_text(amount, currency) + " " + model::currency_name(currency); }
+std::string Refund::text() const { return model::format_money(amount, currency); }
 
 Refund compute_refund(const check::CheckedBundle& b, const std::byte* order, const std::vector<RefundedUnit>& units,
                       bool shipping_already) {
   Refund out;
+  // Money that cannot be worked out is not paid; the reason says why.
+  auto fail = [&](std::string why) {
+    out.error = std::move(why);
+    return out;
+  };
+  const char* too_large = "the amounts are too large to work out";
   model::RecordRef o(b.schema, b.order_record, order);
   Value total = o.get("total");
   if (total.kind != Value::Kind::Money) {
-    out.error = "the order has no total to take its currency from";
-    return out;
+    return fail("the order has no total to take its currency from");
   }
   out.currency = total.aux;
   Value lines = o.get("lines");
@@ -97,11 +96,12 @@ Refund compute_refund(const check::CheckedBundle& b, const std::byte* order, con
     model::RecordRef l = line_at(static_cast<int64_t>(i));
     Value price = l.get("unit_price"), quantity = l.get("quantity");
     if (price.kind != Value::Kind::Money || price.aux != out.currency) {
-      out.error = fmt::format("line {} is not priced in the order's currency", i + 1);
-      return out;
+      return fail(fmt::format("line {} is not priced in the order's currency", i + 1));
     }
     auto value = model::decimal_mul(price.i, model::decimal_from_int(quantity.i).value_or(0));
-    goods += value.value_or(0);
+    auto sum_so_far = value ? model::decimal_add(goods, *value) : std::nullopt;
+    if (!sum_so_far) return fail(too_large);
+    goods = *sum_so_far;
   }
   auto amount_of = [&](const char* field) -> int64_t {
     Value v = o.get(field);
@@ -113,8 +113,7 @@ Refund compute_refund(const check::CheckedBundle& b, const std::byte* order, con
   bool refund_shipping = false;
   for (const RefundedUnit& u : units) {
     if (lines.kind != Value::Kind::List || u.line < 0 || static_cast<uint64_t>(u.line) >= lines.size) {
-      out.error = fmt::format("the order has no line {}", u.line + 1);
-      return out;
+      return fail(fmt::format("the order has no line {}", u.line + 1));
     }
     model::RecordRef l = line_at(u.line);
     Value sku = l.get("sku");
@@ -123,13 +122,17 @@ Refund compute_refund(const check::CheckedBundle& b, const std::byte* order, con
     out.arithmetic.push_back(fmt::format("1 x {}: {}", sku.kind == Value::Kind::String ? sku.as_string() : "?",
                                          money_text(price, out.currency)));
     if (discount && goods) {
-      int64_t part = share(discount, price, goods, out.currency).value_or(0);
+      auto part_of = share(discount, price, goods, out.currency);
+      if (!part_of) return fail(too_large);
+      int64_t part = *part_of;
       unit -= part;
       out.arithmetic.push_back(fmt::format("- its share of the order's discount: {}", money_text(part, out.currency)));
     }
     int64_t paid = unit;
     if (tax && goods) {
-      int64_t part = share(tax, price, goods, out.currency).value_or(0);
+      auto part_of = share(tax, price, goods, out.currency);
+      if (!part_of) return fail(too_large);
+      int64_t part = *part_of;
       unit += part;
       out.arithmetic.push_back(fmt::format("+ its share of the order's tax: {}", money_text(part, out.currency)));
     }
@@ -142,15 +145,16 @@ Refund compute_refund(const check::CheckedBundle& b, const std::byte* order, con
       }
       int64_t charged = 0;
       if (term.kind == engine::RefundTerm::Kind::ShareFee) {
-        charged = round_to_minor(model::decimal_mul(paid, term.value).value_or(0), out.currency);
+        auto fee_amount = model::decimal_mul(paid, term.value);
+        if (!fee_amount) return fail(too_large);
+        charged = round_to_minor(*fee_amount, out.currency);
         out.arithmetic.push_back(fmt::format("- {} {}% of {} (rule \"{}\"): {}", fee,
                                              model::format_decimal(term.value * 100), money_text(paid, out.currency),
                                              rule, money_text(charged, out.currency)));
       } else {
         if (term.currency != out.currency) {
-          out.error = fmt::format("rule \"{}\" charges a {} in {}, but the order is in {}", rule, fee,
-                                  model::currency_name(term.currency), currency);
-          return out;
+          return fail(fmt::format("rule \"{}\" charges a {} in {}, but the order is in {}", rule, fee,
+                                  model::currency_name(term.currency), currency));
         }
         charged = round_to_minor(term.value, out.currency);
         out.arithmetic.push_back(fmt::format("- {} (rule \"{}\"): {}", fee, rule, money_text(charged, out.currency)));

@@ -26,7 +26,7 @@ struct Fee {
 };
 // The journal keeps each as one line of text: kind, label, value,
 // currency and rule, separated by tabs.
-std::string encode_fee(const check::CheckedBundle& bundle, const engine::RefundTerm& term);
+std::string encode_fee(const engine::RefundTerm& term);
 std::optional<Fee> decode_fee(const std::string& text);
 // `charge restocking fee 15% (rule "Damaged")`, `refund shipping (rule "Faulty")`.
 std::string fee_text(const Fee& fee);

@@ -68,11 +68,6 @@ struct OrderReturn {
   std::string refunded;  // the amount refunded ("1299.00 INR"), "" until then
   bool refunded_shipping = false;  // the order's shipping went back with it
 
-  int64_t unit_count() const {
-    int64_t n = 0;
-    for (const auto& [line, quantity] : lines) n += quantity;
-    return n;
-  }
   bool operator==(const OrderReturn&) const = default;
 };
 

@@ -139,6 +139,33 @@ std::variant<nlohmann::json, std::string> test_order(const check::CheckedBundle&
   return encode_record(b, b.order_record, image.data());
 }
 
+// What a story's `then event`, `then return of` or `then grade` step gives
+// the engine.
+nlohmann::json story_input(const check::StoryStep& s, const std::string& order_id) {
+  using StepKind = syntax::StoryStep::Kind;
+  if (s.kind == StepKind::Event) return {{"type", "event"}, {"order_id", order_id}, {"event", s.event}, {"by", "test"}};
+  nlohmann::json input = {{"type", s.kind == StepKind::Return ? "return" : "grade"}, {"order_id", order_id}, {"by", "test"}};
+  if (s.kind == StepKind::Return) {
+    nlohmann::json lines = nlohmann::json::array();
+    for (const auto& [line_id, quantity] : s.returned) {
+      nlohmann::json line = {{"id", line_id}};
+      if (quantity) line["quantity"] = *quantity;  // else every unit that can come back
+      lines.push_back(line);
+    }
+    input["lines"] = lines;
+    input["reason"] = s.reason;
+  } else {
+    nlohmann::json units = nlohmann::json::array();
+    for (const auto& [grade, reason] : s.grades) {
+      nlohmann::json u = {{"grade", grade}};
+      if (!reason.empty()) u["reason"] = reason;
+      units.push_back(u);
+    }
+    input["units"] = units;
+  }
+  return input;
+}
+
 }  // namespace
 
 void StoryRunner::run(const engine::PolicyEngine& policies, const check::PolicyTest& t, PolicyTestResult& r) {
@@ -311,10 +338,7 @@ void StoryRunner::run(const engine::PolicyEngine& policies, const check::PolicyT
       }
       case Kind::Refund:
         want = "refund " + check::print_value(b, x.value);
-        holds = !so_far.refunds.empty() &&
-                so_far.refunds.back().amount ==
-                    model::format_decimal(x.value.i, model::currency_minor_digits(x.value.aux)) + " " +
-                        model::currency_name(x.value.aux);
+        holds = !so_far.refunds.empty() && so_far.refunds.back().amount == model::format_money(x.value.i, x.value.aux);
         break;
       case Kind::That: {
         want = "that " + x.condition_text;
@@ -359,53 +383,17 @@ void StoryRunner::run(const engine::PolicyEngine& policies, const check::PolicyT
         else if (s.at)
           move_to(*s.at);
         break;
-      case StepKind::Event: {
-        if (s.at && *s.at < clock.now()) {
-          stopped = fmt::format("then event {} at {}: the story is already at {}", s.event, model::format_time(*s.at),
-                                model::format_time(clock.now()));
-          break;
-        }
-        if (s.at) move_to(*s.at);
-        Ack ack = engine.submit(read_input(
-            nlohmann::json{{"type", "event"}, {"order_id", order_id}, {"event", s.event}, {"by", "test"}}, "test:" + t.name));
-        engine.commit();
-        if (ack.status != Ack::Status::Stored)
-          stopped = fmt::format("then event {}: {} ({})", s.event, ack.message, status_name(ack.status));
-        break;
-      }
+      case StepKind::Event:
       case StepKind::Return:
       case StepKind::Grade: {
-        const char* what = s.kind == StepKind::Return ? "return" : "grade";
+        std::string what = s.kind == StepKind::Event ? "event " + s.event : s.kind == StepKind::Return ? "return" : "grade";
         if (s.at && *s.at < clock.now()) {
           stopped = fmt::format("then {} at {}: the story is already at {}", what, model::format_time(*s.at),
                                 model::format_time(clock.now()));
           break;
         }
         if (s.at) move_to(*s.at);
-        nlohmann::json input = {{"type", what}, {"order_id", order_id}, {"by", "test"}};
-        if (s.kind == StepKind::Return) {
-          nlohmann::json lines = nlohmann::json::array();
-          nlohmann::json order = nlohmann::json::parse(story_so_far(*store, order_id).order.order, nullptr, false);
-          for (const auto& [line_id, quantity] : s.returned) {
-            int64_t units = quantity.value_or(0);
-            if (!quantity && order.is_object())  // every unit of the line
-              for (const auto& l : order.value("lines", nlohmann::json::array()))
-                if (l.contains("id") && (l["id"].is_string() ? l["id"].get<std::string>() : l["id"].dump()) == line_id)
-                  units = l.value("quantity", int64_t{0}) - l.value("cancelled_quantity", int64_t{0});
-            lines.push_back({{"id", line_id}, {"quantity", units}});
-          }
-          input["lines"] = lines;
-          input["reason"] = s.reason;
-        } else {
-          nlohmann::json units = nlohmann::json::array();
-          for (const auto& [grade, reason] : s.grades) {
-            nlohmann::json u = {{"grade", grade}};
-            if (!reason.empty()) u["reason"] = reason;
-            units.push_back(u);
-          }
-          input["units"] = units;
-        }
-        Ack ack = engine.submit(read_input(input, "test:" + t.name));
+        Ack ack = engine.submit(read_input(story_input(s, order_id), "test:" + t.name));
         engine.commit();
         if (ack.status != Ack::Status::Stored)
           stopped = fmt::format("then {}: {} ({})", what, ack.message, status_name(ack.status));
