@@ -463,6 +463,45 @@ int run_audit(const std::string& order_id, const std::string& db, const std::str
   });
 }
 
+// ------------------------------------------------------------ returns
+
+// Every return (customer returns and returns to origin), newest order last,
+// for the people who receive, grade and refund them.
+int run_returns(const std::string& db, const std::string& format, const std::string& state, const std::string& kind) {
+  return with_store_errors("returns", [&] {
+    auto store = open_store(db, true);
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    store->orders().scan([&](const runtime::StoredOrder& o) {
+      for (const runtime::OrderReturn& r : o.returns)
+        if ((state.empty() || r.state == state) && (kind.empty() || r.kind == kind))
+          list.push_back(runtime::return_json(o, r));
+    });
+    if (format == "json") {
+      std::cout << json_text(nlohmann::ordered_json{{"returns", list}}, 2) << "\n";
+      return 0;
+    }
+    if (list.empty()) {
+      std::cout << fmt::format("no returns{} in {}\n", state.empty() ? "" : " " + state, db);
+      return 0;
+    }
+    std::cout << fmt::format("{:<22} {:<22} {:<8} {:<11} {:<20} {:<18} {}\n", "order", "return", "kind", "state",
+                             "units", "reason", "refund");
+    for (const auto& r : list) {
+      std::vector<std::string> units;
+      for (const auto& l : r["lines"]) units.push_back(fmt::format("{} x{}", l.value("sku", "?"), l["quantity"].get<int64_t>()));
+      std::string refund = r.contains("refunded") ? r["refunded"].get<std::string>()
+                           : r.value("refund", "") == "none" ? "none (nothing was paid)"
+                           : r.contains("refund")            ? r["refund"].get<std::string>()
+                                                             : "-";
+      std::cout << fmt::format("{:<22} {:<22} {:<8} {:<11} {:<20} {:<18} {}\n", r["order"].get<std::string>(),
+                               r["return"].get<std::string>(), r["kind"].get<std::string>(),
+                               r["state"].get<std::string>(), fmt::format("{}", fmt::join(units, ", ")),
+                               r["reason"].get<std::string>(), refund);
+    }
+    return 0;
+  });
+}
+
 // The journal as JSON lines, one entry a line, for people and programs
 // that read it outside orderflow (every entry through the one codec).
 int run_journal(const std::string& db, const std::string& order_id, int64_t after, int64_t limit) {
@@ -583,7 +622,9 @@ int run_stock(const std::string& db, const std::string& format, const std::strin
       for (const auto& r : rows) {
         nlohmann::ordered_json row = {{"node", r.node},       {"sku", r.sku}, {"on_hand", r.on_hand},
                                       {"reserved", r.reserved}, {"safety_stock", r.safety_stock},
-                                      {"kept_by_routing", keep}, {"available", atp(r)}};
+                                      {"kept_by_routing", keep}, {"available", atp(r)},
+                                      {"quarantined", r.quarantined}, {"written_off", r.written_off},
+                                      {"to_vendor", r.to_vendor}};
         if (!status(r).empty()) row["status"] = status(r);
         list.push_back(std::move(row));
       }
@@ -602,6 +643,17 @@ int run_stock(const std::string& db, const std::string& format, const std::strin
     for (const auto& r : rows)
       std::cout << fmt::format("{:<10} {:<18} {:>8} {:>9} {:>7} {:>10}{}\n", r.node, r.sku, r.on_hand, r.reserved,
                                std::max(r.safety_stock, keep), atp(r), status(r).empty() ? "" : "  " + status(r));
+    // Returned units kept out of stock, where there are any.
+    bool apart = std::any_of(rows.begin(), rows.end(),
+                             [](const runtime::StockRow& r) { return r.quarantined || r.written_off || r.to_vendor; });
+    if (apart) {
+      std::cout << fmt::format("\nreturned units kept out of stock:\n{:<10} {:<18} {:>11} {:>11} {:>9}\n", "node", "sku",
+                               "quarantined", "written off", "to vendor");
+      for (const auto& r : rows)
+        if (r.quarantined || r.written_off || r.to_vendor)
+          std::cout << fmt::format("{:<10} {:<18} {:>11} {:>11} {:>9}\n", r.node, r.sku, r.quarantined, r.written_off,
+                                   r.to_vendor);
+    }
     if (keep > 0)
       std::cout << fmt::format("\nsafety: the larger of the row's safety stock and the {} unit{} routing keeps back "
                                "(`keep {} units safety stock`); available = on hand - reserved - safety\n",
@@ -811,6 +863,17 @@ void add_runtime_commands(CLI::App& app, Command& run) {
     auto sku = std::make_shared<std::string>();
     cmd->add_option("--sku", *sku, "Only this SKU");
     cmd->callback([&run, db, format, sku] { run = [=] { return run_stock(*db, *format, *sku); }; });
+  }
+  {
+    auto* cmd = app.add_subcommand("returns", "Returns and returns to origin: what comes back, its state and its refund");
+    auto db = db_option(cmd);
+    auto format = format_option(cmd);
+    auto state = std::make_shared<std::string>();
+    auto kind = std::make_shared<std::string>();
+    cmd->add_option("--state", *state, "Only returns in this state (requested, authorized, held, in_transit, received, "
+                                       "graded, disposed, refunded, closed, rejected)");
+    cmd->add_option("--kind", *kind, "customer or rto")->check(CLI::IsMember({"customer", "rto"}));
+    cmd->callback([&run, db, format, state, kind] { run = [=] { return run_returns(*db, *format, *state, *kind); }; });
   }
   {
     auto* cmd = app.add_subcommand("channels", "What each channel was told, what it answered, and what it has yet to hear");

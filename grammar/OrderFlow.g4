@@ -171,6 +171,7 @@ testClause
   | AFTER expr                                         # testAfter
   | THEN RETURN OF returnLine (COMMA returnLine)* (word=name reason=name)? (AT STRING)?  # testThenReturn
   | THEN GRADE gradedUnit (COMMA gradedUnit)*          # testThenGrade
+  | THEN NDR reason=name (word=name attempt=INT)? (AT STRING)?  # testThenNdr
   | EXPECT NOT? expectation (BY RULE STRING)?          # testExpect
   ;
 // `line "1" quantity 2`: what a story's return takes back.
@@ -191,6 +192,7 @@ expectation
   | STATE name                                 # expectState
   | RETURN state=name (COMMA REFUND refundTiming)? (COMMA KEEP kept=name)?  # expectReturn
   | DISPOSITION decision                       # expectDisposition
+  | NDR decision                               # expectNdr
   | field=name expr                            # expectField
   ;
 
@@ -238,7 +240,7 @@ name
   | TIMEZONE | CALENDAR | HOURS | CLOSED | UNTIL | NEXT | MATCHES
   | EVENT | ROUTED | AFTER | STATE
   | APPROVE | REFUND | RESTOCK | QUARANTINE | WRITE | RETURN | REATTEMPT | RESCHEDULE
-  | CHARGE | FEE | GRADE | DISPOSITION
+  | CHARGE | FEE | GRADE | DISPOSITION | NDR
   ;
 
 memberName : name | keyword ;
@@ -277,6 +279,7 @@ CHARGE    : 'charge' ;
 FEE       : 'fee' ;
 GRADE     : 'grade' ;
 DISPOSITION : 'disposition' ;
+NDR       : 'ndr' ;
 USE       : 'use' ;
 LIST      : 'list' ;
 GEO       : 'geo' ;

@@ -312,6 +312,7 @@ struct StoryStep {
   std::vector<std::pair<std::string, std::optional<int64_t>>> returned;
   std::string reason;
   std::vector<std::pair<std::string, std::string>> grades;
+  std::optional<int64_t> attempt;  // Ndr: the failed attempt (reason: a value of NdrReason); none: the next
   std::optional<int64_t> at;   // Event: when it happens (else when the story stands); At: the moment
   int64_t after = 0;           // After: ms
   SourceRange range;

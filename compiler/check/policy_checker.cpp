@@ -937,6 +937,22 @@ void Checker::check_tests() {
                                      syntax::decision_keyword(x.decision.kind)));
             continue;
           }
+        } else if (x.kind == ast::TestExpectation::Kind::Ndr) {
+          out.decision = x.decision.kind;
+          out.reason = x.decision.reason;
+          if (!policy_decides(PolicyKind::Ndr, x.decision.kind)) {
+            diags_.error("E0803", x.range,
+                         fmt::format("a failed delivery is decided reattempt, reschedule, return to origin or hold, "
+                                     "not `{}`",
+                                     syntax::decision_keyword(x.decision.kind)));
+            continue;
+          }
+          if (std::none_of(decl.steps.begin(), decl.steps.begin() + static_cast<long>(x.after_steps),
+                           [](const ast::StoryStep& s) { return s.kind == ast::StoryStep::Kind::Ndr; })) {
+            diags_.error("E0803", x.range, "this test has no failed delivery to expect this of",
+                         "report one first: `then ndr customer_unavailable`");
+            continue;
+          }
         } else if (x.kind == ast::TestExpectation::Kind::Refund) {
           Scope scope;
           scope.context = "a test";
@@ -949,9 +965,14 @@ void Checker::check_tests() {
         bool is_return_expectation = x.kind == ast::TestExpectation::Kind::Return ||
                                      x.kind == ast::TestExpectation::Kind::Disposition ||
                                      x.kind == ast::TestExpectation::Kind::Refund;
+        // A return is asked for, or comes back undelivered (a failed
+        // delivery's policy or the courier's `return_to_origin`).
+        auto may_start_return = [](const ast::StoryStep& s) {
+          return s.kind == ast::StoryStep::Kind::Return || s.kind == ast::StoryStep::Kind::Ndr ||
+                 (s.kind == ast::StoryStep::Kind::Event && s.event == "return_to_origin");
+        };
         if (is_return_expectation &&
-            std::none_of(decl.steps.begin(), decl.steps.begin() + static_cast<long>(x.after_steps),
-                         [](const ast::StoryStep& s) { return s.kind == ast::StoryStep::Kind::Return; })) {
+            std::none_of(decl.steps.begin(), decl.steps.begin() + static_cast<long>(x.after_steps), may_start_return)) {
           diags_.error("E0803", x.range, "this test has no return to expect this of",
                        "start one first: `then return of line \"1\" quantity 1 reason size`");
           continue;
@@ -986,6 +1007,13 @@ void Checker::check_tests() {
           }
           out.reason = s.reason.empty() ? "other" : s.reason;
           check_enum_word("ReturnReason", out.reason, s.reason_range);
+        }
+        if (s.kind == ast::StoryStep::Kind::Ndr) {
+          out.reason = s.reason;
+          check_enum_word("NdrReason", s.reason, s.reason_range);
+          if (s.attempt && *s.attempt < 1)
+            diags_.error("E0306", s.range, "delivery attempts count from 1", "then ndr customer_unavailable attempt 1");
+          out.attempt = s.attempt;
         }
         if (s.kind == ast::StoryStep::Kind::Grade) {
           for (const auto& g : s.grades) {

@@ -294,6 +294,7 @@ struct TestExpectation {
     Return,  // expect return approved[, refund after inspection][, keep item]: the story's last return
     Disposition,  // expect disposition restock: what became of the last graded unit
     Refund,  // expect refund 1299.00 INR: what the story's last return refunded
+    Ndr,     // expect ndr return to origin: what the ndr policy made of the last failed delivery
   } kind = Kind::Decision;
   RefundTiming refund = RefundTiming::Unspecified;  // Return
   bool keep_item = false;                            // Return
@@ -309,7 +310,7 @@ struct TestExpectation {
 
 // A step of a test's story: what happens to the order next.
 struct StoryStep {
-  enum class Kind { Event, Routed, After, At, Return, Grade } kind = Kind::Event;
+  enum class Kind { Event, Routed, After, At, Return, Grade, Ndr } kind = Kind::Event;
   std::string event;               // Event
   // Return: the lines taken back (the line's id, the units: all when not
   // given) and why; Grade: each unit's grade and, when given, its reason.
@@ -327,6 +328,7 @@ struct StoryStep {
     SourceRange range;
   };
   std::vector<GradedUnit> grades;
+  std::optional<int64_t> attempt;  // Ndr: which delivery attempt failed (reason: why)
   std::optional<std::string> at;   // Event: when it happens; At: the moment the story moves to
   SourceRange at_range;
   ExprPtr after;                   // After: a duration

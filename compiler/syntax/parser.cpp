@@ -857,6 +857,18 @@ class AstBuilder {
           s.grades.push_back(std::move(unit));
         }
         t.steps.push_back(std::move(s));
+      } else if (auto* ndr = dynamic_cast<P::TestThenNdrContext*>(clause)) {
+        StoryStep s;
+        s.kind = StoryStep::Kind::Ndr;
+        s.range = range(ndr);
+        s.reason = name(ndr->reason);
+        s.reason_range = range(ndr->reason);
+        if (ndr->word) {
+          expect_word(ndr->word, "attempt", "`then ndr customer_unavailable attempt 2`");
+          s.attempt = std::stoll(ndr->attempt->getText());
+        }
+        step_time(ndr->STRING(), s);
+        t.steps.push_back(std::move(s));
       } else if (auto* routed = dynamic_cast<P::TestThenRoutedContext*>(clause)) {
         StoryStep s;
         s.kind = StoryStep::Kind::Routed;
@@ -899,7 +911,7 @@ class AstBuilder {
           if (field != "delivery" && field != "refund")
             diagnostics_.error("E0001", range(f->field), fmt::format("a test cannot expect '{}'", field),
                                "expect a decision (accept, hold \"reason\", ...), priority, delivery, tag, route to, "
-                               "notify, escalate to, state, return, disposition, refund, or that CONDITION");
+                               "notify, escalate to, state, return, disposition, refund, ndr, or that CONDITION");
           x.kind = field == "refund" ? TestExpectation::Kind::Refund : TestExpectation::Kind::Delivery;
           x.value = expr(f->expr());
         } else if (auto* rt = dynamic_cast<P::ExpectReturnContext*>(ex)) {
@@ -914,6 +926,9 @@ class AstBuilder {
         } else if (auto* dp = dynamic_cast<P::ExpectDispositionContext*>(ex)) {
           x.kind = TestExpectation::Kind::Disposition;
           x.decision = decision(dp->decision());
+        } else if (auto* nd = dynamic_cast<P::ExpectNdrContext*>(ex)) {
+          x.kind = TestExpectation::Kind::Ndr;
+          x.decision = decision(nd->decision());
         } else if (auto* st = dynamic_cast<P::ExpectStateContext*>(ex)) {
           x.kind = TestExpectation::Kind::State;
           x.strings.push_back(name(st->name()));

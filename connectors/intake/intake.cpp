@@ -8,11 +8,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <future>
 #include <iostream>
+#include <map>
 
 #include "connectors/connector.h"
 #include "runtime/canonical/json_parse.h"
+#include "runtime/engine/history.h"
 
 namespace orderflow::intake {
 
@@ -526,6 +529,36 @@ HttpResponse Intake::webhook(const std::string& channel, HttpRequest& request, b
 
 namespace {
 
+// A query parameter of a request's target (`?state=received&kind=rto`), "" when absent.
+std::string query_param(const std::string& target, const std::string& name) {
+  size_t q = target.find('?');
+  if (q == std::string::npos) return "";
+  std::string query = target.substr(q + 1);
+  for (size_t start = 0; start <= query.size();) {
+    size_t end = query.find('&', start);
+    if (end == std::string::npos) end = query.size();
+    std::string pair = query.substr(start, end - start);
+    size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name && eq != std::string::npos) {
+      std::string value;
+      for (size_t i = eq + 1; i < pair.size(); ++i) {
+        if (pair[i] == '+') {
+          value += ' ';
+        } else if (pair[i] == '%' && i + 2 < pair.size() && std::isxdigit(static_cast<unsigned char>(pair[i + 1])) &&
+                   std::isxdigit(static_cast<unsigned char>(pair[i + 2]))) {
+          value += static_cast<char>(std::stoi(pair.substr(i + 1, 2), nullptr, 16));
+          i += 2;
+        } else {
+          value += pair[i];
+        }
+      }
+      return value;
+    }
+    start = end + 1;
+  }
+  return "";
+}
+
 int status_of(const runtime::Ack& ack) {
   switch (ack.status) {
     case runtime::Ack::Status::Refused: return 409;
@@ -554,7 +587,7 @@ bool Intake::api(const HttpRequest& request, HttpResponse& response, std::functi
     });
     return true;
   };
-  // /api/orders/{id}, /api/orders/{id}/events, /api/stock, /api/deployments
+  // /api/orders/{id}, /api/orders/{id}/events|returns|grades|ndr, /api/returns, /api/stock, /api/deployments
   if (path.rfind("/api/orders/", 0) == 0) {
     std::string rest = path.substr(12);
     size_t slash = rest.find('/');
@@ -575,21 +608,38 @@ bool Intake::api(const HttpRequest& request, HttpResponse& response, std::functi
         hold = {{"reason", o->hold->reason}, {"rule", o->hold->rule}};
         if (o->hold->until) hold["until"] = model::format_time(*o->hold->until);
       }
+      nlohmann::json returns = nlohmann::json::array();
+      for (const runtime::OrderReturn& r : o->returns) returns.push_back(nlohmann::json(runtime::return_json(*o, r)));
       response = json_response(200, {{"order", o->order_id}, {"state", o->state}, {"channel", o->channel},
                                      {"deployment", o->deployment}, {"hold", hold}, {"allocations", allocations},
-                                     {"tags", o->tags}});
+                                     {"tags", o->tags}, {"returns", returns}});
       return false;
     }
-    if (request.method == "POST" && what == "events") {
-      nlohmann::json event = nlohmann::json::parse(request.body, nullptr, false);
-      if (!event.is_object()) {
+    // What people post about an order: an event, a return asked for, returned units graded, a failed delivery.
+    static const std::map<std::string, std::string> kPosted = {
+        {"events", "event"}, {"returns", "return"}, {"grades", "grade"}, {"ndr", "ndr"}};
+    if (auto posted = kPosted.find(what); request.method == "POST" && posted != kPosted.end()) {
+      nlohmann::json input = nlohmann::json::parse(request.body, nullptr, false);
+      if (!input.is_object()) {
         response = json_response(400, {{"error", "$: expected a JSON object"}});
         return false;
       }
-      event["type"] = "event";
-      event["order_id"] = id;
-      return decide(runtime::read_input(event, "api"));
+      input["type"] = posted->second;
+      input["order_id"] = id;
+      return decide(runtime::read_input(input, "api"));
     }
+  }
+  if (path == "/api/returns" && request.method == "GET") {
+    std::string state = query_param(request.target, "state"), kind = query_param(request.target, "kind");
+    std::lock_guard lock(reader_mutex_);
+    nlohmann::json list = nlohmann::json::array();
+    reader_.orders().scan([&](const runtime::StoredOrder& o) {
+      for (const runtime::OrderReturn& r : o.returns)
+        if ((state.empty() || r.state == state) && (kind.empty() || r.kind == kind))
+          list.push_back(nlohmann::json(runtime::return_json(o, r)));
+    });
+    response = json_response(200, {{"returns", list}});
+    return false;
   }
   if (path == "/api/stock" && request.method == "POST") {
     nlohmann::json change = nlohmann::json::parse(request.body, nullptr, false);
@@ -605,7 +655,8 @@ bool Intake::api(const HttpRequest& request, HttpResponse& response, std::functi
     nlohmann::json rows = nlohmann::json::array();
     reader_.stock().scan([&](const runtime::StockRow& r) {
       rows.push_back({{"node", r.node}, {"sku", r.sku}, {"on_hand", r.on_hand}, {"reserved", r.reserved},
-                      {"safety_stock", r.safety_stock}});
+                      {"safety_stock", r.safety_stock}, {"quarantined", r.quarantined},
+                      {"written_off", r.written_off}, {"to_vendor", r.to_vendor}});
     });
     response = json_response(200, {{"stock", rows}});
     return false;

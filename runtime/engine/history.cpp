@@ -47,9 +47,11 @@ struct Describe {
     return out;
   }
   std::string operator()(const journal::Decided& d) const {
-    std::string out = d.return_id.empty() ? fmt::format("{} policy: {}", d.policy, d.decision)
-                                          : fmt::format("return {}, {} policy: {}", d.return_id, d.policy, d.decision);
+    std::string out = !d.return_id.empty() ? fmt::format("return {}, {} policy: {}", d.return_id, d.policy, d.decision)
+                      : d.ndr_attempt     ? fmt::format("failed delivery {}, {} policy: {}", *d.ndr_attempt, d.policy, d.decision)
+                                          : fmt::format("{} policy: {}", d.policy, d.decision);
     if (!d.reason.empty()) out += fmt::format(" \"{}\"", d.reason);
+    if (d.reschedule_to) out += " to " + model::format_time(*d.reschedule_to);
     if (!d.refund.empty()) out += ", refund " + d.refund + (d.keep_item.value_or(false) ? ", keep item" : "");
     if (!d.restock_to.empty()) out += " to " + d.restock_to;
     if (d.hold_for) out += " for " + model::format_duration(*d.hold_for);
@@ -90,6 +92,13 @@ struct Describe {
     if (!r.by.empty()) out += " by " + r.by;
     return out;
   }
+  std::string operator()(const journal::NdrReported& n) const {
+    std::string out = fmt::format("delivery attempt {} failed: {}", n.attempt, n.reason);
+    if (!n.carrier.empty()) out += " (" + n.carrier + ")";
+    if (!n.by.empty()) out += " by " + n.by;
+    if (!n.event_id.empty()) out += fmt::format(" (event id {})", n.event_id);
+    return out;
+  }
   std::string operator()(const journal::ReturnChanged& c) const {
     return fmt::format("return {}: {} -> {}{}", c.return_id, c.from, c.to, c.cause.empty() ? "" : " (" + c.cause + ")");
   }
@@ -106,6 +115,8 @@ struct Describe {
     if (!e.event_id.empty()) out += fmt::format(" (event id {})", e.event_id);
     if (!e.reason.empty()) out += fmt::format(": \"{}\"", e.reason);
     if (!e.node.empty()) out += " at node " + e.node;
+    if (!e.carrier.empty()) out += " with " + e.carrier;
+    if (!e.tracking_number.empty()) out += ", tracking " + e.tracking_number;
     if (!e.lines.empty()) {
       std::vector<std::string> parts;
       for (const journal::LineRef& l : e.lines)
@@ -226,6 +237,36 @@ std::vector<std::string> explanation_lines(const Explanation& e, const journal::
   return out;
 }
 
+nlohmann::ordered_json return_json(const StoredOrder& order, const OrderReturn& r) {
+  nlohmann::json sold = nlohmann::json::parse(order.order, nullptr, false);
+  const nlohmann::json no_lines = nlohmann::json::array();
+  const nlohmann::json& lines = sold.is_object() && sold.contains("lines") ? sold["lines"] : no_lines;
+  nlohmann::ordered_json out = {{"order", order.order_id}, {"channel", order.channel}, {"return", r.id},
+                                {"kind", r.kind},          {"reason", r.reason},     {"state", r.state}};
+  nlohmann::ordered_json taken = nlohmann::ordered_json::array();
+  for (const auto& [line, quantity] : r.lines) {
+    nlohmann::ordered_json l = {{"line", line}};
+    if (line >= 0 && static_cast<size_t>(line) < lines.size() && lines[static_cast<size_t>(line)].is_object())
+      l["sku"] = lines[static_cast<size_t>(line)].value("sku", "");
+    l["quantity"] = quantity;
+    taken.push_back(std::move(l));
+  }
+  out["lines"] = std::move(taken);
+  if (!r.refund.empty()) out["refund"] = r.refund;
+  if (r.keep_item) out["keep_item"] = true;
+  nlohmann::ordered_json units = nlohmann::ordered_json::array();
+  for (const ReturnedUnit& u : r.units) {
+    nlohmann::ordered_json unit = {{"line", u.line}, {"sku", u.sku}, {"grade", u.grade}, {"reason", u.reason}};
+    if (!u.disposition.empty()) unit["disposition"] = u.disposition;
+    if (!u.node.empty()) unit["node"] = u.node;
+    units.push_back(std::move(unit));
+  }
+  if (!units.empty()) out["units"] = std::move(units);
+  if (!r.refunded.empty()) out["refunded"] = r.refunded;
+  if (r.refunded_shipping) out["refunded_shipping"] = true;
+  return out;
+}
+
 nlohmann::ordered_json history_json(Store& store, const std::string& order_id, const std::optional<StoredOrder>& order,
                                     const std::vector<journal::Record>& records, bool explain) {
   nlohmann::ordered_json out;
@@ -244,6 +285,14 @@ nlohmann::ordered_json history_json(Store& store, const std::string& order_id, c
     }
     if (!order->priority.empty()) out["priority"] = order->priority;
     if (!order->tags.empty()) out["tags"] = order->tags;
+    if (!order->carrier.empty()) out["carrier"] = order->carrier;
+    if (!order->tracking_number.empty()) out["tracking_number"] = order->tracking_number;
+    if (order->ndr_attempts > 0) out["failed_deliveries"] = order->ndr_attempts;
+    if (!order->returns.empty()) {
+      nlohmann::ordered_json returns = nlohmann::ordered_json::array();
+      for (const OrderReturn& r : order->returns) returns.push_back(return_json(*order, r));
+      out["returns"] = std::move(returns);
+    }
   }
   std::map<int64_t, std::string> content;
   auto content_of = [&](int64_t deployment) -> const std::string& {

@@ -27,6 +27,11 @@ std::string lateness(const journal::Entry& entry, int64_t applied_at);
 std::vector<std::string> explanation_lines(const Explanation& explanation, const journal::Decided& decided,
                                            const std::string& indent);
 
+// One return of an order as JSON: its lines (index from 0, SKU, units),
+// state, refund and what became of each graded unit. `orderflow returns`,
+// the API and the order's history show returns this way.
+nlohmann::ordered_json return_json(const StoredOrder& order, const OrderReturn& r);
+
 // The history of an order as JSON: {"order", "state", ..., "history": [...]}.
 // With `explain`, each decision carries its explanation ("trace").
 nlohmann::ordered_json history_json(Store& store, const std::string& order_id, const std::optional<StoredOrder>& order,

@@ -97,6 +97,18 @@ GradeInput read_grade(const nlohmann::json& j) {
   return g;
 }
 
+NdrInput read_ndr(const nlohmann::json& j) {
+  NdrInput n;
+  n.order_id = text_field(j, "order_id", true, "the order's id");
+  n.reason = text_field(j, "reason", true, "why the delivery failed (customer_unavailable, refused, ...)");
+  n.attempt = whole_number(j, "attempt");
+  if (n.attempt && *n.attempt < 1) throw Malformed{"$.attempt: expected the failed attempt's number, from 1"};
+  n.carrier = text_field(j, "carrier", false, "the courier's name");
+  n.event_id = text_field(j, "event_id", false, "an id");
+  n.by = text_field(j, "by", false, "who sent it");
+  return n;
+}
+
 OrderEvent read_event(const nlohmann::json& j) {
   OrderEvent e;
   e.order_id = text_field(j, "order_id", true, "the order's id");
@@ -105,6 +117,8 @@ OrderEvent read_event(const nlohmann::json& j) {
   e.by = text_field(j, "by", false, "who sent it");
   e.reason = text_field(j, "reason", false, "a reason");
   e.node = text_field(j, "node", false, "the node's id");
+  e.carrier = text_field(j, "carrier", false, "the carrier's name");
+  e.tracking_number = text_field(j, "tracking_number", false, "the tracking number");
   if (j.contains("lines")) e.lines = read_lines(j["lines"]);
   if (j.contains("set")) {
     if (!j["set"].is_object()) throw Malformed{"$.set: expected an object of order fields"};
@@ -176,9 +190,11 @@ Input read_input(const nlohmann::json& json, std::string source) {
       input.body = read_return(json);
     } else if (type == "grade") {
       input.body = read_grade(json);
+    } else if (type == "ndr") {
+      input.body = read_ndr(json);
     } else {
       throw Malformed{fmt::format(
-          "$.type: unknown input type {}; expected \"order\", \"event\", \"stock\", \"return\" or \"grade\"",
+          "$.type: unknown input type {}; expected \"order\", \"event\", \"stock\", \"return\", \"grade\" or \"ndr\"",
           json["type"].dump())};
     }
   } catch (const Malformed& m) {
@@ -222,6 +238,8 @@ std::string input_text(const Input& input) {
       if (!e.by.empty()) j["by"] = e.by;
       if (!e.reason.empty()) j["reason"] = e.reason;
       if (!e.node.empty()) j["node"] = e.node;
+      if (!e.carrier.empty()) j["carrier"] = e.carrier;
+      if (!e.tracking_number.empty()) j["tracking_number"] = e.tracking_number;
       if (e.lines) j["lines"] = lines_json(*e.lines);
       if (!e.set.empty()) j["set"] = e.set;
       return j.dump();
@@ -256,6 +274,14 @@ std::string input_text(const Input& input) {
       j["units"] = std::move(units);
       if (!g.event_id.empty()) j["event_id"] = g.event_id;
       if (!g.by.empty()) j["by"] = g.by;
+      return j.dump();
+    }
+    std::string operator()(const NdrInput& n) const {
+      nlohmann::json j = {{"type", "ndr"}, {"order_id", n.order_id}, {"reason", n.reason}};
+      if (n.attempt) j["attempt"] = *n.attempt;
+      if (!n.carrier.empty()) j["carrier"] = n.carrier;
+      if (!n.event_id.empty()) j["event_id"] = n.event_id;
+      if (!n.by.empty()) j["by"] = n.by;
       return j.dump();
     }
     std::string operator()(const Unreadable& u) const { return u.raw; }

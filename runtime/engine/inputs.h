@@ -50,6 +50,21 @@ struct OrderEvent {
   // whose state takes the event.
   std::optional<std::vector<journal::LineRef>> lines;
   nlohmann::json set = nlohmann::json::object();  // order fields the event sets
+  // ship: who carries the parcel and its tracking number, kept for what the channels are told.
+  std::string carrier;
+  std::string tracking_number;
+};
+
+// A failed delivery (`{"type": "ndr", ...}`): the courier could not deliver
+// a shipped order. `attempt` counts from 1; none: one more than the order's
+// failed attempts so far.
+struct NdrInput {
+  std::string order_id;
+  std::optional<int64_t> attempt;
+  std::string reason;  // a value of NdrReason
+  std::string carrier;
+  std::string event_id;
+  std::string by;
 };
 
 // A return asked for (`{"type": "return", ...}`): units of the order's
@@ -98,7 +113,8 @@ struct Unreadable {
 // fetch an order, handled by the intake): only the inbox's cursor moves.
 struct NothingToDecide {};
 
-using InputBody = std::variant<NewOrder, OrderEvent, StockInput, Unreadable, NothingToDecide, ReturnRequest, GradeInput>;
+using InputBody =
+    std::variant<NewOrder, OrderEvent, StockInput, Unreadable, NothingToDecide, ReturnRequest, GradeInput, NdrInput>;
 
 // Where an input came from in the intake's inbox. The engine records how far
 // it decided the inbox in the same commit as the decisions, and takes an
@@ -121,7 +137,7 @@ struct Input {
 
 // Reads one input: {"type": "order", "order": {...}} or a bare order,
 // {"type": "event", ...}, {"type": "stock", ...}, {"type": "return", ...},
-// {"type": "grade", ...}. Anything malformed comes
+// {"type": "grade", ...}, {"type": "ndr", ...}. Anything malformed comes
 // back as Unreadable with the JSON path of what is wrong.
 Input read_input(const nlohmann::json& json, std::string source);
 // A line of text, parsed first; text that is not JSON is Unreadable.

@@ -19,6 +19,7 @@ using Clocked = std::chrono::steady_clock;
 
 const char* kHoldTimeout = "hold_timeout";
 const char* kEscalation = "escalation";
+const char* kNdrTimeout = "ndr_timeout";
 
 // The state a policy's verdict moves an order (or a return) to.
 std::string verdict_target(Verdict v) {
@@ -139,7 +140,7 @@ struct OrderEngine::Work {
   std::vector<std::unique_ptr<LiveOrder>> created;              // new orders
   std::vector<StockChange> stock;
   // The stock levels as they were before this input, to undo it.
-  std::map<std::pair<std::string, std::string>, std::pair<model::StockLevel, bool>> stock_before;
+  std::map<std::pair<std::string, std::string>, StockRow> stock_before;
   std::vector<std::pair<std::string, int64_t>> counted;  // orders counted against a node's capacity
   std::vector<std::pair<bool, Timer>> timers;            // added (true) or removed, in order
   std::set<std::string> skus;                            // whose stock changed
@@ -370,6 +371,23 @@ class OrderEngine::Step {
     engine_.change_stock(std::move(c));
   }
 
+  // A returned unit that is not restocked is counted apart at the node it
+  // came back to, by its disposition: never sold again, still accounted for.
+  void keep_apart(const std::string& node, const std::string& sku, Verdict disposition) {
+    StockChange c;
+    c.at = at_;
+    c.node = node;
+    c.sku = sku;
+    c.order_id = o_.stored.order_id;
+    switch (disposition) {
+      case Verdict::Quarantine: c.quarantined_change = 1; c.cause = "quarantined"; break;
+      case Verdict::WriteOff: c.written_off_change = 1; c.cause = "written_off"; break;
+      case Verdict::ReturnToVendor: c.to_vendor_change = 1; c.cause = "to_vendor"; break;
+      default: return;
+    }
+    engine_.change_stock(std::move(c));
+  }
+
   // Units that ship consume their reservation; units that end (cancelled,
   // rejected) or go back to routing release it.
   void settle_stock(const LineStates& before, const LineStates& after, const std::string& event) {
@@ -502,15 +520,20 @@ class OrderEngine::Step {
     return nullptr;
   }
 
-  // Decides about a return (returns) or one of its units (disposition),
-  // `subject` being its image, and records the decision with the return's id.
-  engine::Outcome decide_about(check::PolicyKind kind, const std::byte* subject, const std::string& return_id) {
+  // Decides about a return (returns), one of its units (disposition) or a
+  // failed delivery (ndr), `subject` being its image, and records the
+  // decision with the return's id or the attempt.
+  engine::Outcome decide_about(check::PolicyKind kind, const std::byte* subject, const std::string& return_id,
+                               std::optional<int64_t> ndr_attempt = std::nullopt) {
     engine::Outcome out;
     if (!bundle_.policy(kind)) {
-      // Nothing is let through unseen: a return waits for a person, a unit is kept apart.
+      // Nothing is let through unseen: a return or a failed delivery waits
+      // for a person, a unit is kept apart.
       out.policy = kind;
       out.verdict = kind == check::PolicyKind::Disposition ? Verdict::Quarantine : Verdict::Hold;
-      out.reason = kind == check::PolicyKind::Disposition ? "" : "no_returns_policy";
+      out.reason = kind == check::PolicyKind::Disposition ? ""
+                   : kind == check::PolicyKind::Ndr       ? "no_ndr_policy"
+                                                          : "no_returns_policy";
     } else {
       engine::EvalInput input = input_now();
       input.subject = subject;
@@ -525,9 +548,102 @@ class OrderEngine::Step {
     }
     d.restock_to = std::string(out.restock_node);
     for (const engine::RefundTerm& t : out.refund_terms) d.refund_terms.push_back(encode_fee(t));
+    d.ndr_attempt = ndr_attempt;
+    if (out.verdict == Verdict::Reschedule) d.reschedule_to = out.reschedule_at;
     append(std::move(d));
-    ack_.steps.push_back(fmt::format("return {}: {}", return_id, engine::summary(bundle_, out)));
+    ack_.steps.push_back(ndr_attempt ? fmt::format("failed delivery {}: {}", *ndr_attempt, engine::summary(bundle_, out))
+                                     : fmt::format("return {}: {}", return_id, engine::summary(bundle_, out)));
     return out;
+  }
+
+  // Moves the order's machine by `event_name` where its state takes it (one
+  // target, its condition holding); else the order stays where it is.
+  bool hear(const std::string& event_name, const std::string& cause) {
+    int event = life_.event(event_name);
+    int state = life_.state(o_.stored.state);
+    const check::Transition* t = event >= 0 && state >= 0 ? life_.on_event(state, event) : nullptr;
+    if (!t || t->targets.size() != 1) return false;
+    if (t->guard && !dep_.engine->condition_holds(*t->guard, life_.machine().slot_count, input_now())) return false;
+    return take(t, life_.state_name(t->targets[0]), cause, event_name);
+  }
+
+  // The units of each line that a return to origin brings back: those in
+  // a state that takes `return_to_origin`, or, for a machine without that
+  // event, every unit sold and not cancelled.
+  std::vector<std::pair<int64_t, int64_t>> units_out_for_delivery() const {
+    std::vector<std::pair<int64_t, int64_t>> units;
+    int event = life_.event("return_to_origin");
+    for (size_t i = 0; i < o_.stored.lines.size(); ++i) {
+      int64_t n = 0;
+      for (const LineState& part : o_.stored.lines[i]) {
+        int s = life_.state(part.state);
+        if (event >= 0 && s >= 0 && life_.on_event(s, event)) n += part.quantity;
+      }
+      if (n > 0) units.push_back({static_cast<int64_t>(i), n});
+    }
+    if (!units.empty() || event >= 0) return units;
+    nlohmann::json order = nlohmann::json::parse(o_.stored.order);
+    const nlohmann::json lines = order.value("lines", nlohmann::json::array());
+    for (size_t i = 0; i < lines.size(); ++i) {
+      int64_t n = lines[i].value("quantity", int64_t{0}) - lines[i].value("cancelled_quantity", int64_t{0});
+      if (n > 0) units.push_back({static_cast<int64_t>(i), n});
+    }
+    return units;
+  }
+
+  // The parcel comes back undelivered: a return of its own (kind rto),
+  // on its way back at once, received, graded and disposed like a
+  // customer's. Cash on delivery was never collected, so nothing is
+  // refunded; a prepaid order is refunded once its units are inspected.
+  void start_rto(std::vector<std::pair<int64_t, int64_t>> units, const std::string& by, const std::string& event_id) {
+    for (const OrderReturn& r : o_.stored.returns)
+      if (r.kind == "rto") return;  // already on its way back
+    if (units.empty()) return;
+    nlohmann::json order = nlohmann::json::parse(o_.stored.order);
+    std::string method = order.contains("payment") && order["payment"].is_object()
+                             ? order["payment"].value("method", "")
+                             : "";
+    std::transform(method.begin(), method.end(), method.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::string id = fmt::format("{}-RTO", o_.stored.order_id);
+    journal::ReturnRequested requested{id, "rto", "undelivered", std::move(units), by, event_id,
+                                       method == "cod" ? "none" : "after inspection"};
+    append(std::move(requested));
+    ack_.steps.push_back(fmt::format("return to origin {}", id));
+    move_return(id, "in_transit", "return to origin");
+  }
+
+  // A failed delivery held for a person and not answered in time: the
+  // hold's own timeout decides, recorded as the ndr policy's.
+  void ndr_timed_out() {
+    Verdict verdict = Verdict::None;
+    for (Verdict v : {Verdict::Reattempt, Verdict::Reschedule, Verdict::ReturnToOrigin})
+      if (o_.stored.ndr_on_timeout == engine::verdict_name(v)) verdict = v;
+    if (verdict == Verdict::None) return;  // nothing said: it waits for a person
+    journal::Decided d;
+    d.policy = check::policy_kind_name(check::PolicyKind::Ndr);
+    if (const check::Policy* p = bundle_.policy(check::PolicyKind::Ndr)) d.version = p->version;
+    d.deployment = dep_.meta.id;
+    d.decision = o_.stored.ndr_on_timeout;
+    d.reason = "the hold timed out";
+    d.ndr_attempt = o_.stored.ndr_attempts;
+    append(std::move(d));
+    ack_.steps.push_back(fmt::format("failed delivery {}: hold timed out, {}", o_.stored.ndr_attempts,
+                                     engine::verdict_name(verdict)));
+    act_on_ndr(verdict, std::nullopt, "timer");
+  }
+
+  // Acts on a failed delivery's decision: a return to origin moves the
+  // order (where its machine takes `return_to_origin`) and brings its
+  // units back; a hold waits for a person or its timeout; a reattempt or a
+  // reschedule leaves the order out for delivery.
+  void act_on_ndr(Verdict verdict, std::optional<int64_t> hold_for, const std::string& by) {
+    if (verdict == Verdict::ReturnToOrigin) {
+      auto units = units_out_for_delivery();
+      hear("return_to_origin", "by ndr");
+      start_rto(std::move(units), by, "");
+    } else if (verdict == Verdict::Hold && hold_for) {
+      set_timer(kNdrTimeout, at_ + *hold_for);
+    }
   }
 
   void move_return(const std::string& id, const std::string& to, const std::string& cause) {
@@ -541,7 +657,7 @@ class OrderEngine::Step {
   // Pays a return back: every unit, with what its disposition charged.
   void refund_return(const std::string& id) {
     OrderReturn* r = find_return(id);
-    if (!r || !r->refunded.empty()) return;
+    if (!r || !r->refunded.empty() || r->refund == "none") return;
     std::vector<RefundedUnit> units;
     size_t graded = 0;
     for (const auto& [line, quantity] : r->lines)
@@ -693,13 +809,7 @@ void OrderEngine::begin_if_needed() {
 
 void OrderEngine::change_stock(StockChange change) {
   auto key = std::make_pair(change.node, change.sku);
-  if (!work_->stock_before.count(key)) {
-    std::optional<size_t> node = stock_.book().find_node(change.node);
-    const model::StockLevel* levels = stock_.book().levels(change.sku);
-    model::StockLevel level = node && levels ? levels[*node] : model::StockLevel{};
-    bool had_row = node && stock_.book().has_row(*node, change.sku);
-    work_->stock_before.emplace(key, std::make_pair(level, had_row));
-  }
+  if (!work_->stock_before.count(key)) work_->stock_before.emplace(key, stock_.row(change.node, change.sku));
   stock_.apply(change);
   work_->skus.insert(change.sku);
   work_->stock.push_back(std::move(change));
@@ -768,11 +878,7 @@ void OrderEngine::release_ended() {
 void OrderEngine::undo_work() {
   if (!work_) return;
   Work& w = *work_;
-  for (const auto& [key, before] : w.stock_before) {
-    size_t node = stock_.book().add_node(key.first);
-    stock_.book().level(node, key.second) = before.first;
-    stock_.book().touch(key.second);
-  }
+  for (const auto& [key, before] : w.stock_before) stock_.restore(before);
   for (const auto& [node, at] : w.counted) stock_.uncount_order(node, at);
   // The orders it changed are read again from the store, which has them as they were.
   for (auto& [order, record] : w.records) {
@@ -941,6 +1047,8 @@ Ack OrderEngine::submit(const Input& input) {
     ack = take_return(*request, input.source, input.at, at);
   } else if (auto* grade = std::get_if<GradeInput>(&input.body)) {
     ack = take_grade(*grade, input.source, input.at, at);
+  } else if (auto* ndr = std::get_if<NdrInput>(&input.body)) {
+    ack = take_ndr(*ndr, input.source, input.at, at);
   }
   ack.applied_at = at;
   // Applied later than it happened: said when it changed something.
@@ -1034,10 +1142,15 @@ namespace {
 
 // The record image of a Return, a ReturnUnit or an Ndr, from its JSON.
 std::byte* subject_image(const check::CheckedBundle& b, int record, const nlohmann::json& json, model::Arena& arena) {
-  if (record < 0) throw Refusal{"the schema has no record for returns (Return, ReturnUnit)"};
+  if (record < 0) throw Refusal{"the schema has no record for returns and failed deliveries (Return, ReturnUnit, Ndr)"};
   auto decoded = decode_record(b, record, json, arena);
   if (auto* e = std::get_if<DecodeError>(&decoded)) throw Refusal{e->text()};
   return std::get<std::byte*>(decoded);
+}
+
+// Whether the order was ever in `state` (it may have moved on since).
+bool ever_entered(const StoredOrder& o, std::string_view state) {
+  return std::any_of(o.entered.begin(), o.entered.end(), [&](const auto& e) { return e.first == state; });
 }
 
 // A line's id as the order JSON gives it (a channel may send a number).
@@ -1071,6 +1184,8 @@ Ack OrderEngine::take_event(const OrderEvent& input, const std::string& source, 
     record.event_id = input.event_id;
     record.by = input.by;
     record.reason = input.reason;
+    record.carrier = input.carrier;
+    record.tracking_number = input.tracking_number;
     if (happened && *happened != at) record.happened_at = happened;
     int event = life.event(event_name);
     if (event < 0 && event_name == "reject_allocation") {
@@ -1225,7 +1340,11 @@ Ack OrderEngine::take_event(const OrderEvent& input, const std::string& source, 
     if (wanted.empty()) {
       auto [t, target] = moves.front();
       if (target.empty() && t->by) target = step.decide(*t->by);
-      if (!target.empty()) step.take(t, target, cause, event_name);
+      // A courier's return to origin brings the units back as a return of its own.
+      auto coming_back = event_name == "return_to_origin" ? step.units_out_for_delivery()
+                                                          : std::vector<std::pair<int64_t, int64_t>>{};
+      if (!target.empty() && step.take(t, target, cause, event_name) && !coming_back.empty())
+        step.start_rto(std::move(coming_back), input.by, input.event_id);
     } else {
       step.move(o->stored.state, cause, std::move(lines), event_name);
     }
@@ -1289,9 +1408,7 @@ Ack OrderEngine::take_return(const ReturnRequest& input, const std::string& sour
   return on_order(input.order_id, "return", "the return", input.event_id, original, happened, at,
                   [&](Step& step, LiveOrder& o) {
     const check::CheckedBundle& b = step.bundle();
-    bool delivered = std::any_of(o.stored.entered.begin(), o.stored.entered.end(),
-                                 [](const auto& e) { return e.first == "delivered"; });
-    if (!delivered)
+    if (!ever_entered(o.stored, "delivered"))
       throw Refusal{fmt::format("order '{}' has not been delivered (it is {}): a customer returns what was delivered",
                                 input.order_id, o.stored.state)};
     std::string id = input.return_id.empty() ? fmt::format("{}-R{}", input.order_id, o.stored.returns.size() + 1)
@@ -1304,7 +1421,7 @@ Ack OrderEngine::take_return(const ReturnRequest& input, const std::string& sour
     for (const OrderReturn& r : o.stored.returns)
       if (r.state != "rejected")
         for (const auto& [line, quantity] : r.lines) returning[line] += quantity;
-    journal::ReturnRequested requested{id, "customer", input.reason, {}, input.by, input.event_id};
+    journal::ReturnRequested requested{id, "customer", input.reason, {}, input.by, input.event_id, ""};
     nlohmann::json subject_lines = nlohmann::json::array();
     int64_t value = 0;
     std::optional<model::CurrencyCode> currency;
@@ -1349,14 +1466,7 @@ Ack OrderEngine::take_return(const ReturnRequest& input, const std::string& sour
     if (to.empty()) to = "held";
     step.move_return(id, to, "by returns");
     if (to != "authorized") return;
-    // The order's own machine hears of it, where it takes it.
-    const Lifecycle& life = step.life();
-    int event = life.event("return_request");
-    int state = life.state(o.stored.state);
-    if (const check::Transition* t = event >= 0 && state >= 0 ? life.on_event(state, event) : nullptr) {
-      bool allowed = !t->guard || o.dep->engine->condition_holds(*t->guard, life.machine().slot_count, step.input_now());
-      if (allowed && t->targets.size() == 1) step.take(t, life.state_name(t->targets[0]), "on return_request", "return_request");
-    }
+    step.hear("return_request", "on return_request");  // the order's own machine, where it takes it
     if (out.keep_item || out.refund_timing == check::RefundTiming::Now) step.refund_return(id);
     if (out.keep_item) step.move_return(id, "closed", "the customer keeps the item");
   });
@@ -1396,7 +1506,7 @@ Ack OrderEngine::take_grade(const GradeInput& input, const std::string& source, 
       std::string sku = sold.value("sku", "");
       std::string reason = given_reason.empty() ? return_reason : given_reason;
       nlohmann::json unit = {{"return_id", id}, {"sku", sku}, {"grade", grade}, {"reason", reason},
-                             {"price", sold.at("unit_price")}, {"kind", "customer"}};
+                             {"price", sold.at("unit_price")}, {"kind", r->kind.empty() ? "customer" : r->kind}};
       if (sold.contains("id")) unit["line_id"] = line_id_of(sold);
       model::Arena arena;
       std::byte* image = subject_image(b, b.unit_record, unit, arena);
@@ -1412,6 +1522,8 @@ Ack OrderEngine::take_grade(const GradeInput& input, const std::string& source, 
                                     "say where, `restock to \"NODE\"`",
                                     sku, input.order_id)};
         step.stock_change(node, sku, 1, 0, "returned");
+      } else if (!o.stored.node.empty()) {
+        step.keep_apart(o.stored.node, sku, out.verdict);
       }
       step.move_return(id, "graded", "graded");
     }
@@ -1419,7 +1531,43 @@ Ack OrderEngine::take_grade(const GradeInput& input, const std::string& source, 
     if (r->units.size() < slots.size()) return;
     step.move_return(id, "disposed", "every unit graded");
     step.refund_return(id);  // unless it was refunded before
-    if (!step.find_return(id)->refunded.empty()) step.move_return(id, "closed", "refunded and disposed");
+    r = step.find_return(id);
+    if (!r->refunded.empty()) step.move_return(id, "closed", "refunded and disposed");
+    else if (r->refund == "none") step.move_return(id, "closed", "disposed; nothing was paid, nothing to refund");
+  });
+}
+
+Ack OrderEngine::take_ndr(const NdrInput& input, const std::string& source, std::optional<int64_t> happened,
+                          int64_t at) {
+  Input original{input, source, happened, {}};
+  return on_order(input.order_id, "ndr", "the failed delivery", input.event_id, original, happened, at,
+                  [&](Step& step, LiveOrder& o) {
+    const check::CheckedBundle& b = step.bundle();
+    const Lifecycle& life = step.life();
+    int state = life.state(o.stored.state);
+    auto takes = [&](const char* name) {
+      int event = life.event(name);
+      return state >= 0 && event >= 0 && life.on_event(state, event) != nullptr;
+    };
+    if (!ever_entered(o.stored, "shipped") || !(takes("deliver") || takes("return_to_origin")))
+      throw Refusal{fmt::format("order '{}' is {}: a failed delivery is reported for an order that has shipped and is "
+                                "not yet delivered",
+                                input.order_id, o.stored.state)};
+    int64_t attempt = input.attempt.value_or(o.stored.ndr_attempts + 1);
+    if (attempt <= o.stored.ndr_attempts)
+      throw Refusal{fmt::format("attempt {} of order '{}' was reported already ({} failed so far)", attempt,
+                                input.order_id, o.stored.ndr_attempts)};
+    nlohmann::json subject = {{"attempt", attempt}, {"reason", input.reason},
+                              {"at", model::format_time(happened.value_or(at))}};
+    if (!input.carrier.empty()) subject["carrier"] = input.carrier;
+    model::Arena arena;
+    std::byte* image = subject_image(b, b.ndr_record, subject, arena);
+    model::RecordRef read(b.schema, b.ndr_record, image);
+    step.cancel_timers(kNdrTimeout);  // a new attempt answers the last one's hold
+    step.append(journal::NdrReported{attempt, check::print_value(b, read.get("reason")), input.carrier, input.by,
+                                     input.event_id});
+    engine::Outcome out = step.decide_about(check::PolicyKind::Ndr, image, "", attempt);
+    step.act_on_ndr(out.verdict, out.verdict == Verdict::Hold ? out.hold_for : std::nullopt, input.by);
   });
 }
 
@@ -1684,6 +1832,8 @@ Ack OrderEngine::fire(const Timer& timer, int64_t at) {
       hold_timed_out = true;
     } else if (current && timer.kind == kEscalation) {
       step.escalate();
+    } else if (current && timer.kind == kNdrTimeout && o->stored.ndr_decision == "hold") {
+      step.ndr_timed_out();
     }
     ack.state = o->stored.state;
     write_work();

@@ -150,6 +150,8 @@ class OrderEngine {
   // A return asked for, and returned units inspected (runtime/engine/inputs.h).
   Ack take_return(const ReturnRequest& input, const std::string& source, std::optional<int64_t> happened, int64_t at);
   Ack take_grade(const GradeInput& input, const std::string& source, std::optional<int64_t> happened, int64_t at);
+  // A failed delivery, decided by the ndr policy (runtime/engine/inputs.h).
+  Ack take_ndr(const NdrInput& input, const std::string& source, std::optional<int64_t> happened, int64_t at);
   // Runs `body` as one input's work on an existing order (an event, a
   // return, a grading), then escalation: a Refusal it throws undoes the
   // rest and is recorded on the order as `refused_as`; any other failure

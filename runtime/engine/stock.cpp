@@ -177,6 +177,8 @@ void StockKeeper::load(const std::vector<std::string>& first) {
     book_.level(node, row.sku) = {row.on_hand, row.reserved, row.safety_stock};
     book_.mark_row(node, row.sku);
     book_.touch(row.sku);
+    if (row.quarantined || row.written_off || row.to_vendor)
+      apart_[{row.node, row.sku}] = {row.quarantined, row.written_off, row.to_vendor};
   });
 }
 
@@ -184,6 +186,7 @@ void StockKeeper::reload() {
   day_ = -1;
   orders_today_.clear();
   advertised_.clear();
+  apart_.clear();
   book_.clear();
   load(first_);
 }
@@ -221,14 +224,40 @@ StockRow StockKeeper::apply(const StockChange& c) {
   if (c.safety_stock) level.safety = *c.safety_stock;
   book_.mark_row(node, c.sku);
   book_.touch(c.sku);
-  return StockRow{c.node, c.sku, level.on_hand, level.reserved, level.safety};
+  if (c.quarantined_change || c.written_off_change || c.to_vendor_change) {
+    std::array<int64_t, 3>& apart = apart_[{c.node, c.sku}];
+    apart[0] += c.quarantined_change;
+    apart[1] += c.written_off_change;
+    apart[2] += c.to_vendor_change;
+  }
+  return row(c.node, c.sku);
 }
 
 StockRow StockKeeper::row(const std::string& node, const std::string& sku) {
+  StockRow out{node, sku};
   std::optional<size_t> n = book_.find_node(node);
-  if (!n || !book_.levels(sku)) return StockRow{node, sku, 0, 0, 0};
-  const model::StockLevel& level = book_.levels(sku)[*n];
-  return StockRow{node, sku, level.on_hand, level.reserved, level.safety};
+  if (n && book_.levels(sku)) {
+    const model::StockLevel& level = book_.levels(sku)[*n];
+    out.on_hand = level.on_hand;
+    out.reserved = level.reserved;
+    out.safety_stock = level.safety;
+  }
+  if (auto apart = apart_.find({node, sku}); apart != apart_.end()) {
+    out.quarantined = apart->second[0];
+    out.written_off = apart->second[1];
+    out.to_vendor = apart->second[2];
+  }
+  return out;
+}
+
+void StockKeeper::restore(const StockRow& row) {
+  size_t node = book_.add_node(row.node);
+  book_.level(node, row.sku) = {row.on_hand, row.reserved, row.safety_stock};
+  book_.touch(row.sku);
+  if (row.quarantined || row.written_off || row.to_vendor)
+    apart_[{row.node, row.sku}] = {row.quarantined, row.written_off, row.to_vendor};
+  else
+    apart_.erase({row.node, row.sku});
 }
 
 int64_t StockKeeper::orders_today(const std::string& node, int64_t now) {

@@ -11,6 +11,7 @@
 // so a channel is never told it may sell a unit routing would not.
 //
 // Thread safety: the engine thread alone.
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -143,6 +144,8 @@ class StockKeeper {
   // caller writes the change and the row to the store.
   StockRow apply(const StockChange& change);
   StockRow row(const std::string& node, const std::string& sku);
+  // Puts a row back as row() gave it before an input that is undone.
+  void restore(const StockRow& row);
 
   // Orders a node has been allocated on the (UTC) day of `now`, for its
   // daily capacity; count_order() adds one, uncount_order() takes it back.
@@ -159,6 +162,9 @@ class StockKeeper {
   Store& store_;
   StockBook book_;
   std::vector<std::string> first_;
+  // Returned units kept out of stock (quarantined, written off, to the
+  // vendor), by node and SKU: never sold, so not in the book that routing reads.
+  std::map<std::pair<std::string, std::string>, std::array<int64_t, 3>> apart_;
   std::unordered_map<std::string, int64_t> advertised_;  // channel '\0' sku -> quantity
   int64_t day_ = -1;                                      // the day orders_today_ counts
   std::map<std::string, int64_t> orders_today_;

@@ -129,6 +129,8 @@ void fields(V& v, S& s) {
   v("keep_item", s.keep_item);
   v("restock_to", s.restock_to);
   v("refund_terms", s.refund_terms);
+  v("ndr_attempt", s.ndr_attempt);
+  v.time("reschedule_to", s.reschedule_to);
 }
 
 template <class V, class S>
@@ -138,6 +140,17 @@ void fields(V& v, S& s) {
   v("kind", s.kind);
   v("reason", s.reason);
   v("lines", s.lines);
+  v("by", s.by);
+  v("event_id", s.event_id);
+  v("refund", s.refund);
+}
+
+template <class V, class S>
+  requires Is<NdrReported, S>
+void fields(V& v, S& s) {
+  v("attempt", s.attempt);
+  v("reason", s.reason);
+  v("carrier", s.carrier);
   v("by", s.by);
   v("event_id", s.event_id);
 }
@@ -182,6 +195,8 @@ void fields(V& v, S& s) {
   v.json_text("set", s.set);
   v("cancelled_units", s.cancelled_units);
   v.time("happened_at", s.happened_at);
+  v("carrier", s.carrier);
+  v("tracking_number", s.tracking_number);
 }
 
 template <class V, class S>
@@ -255,7 +270,7 @@ namespace {
 
 const char* const kKindNames[] = {"received", "state",     "decision",        "event",    "escalation", "timer_set",
                                   "timer_fired", "timer_cancelled", "refused", "migrated", "allocation", "stock",
-                                  "return", "return_state", "graded", "refund"};
+                                  "return", "return_state", "graded", "refund", "ndr"};
 static_assert(std::size(kKindNames) == std::variant_size_v<Entry>);
 
 template <size_t I = 0>

@@ -166,6 +166,10 @@ struct Decided {
   std::optional<bool> keep_item;  // approve ... keep item: true; else not given
   std::string restock_to; // restock: the node the unit goes to
   std::vector<std::string> refund_terms;  // what shapes the refund, each as runtime/engine/refunds.h's encode_fee keeps it
+  // A decision about a failed delivery (ndr): the attempt it is about, and
+  // when the courier is to try again (reschedule to TIME).
+  std::optional<int64_t> ndr_attempt;
+  std::optional<int64_t> reschedule_to;
 };
 
 struct LineRef {
@@ -187,6 +191,9 @@ struct EventApplied {
   std::vector<std::pair<int64_t, int64_t>> cancelled_units;  // line, quantity
   // When it happened, if that is not when it was applied (a late input).
   std::optional<int64_t> happened_at;
+  // ship: who carries the parcel and its tracking number, as the sender gave them.
+  std::string carrier;
+  std::string tracking_number;
 };
 
 struct Escalated {
@@ -252,6 +259,20 @@ struct ReturnRequested {
   std::vector<std::pair<int64_t, int64_t>> lines;  // line index, units
   std::string by;
   std::string event_id;
+  // When its money goes back, when that is not the returns policy's to say
+  // (a return to origin: "after inspection", or "none" for cash on delivery
+  // never collected); "" otherwise.
+  std::string refund;
+};
+
+// A failed delivery, as the courier reported it; the ndr policy's decision
+// follows as a Decided with its attempt.
+struct NdrReported {
+  int64_t attempt = 0;
+  std::string reason;  // a value of NdrReason
+  std::string carrier;
+  std::string by;
+  std::string event_id;
 };
 
 // A return moved on its own machine.
@@ -281,11 +302,11 @@ struct Refunded {
 
 using Entry = std::variant<Received, StateChanged, Decided, EventApplied, Escalated, TimerSet, TimerFired,
                            TimerCancelled, Refused, Migrated, Reserved, StockSettled, ReturnRequested, ReturnChanged,
-                           UnitGraded, Refunded>;
+                           UnitGraded, Refunded, NdrReported>;
 
 // "received", "state", "decision", "event", "escalation", "timer_set",
 // "timer_fired", "timer_cancelled", "refused", "migrated", "allocation", "stock",
-// "return", "return_state", "graded", "refund".
+// "return", "return_state", "graded", "refund", "ndr".
 const char* kind_name(const Entry& entry);
 
 // What one input did to one order: a row of the journal.

@@ -60,6 +60,12 @@ struct Apply {
     return nullptr;
   }
   void operator()(const journal::Decided& d) {
+    if (d.ndr_attempt) {  // about a failed delivery
+      order.ndr_decision = d.decision;
+      order.ndr_on_timeout = d.on_timeout;
+      add_tags(order, d.tags);
+      return;
+    }
     if (!d.return_id.empty()) {  // about a return or one of its units, not the order
       OrderReturn* r = find_return(d.return_id);
       if (!r) return;
@@ -81,6 +87,8 @@ struct Apply {
     if (!d.delivery.empty()) change_order([&](nlohmann::json& changed) { changed["delivery"] = d.delivery; });
   }
   void operator()(const journal::EventApplied& e) {
+    if (!e.carrier.empty()) order.carrier = e.carrier;
+    if (!e.tracking_number.empty()) order.tracking_number = e.tracking_number;
     if (e.set.empty() && e.cancelled_units.empty()) return;
     change_order([&](nlohmann::json& changed) {
       if (!e.set.empty()) {
@@ -122,7 +130,10 @@ struct Apply {
   }
   void operator()(const journal::Refused&) {}
   void operator()(const journal::ReturnRequested& r) {
-    order.returns.push_back({r.return_id, r.kind, r.reason, "requested", r.lines, "", false, {}, "", false});
+    order.returns.push_back({r.return_id, r.kind, r.reason, "requested", r.lines, r.refund, false, {}, "", false});
+  }
+  void operator()(const journal::NdrReported& n) {
+    order.ndr_attempts = std::max(order.ndr_attempts, n.attempt);
   }
   void operator()(const journal::ReturnChanged& c) {
     if (OrderReturn* r = find_return(c.return_id)) r->state = c.to;
@@ -177,6 +188,9 @@ RebuildReport rebuild_projections(Store& store) {
     row.on_hand += c.on_hand_change;
     row.reserved += c.reserved_change;
     if (c.safety_stock) row.safety_stock = *c.safety_stock;
+    row.quarantined += c.quarantined_change;
+    row.written_off += c.written_off_change;
+    row.to_vendor += c.to_vendor_change;
   });
   bool own = !store.in_transaction();
   if (own) store.begin();

@@ -67,6 +67,11 @@ void fields(V& v, S& s) {
   v("entered", s.entered);
   v("node", s.node);
   v("returns", s.returns);
+  v("ndr_attempts", s.ndr_attempts);
+  v("ndr_decision", s.ndr_decision);
+  v("ndr_on_timeout", s.ndr_on_timeout);
+  v("carrier", s.carrier);
+  v("tracking_number", s.tracking_number);
 }
 
 namespace {
@@ -81,7 +86,7 @@ using sqlite::Statement;
 // order row at its last (no index of the journal by order to keep up).
 // 5: a deployment keeps a note (why it went live despite failing policy
 // tests); a version-4 file gains the column when opened to write.
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS journal(
@@ -130,6 +135,9 @@ CREATE TABLE IF NOT EXISTS stock(
   on_hand INTEGER NOT NULL,
   reserved INTEGER NOT NULL,
   safety_stock INTEGER NOT NULL,
+  quarantined INTEGER NOT NULL DEFAULT 0,
+  written_off INTEGER NOT NULL DEFAULT 0,
+  to_vendor INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(node, sku)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS stock_log(
   seq INTEGER PRIMARY KEY,
@@ -140,7 +148,10 @@ CREATE TABLE IF NOT EXISTS stock_log(
   reserved_change INTEGER NOT NULL,
   safety_stock INTEGER,
   cause TEXT NOT NULL,
-  order_id TEXT NOT NULL);
+  order_id TEXT NOT NULL,
+  quarantined_change INTEGER NOT NULL DEFAULT 0,
+  written_off_change INTEGER NOT NULL DEFAULT 0,
+  to_vendor_change INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS stock_log_reservations ON stock_log(at) WHERE cause = 'reserved';
 CREATE TABLE IF NOT EXISTS advertised(
   channel TEXT NOT NULL,
@@ -484,45 +495,66 @@ class SqliteDeployments final : public Deployments {
   sqlite::Connection& db_;
 };
 
+// Whether a table has a column (a file opened read-only may predate it).
+bool has_column(sqlite::Connection& db, const char* table, const char* column) {
+  auto columns = db.once(fmt::format("SELECT name FROM pragma_table_info('{}')", table).c_str());
+  while (columns->step())
+    if (columns->text(0) == column) return true;
+  return false;
+}
+
 class SqliteStock final : public StockLedger {
  public:
-  explicit SqliteStock(sqlite::Connection& db) : db_(db) {}
+  explicit SqliteStock(sqlite::Connection& db)
+      : db_(db),
+        // Before schema 6 no returned unit was kept apart: read as none.
+        columns_(has_column(db, "stock", "quarantined")
+                     ? "node, sku, on_hand, reserved, safety_stock, quarantined, written_off, to_vendor"
+                     : "node, sku, on_hand, reserved, safety_stock, 0, 0, 0"),
+        log_columns_(has_column(db, "stock_log", "quarantined_change")
+                         ? "seq, at, node, sku, on_hand_change, reserved_change, safety_stock, cause, order_id, "
+                           "quarantined_change, written_off_change, to_vendor_change"
+                         : "seq, at, node, sku, on_hand_change, reserved_change, safety_stock, cause, order_id, 0, 0, 0"),
+        row_sql_(fmt::format("SELECT {} FROM stock WHERE node = ? AND sku = ?", columns_)) {}
 
   std::optional<StockRow> row(const std::string& node, const std::string& sku) override {
-    Statement& s =
-        db_.statement("SELECT node, sku, on_hand, reserved, safety_stock FROM stock WHERE node = ? AND sku = ?");
+    Statement& s = db_.statement(row_sql_.c_str());  // prepared once: the member's text keeps its address
     Reset r{s};
     s.bind(1, node).bind(2, sku);
     if (!s.step()) return std::nullopt;
-    return StockRow{s.text(0), s.text(1), s.integer(2), s.integer(3), s.integer(4)};
+    return read_row(s);
   }
 
   void put(const StockRow& row) override {
-    Statement& s = db_.statement("INSERT OR REPLACE INTO stock VALUES(?,?,?,?,?)");
+    Statement& s = db_.statement(
+        "INSERT OR REPLACE INTO stock(node, sku, on_hand, reserved, safety_stock, quarantined, written_off, to_vendor) "
+        "VALUES(?,?,?,?,?,?,?,?)");
     Reset r{s};
     s.bind(1, row.node).bind(2, row.sku).bind(3, row.on_hand).bind(4, row.reserved).bind(5, row.safety_stock);
+    s.bind(6, row.quarantined).bind(7, row.written_off).bind(8, row.to_vendor);
     s.step();
   }
 
   void scan(const std::function<void(const StockRow&)>& visit) override {
-    auto s = db_.once("SELECT node, sku, on_hand, reserved, safety_stock FROM stock ORDER BY node, sku");
-    while (s->step()) visit({s->text(0), s->text(1), s->integer(2), s->integer(3), s->integer(4)});
+    auto s = db_.once(fmt::format("SELECT {} FROM stock ORDER BY node, sku", columns_).c_str());
+    while (s->step()) visit(read_row(*s));
   }
 
   void log(StockChange& c) override {
     Statement& s = db_.statement(
-        "INSERT INTO stock_log(at, node, sku, on_hand_change, reserved_change, safety_stock, cause, order_id) "
-        "VALUES(?,?,?,?,?,?,?,?)");
+        "INSERT INTO stock_log(at, node, sku, on_hand_change, reserved_change, safety_stock, cause, order_id, "
+        "quarantined_change, written_off_change, to_vendor_change) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
     Reset r{s};
     s.bind(1, c.at).bind(2, c.node).bind(3, c.sku).bind(4, c.on_hand_change).bind(5, c.reserved_change);
     if (c.safety_stock) s.bind(6, *c.safety_stock);
     s.bind(7, c.cause).bind(8, c.order_id);
+    s.bind(9, c.quarantined_change).bind(10, c.written_off_change).bind(11, c.to_vendor_change);
     s.step();
     c.seq = db_.last_insert_rowid();
   }
 
   void scan_log(const std::function<void(const StockChange&)>& visit) override {
-    auto s = db_.once("SELECT * FROM stock_log ORDER BY seq");
+    auto s = db_.once(fmt::format("SELECT {} FROM stock_log ORDER BY seq", log_columns_).c_str());
     while (s->step()) {
       StockChange c;
       c.seq = s->integer(0);
@@ -534,8 +566,17 @@ class SqliteStock final : public StockLedger {
       if (!s->is_null(6)) c.safety_stock = s->integer(6);
       c.cause = s->text(7);
       c.order_id = s->text(8);
+      c.quarantined_change = s->integer(9);
+      c.written_off_change = s->integer(10);
+      c.to_vendor_change = s->integer(11);
       visit(c);
     }
+  }
+
+  template <class S>
+  static StockRow read_row(S& s) {
+    return StockRow{s.text(0),    s.text(1),    s.integer(2), s.integer(3),
+                    s.integer(4), s.integer(5), s.integer(6), s.integer(7)};
   }
 
   std::map<std::string, int64_t> orders_reserved_since(int64_t since) override {
@@ -550,6 +591,9 @@ class SqliteStock final : public StockLedger {
 
  private:
   sqlite::Connection& db_;
+  std::string columns_;      // of a StockRow, as this file has them
+  std::string log_columns_;  // of a StockChange
+  std::string row_sql_;
 };
 
 class SqliteOutbox final : public Outbox {
@@ -841,11 +885,17 @@ int64_t upgrade_from_3(sqlite::Connection& db) {
 
 // Version 4 had no deployment notes: an empty one each.
 void add_deployment_notes(sqlite::Connection& db) {
-  bool has = false;
-  auto columns = db.once("SELECT name FROM pragma_table_info('deployments')");
-  while (columns->step()) has |= columns->text(0) == "note";
-  columns.reset();
-  if (!has) db.exec("ALTER TABLE deployments ADD COLUMN note TEXT NOT NULL DEFAULT ''");
+  if (!has_column(db, "deployments", "note")) db.exec("ALTER TABLE deployments ADD COLUMN note TEXT NOT NULL DEFAULT ''");
+}
+
+// Version 5 kept no returned units apart: none anywhere.
+void add_stock_kept_apart(sqlite::Connection& db) {
+  if (!has_column(db, "stock", "quarantined"))
+    for (const char* column : {"quarantined", "written_off", "to_vendor"})
+      db.exec(fmt::format("ALTER TABLE stock ADD COLUMN {} INTEGER NOT NULL DEFAULT 0", column));
+  if (!has_column(db, "stock_log", "quarantined_change"))
+    for (const char* column : {"quarantined_change", "written_off_change", "to_vendor_change"})
+      db.exec(fmt::format("ALTER TABLE stock_log ADD COLUMN {} INTEGER NOT NULL DEFAULT 0", column));
 }
 
 }  // namespace
@@ -856,15 +906,17 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, const SqliteOp
   if (options.read_only) {
     if (version < 1 || version > kSchemaVersion)
       throw StoreError(fmt::format("'{}' is not an orderflow database (schema version {})", path, version));
-  } else if (version == 0 || version == 4) {
-    // A new file gets the schema; a version-4 one gains a column, nothing
-    // rewritten: done on opening, not by `migrate`.
+  } else if (version == 0 || version == 4 || version == 5) {
+    // A new file gets the schema; a version-4 or 5 one gains columns,
+    // nothing rewritten: done on opening, not by `migrate`.
     db->begin();
     try {
-      if (version == 0)
+      if (version == 0) {
         db->exec(kSchema);
-      else
+      } else {
         add_deployment_notes(*db);
+        add_stock_kept_apart(*db);
+      }
       db->exec(fmt::format("PRAGMA user_version={}", kSchemaVersion));
       db->commit();
     } catch (...) {
@@ -873,7 +925,7 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, const SqliteOp
     }
     version = kSchemaVersion;
   }
-  if (version < kSchemaVersion && !(options.read_only && version == 4)) throw outdated(path, version);
+  if (version < kSchemaVersion && !(options.read_only && version >= 4)) throw outdated(path, version);
   if (version > kSchemaVersion)
     throw StoreError(fmt::format("'{}' has orderflow schema version {}; this build knows version {}", path, version,
                                  kSchemaVersion));
@@ -886,9 +938,14 @@ int64_t upgrade_sqlite_store(const std::string& path, const SqliteOptions& optio
   auto db = connect(path, options);
   int64_t version = db->pragma_int("PRAGMA user_version");
   if (version == kSchemaVersion || version == 0) return 0;
-  if (version < 2 || version > 4)
+  if (version < 2 || version > 5)
     throw StoreError(fmt::format(
-        "'{}' has orderflow schema version {}; this build can bring versions 2 to 4 up to date", path, version));
+        "'{}' has orderflow schema version {}; this build can bring versions 2 to 5 up to date", path, version));
+  // The columns first: the store reads and writes its stock rows with them.
+  // Harmless on their own, should what follows fail.
+  db->begin();
+  add_stock_kept_apart(*db);
+  db->commit();
   SqliteStore store(std::move(db), options.sync_full);
   sqlite::Connection& c = store.connection();
   c.begin();

@@ -87,6 +87,15 @@ struct StoredOrder {
   std::vector<std::pair<std::string, int64_t>> entered;
   std::string node;  // where its shipment comes from: its route's first node (order.node); "" until routed
   std::vector<OrderReturn> returns;  // in the order they were asked for
+  // Failed deliveries: how many attempts failed, the ndr policy's last
+  // decision on one (reattempt, reschedule, return to origin, hold; "" when
+  // none failed) and, for a hold, what its timeout decides.
+  int64_t ndr_attempts = 0;
+  std::string ndr_decision;
+  std::string ndr_on_timeout;
+  // Who carries the shipment and its tracking number, as the ship event gave them.
+  std::string carrier;
+  std::string tracking_number;
   int64_t last_seq = 0;
   int64_t last_at = 0;  // when its journal was last written
 
@@ -134,6 +143,14 @@ struct StockRow {
   int64_t on_hand = 0;
   int64_t reserved = 0;
   int64_t safety_stock = 0;
+  // Returned units kept out of what can be sold, by what their disposition
+  // made of them: quarantined (waiting for a person), written off (lost to
+  // stock), sent back to their maker. Never part of on hand.
+  int64_t quarantined = 0;
+  int64_t written_off = 0;
+  int64_t to_vendor = 0;
+
+  bool operator==(const StockRow&) const = default;
 };
 
 // A change to a stock row, with its cause; the stock table is a projection
@@ -146,7 +163,10 @@ struct StockChange {
   int64_t on_hand_change = 0;
   int64_t reserved_change = 0;
   std::optional<int64_t> safety_stock;  // set to this, when given
-  std::string cause;     // seeded, count, receipt, reserved, released, shipped
+  int64_t quarantined_change = 0;
+  int64_t written_off_change = 0;
+  int64_t to_vendor_change = 0;
+  std::string cause;     // seeded, count, receipt, reserved, released, shipped, returned, quarantined, written_off, to_vendor
   std::string order_id;  // for reservations
 };
 

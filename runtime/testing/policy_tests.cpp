@@ -120,6 +120,9 @@ std::vector<PolicyTestResult> run_policy_tests(const engine::PolicyEngine& engin
         case Kind::Refund:
           want = "a return, which only a story has";  // the checker asks for a story's return first
           break;
+        case Kind::Ndr:
+          want = "a failed delivery, which only a story has";  // the checker asks for a story's `then ndr` first
+          break;
         case Kind::Priority: {
           want = "priority " + check::print_value(b, x.value);
           for (const Outcome* o : outcomes)

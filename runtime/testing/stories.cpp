@@ -72,6 +72,7 @@ struct SoFar {
   std::string state;
   std::vector<journal::Decided> decisions;  // the order's own
   std::vector<journal::Decided> about_returns;  // returns and disposition decisions, in order
+  std::vector<journal::Decided> about_ndrs;     // ndr decisions, in order
   std::vector<journal::Refunded> refunds;
   std::vector<journal::Notification> notifications;
   std::vector<std::string> tags;
@@ -97,6 +98,11 @@ struct SoFar {
       if (!d.restock_to.empty()) s += " to " + d.restock_to;
       parts.push_back(s);
     }
+    for (const journal::Decided& d : about_ndrs) {
+      std::string s = fmt::format("failed delivery {}, ndr: {}", d.ndr_attempt.value_or(0), d.decision);
+      if (!d.reason.empty()) s += fmt::format(" \"{}\"", d.reason);
+      parts.push_back(s);
+    }
     for (const journal::Refunded& f : refunds) parts.push_back(fmt::format("return {}: refunded {}", f.return_id, f.amount));
     parts.push_back("state " + state);
     return fmt::format("{}", fmt::join(parts, "; "));
@@ -112,7 +118,7 @@ SoFar story_so_far(Store& store, const std::string& order_id) {
     for (const journal::Entry& e : r.entries) {
       if (const auto* f = std::get_if<journal::Refunded>(&e)) s.refunds.push_back(*f);
       if (const auto* d = std::get_if<journal::Decided>(&e)) {
-        (d->return_id.empty() ? s.decisions : s.about_returns).push_back(*d);
+        (d->ndr_attempt ? s.about_ndrs : d->return_id.empty() ? s.decisions : s.about_returns).push_back(*d);
         for (const auto& n : d->notifications) s.notifications.push_back(n);
         for (const auto& t : d->tags) add(s.tags, t);
         add(s.priorities, d->priority);
@@ -139,11 +145,16 @@ std::variant<nlohmann::json, std::string> test_order(const check::CheckedBundle&
   return encode_record(b, b.order_record, image.data());
 }
 
-// What a story's `then event`, `then return of` or `then grade` step gives
-// the engine.
+// What a story's `then event`, `then return of`, `then grade` or `then
+// ndr` step gives the engine.
 nlohmann::json story_input(const check::StoryStep& s, const std::string& order_id) {
   using StepKind = syntax::StoryStep::Kind;
   if (s.kind == StepKind::Event) return {{"type", "event"}, {"order_id", order_id}, {"event", s.event}, {"by", "test"}};
+  if (s.kind == StepKind::Ndr) {
+    nlohmann::json input = {{"type", "ndr"}, {"order_id", order_id}, {"reason", s.reason}, {"by", "test"}};
+    if (s.attempt) input["attempt"] = *s.attempt;
+    return input;
+  }
   nlohmann::json input = {{"type", s.kind == StepKind::Return ? "return" : "grade"}, {"order_id", order_id}, {"by", "test"}};
   if (s.kind == StepKind::Return) {
     nlohmann::json lines = nlohmann::json::array();
@@ -336,6 +347,15 @@ void StoryRunner::run(const engine::PolicyEngine& policies, const check::PolicyT
                 (!x.by_rule || last->rule == *x.by_rule);
         break;
       }
+      case Kind::Ndr: {
+        std::string verdict = engine::verdict_name(engine::verdict_of(x.decision));
+        want = "ndr " + verdict + (x.reason.empty() ? "" : fmt::format(" \"{}\"", x.reason));
+        const journal::Decided* last = so_far.about_ndrs.empty() ? nullptr : &so_far.about_ndrs.back();
+        holds = last && last->decision == verdict && (x.reason.empty() || last->reason == x.reason) &&
+                (!x.by_rule || last->rule == *x.by_rule);
+        if (last) by_rule = last->rule.value_or("");
+        break;
+      }
       case Kind::Refund:
         want = "refund " + check::print_value(b, x.value);
         holds = !so_far.refunds.empty() && so_far.refunds.back().amount == model::format_money(x.value.i, x.value.aux);
@@ -385,8 +405,12 @@ void StoryRunner::run(const engine::PolicyEngine& policies, const check::PolicyT
         break;
       case StepKind::Event:
       case StepKind::Return:
-      case StepKind::Grade: {
-        std::string what = s.kind == StepKind::Event ? "event " + s.event : s.kind == StepKind::Return ? "return" : "grade";
+      case StepKind::Grade:
+      case StepKind::Ndr: {
+        std::string what = s.kind == StepKind::Event    ? "event " + s.event
+                           : s.kind == StepKind::Return ? "return"
+                           : s.kind == StepKind::Ndr    ? "ndr " + s.reason
+                                                        : "grade";
         if (s.at && *s.at < clock.now()) {
           stopped = fmt::format("then {} at {}: the story is already at {}", what, model::format_time(*s.at),
                                 model::format_time(clock.now()));

@@ -162,6 +162,21 @@ def main():
         {"Authorization": "Bearer test-token"}), 200)
     expect("API: an event the state does not take", request(
         "POST", "/api/orders/SHOPIFY-450789469/events", b'{"event": "ship"}', {"Authorization": "Bearer test-token"}), 409)
+    expect("API: a return without the token", request("POST", "/api/orders/SHOPIFY-450789469/returns",
+                                                      b'{"lines": [{"line": 0}], "reason": "size"}'), 401)
+    status, body = expect("API: a return of an order never delivered", request(
+        "POST", "/api/orders/SHOPIFY-450789469/returns", b'{"lines": [{"line": 0}], "reason": "size"}',
+        {"Authorization": "Bearer test-token"}), 409)
+    if b"has not been delivered" not in body:
+        failures.append(f"a refused return does not say why: {body!r}")
+    expect("API: a failed delivery of an order not shipped", request(
+        "POST", "/api/orders/SHOPIFY-450789469/ndr", b'{"reason": "customer_unavailable"}',
+        {"Authorization": "Bearer test-token"}), 409)
+    expect("API: a grading that is not JSON", request(
+        "POST", "/api/orders/SHOPIFY-450789469/grades", b'[1]', {"Authorization": "Bearer test-token"}), 400)
+    status, body = expect("API: returns", request("GET", "/api/returns?state=received"), 200)
+    if json.loads(body) != {"returns": []}:
+        failures.append(f"/api/returns lists returns nobody asked for: {body!r}")
     expect("API: stock", request("GET", "/api/stock"), 200)
     expect("API: deployments", request("GET", "/api/deployments"), 200)
     expect("no such endpoint", request("GET", "/nowhere"), 404)

@@ -79,10 +79,12 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     lock_.emplace(WriterLock::acquire(db(), "engine test"));
     store_ = open_sqlite_store(db(), {.sync_full = false});
-    DeployResult r = deploy_bundle(*store_, kExample, at("2026-11-19T00:00:00Z"), choice());
+    DeployResult r = deploy_bundle(*store_, bundle(), at("2026-11-19T00:00:00Z"), choice());
     ASSERT_EQ(r.status, DeployResult::Status::Deployed) << r.message << r.diagnostics;
     start();
   }
+  // The bundle deployed before each test.
+  virtual std::string bundle() const { return kExample; }
   virtual EngineChoice choice() const {
     EngineChoice c;
     c.kind = GetParam();

@@ -525,5 +525,55 @@ TEST(SqliteStore, VersionFourGainsDeploymentNotesWhenOpened) {
   EXPECT_EQ(store->deployments().get(id)->note, d.note);
 }
 
+// Schema 6 counts returned units kept out of stock. A version-5 file reads
+// as having none, and gains the columns the first time it is opened to write.
+TEST(SqliteStore, VersionFiveGainsStockKeptApartWhenOpened) {
+  TempDir dir;
+  std::string path = dir.file("v5.db");
+  {
+    auto store = open_sqlite_store(path);
+    store->begin();
+    store->stock().put({"BLR-WH", "KURTA-M", 10, 2, 1});
+    StockChange c;
+    c.node = "BLR-WH";
+    c.sku = "KURTA-M";
+    c.on_hand_change = 10;
+    c.cause = "count";
+    store->stock().log(c);
+    store->commit();
+  }
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "ALTER TABLE stock DROP COLUMN quarantined; ALTER TABLE stock DROP COLUMN written_off; "
+                           "ALTER TABLE stock DROP COLUMN to_vendor; "
+                           "ALTER TABLE stock_log DROP COLUMN quarantined_change; "
+                           "ALTER TABLE stock_log DROP COLUMN written_off_change; "
+                           "ALTER TABLE stock_log DROP COLUMN to_vendor_change; PRAGMA user_version=5;",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  {
+    SqliteOptions read_only;
+    read_only.read_only = true;
+    auto store = open_sqlite_store(path, read_only);
+    StockRow row = *store->stock().row("BLR-WH", "KURTA-M");
+    EXPECT_EQ(row.on_hand, 10);
+    EXPECT_EQ(row.quarantined, 0);
+  }
+  auto store = open_sqlite_store(path);
+  StockRow row{"BLR-WH", "KURTA-M", 10, 2, 1, 1, 0, 0};
+  store->begin();
+  store->stock().put(row);
+  store->commit();
+  EXPECT_EQ(*store->stock().row("BLR-WH", "KURTA-M"), row);
+  int changes = 0;
+  store->stock().scan_log([&](const StockChange& c) { changes += c.on_hand_change == 10 && c.quarantined_change == 0; });
+  EXPECT_EQ(changes, 1);
+}
+
 }  // namespace
 }  // namespace orderflow::runtime::testing
