@@ -166,7 +166,8 @@ testClause
   | name RAW_STRING                                    # testOrderInline
   | WITH assignment (COMMA assignment)*                # testWith
   | AT STRING                                          # testAt
-  | THEN EVENT name (AT STRING)?                       # testThenEvent
+  | THEN EVENT name (OF returnLine (COMMA returnLine)*)? (AT STRING)?  # testThenEvent
+  | THEN UPDATE WITH assignment (COMMA assignment)* (AT STRING)?     # testThenUpdate
   | THEN ROUTED                                        # testThenRouted
   | AFTER expr                                         # testAfter
   | THEN RETURN OF returnLine (COMMA returnLine)* (word=name reason=name)? (AT STRING)?  # testThenReturn
@@ -240,7 +241,7 @@ name
   | TIMEZONE | CALENDAR | HOURS | CLOSED | UNTIL | NEXT | MATCHES
   | EVENT | ROUTED | AFTER | STATE
   | APPROVE | REFUND | RESTOCK | QUARANTINE | WRITE | RETURN | REATTEMPT | RESCHEDULE
-  | CHARGE | FEE | GRADE | DISPOSITION | NDR
+  | CHARGE | FEE | GRADE | DISPOSITION | NDR | UPDATE
   ;
 
 memberName : name | keyword ;
@@ -280,6 +281,7 @@ FEE       : 'fee' ;
 GRADE     : 'grade' ;
 DISPOSITION : 'disposition' ;
 NDR       : 'ndr' ;
+UPDATE    : 'update' ;
 USE       : 'use' ;
 LIST      : 'list' ;
 GEO       : 'geo' ;

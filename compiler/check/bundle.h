@@ -308,11 +308,13 @@ struct StoryStep {
   syntax::StoryStep::Kind kind = syntax::StoryStep::Kind::Event;
   std::string event;           // Event
   // Return: what it takes back (line ids and units, nullopt: all) and why;
+  // Event: the units it moves (none: every unit that takes it);
   // Grade: each unit's grade and reason (values of Grade and ReturnReason).
   std::vector<std::pair<std::string, std::optional<int64_t>>> returned;
   std::string reason;
   std::vector<std::pair<std::string, std::string>> grades;
   std::optional<int64_t> attempt;  // Ndr: the failed attempt (reason: a value of NdrReason); none: the next
+  std::vector<TestAssignment> changes;  // Update: the order's fields the channel changes
   std::optional<int64_t> at;   // Event: when it happens (else when the story stands); At: the moment
   int64_t after = 0;           // After: ms
   SourceRange range;

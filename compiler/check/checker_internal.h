@@ -167,6 +167,7 @@ class Checker {
   void check_policies();
   void check_machine();
   void check_tests();
+  std::optional<TestAssignment> check_test_assignment(const syntax::TestAssignment& a);
   void check_enum_word(const char* enum_name, const std::string& word, SourceRange range);
   Rule check_rule(const syntax::Rule& rule, PolicyKind kind, Scope& scope);
   Action check_action(const syntax::Action& a, PolicyKind kind, Scope& scope);

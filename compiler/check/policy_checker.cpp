@@ -738,6 +738,69 @@ void Checker::check_enum_word(const char* enum_name, const std::string& word, So
                hint.empty() ? fmt::format("one of: {}", fmt::join(def.values, ", ")) : hint);
 }
 
+// One field a test sets on its order (`with order.payment.method = cod`,
+// `then update with ...`): its path from Order and its value, or nothing
+// after saying what is wrong.
+std::optional<TestAssignment> Checker::check_test_assignment(const ast::TestAssignment& a) {
+  TestAssignment out;
+  out.range = a.range;
+  if (a.path.empty() || a.path[0].name != "order") {
+    diags_.error("E0102", a.path.empty() ? a.range : a.path[0].range, "a test changes fields of the order",
+                 "write `with order.payment.method = cod`");
+    return std::nullopt;
+  }
+  int record = b_.order_record;
+  Type field_type = Type::error();
+  bool ok = true;
+  for (size_t i = 1; i < a.path.size() && ok; ++i) {
+    if (record < 0) {
+      diags_.error("E0102", a.path[i].range, fmt::format("'{}' has no fields", a.path[i - 1].name));
+      ok = false;
+      break;
+    }
+    const model::RecordDef& def = b_.schema.record_def(record);
+    int f = def.find(a.path[i].name);
+    if (f < 0) {
+      std::vector<std::string> fields;
+      for (const auto& fd : def.fields) fields.push_back(fd.name);
+      diags_.error("E0102", a.path[i].range, fmt::format("{} has no field '{}'", def.name, a.path[i].name),
+                   did_you_mean(a.path[i].name, fields));
+      ok = false;
+      break;
+    }
+    symbol(a.path[i].range, def.fields[f].range, "field", def.fields[f].name + ": " + type_name(def.fields[f].type),
+           def.fields[f].doc);
+    out.path.push_back({record, f});
+    field_type = def.fields[f].type;
+    record = field_type.kind == TypeKind::Record ? field_type.ref : -1;
+  }
+  if (!ok) return std::nullopt;
+  if (out.path.empty() || field_type.kind == TypeKind::Record || field_type.is_collection()) {
+    diags_.error("E0307", a.range, "a test can set a single value, not a whole record or list",
+                 "set one of its fields, or write the order in its JSON");
+    return std::nullopt;
+  }
+  Scope scope;
+  scope.context = "a test value";
+  int slots = 0;
+  scope.max_slots = &slots;
+  // A time is written as the order's JSON writes it: "2026-12-02T18:00:00Z".
+  if (field_type.kind == TypeKind::Time && a.value->kind == ast::ExprKind::Literal &&
+      a.value->literal_kind == ast::LiteralKind::String) {
+    if (auto when = model::parse_time(a.value->string_value)) {
+      out.value = Value::time(*when);
+      return out;
+    }
+  }
+  ExprPtr v = check_as(*a.value, scope, field_type, "the value");
+  if (v->type.is_error()) return std::nullopt;
+  if (auto value = fold(*v, "a test value")) {
+    out.value = intern_value(*value);
+    return out;
+  }
+  return std::nullopt;
+}
+
 void Checker::check_tests() {
   namespace fs = std::filesystem;
   std::map<std::string, SourceRange> names;
@@ -808,65 +871,8 @@ void Checker::check_tests() {
         if (!t.at)
           diags_.error("E0309", decl.at_range, "this is not a time", model::why_not_a_time(*decl.at));
       }
-      for (const ast::TestAssignment& a : decl.assignments) {
-        TestAssignment out;
-        out.range = a.range;
-        if (a.path.empty() || a.path[0].name != "order") {
-          diags_.error("E0102", a.path.empty() ? a.range : a.path[0].range, "a test changes fields of the order",
-                       "write `with order.payment.method = cod`");
-          continue;
-        }
-        int record = b_.order_record;
-        Type field_type = Type::error();
-        bool ok = true;
-        for (size_t i = 1; i < a.path.size() && ok; ++i) {
-          if (record < 0) {
-            diags_.error("E0102", a.path[i].range, fmt::format("'{}' has no fields", a.path[i - 1].name));
-            ok = false;
-            break;
-          }
-          const model::RecordDef& def = b_.schema.record_def(record);
-          int f = def.find(a.path[i].name);
-          if (f < 0) {
-            std::vector<std::string> fields;
-            for (const auto& fd : def.fields) fields.push_back(fd.name);
-            diags_.error("E0102", a.path[i].range, fmt::format("{} has no field '{}'", def.name, a.path[i].name),
-                         did_you_mean(a.path[i].name, fields));
-            ok = false;
-            break;
-          }
-          symbol(a.path[i].range, def.fields[f].range, "field", def.fields[f].name + ": " + type_name(def.fields[f].type),
-                 def.fields[f].doc);
-          out.path.push_back({record, f});
-          field_type = def.fields[f].type;
-          record = field_type.kind == TypeKind::Record ? field_type.ref : -1;
-        }
-        if (!ok) continue;
-        if (out.path.empty() || field_type.kind == TypeKind::Record || field_type.is_collection()) {
-          diags_.error("E0307", a.range, "a test can set a single value, not a whole record or list",
-                       "set one of its fields, or write the order in its JSON");
-          continue;
-        }
-        Scope scope;
-        scope.context = "a test value";
-        int slots = 0;
-        scope.max_slots = &slots;
-        // A time is written as the order's JSON writes it: "2026-12-02T18:00:00Z".
-        if (field_type.kind == TypeKind::Time && a.value->kind == ast::ExprKind::Literal &&
-            a.value->literal_kind == ast::LiteralKind::String) {
-          if (auto when = model::parse_time(a.value->string_value)) {
-            out.value = Value::time(*when);
-            t.assignments.push_back(std::move(out));
-            continue;
-          }
-        }
-        ExprPtr v = check_as(*a.value, scope, field_type, "the value");
-        if (v->type.is_error()) continue;
-        if (auto value = fold(*v, "a test value")) {
-          out.value = intern_value(*value);
-          t.assignments.push_back(std::move(out));
-        }
-      }
+      for (const ast::TestAssignment& a : decl.assignments)
+        if (auto out = check_test_assignment(a)) t.assignments.push_back(std::move(*out));
       for (const ast::TestExpectation& x : decl.expectations) {
         TestExpectation out;
         out.kind = x.kind;
@@ -999,6 +1005,17 @@ void Checker::check_tests() {
           if (events.find(s.event) < 0 && s.event != "reject_allocation")
             diags_.error("E0608", s.range, fmt::format("unknown event '{}'", s.event), did_you_mean(s.event, events.values));
         }
+        if (s.kind == ast::StoryStep::Kind::Event)
+          for (const auto& l : s.returned) {
+            if (!l.quantity || *l.quantity <= 0)
+              diags_.error("E0306", l.range, "say how many of the line's units the event moves",
+                           fmt::format("line \"{}\" quantity 1", l.line_id));
+            else
+              out.returned.emplace_back(l.line_id, l.quantity);
+          }
+        if (s.kind == ast::StoryStep::Kind::Update)
+          for (const ast::TestAssignment& a : s.changes)
+            if (auto change = check_test_assignment(a)) out.changes.push_back(std::move(*change));
         if (s.kind == ast::StoryStep::Kind::Return) {
           for (const auto& l : s.returned) {
             if (l.quantity && *l.quantity <= 0)

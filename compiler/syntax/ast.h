@@ -310,10 +310,11 @@ struct TestExpectation {
 
 // A step of a test's story: what happens to the order next.
 struct StoryStep {
-  enum class Kind { Event, Routed, After, At, Return, Grade, Ndr } kind = Kind::Event;
+  enum class Kind { Event, Routed, After, At, Return, Grade, Ndr, Update } kind = Kind::Event;
   std::string event;               // Event
   // Return: the lines taken back (the line's id, the units: all when not
-  // given) and why; Grade: each unit's grade and, when given, its reason.
+  // given) and why; Event: the units it moves (none: every unit that takes
+  // it); Grade: each unit's grade and, when given, its reason.
   struct ReturnedLine {
     std::string line_id;
     std::optional<int64_t> quantity;
@@ -329,6 +330,7 @@ struct StoryStep {
   };
   std::vector<GradedUnit> grades;
   std::optional<int64_t> attempt;  // Ndr: which delivery attempt failed (reason: why)
+  std::vector<TestAssignment> changes;  // Update: the order's fields the channel changes
   std::optional<std::string> at;   // Event: when it happens; At: the moment the story moves to
   SourceRange at_range;
   ExprPtr after;                   // After: a duration

@@ -791,14 +791,7 @@ class AstBuilder {
         t.order_inline = raw.substr(3, raw.size() - 6);
         t.order_range = range(i->RAW_STRING());
       } else if (auto* w = dynamic_cast<P::TestWithContext*>(clause)) {
-        for (P::AssignmentContext* a : w->assignment()) {
-          TestAssignment ta;
-          ta.range = range(a);
-          ta.path.push_back(name_ref(a->path()->name()));
-          for (P::MemberNameContext* m : a->path()->memberName()) ta.path.push_back({member_name(m), range(m)});
-          ta.value = expr(a->expr());
-          t.assignments.push_back(std::move(ta));
-        }
+        for (P::AssignmentContext* a : w->assignment()) t.assignments.push_back(assignment(a));
       } else if (auto* at = dynamic_cast<P::TestAtContext*>(clause)) {
         // The story's start is an `at` before anything happens or is
         // expected; any later one moves the clock on.
@@ -818,23 +811,22 @@ class AstBuilder {
         s.kind = StoryStep::Kind::Event;
         s.range = range(ev);
         s.event = name(ev->name());
+        for (P::ReturnLineContext* l : ev->returnLine()) s.returned.push_back(story_line(l, "then event cancel of line \"1\" quantity 1"));
         step_time(ev->STRING(), s);
+        t.steps.push_back(std::move(s));
+      } else if (auto* up = dynamic_cast<P::TestThenUpdateContext*>(clause)) {
+        StoryStep s;
+        s.kind = StoryStep::Kind::Update;
+        s.range = range(up);
+        for (P::AssignmentContext* a : up->assignment()) s.changes.push_back(assignment(a));
+        step_time(up->STRING(), s);
         t.steps.push_back(std::move(s));
       } else if (auto* ret = dynamic_cast<P::TestThenReturnContext*>(clause)) {
         StoryStep s;
         s.kind = StoryStep::Kind::Return;
         s.range = range(ret);
-        for (P::ReturnLineContext* l : ret->returnLine()) {
-          expect_word(l->what, "line", "a return takes back units of lines: `then return of line \"1\" quantity 1`");
-          StoryStep::ReturnedLine line;
-          line.line_id = unquote(l->id->getText());
-          line.range = range(l);
-          if (l->word) {
-            expect_word(l->word, "quantity", "`line \"1\" quantity 2`");
-            line.quantity = std::stoll(l->quantity->getText());
-          }
-          s.returned.push_back(std::move(line));
-        }
+        for (P::ReturnLineContext* l : ret->returnLine())
+          s.returned.push_back(story_line(l, "a return takes back units of lines: `then return of line \"1\" quantity 1`"));
         if (ret->word) {
           expect_word(ret->word, "reason", "`then return of line \"1\" reason size`");
           s.reason = name(ret->reason);
@@ -950,6 +942,29 @@ class AstBuilder {
       }
     }
     return t;
+  }
+
+  // `line "1" [quantity 2]`: units of a line in a story's step.
+  StoryStep::ReturnedLine story_line(P::ReturnLineContext* l, const char* example) {
+    expect_word(l->what, "line", example);
+    StoryStep::ReturnedLine line;
+    line.line_id = unquote(l->id->getText());
+    line.range = range(l);
+    if (l->word) {
+      expect_word(l->word, "quantity", "`line \"1\" quantity 2`");
+      line.quantity = std::stoll(l->quantity->getText());
+    }
+    return line;
+  }
+
+  // `order.ship_to.postal_code = "560034"`: a field a test sets on its order.
+  TestAssignment assignment(P::AssignmentContext* a) {
+    TestAssignment ta;
+    ta.range = range(a);
+    ta.path.push_back(name_ref(a->path()->name()));
+    for (P::MemberNameContext* m : a->path()->memberName()) ta.path.push_back({member_name(m), range(m)});
+    ta.value = expr(a->expr());
+    return ta;
   }
 
   void check_order_word(P::NameContext* n) {

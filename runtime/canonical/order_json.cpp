@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include "compiler/model/ops.h"
@@ -367,6 +368,45 @@ std::string order_id(const check::CheckedBundle& b, const std::byte* order) {
   if (!order || b.order_record < 0) return "";
   Value id = model::RecordRef(b.schema, b.order_record, order).get("id");
   return id.kind == Value::Kind::String ? std::string(id.as_string()) : "";
+}
+
+namespace {
+
+std::string shown(const nlohmann::json& v) {
+  std::string text = v.dump();
+  return text.size() <= 80 ? text : text.substr(0, 77) + "...";
+}
+
+void differences(const std::string& path, const nlohmann::json& before, const nlohmann::json& after,
+                 std::vector<std::string>& out) {
+  auto at = [&](const std::string& child) { return path.empty() ? child : path + "." + child; };
+  if (before.is_object() && after.is_object()) {
+    for (const auto& [key, value] : before.items()) {
+      if (!after.contains(key)) out.push_back(fmt::format("{}: removed (was {})", at(key), shown(value)));
+      else differences(at(key), value, after[key], out);
+    }
+    for (const auto& [key, value] : after.items())
+      if (!before.contains(key)) out.push_back(fmt::format("{}: added {}", at(key), shown(value)));
+    return;
+  }
+  if (before.is_array() && after.is_array()) {
+    for (size_t i = 0; i < std::max(before.size(), after.size()); ++i) {
+      std::string item = fmt::format("{}[{}]", path, i);
+      if (i >= after.size()) out.push_back(fmt::format("{}: removed (was {})", item, shown(before[i])));
+      else if (i >= before.size()) out.push_back(fmt::format("{}: added {}", item, shown(after[i])));
+      else differences(item, before[i], after[i], out);
+    }
+    return;
+  }
+  if (before != after) out.push_back(fmt::format("{}: {} -> {}", path, shown(before), shown(after)));
+}
+
+}  // namespace
+
+std::vector<std::string> order_differences(const nlohmann::json& before, const nlohmann::json& after) {
+  std::vector<std::string> out;
+  differences("", before, after, out);
+  return out;
 }
 
 }  // namespace orderflow::runtime

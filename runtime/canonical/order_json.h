@@ -67,4 +67,10 @@ void set_field(const check::CheckedBundle& bundle, OrderImage& image,
 // The order's id field, or "" when it has none.
 std::string order_id(const check::CheckedBundle& bundle, const std::byte* order);
 
+// What differs between two versions of an order's JSON, one change a line
+// with its path: `ship_to.postal_code: "560001" -> "560034"`,
+// `lines[2]: added {...}`. Empty when they say the same (the order of an
+// object's keys does not count).
+std::vector<std::string> order_differences(const nlohmann::json& before, const nlohmann::json& after);
+
 }  // namespace orderflow::runtime

@@ -84,6 +84,9 @@ struct Describe {
     if (!d.error.empty()) out += "; error: " + d.error;
     return out;
   }
+  std::string operator()(const journal::OrderUpdated& u) const {
+    return fmt::format("the channel changed the order: {}", fmt::join(u.changes, "; "));
+  }
   std::string operator()(const journal::ReturnRequested& r) const {
     std::vector<std::string> parts;
     for (const auto& [line, quantity] : r.lines) parts.push_back(fmt::format("line {} x{}", line + 1, quantity));
@@ -117,6 +120,7 @@ struct Describe {
     if (!e.node.empty()) out += " at node " + e.node;
     if (!e.carrier.empty()) out += " with " + e.carrier;
     if (!e.tracking_number.empty()) out += ", tracking " + e.tracking_number;
+    if (!e.initiator.empty()) out += fmt::format(" (wanted by the {})", e.initiator);
     if (!e.lines.empty()) {
       std::vector<std::string> parts;
       for (const journal::LineRef& l : e.lines)

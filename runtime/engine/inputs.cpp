@@ -119,6 +119,10 @@ OrderEvent read_event(const nlohmann::json& j) {
   e.node = text_field(j, "node", false, "the node's id");
   e.carrier = text_field(j, "carrier", false, "the carrier's name");
   e.tracking_number = text_field(j, "tracking_number", false, "the tracking number");
+  e.initiator = text_field(j, "initiator", false, "who wanted it: buyer, seller, marketplace or system");
+  if (!e.initiator.empty() && e.initiator != "buyer" && e.initiator != "seller" && e.initiator != "marketplace" &&
+      e.initiator != "system")
+    throw Malformed{fmt::format("$.initiator: expected buyer, seller, marketplace or system, not \"{}\"", e.initiator)};
   if (j.contains("lines")) e.lines = read_lines(j["lines"]);
   if (j.contains("set")) {
     if (!j["set"].is_object()) throw Malformed{"$.set: expected an object of order fields"};
@@ -181,6 +185,7 @@ Input read_input(const nlohmann::json& json, std::string source) {
       order.order.erase("state_since");
       order.order.erase("state_entered");
       order.order.erase("node_id");
+      order.order.erase("edited_at");
       input.body = std::move(order);
     } else if (type == "event") {
       input.body = read_event(json);
@@ -240,6 +245,7 @@ std::string input_text(const Input& input) {
       if (!e.node.empty()) j["node"] = e.node;
       if (!e.carrier.empty()) j["carrier"] = e.carrier;
       if (!e.tracking_number.empty()) j["tracking_number"] = e.tracking_number;
+      if (!e.initiator.empty()) j["initiator"] = e.initiator;
       if (e.lines) j["lines"] = lines_json(*e.lines);
       if (!e.set.empty()) j["set"] = e.set;
       return j.dump();

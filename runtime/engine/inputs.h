@@ -53,6 +53,9 @@ struct OrderEvent {
   // ship: who carries the parcel and its tracking number, kept for what the channels are told.
   std::string carrier;
   std::string tracking_number;
+  // cancel: who wanted it, buyer, seller, marketplace or system; "": as
+  // `by` tells (runtime/README.md).
+  std::string initiator;
 };
 
 // A failed delivery (`{"type": "ndr", ...}`): the courier could not deliver

@@ -698,6 +698,9 @@ class OrderEngine::Step {
     return input;
   }
 
+  // A step of the input's answer, in words.
+  void note(std::string text) { ack_.steps.push_back(std::move(text)); }
+
   int64_t at() const { return at_; }
   const Lifecycle& life() const { return life_; }
   const check::CheckedBundle& bundle() const { return bundle_; }
@@ -1098,8 +1101,12 @@ Ack OrderEngine::take_order(const NewOrder& input, const std::string& source, in
   IntakeKey key{channel, external_id, "order"};
   begin_if_needed();
   if (claimed(key)) {
+    LiveOrder* existing = load(ack.order_id);
+    // Sent before: a copy, or the order changed at the channel.
+    if (existing && existing->stored.sent_hash != sent_hash(prepared->text))
+      return take_update(ack.order_id, prepared, source, at);
     ack.status = Ack::Status::Duplicate;
-    if (LiveOrder* existing = load(ack.order_id)) ack.state = existing->stored.state;
+    if (existing) ack.state = existing->stored.state;
     return ack;
   }
   if (LiveOrder* existing = known_ids_.may_contain(ack.order_id) ? load(ack.order_id) : nullptr) {
@@ -1148,6 +1155,18 @@ std::byte* subject_image(const check::CheckedBundle& b, int record, const nlohma
   return std::get<std::byte*>(decoded);
 }
 
+// Who wanted a cancellation, for the reports that count them apart: as the
+// event says; else as its sender reads (a connector names the buyer, the
+// seller or the system where its channel does, or itself: the
+// marketplace); a timer is the system; anyone else is left unsaid.
+std::string cancel_initiator(const OrderEvent& e, const StoredOrder& o) {
+  if (!e.initiator.empty()) return e.initiator;
+  if (e.by == "buyer" || e.by == "seller" || e.by == "marketplace" || e.by == "system") return e.by;
+  if (e.by == "timer") return "system";
+  if (!e.by.empty() && e.by == o.channel) return "marketplace";
+  return "";
+}
+
 // Whether the order was ever in `state` (it may have moved on since).
 bool ever_entered(const StoredOrder& o, std::string_view state) {
   return std::any_of(o.entered.begin(), o.entered.end(), [&](const auto& e) { return e.first == state; });
@@ -1186,6 +1205,7 @@ Ack OrderEngine::take_event(const OrderEvent& input, const std::string& source, 
     record.reason = input.reason;
     record.carrier = input.carrier;
     record.tracking_number = input.tracking_number;
+    if (event_name == "cancel") record.initiator = cancel_initiator(input, o->stored);
     if (happened && *happened != at) record.happened_at = happened;
     int event = life.event(event_name);
     if (event < 0 && event_name == "reject_allocation") {
@@ -1401,6 +1421,63 @@ Ack OrderEngine::on_order(const std::string& order_id, const std::string& refuse
   return ack;
 }
 
+
+Ack OrderEngine::take_update(const std::string& order_id, const std::shared_ptr<PreparedOrder>& sent,
+                             const std::string& source, int64_t at) {
+  const PreparedOrder& prepared = *sent;
+  // What the channel sent last: the journal's latest copy of the order.
+  std::string before = "{}";
+  for (const journal::Record& r : store_.journal().of_order(order_id))
+    for (const journal::Entry& e : r.entries) {
+      if (const auto* received = std::get_if<journal::Received>(&e)) before = received->order;
+      if (const auto* updated = std::get_if<journal::OrderUpdated>(&e)) before = updated->order;
+    }
+  std::vector<std::string> changes =
+      order_differences(nlohmann::json::parse(before, nullptr, false), nlohmann::json::parse(prepared.text, nullptr, false));
+  if (changes.empty()) {
+    Ack ack;
+    ack.order_id = order_id;
+    ack.status = Ack::Status::Duplicate;
+    if (LiveOrder* o = load(order_id)) ack.state = o->stored.state;
+    return ack;
+  }
+  Input original{NewOrder{{}, sent}, source, std::nullopt, {}};
+  return on_order(order_id, "update", "the channel's change to the order", "", original, std::nullopt, at,
+                  [&](Step& step, LiveOrder& o) {
+    const Lifecycle& life = step.life();
+    constexpr size_t kShown = 5;
+    std::string what = fmt::format("{}{}", fmt::join(changes.begin(), changes.begin() + std::min(changes.size(), kShown), "; "),
+                                   changes.size() > kShown ? fmt::format("; and {} more", changes.size() - kShown) : "");
+    // Once a parcel has left, what was sent is what the customer gets.
+    if (ever_entered(o.stored, "shipped") || life.terminal(o.stored.state))
+      throw Refusal{fmt::format("order '{}' {}: the channel's change is not applied ({})", order_id,
+                                ever_entered(o.stored, "shipped") ? fmt::format("has shipped (it is {})", o.stored.state)
+                                                                  : "is " + o.stored.state,
+                                what)};
+    step.append(journal::OrderUpdated{prepared.text, changes});
+    step.note("changed by the channel: " + what);
+    // Decided again from the start, on the order as it is now: what it
+    // had reserved goes back first.
+    if (!o.stored.allocations.empty()) step.release_all("");
+    o.image.reset();
+    nlohmann::json now = nlohmann::json::parse(o.stored.order);
+    LineStates lines;
+    const nlohmann::json order_lines = now.value("lines", nlohmann::json::array());
+    for (size_t i = 0; i < order_lines.size(); ++i) {
+      int64_t cancelled = order_lines[i].value("cancelled_quantity", int64_t{0});
+      std::vector<LineState> parts{{life.initial(), std::max<int64_t>(order_lines[i].value("quantity", int64_t{0}) - cancelled, 0)}};
+      // Units cancelled before stay where they ended.
+      for (const LineState& part : i < o.stored.lines.size() ? o.stored.lines[i] : std::vector<LineState>{})
+        if (cancelled > 0 && life.terminal(part.state)) {
+          parts.push_back({part.state, std::min(part.quantity, cancelled)});
+          cancelled -= parts.back().quantity;
+        }
+      lines.push_back(std::move(parts));
+    }
+    step.move(life.initial(), "changed by the channel", std::move(lines));
+    step.run_policies("by policy");
+  });
+}
 
 Ack OrderEngine::take_return(const ReturnRequest& input, const std::string& source, std::optional<int64_t> happened,
                              int64_t at) {

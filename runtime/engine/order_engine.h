@@ -141,6 +141,10 @@ class OrderEngine {
   class Step;
 
   Ack take_order(const NewOrder& input, const std::string& source, int64_t at);
+  // An order the channel sent before, sent again changed: re-decided
+  // while nothing has shipped, refused with the changes after.
+  Ack take_update(const std::string& order_id, const std::shared_ptr<PreparedOrder>& sent, const std::string& source,
+                  int64_t at);
   // Whether an intake key was taken before; the filter spares the store most lookups.
   bool claimed(const IntakeKey& key);
   static std::string key_text(const IntakeKey& key);

@@ -146,6 +146,13 @@ void fields(V& v, S& s) {
 }
 
 template <class V, class S>
+  requires Is<OrderUpdated, S>
+void fields(V& v, S& s) {
+  v.json_text("order", s.order);
+  v("changes", s.changes);
+}
+
+template <class V, class S>
   requires Is<NdrReported, S>
 void fields(V& v, S& s) {
   v("attempt", s.attempt);
@@ -197,6 +204,7 @@ void fields(V& v, S& s) {
   v.time("happened_at", s.happened_at);
   v("carrier", s.carrier);
   v("tracking_number", s.tracking_number);
+  v("initiator", s.initiator);
 }
 
 template <class V, class S>
@@ -270,7 +278,7 @@ namespace {
 
 const char* const kKindNames[] = {"received", "state",     "decision",        "event",    "escalation", "timer_set",
                                   "timer_fired", "timer_cancelled", "refused", "migrated", "allocation", "stock",
-                                  "return", "return_state", "graded", "refund", "ndr"};
+                                  "return", "return_state", "graded", "refund", "ndr", "updated"};
 static_assert(std::size(kKindNames) == std::variant_size_v<Entry>);
 
 template <size_t I = 0>

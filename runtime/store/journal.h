@@ -194,6 +194,8 @@ struct EventApplied {
   // ship: who carries the parcel and its tracking number, as the sender gave them.
   std::string carrier;
   std::string tracking_number;
+  // cancel: who wanted it (buyer, seller, marketplace, system); "" when unknown.
+  std::string initiator;
 };
 
 struct Escalated {
@@ -265,6 +267,13 @@ struct ReturnRequested {
   std::string refund;
 };
 
+// The channel sent the order again, changed, before anything shipped: the
+// order as the channel sent it now, and what changed since its last copy.
+struct OrderUpdated {
+  std::string order;
+  std::vector<std::string> changes;  // "ship_to.postal_code: \"560001\" -> \"560034\""
+};
+
 // A failed delivery, as the courier reported it; the ndr policy's decision
 // follows as a Decided with its attempt.
 struct NdrReported {
@@ -302,11 +311,11 @@ struct Refunded {
 
 using Entry = std::variant<Received, StateChanged, Decided, EventApplied, Escalated, TimerSet, TimerFired,
                            TimerCancelled, Refused, Migrated, Reserved, StockSettled, ReturnRequested, ReturnChanged,
-                           UnitGraded, Refunded, NdrReported>;
+                           UnitGraded, Refunded, NdrReported, OrderUpdated>;
 
 // "received", "state", "decision", "event", "escalation", "timer_set",
 // "timer_fired", "timer_cancelled", "refused", "migrated", "allocation", "stock",
-// "return", "return_state", "graded", "refund", "ndr".
+// "return", "return_state", "graded", "refund", "ndr", "updated".
 const char* kind_name(const Entry& entry);
 
 // What one input did to one order: a row of the journal.

@@ -1,9 +1,12 @@
 #include "runtime/store/projection.h"
 
 #include <nlohmann/json.hpp>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <map>
+
+#include "compiler/model/value.h"
 
 namespace orderflow::runtime {
 
@@ -38,6 +41,28 @@ struct Apply {
     order.received_seq = record.seq;
     order.order_changed = false;
     order.state_since = record.at;
+    order.sent_hash = sent_hash(r.order);
+  }
+  void operator()(const journal::OrderUpdated& u) {
+    nlohmann::json now = nlohmann::json::parse(u.order, nullptr, false);
+    nlohmann::json was = nlohmann::json::parse(order.order, nullptr, false);
+    if (!now.is_object()) return;
+    // What the engine keeps of its own goes on: units that events cancelled
+    // (on a line of the same SKU in the same place), and when it changed.
+    if (was.is_object() && was.contains("lines") && now.contains("lines") && was["lines"].is_array() &&
+        now["lines"].is_array())
+      for (size_t i = 0; i < std::min(was["lines"].size(), now["lines"].size()); ++i) {
+        const nlohmann::json& before = was["lines"][i];
+        nlohmann::json& line = now["lines"][i];
+        if (!before.is_object() || !line.is_object() || !before.contains("cancelled_quantity") ||
+            before.value("sku", "") != line.value("sku", ""))
+          continue;
+        line["cancelled_quantity"] = std::min(before["cancelled_quantity"].get<int64_t>(), line.value("quantity", int64_t{0}));
+      }
+    now["edited_at"] = model::format_time(record.at);
+    order.order = now.dump();
+    order.order_changed = true;
+    order.sent_hash = sent_hash(u.order);
   }
   void operator()(const journal::StateChanged& s) {
     if (s.entered) {
@@ -166,6 +191,11 @@ void apply_entry(const journal::Record& record, const journal::Entry& entry, Sto
   std::visit(Apply{record, order}, entry);
   order.last_seq = record.seq;
   order.last_at = record.at;
+}
+
+int64_t sent_hash(std::string_view text) {
+  auto h = static_cast<int64_t>(XXH3_64bits(text.data(), text.size()));
+  return h == 0 ? 1 : h;
 }
 
 void apply_record(const journal::Record& record, StoredOrder& order) {

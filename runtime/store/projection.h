@@ -13,6 +13,10 @@ void apply_entry(const journal::Record& record, const journal::Entry& entry, Sto
 // Applies every entry of a record.
 void apply_record(const journal::Record& record, StoredOrder& order);
 
+// The hash of an order's text as a channel sent it, kept to tell a copy of
+// the order from a changed one (StoredOrder::sent_hash); never 0.
+int64_t sent_hash(std::string_view text);
+
 struct RebuildReport {
   int64_t records = 0;
   int64_t orders = 0;

@@ -72,6 +72,7 @@ void fields(V& v, S& s) {
   v("ndr_on_timeout", s.ndr_on_timeout);
   v("carrier", s.carrier);
   v("tracking_number", s.tracking_number);
+  v("sent_hash", s.sent_hash);
 }
 
 namespace {

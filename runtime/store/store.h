@@ -96,6 +96,9 @@ struct StoredOrder {
   // Who carries the shipment and its tracking number, as the ship event gave them.
   std::string carrier;
   std::string tracking_number;
+  // A hash of the order as the channel last sent it (sent_hash()), to tell
+  // a copy from a change; 0 in rows written before it was kept.
+  int64_t sent_hash = 0;
   int64_t last_seq = 0;
   int64_t last_at = 0;  // when its journal was last written
 

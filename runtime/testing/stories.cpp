@@ -74,6 +74,7 @@ struct SoFar {
   std::vector<journal::Decided> about_returns;  // returns and disposition decisions, in order
   std::vector<journal::Decided> about_ndrs;     // ndr decisions, in order
   std::vector<journal::Refunded> refunds;
+  std::vector<std::string> refused;  // inputs the order refused, with why
   std::vector<journal::Notification> notifications;
   std::vector<std::string> tags;
   std::vector<std::string> priorities;
@@ -104,6 +105,7 @@ struct SoFar {
       parts.push_back(s);
     }
     for (const journal::Refunded& f : refunds) parts.push_back(fmt::format("return {}: refunded {}", f.return_id, f.amount));
+    for (const std::string& r : refused) parts.push_back(r);
     parts.push_back("state " + state);
     return fmt::format("{}", fmt::join(parts, "; "));
   }
@@ -117,6 +119,7 @@ SoFar story_so_far(Store& store, const std::string& order_id) {
   for (const journal::Record& r : store.journal().of_order(order_id))
     for (const journal::Entry& e : r.entries) {
       if (const auto* f = std::get_if<journal::Refunded>(&e)) s.refunds.push_back(*f);
+      if (const auto* x = std::get_if<journal::Refused>(&e)) s.refused.push_back(x->event + " refused: " + x->error);
       if (const auto* d = std::get_if<journal::Decided>(&e)) {
         (d->ndr_attempt ? s.about_ndrs : d->return_id.empty() ? s.decisions : s.about_returns).push_back(*d);
         for (const auto& n : d->notifications) s.notifications.push_back(n);
@@ -145,11 +148,27 @@ std::variant<nlohmann::json, std::string> test_order(const check::CheckedBundle&
   return encode_record(b, b.order_record, image.data());
 }
 
+// The order as the channel sends it again with a story's `then update`
+// changes: the order it sent last, with those fields set.
+std::variant<nlohmann::json, std::string> changed_order(const check::CheckedBundle& b, const nlohmann::json& sent,
+                                                        const std::vector<check::TestAssignment>& changes) {
+  DecodeResult decoded = parse_order(b, sent.dump());
+  if (auto* e = std::get_if<DecodeError>(&decoded)) return e->text();
+  OrderImage& image = std::get<OrderImage>(decoded);
+  for (const check::TestAssignment& a : changes) set_field(b, image, a.path, a.value);
+  return encode_record(b, b.order_record, image.data());
+}
+
 // What a story's `then event`, `then return of`, `then grade` or `then
 // ndr` step gives the engine.
 nlohmann::json story_input(const check::StoryStep& s, const std::string& order_id) {
   using StepKind = syntax::StoryStep::Kind;
-  if (s.kind == StepKind::Event) return {{"type", "event"}, {"order_id", order_id}, {"event", s.event}, {"by", "test"}};
+  if (s.kind == StepKind::Event) {
+    nlohmann::json input = {{"type", "event"}, {"order_id", order_id}, {"event", s.event}, {"by", "test"}};
+    for (const auto& [line_id, quantity] : s.returned)
+      input["lines"].push_back({{"id", line_id}, {"quantity", quantity.value_or(0)}});
+    return input;
+  }
   if (s.kind == StepKind::Ndr) {
     nlohmann::json input = {{"type", "ndr"}, {"order_id", order_id}, {"reason", s.reason}, {"by", "test"}};
     if (s.attempt) input["attempt"] = *s.attempt;
@@ -243,6 +262,7 @@ void StoryRunner::run(const engine::PolicyEngine& policies, const check::PolicyT
     return;
   }
   const std::string order_id = taken.order_id;
+  nlohmann::json sent = std::get<nlohmann::json>(order_json);  // as the channel last sent it
   Lifecycle lifecycle(b);
 
   auto check = [&](const check::TestExpectation& x) {
@@ -421,6 +441,29 @@ void StoryRunner::run(const engine::PolicyEngine& policies, const check::PolicyT
         engine.commit();
         if (ack.status != Ack::Status::Stored)
           stopped = fmt::format("then {}: {} ({})", what, ack.message, status_name(ack.status));
+        break;
+      }
+      case StepKind::Update: {
+        if (s.at && *s.at < clock.now()) {
+          stopped = fmt::format("then update at {}: the story is already at {}", model::format_time(*s.at),
+                                model::format_time(clock.now()));
+          break;
+        }
+        if (s.at) move_to(*s.at);
+        auto changed = changed_order(b, sent, s.changes);
+        if (auto* problem = std::get_if<std::string>(&changed)) {
+          stopped = "then update: the changed order is not valid: " + *problem;
+          break;
+        }
+        sent = std::get<nlohmann::json>(changed);
+        Ack ack = engine.submit(read_input(nlohmann::json{{"type", "order"}, {"order", sent}}, "test:" + t.name));
+        engine.commit();
+        // Refused is a story of its own (a change after shipping): the
+        // expectations that follow say what the order is then.
+        if (ack.status == Ack::Status::Duplicate)
+          stopped = "then update: it changes nothing the order did not say already";
+        else if (ack.status != Ack::Status::Stored && ack.status != Ack::Status::Refused)
+          stopped = fmt::format("then update: {} ({})", ack.message, status_name(ack.status));
         break;
       }
       case StepKind::Routed: {
