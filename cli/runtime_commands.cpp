@@ -489,7 +489,9 @@ int run_returns(const std::string& db, const std::string& format, const std::str
     for (const auto& r : list) {
       std::vector<std::string> units;
       for (const auto& l : r["lines"]) units.push_back(fmt::format("{} x{}", l.value("sku", "?"), l["quantity"].get<int64_t>()));
-      std::string refund = r.contains("refunded") ? r["refunded"].get<std::string>()
+      std::string refund = r.contains("refunded")       ? r["refunded"].get<std::string>()
+                           : r.contains("exchange_order") ? "exchanged: order " + r["exchange_order"].get<std::string>()
+                           : r.contains("exchange")       ? "exchange, sent once received"
                            : r.value("refund", "") == "none" ? "none (nothing was paid)"
                            : r.contains("refund")            ? r["refund"].get<std::string>()
                                                              : "-";

@@ -87,11 +87,19 @@ struct Describe {
   std::string operator()(const journal::OrderUpdated& u) const {
     return fmt::format("the channel changed the order: {}", fmt::join(u.changes, "; "));
   }
+  std::string operator()(const journal::ExchangeOpened& x) const {
+    return fmt::format("return {}: its exchange is order {}", x.return_id, x.order_id);
+  }
   std::string operator()(const journal::ReturnRequested& r) const {
     std::vector<std::string> parts;
     for (const auto& [line, quantity] : r.lines) parts.push_back(fmt::format("line {} x{}", line + 1, quantity));
     std::string out = fmt::format("{} {} asked for: {} ({})", r.kind == "rto" ? "return to origin" : "return", r.return_id,
                                   fmt::join(parts, ", "), r.reason);
+    if (!r.exchange.empty()) {
+      std::vector<std::string> wanted;
+      for (const auto& [sku, quantity] : r.exchange) wanted.push_back(fmt::format("{} x{}", sku, quantity));
+      out += fmt::format(", in exchange for {}", fmt::join(wanted, ", "));
+    }
     if (!r.by.empty()) out += " by " + r.by;
     return out;
   }
@@ -268,6 +276,13 @@ nlohmann::ordered_json return_json(const StoredOrder& order, const OrderReturn& 
   if (!units.empty()) out["units"] = std::move(units);
   if (!r.refunded.empty()) out["refunded"] = r.refunded;
   if (r.refunded_shipping) out["refunded_shipping"] = true;
+  for (const Exchange& x : order.exchanges) {
+    if (x.return_id != r.id) continue;
+    nlohmann::ordered_json wanted = nlohmann::ordered_json::array();
+    for (const auto& [sku, quantity] : x.lines) wanted.push_back({{"sku", sku}, {"quantity", quantity}});
+    out["exchange"] = std::move(wanted);
+    if (!x.order_id.empty()) out["exchange_order"] = x.order_id;
+  }
   return out;
 }
 

@@ -72,6 +72,19 @@ ReturnRequest read_return(const nlohmann::json& j) {
   if (!j.contains("lines")) throw Malformed{"$.lines: expected the units coming back, [{\"id\": \"1\", \"quantity\": 1}]"};
   r.lines = read_lines(j["lines"], true);
   if (r.lines.empty()) throw Malformed{"$.lines: a return takes back at least one unit"};
+  if (j.contains("exchange") && !j["exchange"].is_null()) {
+    const nlohmann::json& wanted = j["exchange"];
+    if (!wanted.is_array() || wanted.empty())
+      throw Malformed{"$.exchange: expected what the customer wants instead, [{\"sku\": \"KURTA-L\", \"quantity\": 1}]"};
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      const nlohmann::json& w = wanted[i];
+      if (!w.is_object() || !w.contains("sku") || !w["sku"].is_string() || w["sku"].get<std::string>().empty())
+        throw Malformed{fmt::format("$.exchange[{}].sku: expected the SKU the customer wants", i)};
+      if (!w.contains("quantity") || !w["quantity"].is_number_integer() || w["quantity"].get<int64_t>() <= 0)
+        throw Malformed{fmt::format("$.exchange[{}].quantity: expected a positive number", i)};
+      r.exchange.emplace_back(w["sku"].get<std::string>(), w["quantity"].get<int64_t>());
+    }
+  }
   return r;
 }
 
@@ -264,6 +277,7 @@ std::string input_text(const Input& input) {
       nlohmann::json j = {{"type", "return"}, {"order_id", r.order_id}, {"reason", r.reason}};
       if (!r.return_id.empty()) j["return_id"] = r.return_id;
       j["lines"] = lines_json(r.lines);
+      for (const auto& [sku, quantity] : r.exchange) j["exchange"].push_back({{"sku", sku}, {"quantity", quantity}});
       if (!r.event_id.empty()) j["event_id"] = r.event_id;
       if (!r.by.empty()) j["by"] = r.by;
       return j.dump();

@@ -80,6 +80,9 @@ struct ReturnRequest {
   std::string reason;                   // a value of ReturnReason
   std::string event_id;
   std::string by;
+  // Other items the customer wants instead of their money (SKU, units):
+  // an exchange, sent as an order of its own once the return is received.
+  std::vector<std::pair<std::string, int64_t>> exchange;
 };
 
 // Returned units inspected (`{"type": "grade", ...}`): each unit's grade and,

@@ -606,7 +606,7 @@ class OrderEngine::Step {
     std::transform(method.begin(), method.end(), method.begin(), [](unsigned char c) { return std::tolower(c); });
     std::string id = fmt::format("{}-RTO", o_.stored.order_id);
     journal::ReturnRequested requested{id, "rto", "undelivered", std::move(units), by, event_id,
-                                       method == "cod" ? "none" : "after inspection"};
+                                       method == "cod" ? "none" : "after inspection", {}};
     append(std::move(requested));
     ack_.steps.push_back(fmt::format("return to origin {}", id));
     move_return(id, "in_transit", "return to origin");
@@ -681,6 +681,57 @@ class OrderEngine::Step {
     append(journal::Refunded{id, refund.text(), refund.arithmetic, refund.shipping_refunded});
     ack_.steps.push_back(fmt::format("return {}: refund {}", id, refund.text()));
     move_return(id, "refunded", "refunded");
+  }
+
+  // Sends a return's exchange as an order of its own, decided by the live
+  // bundle like any order: this order's customer, channel and addresses,
+  // the items wanted instead at the price paid for what comes back (paid
+  // already: nothing to collect), tagged "exchange". Once per return.
+  void open_exchange(const std::string& return_id) {
+    size_t n = 0;
+    const Exchange* x = nullptr;
+    for (const Exchange& e : o_.stored.exchanges) {
+      ++n;
+      if (e.return_id == return_id) {
+        x = &e;
+        break;
+      }
+    }
+    const OrderReturn* r = find_return(return_id);
+    if (!x || !r || !x->order_id.empty()) return;
+    nlohmann::json was = nlohmann::json::parse(o_.stored.order);
+    const nlohmann::json sold = was.value("lines", nlohmann::json::array());
+    nlohmann::json price = sold.at(static_cast<size_t>(r->lines.front().first)).at("unit_price");
+    auto amount = model::parse_decimal(price.value("amount", ""));
+    std::string id = fmt::format("{}-X{}", o_.stored.order_id, n);
+    nlohmann::json order = {{"id", id}, {"channel", o_.stored.channel},
+                            {"external_id", fmt::format("{}-X{}", o_.stored.external_id, n)},
+                            {"placed_at", model::format_time(at_)},
+                            {"payment", {{"method", "prepaid"}, {"status", "paid"}}},
+                            {"tags", {"exchange"}}, {"lines", nlohmann::json::array()}};
+    for (const char* kept : {"customer", "ship_to", "bill_to", "delivery"})
+      if (was.contains(kept)) order[kept] = was[kept];
+    int64_t total = 0;
+    for (size_t i = 0; i < x->lines.size(); ++i) {
+      order["lines"].push_back({{"id", std::to_string(i + 1)}, {"sku", x->lines[i].first},
+                                {"quantity", x->lines[i].second}, {"unit_price", price}});
+      total += model::decimal_mul(amount.value_or(0), *model::decimal_from_int(x->lines[i].second)).value_or(0);
+    }
+    order["total"] = {{"amount", model::format_decimal(total, 2)}, {"currency", price.value("currency", "")}};
+    const LoadedDeployment& live = engine_.deployment(engine_.live_id_);
+    Input input{NewOrder{order, {}}, "exchange of return " + return_id, std::nullopt, {}};
+    prepare_input(input, live.bundle);
+    std::shared_ptr<PreparedOrder> prepared = std::get<NewOrder>(input.body).prepared;
+    if (auto* error = std::get_if<DecodeError>(&prepared->decoded))
+      throw Refusal{fmt::format("the exchange for return '{}' cannot be made: {}", return_id, error->text())};
+    IntakeKey key{o_.stored.channel, order["external_id"].get<std::string>(), "order"};
+    if (engine_.claimed(key) || engine_.load(id))
+      throw Refusal{fmt::format("the exchange for return '{}' would be order '{}', which exists already", return_id, id)};
+    Ack opened;
+    opened.order_id = id;
+    engine_.admit(live, *prepared, std::move(std::get<OrderImage>(prepared->decoded)), key, input.source, at_, opened);
+    append(journal::ExchangeOpened{return_id, id});
+    ack_.steps.push_back(fmt::format("return {}: exchange order {} ({})", return_id, id, fmt::join(opened.steps, "; ")));
   }
 
   // Writes what the engine keeps in the order (its state and since when)
@@ -1119,20 +1170,7 @@ Ack OrderEngine::take_order(const NewOrder& input, const std::string& source, in
   begin_work();
   work_->at = at;
   try {
-    auto live = std::make_unique<LiveOrder>();
-    live->dep = &dep;
-    live->image.emplace(std::move(image));
-    LiveOrder& o = *live;
-    work_->created.push_back(std::move(live));
-    work_->claims.push_back({key, ack.order_id});
-    Step step(*this, o, at, ack);
-    step.append(journal::Received{channel, external_id, dep.meta.id, dep.meta.version, source, prepared->text});
-    LineStates lines;
-    for (int64_t quantity : prepared->quantities) lines.push_back({{step.life().initial(), quantity}});
-    step.move(step.life().initial(), "received", std::move(lines));
-    step.run_policies("by policy");
-    step.escalate();
-    ack.state = o.stored.state;
+    admit(dep, *prepared, std::move(image), key, source, at, ack);
     write_work();
   } catch (const StoreError&) {
     throw;  // the store is failing: the batch is lost as a whole
@@ -1239,6 +1277,7 @@ Ack OrderEngine::take_event(const OrderEvent& input, const std::string& source, 
         bool pay = r.refund == "after receipt";
         step.move_return(id, "received", "on return_received");
         if (pay) step.refund_return(id);
+        step.open_exchange(id);  // an exchange waits for what it replaces
         return_took = true;
         break;
       }
@@ -1422,6 +1461,24 @@ Ack OrderEngine::on_order(const std::string& order_id, const std::string& refuse
 }
 
 
+void OrderEngine::admit(const LoadedDeployment& dep, const PreparedOrder& prepared, OrderImage image,
+                        const IntakeKey& key, const std::string& source, int64_t at, Ack& ack) {
+  auto live = std::make_unique<LiveOrder>();
+  live->dep = &dep;
+  live->image.emplace(std::move(image));
+  LiveOrder& o = *live;
+  work_->created.push_back(std::move(live));
+  work_->claims.push_back({key, ack.order_id});
+  Step step(*this, o, at, ack);
+  step.append(journal::Received{key.channel, key.external_id, dep.meta.id, dep.meta.version, source, prepared.text});
+  LineStates lines;
+  for (int64_t quantity : prepared.quantities) lines.push_back({{step.life().initial(), quantity}});
+  step.move(step.life().initial(), "received", std::move(lines));
+  step.run_policies("by policy");
+  step.escalate();
+  ack.state = o.stored.state;
+}
+
 Ack OrderEngine::take_update(const std::string& order_id, const std::shared_ptr<PreparedOrder>& sent,
                              const std::string& source, int64_t at) {
   const PreparedOrder& prepared = *sent;
@@ -1498,7 +1555,9 @@ Ack OrderEngine::take_return(const ReturnRequest& input, const std::string& sour
     for (const OrderReturn& r : o.stored.returns)
       if (r.state != "rejected")
         for (const auto& [line, quantity] : r.lines) returning[line] += quantity;
-    journal::ReturnRequested requested{id, "customer", input.reason, {}, input.by, input.event_id, ""};
+    // An exchange pays for the items sent instead: no money goes back.
+    journal::ReturnRequested requested{id, "customer", input.reason, {}, input.by, input.event_id,
+                                       input.exchange.empty() ? "" : "none", input.exchange};
     nlohmann::json subject_lines = nlohmann::json::array();
     int64_t value = 0;
     std::optional<model::CurrencyCode> currency;
@@ -1533,7 +1592,8 @@ Ack OrderEngine::take_return(const ReturnRequest& input, const std::string& sour
                               {"reason", input.reason},
                               {"lines", subject_lines},
                               {"value", {{"amount", model::format_decimal(value, 2)}, {"currency", model::currency_name(*currency)}}},
-                              {"requested_at", model::format_time(happened.value_or(at))}};
+                              {"requested_at", model::format_time(happened.value_or(at))},
+                              {"exchange", !input.exchange.empty()}};
     model::Arena arena;
     std::byte* image = subject_image(b, b.return_record, subject, arena);
     step.append(std::move(requested));
@@ -1544,7 +1604,12 @@ Ack OrderEngine::take_return(const ReturnRequest& input, const std::string& sour
     step.move_return(id, to, "by returns");
     if (to != "authorized") return;
     step.hear("return_request", "on return_request");  // the order's own machine, where it takes it
-    if (out.keep_item || out.refund_timing == check::RefundTiming::Now) step.refund_return(id);
+    // Trusted at once (refund now, or keep the item): an exchange goes out now too.
+    bool at_once = out.keep_item || out.refund_timing == check::RefundTiming::Now;
+    if (at_once) {
+      step.refund_return(id);
+      step.open_exchange(id);
+    }
     if (out.keep_item) step.move_return(id, "closed", "the customer keeps the item");
   });
 }
@@ -1610,7 +1675,9 @@ Ack OrderEngine::take_grade(const GradeInput& input, const std::string& source, 
     step.refund_return(id);  // unless it was refunded before
     r = step.find_return(id);
     if (!r->refunded.empty()) step.move_return(id, "closed", "refunded and disposed");
-    else if (r->refund == "none") step.move_return(id, "closed", "disposed; nothing was paid, nothing to refund");
+    else if (r->refund == "none")
+      step.move_return(id, "closed", r->kind == "rto" ? "disposed; nothing was paid, nothing to refund"
+                                                      : "disposed; exchanged, nothing to refund");
   });
 }
 

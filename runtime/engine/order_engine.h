@@ -141,6 +141,10 @@ class OrderEngine {
   class Step;
 
   Ack take_order(const NewOrder& input, const std::string& source, int64_t at);
+  // A new order, decoded and claimed under `key`, taken into the open
+  // work: received, then decided as far as its policies take it.
+  void admit(const LoadedDeployment& dep, const PreparedOrder& prepared, OrderImage image, const IntakeKey& key,
+             const std::string& source, int64_t at, Ack& ack);
   // An order the channel sent before, sent again changed: re-decided
   // while nothing has shipped, refused with the changes after.
   Ack take_update(const std::string& order_id, const std::shared_ptr<PreparedOrder>& sent, const std::string& source,

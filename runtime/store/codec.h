@@ -72,6 +72,14 @@ void fields(V& v, S& s) {
   v("refunded_shipping", s.refunded_shipping);
 }
 
+template <class V, class S>
+  requires Is<Exchange, S>
+void fields(V& v, S& s) {
+  v("return_id", s.return_id);
+  v("lines", s.lines);
+  v("order_id", s.order_id);
+}
+
 namespace codec {
 
 template <class T>

@@ -143,6 +143,14 @@ void fields(V& v, S& s) {
   v("by", s.by);
   v("event_id", s.event_id);
   v("refund", s.refund);
+  v("exchange", s.exchange);
+}
+
+template <class V, class S>
+  requires Is<ExchangeOpened, S>
+void fields(V& v, S& s) {
+  v("return_id", s.return_id);
+  v("order_id", s.order_id);
 }
 
 template <class V, class S>
@@ -278,7 +286,7 @@ namespace {
 
 const char* const kKindNames[] = {"received", "state",     "decision",        "event",    "escalation", "timer_set",
                                   "timer_fired", "timer_cancelled", "refused", "migrated", "allocation", "stock",
-                                  "return", "return_state", "graded", "refund", "ndr", "updated"};
+                                  "return", "return_state", "graded", "refund", "ndr", "updated", "exchange"};
 static_assert(std::size(kKindNames) == std::variant_size_v<Entry>);
 
 template <size_t I = 0>

@@ -71,6 +71,16 @@ struct OrderReturn {
   bool operator==(const OrderReturn&) const = default;
 };
 
+// A return's exchange: what the customer wants instead, and the order
+// that sends it once opened.
+struct Exchange {
+  std::string return_id;
+  std::vector<std::pair<std::string, int64_t>> lines;  // SKU, units
+  std::string order_id;  // "" until opened
+
+  bool operator==(const Exchange&) const = default;
+};
+
 namespace journal {
 
 // The order entered the engine: the canonical order as the channel sent it,
@@ -265,6 +275,14 @@ struct ReturnRequested {
   // (a return to origin: "after inspection", or "none" for cash on delivery
   // never collected); "" otherwise.
   std::string refund;
+  // An exchange: the SKUs and units the customer wants instead.
+  std::vector<std::pair<std::string, int64_t>> exchange;
+};
+
+// A return's exchange sent as an order of its own.
+struct ExchangeOpened {
+  std::string return_id;
+  std::string order_id;
 };
 
 // The channel sent the order again, changed, before anything shipped: the
@@ -311,11 +329,11 @@ struct Refunded {
 
 using Entry = std::variant<Received, StateChanged, Decided, EventApplied, Escalated, TimerSet, TimerFired,
                            TimerCancelled, Refused, Migrated, Reserved, StockSettled, ReturnRequested, ReturnChanged,
-                           UnitGraded, Refunded, NdrReported, OrderUpdated>;
+                           UnitGraded, Refunded, NdrReported, OrderUpdated, ExchangeOpened>;
 
 // "received", "state", "decision", "event", "escalation", "timer_set",
 // "timer_fired", "timer_cancelled", "refused", "migrated", "allocation", "stock",
-// "return", "return_state", "graded", "refund", "ndr", "updated".
+// "return", "return_state", "graded", "refund", "ndr", "updated", "exchange".
 const char* kind_name(const Entry& entry);
 
 // What one input did to one order: a row of the journal.

@@ -95,7 +95,7 @@ struct Apply {
       OrderReturn* r = find_return(d.return_id);
       if (!r) return;
       if (d.policy == "returns") {
-        r->refund = d.refund;
+        if (r->refund.empty()) r->refund = d.refund;  // an exchange or a return to origin said already
         r->keep_item = d.keep_item.value_or(false);
       } else if (d.policy == "disposition" && !r->units.empty()) {
         r->units.back().disposition = d.decision;
@@ -156,6 +156,11 @@ struct Apply {
   void operator()(const journal::Refused&) {}
   void operator()(const journal::ReturnRequested& r) {
     order.returns.push_back({r.return_id, r.kind, r.reason, "requested", r.lines, r.refund, false, {}, "", false});
+    if (!r.exchange.empty()) order.exchanges.push_back({r.return_id, r.exchange, ""});
+  }
+  void operator()(const journal::ExchangeOpened& x) {
+    for (Exchange& e : order.exchanges)
+      if (e.return_id == x.return_id) e.order_id = x.order_id;
   }
   void operator()(const journal::NdrReported& n) {
     order.ndr_attempts = std::max(order.ndr_attempts, n.attempt);

@@ -73,6 +73,7 @@ void fields(V& v, S& s) {
   v("carrier", s.carrier);
   v("tracking_number", s.tracking_number);
   v("sent_hash", s.sent_hash);
+  v("exchanges", s.exchanges);
 }
 
 namespace {

@@ -99,6 +99,7 @@ struct StoredOrder {
   // A hash of the order as the channel last sent it (sent_hash()), to tell
   // a copy from a change; 0 in rows written before it was kept.
   int64_t sent_hash = 0;
+  std::vector<Exchange> exchanges;  // of its returns, in the order asked for
   int64_t last_seq = 0;
   int64_t last_at = 0;  // when its journal was last written
 

@@ -176,6 +176,72 @@ TEST_P(ReturnsEngineTest, UnitsNotRestockedAreCountedApartWhereTheyCameBack) {
   EXPECT_EQ(*store_->stock().row("BLR-WH", "KURTA-M"), kurta);
 }
 
+TEST_P(ReturnsEngineTest, AnExchangeIsAnOrderOfItsOwnSentOnceTheReturnArrives) {
+  ASSERT_EQ(submit(bundle_order("web-discounted.json"), "2026-12-01T05:00:00Z").state, "allocated");
+  event("WEB-7001", "pack", "2026-12-01T09:00:00Z");
+  event("WEB-7001", "ship", "2026-12-02T04:30:00Z");
+  event("WEB-7001", "deliver", "2026-12-03T06:30:00Z");
+  Ack asked = submit({{"type", "return"}, {"order_id", "WEB-7001"}, {"reason", "size"},
+                      {"lines", {{{"id", "1"}, {"quantity", 1}}}},
+                      {"exchange", {{{"sku", "SG-TEE"}, {"quantity", 1}}}}},
+                     "2026-12-05T03:30:00Z");
+  ASSERT_EQ(asked.status, Ack::Status::Stored) << asked.message;
+  StoredOrder o = order("WEB-7001");
+  ASSERT_EQ(o.exchanges.size(), 1u);
+  EXPECT_EQ(o.exchanges[0].order_id, "") << "not before what it replaces arrives";
+  EXPECT_FALSE(store_->orders().get("WEB-7001-X1"));
+
+  Ack received = event("WEB-7001", "return_received", "2026-12-06T05:00:00Z");
+  ASSERT_EQ(received.status, Ack::Status::Stored) << received.message;
+  auto exchange = store_->orders().get("WEB-7001-X1");
+  ASSERT_TRUE(exchange);
+  EXPECT_EQ(exchange->state, "allocated") << "accepted and routed by the bundle's policies";
+  nlohmann::json sent = nlohmann::json::parse(exchange->order);
+  EXPECT_EQ(sent["lines"][0]["sku"], "SG-TEE");
+  EXPECT_EQ(sent["total"]["amount"], "1000.00") << "paid by the kurta that came back";
+  EXPECT_EQ(sent["payment"]["method"], "prepaid");
+  EXPECT_EQ(sent["customer"], nlohmann::json::parse(order("WEB-7001").order)["customer"]);
+  EXPECT_EQ(order("WEB-7001").exchanges[0].order_id, "WEB-7001-X1");
+  EXPECT_EQ(store_->stock().row("BLR-WH", "SG-TEE")->reserved, 1);
+
+  Ack graded = submit({{"type", "grade"}, {"order_id", "WEB-7001"}, {"units", {{{"grade", "A"}}}}},
+                      "2026-12-06T08:00:00Z");
+  ASSERT_EQ(graded.status, Ack::Status::Stored) << graded.message;
+  o = order("WEB-7001");
+  EXPECT_EQ(o.returns[0].state, "closed");
+  EXPECT_TRUE(o.returns[0].refunded.empty()) << "an exchange pays for what is sent instead";
+  // Sent once: the next arrival of the same return opens nothing more.
+  EXPECT_FALSE(store_->orders().get("WEB-7001-X2"));
+}
+
+TEST_P(ReturnsEngineTest, AnExchangeTrustedAtOnceGoesOutAtOnce) {
+  ASSERT_EQ(submit(bundle_order("web-discounted.json"), "2026-12-01T05:00:00Z").state, "allocated");
+  event("WEB-7001", "pack", "2026-12-01T09:00:00Z");
+  event("WEB-7001", "ship", "2026-12-02T04:30:00Z");
+  event("WEB-7001", "deliver", "2026-12-03T06:30:00Z");
+  // The scarf is cheap: "approve refund now keep item" also sends its exchange now.
+  Ack asked = submit({{"type", "return"}, {"order_id", "WEB-7001"}, {"reason", "changed_mind"},
+                      {"lines", {{{"id", "2"}}}}, {"exchange", {{{"sku", "SCARF"}, {"quantity", 1}}}}},
+                     "2026-12-05T03:30:00Z");
+  ASSERT_EQ(asked.status, Ack::Status::Stored) << asked.message;
+  auto exchange = store_->orders().get("WEB-7001-X1");
+  ASSERT_TRUE(exchange);
+  EXPECT_EQ(exchange->state, "allocated");
+  StoredOrder o = order("WEB-7001");
+  EXPECT_EQ(o.returns[0].state, "closed");
+  EXPECT_TRUE(o.returns[0].refunded.empty());
+  rebuild_projections(*store_);
+  EXPECT_EQ(order("WEB-7001"), o);
+}
+
+TEST_P(ReturnsEngineTest, AnExchangeForNothingIsMalformed) {
+  Ack bad = submit({{"type", "return"}, {"order_id", "WEB-7001"}, {"lines", {{{"id", "1"}}}},
+                    {"exchange", {{{"sku", "SCARF"}, {"quantity", 0}}}}},
+                   "2026-12-05T03:30:00Z");
+  EXPECT_EQ(bad.status, Ack::Status::Invalid);
+  EXPECT_EQ(bad.message, "$.exchange[0].quantity: expected a positive number");
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, ReturnsEngineTest, ::testing::Values("interp", "jit"),
                          [](const auto& info) { return info.param; });
 
