@@ -37,6 +37,13 @@ class ReturnsEngineTest : public EngineTest {
                         {{"carrier", "Delhivery"}, {"tracking_number", "DLV1234567890"}});
     ASSERT_EQ(shipped.state, "shipped") << shipped.message;
   }
+  // WEB-7001 (two kurtas and a scarf, prepaid) taken, shipped from BLR-WH and delivered.
+  void deliver_prepaid_order() {
+    ASSERT_EQ(submit(bundle_order("web-discounted.json"), "2026-12-01T05:00:00Z").state, "allocated");
+    event("WEB-7001", "pack", "2026-12-01T09:00:00Z");
+    event("WEB-7001", "ship", "2026-12-02T04:30:00Z");
+    ASSERT_EQ(event("WEB-7001", "deliver", "2026-12-03T06:30:00Z").state, "delivered");
+  }
   Ack ndr(const std::string& reason, const char* when, nlohmann::json extra = {}) {
     nlohmann::json input = {{"type", "ndr"}, {"order_id", "WEB-7002"}, {"reason", reason}};
     if (extra.is_object()) input.update(extra);
@@ -148,10 +155,7 @@ TEST_P(ReturnsEngineTest, ProjectionsOfReturnsToOriginRebuildExactly) {
 }
 
 TEST_P(ReturnsEngineTest, UnitsNotRestockedAreCountedApartWhereTheyCameBack) {
-  ASSERT_EQ(submit(bundle_order("web-discounted.json"), "2026-12-01T05:00:00Z").state, "allocated");
-  event("WEB-7001", "pack", "2026-12-01T09:00:00Z");
-  event("WEB-7001", "ship", "2026-12-02T04:30:00Z");
-  event("WEB-7001", "deliver", "2026-12-03T06:30:00Z");
+  deliver_prepaid_order();
   Ack asked = submit({{"type", "return"}, {"order_id", "WEB-7001"}, {"reason", "size"},
                       {"lines", {{{"id", "1"}}, {{"id", "2"}}}}},
                      "2026-12-05T03:30:00Z");
@@ -177,10 +181,7 @@ TEST_P(ReturnsEngineTest, UnitsNotRestockedAreCountedApartWhereTheyCameBack) {
 }
 
 TEST_P(ReturnsEngineTest, AnExchangeIsAnOrderOfItsOwnSentOnceTheReturnArrives) {
-  ASSERT_EQ(submit(bundle_order("web-discounted.json"), "2026-12-01T05:00:00Z").state, "allocated");
-  event("WEB-7001", "pack", "2026-12-01T09:00:00Z");
-  event("WEB-7001", "ship", "2026-12-02T04:30:00Z");
-  event("WEB-7001", "deliver", "2026-12-03T06:30:00Z");
+  deliver_prepaid_order();
   Ack asked = submit({{"type", "return"}, {"order_id", "WEB-7001"}, {"reason", "size"},
                       {"lines", {{{"id", "1"}, {"quantity", 1}}}},
                       {"exchange", {{{"sku", "SG-TEE"}, {"quantity", 1}}}}},
@@ -215,10 +216,7 @@ TEST_P(ReturnsEngineTest, AnExchangeIsAnOrderOfItsOwnSentOnceTheReturnArrives) {
 }
 
 TEST_P(ReturnsEngineTest, AnExchangeTrustedAtOnceGoesOutAtOnce) {
-  ASSERT_EQ(submit(bundle_order("web-discounted.json"), "2026-12-01T05:00:00Z").state, "allocated");
-  event("WEB-7001", "pack", "2026-12-01T09:00:00Z");
-  event("WEB-7001", "ship", "2026-12-02T04:30:00Z");
-  event("WEB-7001", "deliver", "2026-12-03T06:30:00Z");
+  deliver_prepaid_order();
   // The scarf is cheap: "approve refund now keep item" also sends its exchange now.
   Ack asked = submit({{"type", "return"}, {"order_id", "WEB-7001"}, {"reason", "changed_mind"},
                       {"lines", {{{"id", "2"}}}}, {"exchange", {{{"sku", "SCARF"}, {"quantity", 1}}}}},
