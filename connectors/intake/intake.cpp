@@ -617,7 +617,9 @@ bool Intake::api(const HttpRequest& request, HttpResponse& response, std::functi
     }
     // What people post about an order: an event, a return asked for, returned units graded, a failed delivery.
     static const std::map<std::string, std::string> kPosted = {
-        {"events", "event"}, {"returns", "return"}, {"grades", "grade"}, {"ndr", "ndr"}};
+        {"events", "event"},   {"returns", "return"},
+        {"grades", "grade"},   {"ndr", "ndr"},
+        {"return-decisions", "return_decision"}, {"ndr-decisions", "ndr_decision"}};
     if (auto posted = kPosted.find(what); request.method == "POST" && posted != kPosted.end()) {
       nlohmann::json input = nlohmann::json::parse(request.body, nullptr, false);
       if (!input.is_object()) {

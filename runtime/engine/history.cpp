@@ -57,7 +57,9 @@ struct Describe {
     if (d.hold_for) out += " for " + model::format_duration(*d.hold_for);
     if (d.until) out += " (until " + model::format_time(*d.until) + ")";  // `until next 07:00` reads as a moment
     if (!d.on_timeout.empty()) out += ", then " + d.on_timeout;
-    out += d.rule ? fmt::format(" by rule \"{}\"", *d.rule) : " (no rule decided)";
+    out += d.rule                    ? fmt::format(" by rule \"{}\"", *d.rule)
+           : !d.decided_by.empty() ? fmt::format(" decided by {}", d.decided_by)
+                                   : " (no rule decided)";
     out += fmt::format("; deployment {}, version {}", d.deployment, d.version.empty() ? "-" : d.version);
     if (d.policy == "routing") {
       // A routing rule whose condition held may still have found no node:

@@ -1,6 +1,9 @@
 #include "runtime/engine/inputs.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
 
 #include "compiler/model/value.h"
 #include "runtime/canonical/json_parse.h"
@@ -122,6 +125,35 @@ NdrInput read_ndr(const nlohmann::json& j) {
   return n;
 }
 
+PersonDecision read_person_decision(const nlohmann::json& j, bool about_return) {
+  PersonDecision d;
+  d.about_return = about_return;
+  d.order_id = text_field(j, "order_id", true, "the order's id");
+  d.return_id = about_return ? text_field(j, "return_id", false, "the return's id") : "";
+  d.by = text_field(j, "by", true, "who decided");
+  if (d.by.empty()) throw Malformed{"$.by: say who decided"};
+  d.event_id = text_field(j, "event_id", false, "an id");
+  d.reason = text_field(j, "reason", false, "a reason");
+  const std::vector<std::string> allowed = about_return ? std::vector<std::string>{"approve", "reject"}
+                                                        : std::vector<std::string>{"reattempt", "reschedule", "return_to_origin"};
+  d.decision = text_field(j, "decision", true, about_return ? "the decision: approve or reject"
+                                                            : "the decision: reattempt, reschedule or return_to_origin");
+  if (std::find(allowed.begin(), allowed.end(), d.decision) == allowed.end())
+    throw Malformed{fmt::format("$.decision: expected {}, not \"{}\"", fmt::join(allowed, ", "), d.decision)};
+  if (about_return) {
+    d.refund = text_field(j, "refund", false, "when the money goes back: now, after receipt or after inspection");
+    if (!d.refund.empty() && d.refund != "now" && d.refund != "after receipt" && d.refund != "after inspection")
+      throw Malformed{fmt::format("$.refund: expected now, after receipt or after inspection, not \"{}\"", d.refund)};
+    if (d.decision == "reject" && d.reason.empty())
+      throw Malformed{"$.reason: a rejected return says why, for the customer"};
+  } else if (d.decision == "reschedule") {
+    std::string to = text_field(j, "to", true, "when to deliver again, a time");
+    d.reschedule_to = model::parse_time(to);
+    if (!d.reschedule_to) throw Malformed{"$.to: expected a time such as \"2026-12-08T10:00:00+05:30\""};
+  }
+  return d;
+}
+
 OrderEvent read_event(const nlohmann::json& j) {
   OrderEvent e;
   e.order_id = text_field(j, "order_id", true, "the order's id");
@@ -210,9 +242,12 @@ Input read_input(const nlohmann::json& json, std::string source) {
       input.body = read_grade(json);
     } else if (type == "ndr") {
       input.body = read_ndr(json);
+    } else if (type == "return_decision" || type == "ndr_decision") {
+      input.body = read_person_decision(json, type == "return_decision");
     } else {
       throw Malformed{fmt::format(
-          "$.type: unknown input type {}; expected \"order\", \"event\", \"stock\", \"return\", \"grade\" or \"ndr\"",
+          "$.type: unknown input type {}; expected \"order\", \"event\", \"stock\", \"return\", \"grade\", "
+          "\"ndr\", \"return_decision\" or \"ndr_decision\"",
           json["type"].dump())};
     }
   } catch (const Malformed& m) {
@@ -302,6 +337,16 @@ std::string input_text(const Input& input) {
       if (!n.carrier.empty()) j["carrier"] = n.carrier;
       if (!n.event_id.empty()) j["event_id"] = n.event_id;
       if (!n.by.empty()) j["by"] = n.by;
+      return j.dump();
+    }
+    std::string operator()(const PersonDecision& d) const {
+      nlohmann::json j = {{"type", d.about_return ? "return_decision" : "ndr_decision"}, {"order_id", d.order_id},
+                          {"decision", d.decision}, {"by", d.by}};
+      if (!d.return_id.empty()) j["return_id"] = d.return_id;
+      if (!d.refund.empty()) j["refund"] = d.refund;
+      if (d.reschedule_to) j["to"] = model::format_time(*d.reschedule_to);
+      if (!d.reason.empty()) j["reason"] = d.reason;
+      if (!d.event_id.empty()) j["event_id"] = d.event_id;
       return j.dump();
     }
     std::string operator()(const Unreadable& u) const { return u.raw; }

@@ -96,6 +96,23 @@ struct GradeInput {
   std::string by;
 };
 
+// A person's decision on what a policy held for one (`{"type":
+// "return_decision", ...}` for a held return: approve, with its refund's
+// timing, or reject with the reason told; `{"type": "ndr_decision", ...}`
+// for a held failed delivery: reattempt, reschedule (to a time) or
+// return_to_origin).
+struct PersonDecision {
+  bool about_return = true;  // else a failed delivery
+  std::string order_id;
+  std::string return_id;     // "" : the order's held return
+  std::string decision;      // approve, reject; reattempt, reschedule, return_to_origin
+  std::string refund;        // approve: now, after receipt, after inspection ("": after inspection)
+  std::optional<int64_t> reschedule_to;
+  std::string reason;
+  std::string event_id;
+  std::string by;
+};
+
 // A change to one node's stock of one SKU: a count, a receipt, an
 // adjustment, or the safety stock.
 struct StockInput {
@@ -120,7 +137,8 @@ struct Unreadable {
 struct NothingToDecide {};
 
 using InputBody =
-    std::variant<NewOrder, OrderEvent, StockInput, Unreadable, NothingToDecide, ReturnRequest, GradeInput, NdrInput>;
+    std::variant<NewOrder, OrderEvent, StockInput, Unreadable, NothingToDecide, ReturnRequest, GradeInput, NdrInput,
+                 PersonDecision>;
 
 // Where an input came from in the intake's inbox. The engine records how far
 // it decided the inbox in the same commit as the decisions, and takes an

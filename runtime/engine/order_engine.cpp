@@ -632,6 +632,18 @@ class OrderEngine::Step {
     act_on_ndr(verdict, std::nullopt, "timer");
   }
 
+  // A return approved (by its policy or a person): the order's machine
+  // hears of it where it takes `return_request`; trusted at once (refund
+  // now, or keep the item), its money and its exchange go now.
+  void authorized(const std::string& id, bool refund_now, bool keep_item) {
+    hear("return_request", "on return_request");
+    if (refund_now || keep_item) {
+      refund_return(id);
+      open_exchange(id);
+    }
+    if (keep_item) move_return(id, "closed", "the customer keeps the item");
+  }
+
   // Acts on a failed delivery's decision: a return to origin moves the
   // order (where its machine takes `return_to_origin`) and brings its
   // units back; a hold waits for a person or its timeout; a reattempt or a
@@ -1103,6 +1115,8 @@ Ack OrderEngine::submit(const Input& input) {
     ack = take_grade(*grade, input.source, input.at, at);
   } else if (auto* ndr = std::get_if<NdrInput>(&input.body)) {
     ack = take_ndr(*ndr, input.source, input.at, at);
+  } else if (auto* decision = std::get_if<PersonDecision>(&input.body)) {
+    ack = take_person_decision(*decision, input.source, input.at, at);
   }
   ack.applied_at = at;
   // Applied later than it happened: said when it changed something.
@@ -1602,15 +1616,57 @@ Ack OrderEngine::take_return(const ReturnRequest& input, const std::string& sour
     std::string to = verdict_target(out.verdict);
     if (to.empty()) to = "held";
     step.move_return(id, to, "by returns");
-    if (to != "authorized") return;
-    step.hear("return_request", "on return_request");  // the order's own machine, where it takes it
-    // Trusted at once (refund now, or keep the item): an exchange goes out now too.
-    bool at_once = out.keep_item || out.refund_timing == check::RefundTiming::Now;
-    if (at_once) {
-      step.refund_return(id);
-      step.open_exchange(id);
+    if (to == "authorized") step.authorized(id, out.refund_timing == check::RefundTiming::Now, out.keep_item);
+  });
+}
+
+Ack OrderEngine::take_person_decision(const PersonDecision& input, const std::string& source,
+                                      std::optional<int64_t> happened, int64_t at) {
+  Input original{input, source, happened, {}};
+  const char* what = input.about_return ? "return_decision" : "ndr_decision";
+  return on_order(input.order_id, what, "a person's decision", input.event_id, original, happened, at,
+                  [&](Step& step, LiveOrder& o) {
+    const check::CheckedBundle& b = step.bundle();
+    journal::Decided d;
+    d.policy = input.about_return ? "returns" : "ndr";
+    if (const check::Policy* p = b.policy(input.about_return ? check::PolicyKind::Returns : check::PolicyKind::Ndr))
+      d.version = p->version;
+    d.deployment = o.dep->meta.id;
+    d.reason = input.reason;
+    d.decided_by = input.by;
+    if (input.about_return) {
+      const OrderReturn* r = nullptr;
+      for (const OrderReturn& candidate : o.stored.returns)
+        if (input.return_id.empty() ? candidate.state == "held" : candidate.id == input.return_id) r = &candidate;
+      if (!r)
+        throw Refusal{input.return_id.empty() ? fmt::format("order '{}' has no return held for a person", input.order_id)
+                                              : fmt::format("order '{}' has no return '{}'", input.order_id, input.return_id)};
+      if (r->state != "held")
+        throw Refusal{fmt::format("return '{}' is {}: a person decides a return its policy held", r->id, r->state)};
+      std::string id = r->id;
+      bool approve = input.decision == "approve";
+      d.decision = approve ? "approve" : "reject";
+      d.return_id = id;
+      if (approve) d.refund = input.refund.empty() ? "after inspection" : input.refund;
+      step.append(std::move(d));
+      step.note(fmt::format("return {}: {} by {}", id, input.decision, input.by));
+      step.move_return(id, approve ? "authorized" : "rejected", "decided by " + input.by);
+      if (approve) step.authorized(id, input.refund == "now", false);
+      return;
     }
-    if (out.keep_item) step.move_return(id, "closed", "the customer keeps the item");
+    if (o.stored.ndr_decision != "hold")
+      throw Refusal{fmt::format("order '{}' has no failed delivery held for a person{}", input.order_id,
+                                o.stored.ndr_decision.empty() ? "" : " (the last was decided " + o.stored.ndr_decision + ")")};
+    Verdict verdict = input.decision == "reattempt"    ? Verdict::Reattempt
+                      : input.decision == "reschedule" ? Verdict::Reschedule
+                                                       : Verdict::ReturnToOrigin;
+    d.decision = engine::verdict_name(verdict);
+    d.ndr_attempt = o.stored.ndr_attempts;
+    d.reschedule_to = input.reschedule_to;
+    step.cancel_timers(kNdrTimeout);
+    step.append(std::move(d));
+    step.note(fmt::format("failed delivery {}: {} by {}", o.stored.ndr_attempts, engine::verdict_name(verdict), input.by));
+    step.act_on_ndr(verdict, std::nullopt, input.by);
   });
 }
 

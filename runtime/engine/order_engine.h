@@ -158,6 +158,9 @@ class OrderEngine {
   // A return asked for, and returned units inspected (runtime/engine/inputs.h).
   Ack take_return(const ReturnRequest& input, const std::string& source, std::optional<int64_t> happened, int64_t at);
   Ack take_grade(const GradeInput& input, const std::string& source, std::optional<int64_t> happened, int64_t at);
+  // A person deciding a held return or failed delivery (runtime/engine/inputs.h).
+  Ack take_person_decision(const PersonDecision& input, const std::string& source, std::optional<int64_t> happened,
+                           int64_t at);
   // A failed delivery, decided by the ndr policy (runtime/engine/inputs.h).
   Ack take_ndr(const NdrInput& input, const std::string& source, std::optional<int64_t> happened, int64_t at);
   // Runs `body` as one input's work on an existing order (an event, a

@@ -131,6 +131,7 @@ void fields(V& v, S& s) {
   v("refund_terms", s.refund_terms);
   v("ndr_attempt", s.ndr_attempt);
   v.time("reschedule_to", s.reschedule_to);
+  v("decided_by", s.decided_by);
 }
 
 template <class V, class S>

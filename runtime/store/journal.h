@@ -180,6 +180,8 @@ struct Decided {
   // when the courier is to try again (reschedule to TIME).
   std::optional<int64_t> ndr_attempt;
   std::optional<int64_t> reschedule_to;
+  // A person's decision on what a policy held (no rule decided it): who.
+  std::string decided_by;
 };
 
 struct LineRef {

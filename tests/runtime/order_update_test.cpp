@@ -94,6 +94,37 @@ TEST_P(OrderUpdateTest, UpdatesRebuildFromTheJournal) {
   EXPECT_EQ(submit(changed, "2026-11-20T05:30:00Z").status, Ack::Status::Duplicate);
 }
 
+// The example bundle has no returns policy: a return waits for a person,
+// who approves or rejects it.
+TEST_P(OrderUpdateTest, APersonDecidesAReturnItsPolicyHeld) {
+  submit(amazon_order(), "2026-11-20T04:00:00Z");
+  event(kOrder, "pack", "2026-11-20T06:00:00Z");
+  event(kOrder, "ship", "2026-11-20T07:00:00Z");
+  event(kOrder, "deliver", "2026-11-21T07:00:00Z");
+  Ack asked = submit({{"type", "return"}, {"order_id", kOrder}, {"lines", {{{"id", "1"}, {"quantity", 1}}}},
+                      {"reason", "size"}},
+                     "2026-11-22T07:00:00Z");
+  ASSERT_EQ(asked.status, Ack::Status::Stored) << asked.message;
+  ASSERT_EQ(order(kOrder).returns.at(0).state, "held");
+  Ack no_reason = submit({{"type", "return_decision"}, {"order_id", kOrder}, {"decision", "reject"}, {"by", "priya@ops"}},
+                         "2026-11-22T08:00:00Z");
+  EXPECT_EQ(no_reason.status, Ack::Status::Invalid);
+  EXPECT_EQ(no_reason.message, "$.reason: a rejected return says why, for the customer");
+  Ack approved = submit({{"type", "return_decision"}, {"order_id", kOrder}, {"decision", "approve"},
+                         {"refund", "after receipt"}, {"by", "priya@ops"}},
+                        "2026-11-22T09:00:00Z");
+  ASSERT_EQ(approved.status, Ack::Status::Stored) << approved.message;
+  StoredOrder o = order(kOrder);
+  EXPECT_EQ(o.returns[0].state, "authorized");
+  EXPECT_EQ(o.returns[0].refund, "after receipt");
+  EXPECT_EQ(o.state, "return_requested") << "the order's machine hears of it";
+  Ack again = submit({{"type", "return_decision"}, {"order_id", kOrder}, {"return_id", o.returns[0].id},
+                      {"decision", "reject"}, {"reason", "late"}, {"by", "priya@ops"}},
+                     "2026-11-22T10:00:00Z");
+  EXPECT_EQ(again.status, Ack::Status::Refused);
+  EXPECT_NE(again.message.find("is authorized: a person decides a return its policy held"), std::string::npos);
+}
+
 TEST_P(OrderUpdateTest, ACancellationKeepsWhoWantedIt) {
   submit(amazon_order(), "2026-11-20T04:00:00Z");
   Ack wrong = event(kOrder, "cancel", "2026-11-20T04:30:00Z", {{"initiator", "customer"}});

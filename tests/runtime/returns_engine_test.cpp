@@ -127,6 +127,31 @@ TEST_P(ReturnsEngineTest, AHeldFailedDeliveryTimesOutAfterARestartAndTheUnitCome
   EXPECT_NE(text.find("return to origin WEB-7002-RTO asked for: line 1 x1 (undelivered)"), std::string::npos) << text;
 }
 
+TEST_P(ReturnsEngineTest, APersonDecidesAHeldFailedDeliveryBeforeItsTimeout) {
+  ship_cod_order();
+  Ack nothing_held = submit({{"type", "ndr_decision"}, {"order_id", "WEB-7002"}, {"decision", "reattempt"},
+                             {"by", "priya@ops"}},
+                            "2026-12-02T12:00:00Z");
+  EXPECT_EQ(nothing_held.status, Ack::Status::Refused);
+  EXPECT_EQ(nothing_held.message, "order 'WEB-7002' has no failed delivery held for a person");
+  ndr("address_issue", "2026-12-02T13:00:00Z");
+  Ack decided = submit({{"type", "ndr_decision"}, {"order_id", "WEB-7002"}, {"decision", "reschedule"},
+                        {"to", "2026-12-04T10:00:00+05:30"}, {"by", "priya@ops"}},
+                       "2026-12-02T14:00:00Z");
+  ASSERT_EQ(decided.status, Ack::Status::Stored) << decided.message;
+  EXPECT_EQ(order("WEB-7002").ndr_decision, "reschedule");
+  advance_to("2026-12-05T00:00:00Z");
+  EXPECT_EQ(order("WEB-7002").state, "shipped") << "the hold's timeout no longer stands";
+  std::string text = history_text(store_->journal().of_order("WEB-7002"));
+  EXPECT_NE(text.find("failed delivery 1, ndr policy: reschedule to 2026-12-04T04:30:00Z decided by priya@ops"),
+            std::string::npos)
+      << text;
+  Ack bad = submit({{"type", "ndr_decision"}, {"order_id", "WEB-7002"}, {"decision", "reschedule"}, {"by", "priya"}},
+                   "2026-12-05T01:00:00Z");
+  EXPECT_EQ(bad.status, Ack::Status::Invalid);
+  EXPECT_EQ(bad.message, "$.to: expected when to deliver again, a time");
+}
+
 TEST_P(ReturnsEngineTest, ANewAttemptAnswersTheLastOnesHold) {
   ship_cod_order();
   ndr("address_issue", "2026-12-02T13:00:00Z");
