@@ -233,13 +233,20 @@ class OrderEngine::Step {
     }
   }
 
-  // What every decision records of its outcome: the policy, its verdict,
-  // the rule, the hold and the annotations every kind of policy makes.
-  journal::Decided decision_record(check::PolicyKind kind, const engine::Outcome& out) const {
+  // A decision of `kind`'s policy: which policy, version and deployment.
+  // Those no rule made (a hold's timeout, a person's) are this and no more.
+  journal::Decided policy_decision(check::PolicyKind kind) const {
     journal::Decided d;
     d.policy = check::policy_kind_name(kind);
     if (const check::Policy* p = bundle_.policy(kind)) d.version = p->version;
     d.deployment = dep_.meta.id;
+    return d;
+  }
+
+  // What every decision records of its outcome: the policy, its verdict,
+  // the rule, the hold and the annotations every kind of policy makes.
+  journal::Decided decision_record(check::PolicyKind kind, const engine::Outcome& out) const {
+    journal::Decided d = policy_decision(kind);
     d.decision = engine::verdict_name(out.verdict);
     d.reason = std::string(out.reason);
     if (out.deciding_rule != -2) d.rule = std::string(out.deciding_rule_name);
@@ -619,10 +626,7 @@ class OrderEngine::Step {
     for (Verdict v : {Verdict::Reattempt, Verdict::Reschedule, Verdict::ReturnToOrigin})
       if (o_.stored.ndr_on_timeout == engine::verdict_name(v)) verdict = v;
     if (verdict == Verdict::None) return;  // nothing said: it waits for a person
-    journal::Decided d;
-    d.policy = check::policy_kind_name(check::PolicyKind::Ndr);
-    if (const check::Policy* p = bundle_.policy(check::PolicyKind::Ndr)) d.version = p->version;
-    d.deployment = dep_.meta.id;
+    journal::Decided d = policy_decision(check::PolicyKind::Ndr);
     d.decision = o_.stored.ndr_on_timeout;
     d.reason = "the hold timed out";
     d.ndr_attempt = o_.stored.ndr_attempts;
@@ -1520,10 +1524,10 @@ Ack OrderEngine::take_update(const std::string& order_id, const std::shared_ptr<
     std::string what = fmt::format("{}{}", fmt::join(changes.begin(), changes.begin() + std::min(changes.size(), kShown), "; "),
                                    changes.size() > kShown ? fmt::format("; and {} more", changes.size() - kShown) : "");
     // Once a parcel has left, what was sent is what the customer gets.
-    if (ever_entered(o.stored, "shipped") || life.terminal(o.stored.state))
+    bool shipped = ever_entered(o.stored, "shipped");
+    if (shipped || life.terminal(o.stored.state))
       throw Refusal{fmt::format("order '{}' {}: the channel's change is not applied ({})", order_id,
-                                ever_entered(o.stored, "shipped") ? fmt::format("has shipped (it is {})", o.stored.state)
-                                                                  : "is " + o.stored.state,
+                                shipped ? fmt::format("has shipped (it is {})", o.stored.state) : "is " + o.stored.state,
                                 what)};
     step.append(journal::OrderUpdated{prepared.text, changes});
     step.note("changed by the channel: " + what);
@@ -1626,12 +1630,7 @@ Ack OrderEngine::take_person_decision(const PersonDecision& input, const std::st
   const char* what = input.about_return ? "return_decision" : "ndr_decision";
   return on_order(input.order_id, what, "a person's decision", input.event_id, original, happened, at,
                   [&](Step& step, LiveOrder& o) {
-    const check::CheckedBundle& b = step.bundle();
-    journal::Decided d;
-    d.policy = input.about_return ? "returns" : "ndr";
-    if (const check::Policy* p = b.policy(input.about_return ? check::PolicyKind::Returns : check::PolicyKind::Ndr))
-      d.version = p->version;
-    d.deployment = o.dep->meta.id;
+    journal::Decided d = step.policy_decision(input.about_return ? check::PolicyKind::Returns : check::PolicyKind::Ndr);
     d.reason = input.reason;
     d.decided_by = input.by;
     if (input.about_return) {

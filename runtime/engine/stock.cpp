@@ -225,12 +225,14 @@ StockRow StockKeeper::apply(const StockChange& c) {
   book_.mark_row(node, c.sku);
   book_.touch(c.sku);
   if (c.quarantined_change || c.written_off_change || c.to_vendor_change) {
-    std::array<int64_t, 3>& apart = apart_[{c.node, c.sku}];
-    apart[0] += c.quarantined_change;
-    apart[1] += c.written_off_change;
-    apart[2] += c.to_vendor_change;
+    KeptApart& apart = apart_[{c.node, c.sku}];
+    apart.quarantined += c.quarantined_change;
+    apart.written_off += c.written_off_change;
+    apart.to_vendor += c.to_vendor_change;
   }
-  return row(c.node, c.sku);
+  StockRow out{c.node, c.sku, level.on_hand, level.reserved, level.safety};
+  kept_apart(out);
+  return out;
 }
 
 StockRow StockKeeper::row(const std::string& node, const std::string& sku) {
@@ -242,12 +244,17 @@ StockRow StockKeeper::row(const std::string& node, const std::string& sku) {
     out.reserved = level.reserved;
     out.safety_stock = level.safety;
   }
-  if (auto apart = apart_.find({node, sku}); apart != apart_.end()) {
-    out.quarantined = apart->second[0];
-    out.written_off = apart->second[1];
-    out.to_vendor = apart->second[2];
-  }
+  kept_apart(out);
   return out;
+}
+
+void StockKeeper::kept_apart(StockRow& row) const {
+  if (apart_.empty()) return;
+  auto apart = apart_.find({row.node, row.sku});
+  if (apart == apart_.end()) return;
+  row.quarantined = apart->second.quarantined;
+  row.written_off = apart->second.written_off;
+  row.to_vendor = apart->second.to_vendor;
 }
 
 void StockKeeper::restore(const StockRow& row) {

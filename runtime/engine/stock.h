@@ -11,7 +11,6 @@
 // so a channel is never told it may sell a unit routing would not.
 //
 // Thread safety: the engine thread alone.
-#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -162,9 +161,16 @@ class StockKeeper {
   Store& store_;
   StockBook book_;
   std::vector<std::string> first_;
-  // Returned units kept out of stock (quarantined, written off, to the
-  // vendor), by node and SKU: never sold, so not in the book that routing reads.
-  std::map<std::pair<std::string, std::string>, std::array<int64_t, 3>> apart_;
+  // Returned units kept out of stock, by node and SKU: never sold, so not
+  // in the book that routing reads. Few rows have any: most changes (every
+  // reservation) find the map empty and look nothing up.
+  struct KeptApart {
+    int64_t quarantined = 0;
+    int64_t written_off = 0;
+    int64_t to_vendor = 0;
+  };
+  std::map<std::pair<std::string, std::string>, KeptApart> apart_;
+  void kept_apart(StockRow& row) const;  // fills the row's kept-apart counts
   std::unordered_map<std::string, int64_t> advertised_;  // channel '\0' sku -> quantity
   int64_t day_ = -1;                                      // the day orders_today_ counts
   std::map<std::string, int64_t> orders_today_;
