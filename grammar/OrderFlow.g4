@@ -136,7 +136,7 @@ tableCell
 machineDecl : MACHINE name machineItem* ;
 machineItem
   : INITIAL name                                                         # initialState
-  | stateSet ARROW targets+=name (PIPE targets+=name)* (ON event=name)? (BY policy=name)? (WHEN expr)?  # transition
+  | stateSet ARROW targets+=name (PIPE targets+=name)* (ON event=name)? (BY policy=name)? (AFTER wait=expr)? (WHEN guard=expr)?  # transition
   | TERMINAL name (COMMA name)*                                          # terminalStates
   ;
 stateSet

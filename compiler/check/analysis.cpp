@@ -424,67 +424,11 @@ void Checker::analyze_table(const Table& table, const syntax::Table& decl) {
 // ------------------------------------------------------------ machine
 
 void Checker::analyze_machine() {
+  if (any_syntax_errors_) return;  // a transition that failed to parse would mislead every check below
+  if (b_.return_machine && return_machine_decl_) analyze_return_machine();
   if (!b_.machine || !machine_decl_) return;
   const Machine& m = *b_.machine;
-  if (any_syntax_errors_) return;  // a transition that failed to parse would mislead every check below
-  size_t n = m.states.size();
-  std::vector<bool> reachable(n, false), has_exit(n, false);
-  if (m.initial >= 0 && static_cast<size_t>(m.initial) < n) {
-    std::deque<int> queue = {m.initial};
-    reachable[m.initial] = true;
-    while (!queue.empty()) {
-      int s = queue.front();
-      queue.pop_front();
-      for (const Transition& t : m.transitions) {
-        if (std::find(t.sources.begin(), t.sources.end(), s) == t.sources.end()) continue;
-        for (int target : t.targets)
-          if (!reachable[target]) {
-            reachable[target] = true;
-            queue.push_back(target);
-          }
-      }
-    }
-  }
-  for (const Transition& t : m.transitions)
-    for (int s : t.sources) has_exit[s] = true;
-  for (size_t s = 0; s < n; ++s) {
-    if (!reachable[s] && static_cast<int>(s) != m.initial && m.initial >= 0) {
-      diags_.warning("W0601", m.state_ranges[s], fmt::format("state '{}' can never be reached", m.states[s]),
-                     fmt::format("add a transition into '{}', or remove it", m.states[s]));
-    }
-    if (!has_exit[s] && !m.terminal[s]) {
-      diags_.error("E0602", m.state_ranges[s],
-                   fmt::format("state '{}' has no way out and is not terminal: orders would stay there forever",
-                               m.states[s]),
-                   fmt::format("add a transition from '{}', or list it after `terminal`", m.states[s]));
-    }
-    if (has_exit[s] && m.terminal[s]) {
-      // At the transition that leaves it, which is what contradicts `terminal`.
-      SourceRange out = m.state_ranges[s];
-      for (const Transition& t : m.transitions)
-        if (std::find(t.sources.begin(), t.sources.end(), static_cast<int>(s)) != t.sources.end()) {
-          out = t.range;
-          break;
-        }
-      diags_.error("E0609", out, fmt::format("state '{}' is terminal but this transition leaves it", m.states[s]),
-                   "a terminal state is where an order ends; remove it from `terminal` or remove the transition");
-    }
-  }
-  if (m.event_enum >= 0) {
-    const model::EnumDef& events = b_.schema.enum_def(m.event_enum);
-    std::vector<std::string> ignored;
-    for (size_t e = 0; e < events.values.size(); ++e) {
-      bool accepted = false;
-      for (const Transition& t : m.transitions) accepted |= t.event == static_cast<int>(e);
-      if (!accepted) ignored.push_back(events.values[e]);
-    }
-    if (!ignored.empty())
-      diags_.warning("W0603", m.range,
-                     fmt::format("no state of machine {} accepts the event{} {}", m.name,
-                                 ignored.size() == 1 ? "" : "s", join_alternatives(ignored, " and ")),
-                     fmt::format("every such event sent to an order will be refused; add a transition `on {}`",
-                                 ignored.front()));
-  }
+  analyze_machine_graph(m);
 
   // Every decision a policy can make needs a transition to carry it out.
   auto has_transition = [&](std::optional<PolicyKind> by, int event, std::string_view target,
@@ -541,6 +485,105 @@ void Checker::analyze_machine() {
                        "add `accepted -> allocated by routing`");
         if (a.route.else_decision) need(*a.route.else_decision, p.kind, r.name);
       }
+    };
+    for (const Rule& r : p.rules) visit(r);
+    if (p.otherwise) visit(*p.otherwise);
+  }
+}
+
+// What every machine must be: each state reachable, each way out leading
+// somewhere, ends marked terminal, every event some state accepts.
+void Checker::analyze_machine_graph(const Machine& m) {
+  bool returns = b_.return_machine && &m == &*b_.return_machine;
+  const char* things = returns ? "returns" : "orders";
+  size_t n = m.states.size();
+  std::vector<bool> reachable(n, false), has_exit(n, false);
+  if (m.initial >= 0 && static_cast<size_t>(m.initial) < n) {
+    std::deque<int> queue = {m.initial};
+    reachable[m.initial] = true;
+    while (!queue.empty()) {
+      int s = queue.front();
+      queue.pop_front();
+      for (const Transition& t : m.transitions) {
+        if (std::find(t.sources.begin(), t.sources.end(), s) == t.sources.end()) continue;
+        for (int target : t.targets)
+          if (!reachable[target]) {
+            reachable[target] = true;
+            queue.push_back(target);
+          }
+      }
+    }
+  }
+  for (const Transition& t : m.transitions)
+    for (int s : t.sources) has_exit[s] = true;
+  for (size_t s = 0; s < n; ++s) {
+    if (!reachable[s] && static_cast<int>(s) != m.initial && m.initial >= 0) {
+      diags_.warning("W0601", m.state_ranges[s], fmt::format("state '{}' can never be reached", m.states[s]),
+                     fmt::format("add a transition into '{}', or remove it", m.states[s]));
+    }
+    if (!has_exit[s] && !m.terminal[s]) {
+      diags_.error("E0602", m.state_ranges[s],
+                   fmt::format("state '{}' has no way out and is not terminal: {} would stay there forever",
+                               m.states[s], things),
+                   fmt::format("add a transition from '{}', or list it after `terminal`", m.states[s]));
+    }
+    if (has_exit[s] && m.terminal[s]) {
+      // At the transition that leaves it, which is what contradicts `terminal`.
+      SourceRange out = m.state_ranges[s];
+      for (const Transition& t : m.transitions)
+        if (std::find(t.sources.begin(), t.sources.end(), static_cast<int>(s)) != t.sources.end()) {
+          out = t.range;
+          break;
+        }
+      diags_.error("E0609", out, fmt::format("state '{}' is terminal but this transition leaves it", m.states[s]),
+                   fmt::format("a terminal state is where {} end; remove it from `terminal` or remove the transition",
+                               things));
+    }
+  }
+  if (m.event_enum >= 0) {
+    const model::EnumDef& events = b_.schema.enum_def(m.event_enum);
+    std::vector<std::string> ignored;
+    for (size_t e = 0; e < events.values.size(); ++e) {
+      bool accepted = false;
+      for (const Transition& t : m.transitions) accepted |= t.event == static_cast<int>(e);
+      if (!accepted) ignored.push_back(events.values[e]);
+    }
+    if (!ignored.empty())
+      diags_.warning("W0603", m.range,
+                     fmt::format("no state of machine {} accepts the event{} {}", m.name,
+                                 ignored.size() == 1 ? "" : "s", join_alternatives(ignored, " and ")),
+                     returns ? fmt::format("a return the engine takes that step on stays where it is; add a "
+                                           "transition `on {}`",
+                                           ignored.front())
+                             : fmt::format("every such event sent to an order will be refused; add a transition `on {}`",
+                                           ignored.front()));
+  }
+}
+
+// The return machine carries out what the returns policy decides, and what
+// the engine does to every return (receive, grade, dispose, refund, close).
+void Checker::analyze_return_machine() {
+  const Machine& m = *b_.return_machine;
+  analyze_machine_graph(m);
+  auto decided_into = [&](const char* target) {
+    int t_state = m.find_state(target);
+    for (const Transition& t : m.transitions)
+      if (t.by == PolicyKind::Returns && std::find(t.targets.begin(), t.targets.end(), t_state) != t.targets.end())
+        return true;
+    return false;
+  };
+  for (const Policy& p : b_.policies) {
+    if (p.kind != PolicyKind::Returns) continue;
+    auto visit = [&](const Rule& r) {
+      if (r.deciding_action < 0) return;
+      const Action& a = r.actions[r.deciding_action];
+      if (a.kind != ActionKind::Decision || !policy_decides(p.kind, a.decision.kind)) return;
+      const char* target = decision_target_state(a.decision.kind, false);
+      if (!decided_into(target))
+        diags_.error("E0604", a.decision.range,
+                     fmt::format("rule \"{}\" can {} a return, but machine {} has no `by returns` transition to '{}'",
+                                 r.name, syntax::decision_keyword(a.decision.kind), m.name, target),
+                     fmt::format("add a transition such as `requested -> {} by returns`", target));
     };
     for (const Rule& r : p.rules) visit(r);
     if (p.otherwise) visit(*p.otherwise);

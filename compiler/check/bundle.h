@@ -252,8 +252,9 @@ struct Table {
 struct Transition {
   std::vector<int> sources;
   std::vector<int> targets;
-  int event = -1;                           // OrderEvent value, or -1
-  std::optional<PolicyKind> by;             // by acceptance / routing
+  int event = -1;                           // OrderEvent (ReturnEvent) value, or -1
+  std::optional<PolicyKind> by;             // by acceptance / routing / returns
+  std::optional<int64_t> after;             // after 14d: taken once the state has lasted that long (ms)
   ExprPtr guard;                            // when ..., over the order
   SourceRange range;
 };
@@ -265,8 +266,8 @@ struct Machine {
   std::vector<bool> terminal;
   int initial = 0;
   std::vector<Transition> transitions;
-  int state_enum = -1;  // OrderState in the schema
-  int event_enum = -1;  // OrderEvent in the schema
+  int state_enum = -1;  // OrderState (ReturnState) in the schema
+  int event_enum = -1;  // OrderEvent (ReturnEvent) in the schema
   int slot_count = 2;   // frame slots the guards use
   FileId file = kNoFile;
   SourceRange range;
@@ -276,6 +277,9 @@ struct Machine {
 
 // The state a decision moves an order to: accept -> accepted, ...
 const char* decision_target_state(DecisionKind kind, bool routed);
+
+// The name of the machine that moves returns rather than orders.
+inline constexpr const char* kReturnMachineName = "return_lifecycle";
 
 // ------------------------------------------------------------ tests
 
@@ -375,6 +379,8 @@ class CheckedBundle {
   std::vector<Table> tables;
   std::vector<Constant> constants;
   std::optional<Machine> machine;
+  // A return's states and how it moves: `machine return_lifecycle`.
+  std::optional<Machine> return_machine;
   std::vector<PolicyTest> tests;
 
   std::vector<model::DataList> lists;

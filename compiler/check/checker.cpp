@@ -315,17 +315,30 @@ void Checker::declare_schema() {
   }
 }
 
+static bool is_return_machine(const syntax::Machine& m) { return m.name == kReturnMachineName; }
+
 void Checker::declare_machine() {
-  // The bundle's own machine replaces the standard library's.
+  declare_machine(MachineRole::Order);
+  declare_machine(MachineRole::Return);
+}
+
+// The bundle's own machine replaces the standard library's. A machine named
+// `return_lifecycle` is the returns'; any other is the order's.
+void Checker::declare_machine(MachineRole role) {
+  bool returns = role == MachineRole::Return;
+  const char* enum_name = returns ? "ReturnState" : "OrderState";
   const syntax::Machine* chosen = nullptr;
   FileId chosen_file = kNoFile;
   for (auto& f : out_.parsed) {
     for (const syntax::Machine& m : f.machines) {
+      if (is_return_machine(m) != returns) continue;
       if (!chosen) {
         chosen = &m;
         chosen_file = f.file;
       } else {
-        Diagnostic& d = diags_.error("E0607", m.name_range, "a bundle has one order lifecycle machine",
+        Diagnostic& d = diags_.error("E0607", m.name_range,
+                                     returns ? "a bundle has one return_lifecycle machine"
+                                             : "a bundle has one order lifecycle machine",
                                      "remove this machine or merge it into the first");
         d.related.push_back({chosen->name_range, "the first machine"});
       }
@@ -333,15 +346,18 @@ void Checker::declare_machine() {
   }
   if (!chosen) {
     for (auto& f : stdlib_files_) {
-      if (!f.machines.empty()) {
-        chosen = &f.machines.front();
-        chosen_file = f.file;
-      }
+      for (const syntax::Machine& m : f.machines)
+        if (is_return_machine(m) == returns && !chosen) {
+          chosen = &m;
+          chosen_file = f.file;
+        }
     }
   }
   model::EnumDef states;
-  states.name = "OrderState";
-  states.doc = "The states of the order lifecycle machine.";
+  states.name = enum_name;
+  states.doc = returns ? "The states of a return, from machine return_lifecycle."
+                       : "The states of the order lifecycle machine.";
+  std::optional<Machine>& slot = returns ? b_.return_machine : b_.machine;
   if (chosen) {
     states.range = chosen->name_range;
     auto add = [&](const syntax::NameRef& n) {
@@ -357,7 +373,7 @@ void Checker::declare_machine() {
       for (const auto& s : t.targets) add(s);
     }
     for (const auto& s : chosen->terminals) add(s);
-    machine_decl_ = chosen;
+    (returns ? return_machine_decl_ : machine_decl_) = chosen;
     Machine m;
     m.name = chosen->name;
     m.file = chosen_file;
@@ -365,16 +381,16 @@ void Checker::declare_machine() {
     m.states = states.values;
     m.state_ranges = states.value_ranges;
     m.terminal.assign(m.states.size(), false);
-    b_.machine = std::move(m);
+    slot = std::move(m);
   }
-  if (int prior = b_.schema.find_enum("OrderState"); prior >= 0) {
+  if (int prior = b_.schema.find_enum(enum_name); prior >= 0) {
     diags_.error("E0105", b_.schema.enum_def(prior).range,
-                 "OrderState is the machine's list of states; it cannot be declared as an enum",
+                 fmt::format("{} is the machine's list of states; it cannot be declared as an enum", enum_name),
                  "declare the states in a `machine`");
     return;
   }
   int index = b_.schema.add_enum(std::move(states));
-  if (b_.machine) b_.machine->state_enum = index;
+  if (slot) slot->state_enum = index;
 }
 
 // ------------------------------------------------------------ globals

@@ -78,12 +78,15 @@ class Checker {
   bool has_geo_ = false;
   bool nodes_declared_ = false;
   const syntax::Machine* machine_decl_ = nullptr;
+  const syntax::Machine* return_machine_decl_ = nullptr;
   bool allow_nodes_ = false;  // `nodes` is being checked as a quantifier's collection
 
   // ---------------------------------------------------------- checker.cpp
   void load_sources();
   void declare_schema();
+  enum class MachineRole { Order, Return };
   void declare_machine();
+  void declare_machine(MachineRole role);
   void declare_globals();
   bool declare_global(const std::string& name, SourceRange range, GlobalName::Kind kind, int index);
   void declare_data();
@@ -166,6 +169,7 @@ class Checker {
   void check_tables();
   void check_policies();
   void check_machine();
+  void check_machine(Machine& m, const syntax::Machine& decl, MachineRole role);
   void check_tests();
   std::optional<TestAssignment> check_test_assignment(const syntax::TestAssignment& a);
   void check_enum_word(const char* enum_name, const std::string& word, SourceRange range);
@@ -181,6 +185,8 @@ class Checker {
   void analyze_rules();
   void analyze_table(const Table& table, const syntax::Table& decl);
   void analyze_machine();
+  void analyze_machine_graph(const Machine& m);
+  void analyze_return_machine();
   void analyze_quantifiers(const Expr& e);
 
   std::vector<std::pair<const Table*, const syntax::Table*>> table_decls_;

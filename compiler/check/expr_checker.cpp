@@ -416,38 +416,43 @@ ExprPtr Checker::field_access(ExprPtr base, int record, int field, SourceRange r
   return f;
 }
 
+// `order.entered(accepted)`, `r.entered(received)`: any record with a
+// `state` and the `state_entered` list the engine keeps beside it.
 ExprPtr Checker::check_method(const ast::Expr& e, Scope& scope) {
   ExprPtr base = check_expr(*e.args[0], scope);
   if (base->type.is_error()) return base;
-  bool order = base->type.kind == TypeKind::Record && base->type.ref == b_.order_record;
-  const model::RecordDef* def = order ? &b_.schema.record_def(b_.order_record) : nullptr;
-  if (e.text != "entered" || !order || def->find("state_entered") < 0) {
-    diags_.error("E0104", e.name_range, fmt::format("{} has no function '{}'", b_.source_text(base->range), e.text),
-                 order ? "the order has one: order.entered(STATE), when it last entered that state"
-                       : "only the order has functions: order.entered(STATE)");
+  bool record = base->type.kind == TypeKind::Record;
+  const model::RecordDef* def = record ? &b_.schema.record_def(base->type.ref) : nullptr;
+  bool has_states = def && def->find("state") >= 0 && def->find("state_entered") >= 0;
+  std::string subject(b_.source_text(base->range));
+  if (e.text != "entered" || !has_states) {
+    diags_.error("E0104", e.name_range, fmt::format("{} has no function '{}'", subject, e.text),
+                 has_states ? fmt::format("it has one: {}.entered(STATE), when it last entered that state", subject)
+                            : "the order and its returns have one: order.entered(STATE), r.entered(STATE)");
     return error_expr(e.range);
   }
   const BuiltinSpec& spec = builtin_spec(Builtin::Entered);
   symbol(e.name_range, {}, "function", spec.usage, spec.summary);
-  int state_field = def->find("state");
-  Type state_type = state_field >= 0 ? def->fields[state_field].type : Type::error();
+  Type state_type = def->fields[def->find("state")].type;
+  std::string example = base->type.ref == b_.order_record ? "order.entered(accepted)" : subject + ".entered(received)";
   if (e.args.size() != 2) {
-    diags_.error("E0305", e.range, "order.entered takes one state", "order.entered(accepted)");
+    diags_.error("E0305", e.range, fmt::format("{}.entered takes one state", subject), example);
     return error_expr(e.range);
   }
   ExprPtr state = check_expr(*e.args[1], scope, state_type);
   if (state->type.is_error()) return error_expr(e.range);
   if (state->type != state_type) {
     diags_.error("E0305", state->range,
-                 fmt::format("order.entered needs a state of the order here, but this is {}",
+                 fmt::format("{}.entered needs one of its states here, but this is {}", subject,
                              a_type(b_.schema, state->type)),
-                 "order.entered(accepted)");
+                 example);
     return error_expr(e.range);
   }
   auto c = make(ExprKind::Call, Type::of(TypeKind::Time), e.range);
   c->builtin = Builtin::Entered;
   c->maybe_missing = true;
-  c->args.push_back(field_access(std::move(base), b_.order_record, def->find("state_entered"), e.range));
+  int owner = base->type.ref;
+  c->args.push_back(field_access(std::move(base), owner, def->find("state_entered"), e.range));
   c->args.push_back(std::move(state));
   return c;
 }

@@ -651,17 +651,27 @@ Route Checker::check_route(const ast::RouteSpec& spec, Scope& outer, SourceRange
 // ------------------------------------------------------------ machine
 
 void Checker::check_machine() {
-  if (!b_.machine || !machine_decl_) return;
-  Machine& m = *b_.machine;
-  const ast::Machine& decl = *machine_decl_;
-  m.event_enum = b_.schema.find_enum("OrderEvent");
+  if (b_.machine && machine_decl_) check_machine(*b_.machine, *machine_decl_, MachineRole::Order);
+  if (b_.return_machine && return_machine_decl_)
+    check_machine(*b_.return_machine, *return_machine_decl_, MachineRole::Return);
+}
+
+void Checker::check_machine(Machine& m, const ast::Machine& decl, MachineRole role) {
+  bool returns = role == MachineRole::Return;
+  const char* event_enum = returns ? "ReturnEvent" : "OrderEvent";
+  m.event_enum = b_.schema.find_enum(event_enum);
   for (size_t i = 0; i < m.states.size(); ++i)
     symbol(m.state_ranges[i], m.state_ranges[i], "state", "state " + m.states[i]);
   if (!decl.initial) {
     diags_.error("E0605", decl.name_range, fmt::format("machine {} has no initial state", decl.name),
-                 "add `initial new` (the state every order starts in)");
+                 returns ? "add `initial requested` (the state every return starts in)"
+                         : "add `initial new` (the state every order starts in)");
   } else {
     m.initial = m.find_state(decl.initial->name);
+    // The journal records every return as asked for: that is where it starts.
+    if (returns && decl.initial->name != "requested")
+      diags_.error("E0605", decl.initial->range, "a return starts `requested`: the engine records it as asked for",
+                   "write `initial requested`");
   }
   for (const auto& t : decl.terminals) {
     int s = m.find_state(t.name);
@@ -687,14 +697,15 @@ void Checker::check_machine() {
     }
     if (t.event) {
       if (m.event_enum < 0) {
-        diags_.error("E0608", t.event->range, "the schema declares no OrderEvent enum");
+        diags_.error("E0608", t.event->range, fmt::format("the schema declares no {} enum", event_enum));
       } else {
         const model::EnumDef& events = b_.schema.enum_def(m.event_enum);
         out.event = events.find(t.event->name);
         if (out.event < 0) {
           std::string hint = did_you_mean(t.event->name, events.values);
           if (hint.empty())
-            hint = fmt::format("declare it: `extend enum OrderEvent {}`", t.event->name);
+            hint = returns ? fmt::format("a return moves on {}", join_alternatives(events.values, " or "))
+                           : fmt::format("declare it: `extend enum OrderEvent {}`", t.event->name);
           diags_.error("E0608", t.event->range, fmt::format("unknown event '{}'", t.event->name), hint);
         } else {
           symbol(t.event->range, events.value_ranges[out.event], "event", "event " + t.event->name,
@@ -704,19 +715,49 @@ void Checker::check_machine() {
     }
     if (t.by_policy) {
       auto kind = policy_kind(t.by_policy->name);
-      if (!kind || (*kind != PolicyKind::Acceptance && *kind != PolicyKind::Routing)) {
+      bool fits = returns ? kind == PolicyKind::Returns
+                          : kind && (*kind == PolicyKind::Acceptance || *kind == PolicyKind::Routing);
+      if (!fits) {
         diags_.error("E0108", t.by_policy->range,
-                     fmt::format("'{}' cannot move an order: use `by acceptance` or `by routing`", t.by_policy->name),
-                     did_you_mean(t.by_policy->name, {"acceptance", "routing"}));
+                     returns ? fmt::format("'{}' cannot move a return: use `by returns`", t.by_policy->name)
+                             : fmt::format("'{}' cannot move an order: use `by acceptance` or `by routing`",
+                                           t.by_policy->name),
+                     returns ? "" : did_you_mean(t.by_policy->name, {"acceptance", "routing"}));
       } else {
         out.by = kind;
       }
     }
-    if (!t.event && !t.by_policy) {
-      diags_.error("E0606", t.range, "this transition does not say what makes it happen",
-                   "add `on <event>` or `by acceptance` / `by routing`");
+    if (t.after) {
+      ExprPtr wait = check_as(*t.after, scope, Type::of(TypeKind::Duration), "how long a state lasts");
+      if (!wait->type.is_error())
+        if (auto v = fold(*wait, "how long a state lasts")) {
+          if (v->i <= 0)
+            diags_.error("E0306", t.after->range, "a state cannot time out before it is entered",
+                         "write how long it lasts: after 14d");
+          else
+            out.after = v->i;
+        }
+      if (t.event)
+        diags_.error("E0606", t.range, "a transition happens on an event or after a time, not both",
+                     "write two transitions: one `on` the event, one `after` the time");
+      if (!returns)
+        diags_.error("E0606", t.after->range, "an order leaves a state by a timer through a hold's limit",
+                     "hold it with a limit: `hold \"reason\" for 24h on timeout cancel`");
+      if (out.targets.size() != 1)
+        diags_.error("E0606", t.range, "a state that times out goes to one state", "name one target");
     }
-    if (t.guard) out.guard = check_condition(*t.guard, scope);
+    if (!t.event && !t.by_policy && !t.after) {
+      diags_.error("E0606", t.range, "this transition does not say what makes it happen",
+                   returns ? "add `on <event>`, `by returns` or `after <time>`"
+                           : "add `on <event>` or `by acceptance` / `by routing`");
+    }
+    if (t.guard) {
+      if (returns)
+        diags_.error("E0606", t.guard->range, "a return's transitions take no `when` condition",
+                     "decide it in the returns policy instead");
+      else
+        out.guard = check_condition(*t.guard, scope);
+    }
     m.transitions.push_back(std::move(out));
   }
   m.slot_count = slots;

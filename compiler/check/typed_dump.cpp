@@ -81,7 +81,13 @@ std::string print_expr(const CheckedBundle& b, const Expr& e) {
     case ExprKind::Comprehension:
       return fmt::format("{} for {} in {}{}", arg(1), e.name, arg(0), e.args.size() > 2 ? " where " + arg(2) : "");
     case ExprKind::Call: {
-      if (e.builtin == Builtin::Entered) return fmt::format("order.entered({})", arg(1));
+      if (e.builtin == Builtin::Entered) {
+        // arg(0) is the list it reads, "order.state_entered": printed as written.
+        std::string list = arg(0);
+        std::string_view suffix = ".state_entered";
+        if (list.ends_with(suffix)) list.resize(list.size() - suffix.size());
+        return fmt::format("{}.entered({})", list, arg(1));
+      }
       if (e.builtin == Builtin::NodeNamed) return "order.node";
       if (e.builtin == Builtin::Matches)
         return fmt::format("{} matches {}", arg(0), print_value(b, Value::string(b.patterns.at(e.index).source())));

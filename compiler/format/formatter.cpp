@@ -240,7 +240,7 @@ FormatResult format_flow(const std::string& path, const std::string& text) {
     }
     Out o{code, indent, line.comment};
     if (block == Block::Machine) {
-      // source(s) `->` targets [on E] [by P] [when C]: where the arrow and the rest start.
+      // source(s) `->` targets [on E] [by P] [after D] [when C]: where the arrow and the rest start.
       auto arrow = std::find_if(line.tokens.begin(), line.tokens.end(), [](const Token* t) { return t->kind == "ARROW"; });
       // A list of sources ([new, held] -> ...) is left out: it would push every arrow far right;
       // so is an arrow that begins its line, continuing the source above it.
@@ -248,7 +248,7 @@ FormatResult format_flow(const std::string& path, const std::string& text) {
         size_t a = static_cast<size_t>(arrow - line.tokens.begin());
         size_t r = a + 1;
         while (r < line.tokens.size() && line.tokens[r]->kind != "ON" && line.tokens[r]->kind != "BY" &&
-               line.tokens[r]->kind != "WHEN")
+               line.tokens[r]->kind != "AFTER" && line.tokens[r]->kind != "WHEN")
           ++r;
         o.transition = true;
         o.arrow = columns[a] - 1;  // the space before the arrow stays with the sources' padding

@@ -231,6 +231,7 @@ struct Transition {
   std::vector<NameRef> targets;
   std::optional<NameRef> event;
   std::optional<NameRef> by_policy;
+  ExprPtr after;  // `after 14d`: taken when the state has lasted that long
   ExprPtr guard;
   SourceRange range;
 };

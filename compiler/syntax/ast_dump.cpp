@@ -270,6 +270,10 @@ std::string dump_ast(const ParsedFile& file) {
       if (t.event) line += " on " + t.event->name;
       if (t.by_policy) line += " by " + t.by_policy->name;
       dm.line(1, line);
+      if (t.after) {
+        dm.line(2, "after");
+        dm.expr(3, t.after.get());
+      }
       if (t.guard) {
         dm.line(2, "when");
         dm.expr(3, t.guard.get());

@@ -720,7 +720,8 @@ class AstBuilder {
         for (auto* n : tr->targets) x.targets.push_back(name_ref(n));
         if (tr->event) x.event = name_ref(tr->event);
         if (tr->policy) x.by_policy = name_ref(tr->policy);
-        if (tr->expr()) x.guard = expr(tr->expr());
+        if (tr->wait) x.after = expr(tr->wait);
+        if (tr->guard) x.guard = expr(tr->guard);
         m.transitions.push_back(std::move(x));
       }
     }

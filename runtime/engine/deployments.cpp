@@ -238,6 +238,7 @@ std::unique_ptr<LoadedDeployment> load_deployment(Store& store, int64_t id, cons
   loaded->bundle = std::shared_ptr<const check::CheckedBundle>(std::move(checked.bundle));
   loaded->engine = make_policy_engine(loaded->bundle, choice);
   loaded->lifecycle = std::make_unique<Lifecycle>(*loaded->bundle);
+  loaded->return_lifecycle = std::make_unique<Lifecycle>(*loaded->bundle, loaded->bundle->return_machine);
   loaded->channels = ChannelPlan::from_bundle(*loaded->bundle);
   if (const check::Policy* p = loaded->bundle->policy(check::PolicyKind::Escalation))
     for (const check::Rule& r : p->rules) loaded->escalation_reads_clock.push_back(r.when && reads_clock(*r.when));

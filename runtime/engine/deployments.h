@@ -32,6 +32,7 @@ struct LoadedDeployment {
   std::shared_ptr<const check::CheckedBundle> bundle;
   std::unique_ptr<engine::PolicyEngine> engine;
   std::unique_ptr<Lifecycle> lifecycle;
+  std::unique_ptr<Lifecycle> return_lifecycle;  // machine return_lifecycle
   ChannelPlan channels;
   // Its nodes over the engine's live stock; set by the engine that loads it.
   std::unique_ptr<LiveInventory> inventory;

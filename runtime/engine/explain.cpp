@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 
+#include "runtime/engine/refunds.h"
 #include "runtime/store/projection.h"
 
 namespace orderflow::runtime {
@@ -81,6 +83,43 @@ void stamp_state(const check::CheckedBundle& bundle, const Lifecycle& lifecycle,
     set_field(bundle, image, {{bundle.order_record, entered_field}},
               model::Value::list(model::pack_type(entry), data, count));
   }
+  stamp_returns(bundle, image, order);
+}
+
+void stamp_returns(const check::CheckedBundle& bundle, OrderImage& image, const StoredOrder& order) {
+  const model::RecordDef& rec = bundle.schema.record_def(bundle.order_record);
+  int returns_field = rec.find("returns");
+  if (returns_field < 0 || order.returns.empty() || bundle.return_record < 0) return;
+  model::Type element = bundle.schema.element_type(rec.fields[returns_field].type);
+  if (element.kind != model::TypeKind::Record || element.ref != bundle.return_record) return;
+  nlohmann::json sold = nlohmann::json::parse(order.order, nullptr, false);
+  const nlohmann::json lines = sold.is_object() ? sold.value("lines", nlohmann::json::array()) : nlohmann::json::array();
+  const model::RecordDef& def = bundle.schema.record_def(bundle.return_record);
+  std::byte* data = image.arena().allocate(def.size * order.returns.size());
+  uint64_t count = 0;
+  for (const OrderReturn& r : order.returns) {
+    nlohmann::json entered = nlohmann::json::array();
+    std::optional<int64_t> requested_at;
+    for (const ReturnEntered& e : order.return_entered) {
+      if (e.return_id != r.id) continue;
+      if (!requested_at) requested_at = e.at;  // the first state it entered, as it was asked for
+      entered.push_back({{"state", e.state}, {"at", model::format_time(e.at)}});
+    }
+    bool exchange = std::any_of(order.exchanges.begin(), order.exchanges.end(),
+                                [&](const Exchange& x) { return x.return_id == r.id; });
+    nlohmann::json json = {{"id", r.id}, {"kind", r.kind.empty() ? "customer" : r.kind}, {"reason", r.reason},
+                           {"lines", returned_lines(lines, r.lines)}, {"exchange", exchange},
+                           {"state", r.state}, {"state_entered", entered}};
+    if (auto value = returned_value(lines, r.lines)) json["value"] = *value;
+    if (requested_at) json["requested_at"] = model::format_time(*requested_at);
+    auto decoded = decode_record(bundle, bundle.return_record, json, image.arena());
+    // A return the deployment's schema cannot read (a state its machine
+    // does not have) is left out rather than misread.
+    if (!std::holds_alternative<std::byte*>(decoded)) continue;
+    std::memcpy(data + count++ * def.size, std::get<std::byte*>(decoded), def.size);
+  }
+  set_field(bundle, image, {{bundle.order_record, returns_field}},
+            model::Value::list(model::pack_type(element), data, count));
 }
 
 const LoadedDeployment& Explainer::deployment(int64_t id) {

@@ -24,6 +24,9 @@ namespace orderflow::runtime {
 // image policies read.
 void stamp_state(const check::CheckedBundle& bundle, const Lifecycle& lifecycle, OrderImage& image,
                  const StoredOrder& order);
+// Writes the order's returns (order.returns), each with its state and when
+// it entered each, into the image.
+void stamp_returns(const check::CheckedBundle& bundle, OrderImage& image, const StoredOrder& order);
 
 struct Explanation {
   bool available = false;

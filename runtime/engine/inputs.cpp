@@ -231,6 +231,7 @@ Input read_input(const nlohmann::json& json, std::string source) {
       order.order.erase("state_entered");
       order.order.erase("node_id");
       order.order.erase("edited_at");
+      order.order.erase("returns");
       input.body = std::move(order);
     } else if (type == "event") {
       input.body = read_event(json);

@@ -6,9 +6,11 @@
 
 namespace orderflow::runtime {
 
-Lifecycle::Lifecycle(const check::CheckedBundle& bundle) {
-  if (!bundle.machine) throw std::runtime_error("the bundle has no lifecycle machine");
-  machine_ = &*bundle.machine;
+Lifecycle::Lifecycle(const check::CheckedBundle& bundle) : Lifecycle(bundle, bundle.machine) {}
+
+Lifecycle::Lifecycle(const check::CheckedBundle& bundle, const std::optional<check::Machine>& machine) {
+  if (!machine) throw std::runtime_error("the bundle has no lifecycle machine");
+  machine_ = &*machine;
   if (machine_->event_enum >= 0) events_ = &bundle.schema.enum_def(machine_->event_enum);
   size_t n = machine_->states.size();
   rank_.assign(n, static_cast<int>(n));
@@ -42,6 +44,12 @@ std::vector<std::string> Lifecycle::event_names() const { return events_ ? event
 const check::Transition* Lifecycle::on_event(int state, int event) const {
   for (const check::Transition& t : machine_->transitions)
     if (t.event == event && std::find(t.sources.begin(), t.sources.end(), state) != t.sources.end()) return &t;
+  return nullptr;
+}
+
+const check::Transition* Lifecycle::after(int state) const {
+  for (const check::Transition& t : machine_->transitions)
+    if (t.after && std::find(t.sources.begin(), t.sources.end(), state) != t.sources.end()) return &t;
   return nullptr;
 }
 

@@ -14,7 +14,10 @@ namespace orderflow::runtime {
 
 class Lifecycle {
  public:
+  // The order's machine.
   explicit Lifecycle(const check::CheckedBundle& bundle);
+  // Another of the bundle's machines (its return_machine).
+  Lifecycle(const check::CheckedBundle& bundle, const std::optional<check::Machine>& machine);
 
   const check::Machine& machine() const { return *machine_; }
   int state(std::string_view name) const { return machine_->find_state(name); }
@@ -28,6 +31,8 @@ class Lifecycle {
 
   // The transition that `event` takes from `state`, or null.
   const check::Transition* on_event(int state, int event) const;
+  // The transition `after` a time from `state` (the first), or null.
+  const check::Transition* after(int state) const;
   // The `by` transition without an event from `state` (taken when the
   // order enters it), or null.
   const check::Transition* by_policy(int state) const;

@@ -20,6 +20,12 @@ using Clocked = std::chrono::steady_clock;
 const char* kHoldTimeout = "hold_timeout";
 const char* kEscalation = "escalation";
 const char* kNdrTimeout = "ndr_timeout";
+// A return's state that times out (`after 14d`): "return:ID:STATE".
+const std::string kReturnTimer = "return:";
+
+std::string return_timer_kind(const std::string& return_id, const std::string& state) {
+  return kReturnTimer + return_id + ":" + state;
+}
 
 // The state a policy's verdict moves an order (or a return) to.
 std::string verdict_target(Verdict v) {
@@ -187,7 +193,7 @@ class OrderEngine::Step {
     std::string to = life_.derive(lines, target);
     bool entered = to != from;
     if (!entered && lines == o_.stored.lines) return;
-    if (entered && !from.empty()) cancel_timers();
+    if (entered && !from.empty()) cancel_order_timers();
     journal::StateChanged s;
     s.from = from;
     s.to = to;
@@ -458,7 +464,7 @@ class OrderEngine::Step {
   void escalate() {
     const check::Policy* p = bundle_.policy(check::PolicyKind::Escalation);
     if (!p) return;
-    if (life_.terminal(o_.stored.state)) {
+    if (settled()) {
       cancel_timers(kEscalation);
       return;
     }
@@ -501,7 +507,17 @@ class OrderEngine::Step {
     if (next) set_timer(kEscalation, *next);
   }
 
-  void set_timer(const char* kind, int64_t due) {
+  // Nothing more will happen to the order: it has ended, and so has every
+  // return of it (a returned order whose return waits to be graded is
+  // still watched).
+  bool settled() const {
+    if (!life_.terminal(o_.stored.state)) return false;
+    return std::all_of(o_.stored.returns.begin(), o_.stored.returns.end(), [&](const OrderReturn& r) {
+      return !dep_.return_lifecycle || dep_.return_lifecycle->terminal(r.state);
+    });
+  }
+
+  void set_timer(const std::string& kind, int64_t due) {
     Timer t{engine_.next_timer_id_++, o_.stored.order_id, due, kind, o_.stored.state_entry};
     append(journal::TimerSet{t.id, t.kind, t.due, t.state_entry});
     engine_.work_->timers.push_back({true, t});
@@ -515,10 +531,19 @@ class OrderEngine::Step {
   }
 
   void cancel_timers(const char* kind = nullptr) {
-    for (const Timer& t : timers(kind)) {
-      append(journal::TimerCancelled{t.id, t.kind});
-      engine_.work_->timers.push_back({false, t});
-    }
+    for (const Timer& t : timers(kind)) cancel_timer(t);
+  }
+
+  void cancel_timer(const Timer& t) {
+    append(journal::TimerCancelled{t.id, t.kind});
+    engine_.work_->timers.push_back({false, t});
+  }
+
+  // The order's own timers, which its leaving a state ends; its returns'
+  // run on their own states.
+  void cancel_order_timers() {
+    for (const Timer& t : timers())
+      if (!t.kind.starts_with(kReturnTimer)) cancel_timer(t);
   }
 
   OrderReturn* find_return(const std::string& id) {
@@ -616,7 +641,7 @@ class OrderEngine::Step {
                                        method == "cod" ? "none" : "after inspection", {}};
     append(std::move(requested));
     ack_.steps.push_back(fmt::format("return to origin {}", id));
-    move_return(id, "in_transit", "return to origin");
+    return_step(id, "ship_back", "return to origin");
   }
 
   // A failed delivery held for a person and not answered in time: the
@@ -645,7 +670,7 @@ class OrderEngine::Step {
       refund_return(id);
       open_exchange(id);
     }
-    if (keep_item) move_return(id, "closed", "the customer keeps the item");
+    if (keep_item) return_step(id, "close", "the customer keeps the item");
   }
 
   // Acts on a failed delivery's decision: a return to origin moves the
@@ -662,12 +687,95 @@ class OrderEngine::Step {
     }
   }
 
-  void move_return(const std::string& id, const std::string& to, const std::string& cause) {
+  const Lifecycle& return_life() const {
+    if (!dep_.return_lifecycle) throw Refusal{"the deployment has no return_lifecycle machine"};
+    return *dep_.return_lifecycle;
+  }
+
+  // The transition a step the engine takes on a return (a ReturnEvent)
+  // follows from where the return is, or null: the machine does not take it.
+  const check::Transition* return_transition(const OrderReturn& r, const char* step) const {
+    const Lifecycle& life = return_life();
+    int event = life.event(step), state = life.state(r.state);
+    return event >= 0 && state >= 0 ? life.on_event(state, event) : nullptr;
+  }
+  bool return_takes(const OrderReturn& r, const char* step) const { return return_transition(r, step) != nullptr; }
+
+  // Takes a step on a return where its machine takes it (to `target` where
+  // the machine offers several: a person's review); elsewhere the return
+  // stays where it is. Whether it moved.
+  bool return_step(const std::string& id, const char* step, const std::string& cause, const std::string& target = "") {
+    OrderReturn* r = find_return(id);
+    const check::Transition* t = r ? return_transition(*r, step) : nullptr;
+    if (!t) return false;
+    const Lifecycle& life = return_life();
+    std::string to = life.state_name(t->targets.front());
+    if (!target.empty() || t->targets.size() > 1) {
+      bool offered = std::any_of(t->targets.begin(), t->targets.end(),
+                                 [&](int s) { return life.state_name(s) == target; });
+      if (!offered) {
+        std::vector<std::string> names;
+        for (int s : t->targets) names.push_back(life.state_name(s));
+        throw Refusal{fmt::format("machine {} takes return '{}' from {} on {} to {}, not to '{}'", life.machine().name,
+                                  id, r->state, step, fmt::join(names, " or "), target)};
+      }
+      to = target;
+    }
+    enter_return(id, to, cause);
+    return true;
+  }
+
+  // A returns policy's decision (`by returns`) carried out.
+  void return_decided(const std::string& id, const std::string& to, const std::string& cause) {
+    OrderReturn* r = find_return(id);
+    const Lifecycle& life = return_life();
+    int state = life.state(r->state), target = life.state(to);
+    for (const check::Transition& t : life.machine().transitions)
+      if (t.by == check::PolicyKind::Returns &&
+          std::find(t.sources.begin(), t.sources.end(), state) != t.sources.end() &&
+          std::find(t.targets.begin(), t.targets.end(), target) != t.targets.end()) {
+        enter_return(id, to, cause);
+        return;
+      }
+    throw Refusal{fmt::format("machine {} has no `by returns` transition from {} to {}", life.machine().name,
+                              r->state, to)};
+  }
+
+  // Moves a return into `to`; a state it may not stay in past a time
+  // (`after 14d`) starts that return's timer, and leaving one ends it.
+  void enter_return(const std::string& id, const std::string& to, const std::string& cause) {
     OrderReturn* r = find_return(id);
     if (!r || r->state == to) return;
     std::string from = r->state;
+    for (const Timer& t : timers())
+      if (t.kind == return_timer_kind(id, from)) cancel_timer(t);
     append(journal::ReturnChanged{id, from, to, cause});
     ack_.steps.push_back(fmt::format("return {}: {} -> {}", id, from, to));
+    const Lifecycle& life = return_life();
+    if (int s = life.state(to); s >= 0)
+      if (const check::Transition* lapse = life.after(s)) set_timer(return_timer_kind(id, to), at_ + *lapse->after);
+  }
+
+  // A return's state lasted as long as its machine lets it: it moves on
+  // (an approved return nobody sent back expires). A return that so ends
+  // without coming back gives the order back its delivered state, where
+  // the order's machine takes `return_rejected` and no other return is open.
+  void return_timed_out(const std::string& timer_kind) {
+    std::string rest = timer_kind.substr(kReturnTimer.size());
+    size_t colon = rest.rfind(':');
+    if (colon == std::string::npos) return;
+    std::string id = rest.substr(0, colon), state = rest.substr(colon + 1);
+    OrderReturn* r = find_return(id);
+    if (!r || r->state != state) return;  // it moved on meanwhile
+    const Lifecycle& life = return_life();
+    const check::Transition* lapse = life.after(life.state(state));
+    if (!lapse) return;  // a redeployed machine no longer times it out
+    std::string to = life.state_name(lapse->targets.front());
+    enter_return(id, to, fmt::format("nothing happened for {}", model::format_duration(*lapse->after)));
+    if (!life.terminal(to)) return;
+    for (const OrderReturn& other : o_.stored.returns)
+      if (other.id != id && !life.terminal(other.state)) return;
+    hear("return_rejected", fmt::format("return {} {}", id, to));
   }
 
   // Pays a return back: every unit, with what its disposition charged.
@@ -691,12 +799,12 @@ class OrderEngine::Step {
     Refund refund = compute_refund(bundle_, image().data(), units, shipping_already);
     if (!refund.error.empty()) {
       // Money that cannot be worked out is not paid: a person looks at it.
-      move_return(id, "held", "refund_review: " + refund.error);
+      return_step(id, "refund_failed", "refund_review: " + refund.error);
       return;
     }
     append(journal::Refunded{id, refund.text(), refund.arithmetic, refund.shipping_refunded});
     ack_.steps.push_back(fmt::format("return {}: refund {}", id, refund.text()));
-    move_return(id, "refunded", "refunded");
+    return_step(id, "refund", "refunded");
   }
 
   // Sends a return's exchange as an order of its own, decided by the live
@@ -1290,10 +1398,10 @@ Ack OrderEngine::take_event(const OrderEvent& input, const std::string& source, 
     bool return_took = false;
     if (event_name == "return_received") {
       for (OrderReturn& r : o->stored.returns) {
-        if (r.state != "authorized" && r.state != "in_transit") continue;
+        if (!step.return_takes(r, "receive")) continue;
         std::string id = r.id;
         bool pay = r.refund == "after receipt";
-        step.move_return(id, "received", "on return_received");
+        step.return_step(id, "receive", "on return_received");
         if (pay) step.refund_return(id);
         step.open_exchange(id);  // an exchange waits for what it replaces
         return_took = true;
@@ -1568,17 +1676,15 @@ Ack OrderEngine::take_return(const ReturnRequest& input, const std::string& sour
     if (step.find_return(id)) throw Refusal{fmt::format("order '{}' already has a return '{}'", input.order_id, id)};
     nlohmann::json order = nlohmann::json::parse(o.stored.order);
     const nlohmann::json lines = order.value("lines", nlohmann::json::array());
-    // Units already on their way back (in a return not rejected), by line.
+    // Units already on their way back, by line: in every return but those
+    // that ended with nothing back and nothing paid (rejected, expired).
     std::map<int64_t, int64_t> returning;
     for (const OrderReturn& r : o.stored.returns)
-      if (r.state != "rejected")
+      if (!step.return_life().terminal(r.state) || !r.units.empty() || !r.refunded.empty() || r.keep_item)
         for (const auto& [line, quantity] : r.lines) returning[line] += quantity;
     // An exchange pays for the items sent instead: no money goes back.
     journal::ReturnRequested requested{id, "customer", input.reason, {}, input.by, input.event_id,
                                        input.exchange.empty() ? "" : "none", input.exchange};
-    nlohmann::json subject_lines = nlohmann::json::array();
-    int64_t value = 0;
-    std::optional<model::CurrencyCode> currency;
     for (size_t i = 0; i < input.lines.size(); ++i) {
       const journal::LineRef& ref = input.lines[i];
       std::optional<size_t> k = find_line(lines, ref);
@@ -1593,23 +1699,14 @@ Ack OrderEngine::take_return(const ReturnRequest& input, const std::string& sour
                                   ref.quantity > 0 ? fmt::format(", not {}", ref.quantity) : "")};
       returning[static_cast<int64_t>(*k)] += units;
       requested.lines.push_back({static_cast<int64_t>(*k), units});
-      nlohmann::json taken = line;
-      taken["quantity"] = units;
-      taken.erase("cancelled_quantity");
-      subject_lines.push_back(taken);
-      const nlohmann::json& price = line.at("unit_price");
-      auto amount = model::parse_decimal(price.value("amount", ""));
-      auto code = model::currency_from_code(price.value("currency", ""));
-      if (!amount || !code || (currency && *currency != *code))
-        throw Refusal{fmt::format("$.lines[{}]: the line's price cannot be added up", i)};
-      currency = *code;
-      value += model::decimal_mul(*amount, *model::decimal_from_int(units)).value_or(0);
     }
+    std::optional<nlohmann::json> value = returned_value(lines, requested.lines);
+    if (!value) throw Refusal{"$.lines: the lines' prices cannot be added up (no amount, or two currencies)"};
     nlohmann::json subject = {{"id", id},
                               {"kind", "customer"},
                               {"reason", input.reason},
-                              {"lines", subject_lines},
-                              {"value", {{"amount", model::format_decimal(value, 2)}, {"currency", model::currency_name(*currency)}}},
+                              {"lines", returned_lines(lines, requested.lines)},
+                              {"value", *value},
                               {"requested_at", model::format_time(happened.value_or(at))},
                               {"exchange", !input.exchange.empty()}};
     model::Arena arena;
@@ -1619,7 +1716,7 @@ Ack OrderEngine::take_return(const ReturnRequest& input, const std::string& sour
     // approve: authorized, reject: rejected, hold: held; nothing decided waits for a person too.
     std::string to = verdict_target(out.verdict);
     if (to.empty()) to = "held";
-    step.move_return(id, to, "by returns");
+    step.return_decided(id, to, "by returns");
     if (to == "authorized") step.authorized(id, out.refund_timing == check::RefundTiming::Now, out.keep_item);
   });
 }
@@ -1636,11 +1733,12 @@ Ack OrderEngine::take_person_decision(const PersonDecision& input, const std::st
     if (input.about_return) {
       const OrderReturn* r = nullptr;
       for (const OrderReturn& candidate : o.stored.returns)
-        if (input.return_id.empty() ? candidate.state == "held" : candidate.id == input.return_id) r = &candidate;
+        if (input.return_id.empty() ? step.return_takes(candidate, "review") : candidate.id == input.return_id)
+          r = &candidate;
       if (!r)
         throw Refusal{input.return_id.empty() ? fmt::format("order '{}' has no return held for a person", input.order_id)
                                               : fmt::format("order '{}' has no return '{}'", input.order_id, input.return_id)};
-      if (r->state != "held")
+      if (!step.return_takes(*r, "review"))
         throw Refusal{fmt::format("return '{}' is {}: a person decides a return its policy held", r->id, r->state)};
       std::string id = r->id;
       bool approve = input.decision == "approve";
@@ -1649,7 +1747,7 @@ Ack OrderEngine::take_person_decision(const PersonDecision& input, const std::st
       if (approve) d.refund = input.refund.empty() ? "after inspection" : input.refund;
       step.append(std::move(d));
       step.note(fmt::format("return {}: {} by {}", id, input.decision, input.by));
-      step.move_return(id, approve ? "authorized" : "rejected", "decided by " + input.by);
+      step.return_step(id, "review", "decided by " + input.by, approve ? "authorized" : "rejected");
       if (approve) step.authorized(id, input.refund == "now", false);
       return;
     }
@@ -1681,10 +1779,10 @@ Ack OrderEngine::take_grade(const GradeInput& input, const std::string& source, 
       if (!r) throw Refusal{fmt::format("order '{}' has no return '{}'", input.order_id, input.return_id)};
     } else {
       for (OrderReturn& candidate : o.stored.returns)
-        if (candidate.state == "received" || candidate.state == "graded" || candidate.state == "authorized") r = &candidate;
+        if (step.return_takes(candidate, "grade") || step.return_takes(candidate, "receive")) r = &candidate;
       if (!r) throw Refusal{fmt::format("order '{}' has no return waiting to be graded", input.order_id)};
     }
-    if (r->state != "received" && r->state != "graded")
+    if (!step.return_takes(*r, "grade"))
       throw Refusal{fmt::format("return '{}' is {}: units are graded once it is received", r->id, r->state)};
     const std::string id = r->id;
     nlohmann::json order = nlohmann::json::parse(o.stored.order);
@@ -1722,16 +1820,16 @@ Ack OrderEngine::take_grade(const GradeInput& input, const std::string& source, 
       } else if (!o.stored.node.empty()) {
         step.keep_apart(o.stored.node, sku, out.verdict);
       }
-      step.move_return(id, "graded", "graded");
+      step.return_step(id, "grade", "graded");
     }
     r = step.find_return(id);
     if (r->units.size() < slots.size()) return;
-    step.move_return(id, "disposed", "every unit graded");
+    step.return_step(id, "dispose", "every unit graded");
     step.refund_return(id);  // unless it was refunded before
     r = step.find_return(id);
-    if (!r->refunded.empty()) step.move_return(id, "closed", "refunded and disposed");
+    if (!r->refunded.empty()) step.return_step(id, "close", "refunded and disposed");
     else if (r->refund == "none")
-      step.move_return(id, "closed", r->kind == "rto" ? "disposed; nothing was paid, nothing to refund"
+      step.return_step(id, "close", r->kind == "rto" ? "disposed; nothing was paid, nothing to refund"
                                                       : "disposed; exchanged, nothing to refund");
   });
 }
@@ -2021,7 +2119,8 @@ Ack OrderEngine::fire(const Timer& timer, int64_t at) {
   bool hold_timed_out = false;
   try {
     Step step(*this, *o, at, ack);
-    bool current = timer.state_entry == o->stored.state_entry;
+    // A return's timer stands on the return's state (checked when it fires), not the order's.
+    bool current = timer.kind.starts_with(kReturnTimer) || timer.state_entry == o->stored.state_entry;
     // Deleted in the same transaction as its effects: a timer never fires twice.
     step.append(journal::TimerFired{timer.id, timer.kind, timer.due, std::max<int64_t>(0, at - timer.due), !current});
     work_->timers.push_back({false, timer});
@@ -2033,6 +2132,8 @@ Ack OrderEngine::fire(const Timer& timer, int64_t at) {
       step.escalate();
     } else if (current && timer.kind == kNdrTimeout && o->stored.ndr_decision == "hold") {
       step.ndr_timed_out();
+    } else if (timer.kind.starts_with(kReturnTimer)) {
+      step.return_timed_out(timer.kind);  // on the return's state, not the order's
     }
     ack.state = o->stored.state;
     write_work();

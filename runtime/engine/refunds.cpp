@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "compiler/check/checker.h"
 #include "compiler/model/record.h"
 
@@ -175,6 +177,40 @@ Refund compute_refund(const check::CheckedBundle& b, const std::byte* order, con
   out.amount = sum;
   out.arithmetic.push_back(fmt::format("= {} {}", money_text(sum, out.currency), currency));
   return out;
+}
+
+nlohmann::json returned_lines(const nlohmann::json& order_lines, const std::vector<std::pair<int64_t, int64_t>>& units) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [line, quantity] : units) {
+    if (line < 0 || static_cast<size_t>(line) >= order_lines.size()) continue;
+    nlohmann::json taken = order_lines[static_cast<size_t>(line)];
+    taken["quantity"] = quantity;
+    taken.erase("cancelled_quantity");
+    out.push_back(std::move(taken));
+  }
+  return out;
+}
+
+std::optional<nlohmann::json> returned_value(const nlohmann::json& order_lines,
+                                             const std::vector<std::pair<int64_t, int64_t>>& units) {
+  int64_t value = 0;
+  std::optional<model::CurrencyCode> currency;
+  for (const auto& [line, quantity] : units) {
+    if (line < 0 || static_cast<size_t>(line) >= order_lines.size()) return std::nullopt;
+    const nlohmann::json& sold = order_lines[static_cast<size_t>(line)];
+    if (!sold.contains("unit_price") || !sold["unit_price"].is_object()) return std::nullopt;
+    const nlohmann::json& price = sold["unit_price"];
+    auto amount = model::parse_decimal(price.value("amount", ""));
+    auto code = model::currency_from_code(price.value("currency", ""));
+    if (!amount || !code || (currency && *currency != *code)) return std::nullopt;
+    currency = *code;
+    auto part = model::decimal_mul(*amount, *model::decimal_from_int(quantity));
+    if (!part) return std::nullopt;
+    value += *part;
+  }
+  if (!currency) return std::nullopt;
+  int digits = std::max(2, model::currency_minor_digits(*currency));  // "1299.00", as prices are written
+  return nlohmann::json{{"amount", model::format_decimal(value, digits)}, {"currency", model::currency_name(*currency)}};
 }
 
 }  // namespace orderflow::runtime

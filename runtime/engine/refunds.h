@@ -6,6 +6,8 @@
 // order's shipping where a rule refunds it (once per order). Each part is
 // rounded to the currency's minor unit, half away from zero, and the
 // arithmetic comes back as lines an analyst can check by hand.
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -46,6 +48,15 @@ struct Refund {
 
   std::string text() const;  // "1104.15 INR"
 };
+
+// The order's lines a return takes back (line index, units), each at the
+// quantity returned: the `lines` of a Return record.
+nlohmann::json returned_lines(const nlohmann::json& order_lines, const std::vector<std::pair<int64_t, int64_t>>& units);
+// What those units were paid for before tax, each line's unit price times
+// its units, as money ({"amount", "currency"}); nothing when the prices
+// cannot be added up (an amount missing, two currencies).
+std::optional<nlohmann::json> returned_value(const nlohmann::json& order_lines,
+                                             const std::vector<std::pair<int64_t, int64_t>>& units);
 
 // `shipping_already`: the order's shipping went back with an earlier return.
 Refund compute_refund(const check::CheckedBundle& bundle, const std::byte* order, const std::vector<RefundedUnit>& units,

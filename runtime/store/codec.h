@@ -80,6 +80,14 @@ void fields(V& v, S& s) {
   v("order_id", s.order_id);
 }
 
+template <class V, class S>
+  requires Is<ReturnEntered, S>
+void fields(V& v, S& s) {
+  v("return_id", s.return_id);
+  v("state", s.state);
+  v.time("at", s.at);
+}
+
 namespace codec {
 
 template <class T>

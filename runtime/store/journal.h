@@ -71,6 +71,15 @@ struct OrderReturn {
   bool operator==(const OrderReturn&) const = default;
 };
 
+// When one of the order's returns last entered a state (r.entered(received)).
+struct ReturnEntered {
+  std::string return_id;
+  std::string state;
+  int64_t at = 0;
+
+  bool operator==(const ReturnEntered&) const = default;
+};
+
 // A return's exchange: what the customer wants instead, and the order
 // that sends it once opened.
 struct Exchange {

@@ -156,6 +156,7 @@ struct Apply {
   void operator()(const journal::Refused&) {}
   void operator()(const journal::ReturnRequested& r) {
     order.returns.push_back({r.return_id, r.kind, r.reason, "requested", r.lines, r.refund, false, {}, "", false});
+    entered_return(r.return_id, "requested");
     if (!r.exchange.empty()) order.exchanges.push_back({r.return_id, r.exchange, ""});
   }
   void operator()(const journal::ExchangeOpened& x) {
@@ -166,7 +167,18 @@ struct Apply {
     order.ndr_attempts = std::max(order.ndr_attempts, n.attempt);
   }
   void operator()(const journal::ReturnChanged& c) {
-    if (OrderReturn* r = find_return(c.return_id)) r->state = c.to;
+    if (OrderReturn* r = find_return(c.return_id)) {
+      r->state = c.to;
+      entered_return(c.return_id, c.to);
+    }
+  }
+  void entered_return(const std::string& id, const std::string& state) {
+    for (ReturnEntered& e : order.return_entered)
+      if (e.return_id == id && e.state == state) {
+        e.at = record.at;
+        return;
+      }
+    order.return_entered.push_back({id, state, record.at});
   }
   void operator()(const journal::UnitGraded& g) {
     if (OrderReturn* r = find_return(g.return_id)) r->units.push_back({g.line, g.sku, g.grade, g.reason, "", "", {}});

@@ -74,6 +74,7 @@ void fields(V& v, S& s) {
   v("tracking_number", s.tracking_number);
   v("sent_hash", s.sent_hash);
   v("exchanges", s.exchanges);
+  v("return_entered", s.return_entered);
 }
 
 namespace {

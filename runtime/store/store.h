@@ -100,6 +100,8 @@ struct StoredOrder {
   // a copy from a change; 0 in rows written before it was kept.
   int64_t sent_hash = 0;
   std::vector<Exchange> exchanges;  // of its returns, in the order asked for
+  // When each return last entered each state it has been in.
+  std::vector<ReturnEntered> return_entered;
   int64_t last_seq = 0;
   int64_t last_at = 0;  // when its journal was last written
 

@@ -265,6 +265,47 @@ TEST_P(ReturnsEngineTest, AnExchangeForNothingIsMalformed) {
   EXPECT_EQ(bad.message, "$.exchange[0].quantity: expected a positive number");
 }
 
+// machine return_lifecycle of the standard library: `authorized -> expired
+// after 14d`, on a timer of the return's own that a restart keeps.
+TEST_P(ReturnsEngineTest, AnApprovedReturnNobodySendsExpiresAfterARestart) {
+  deliver_prepaid_order();
+  Ack asked = submit({{"type", "return"}, {"order_id", "WEB-7001"}, {"reason", "size"},
+                      {"lines", {{{"id", "1"}, {"quantity", 1}}}}},
+                     "2026-12-05T03:30:00Z");
+  ASSERT_EQ(asked.status, Ack::Status::Stored) << asked.message;
+  EXPECT_EQ(order("WEB-7001").state, "return_requested");
+  restart();
+  advance_to("2026-12-19T03:29:00Z");
+  EXPECT_EQ(order("WEB-7001").returns[0].state, "authorized");
+  advance_to("2026-12-19T03:30:00Z");
+  StoredOrder o = order("WEB-7001");
+  EXPECT_EQ(o.returns[0].state, "expired");
+  EXPECT_EQ(o.state, "delivered") << "nothing came back: the order is as it was";
+  EXPECT_TRUE(o.returns[0].refunded.empty());
+  std::string text = history_text(store_->journal().of_order("WEB-7001"));
+  EXPECT_NE(text.find("return WEB-7001-R1: authorized -> expired (nothing happened for 14d)"), std::string::npos)
+      << text;
+  // What arrives after it lapsed is not that return's.
+  Ack late = event("WEB-7001", "return_received", "2026-12-20T03:30:00Z");
+  EXPECT_EQ(order("WEB-7001").returns[0].state, "expired") << late.message;
+  o = order("WEB-7001");
+  rebuild_projections(*store_);
+  EXPECT_EQ(order("WEB-7001"), o) << "when each return entered each state is rebuilt from the journal";
+}
+
+// The order's ending does not end its returns: a received return is still
+// watched by escalation, on a timer set when it arrived.
+TEST_P(ReturnsEngineTest, AReturnedOrderIsWatchedWhileItsReturnWaitsToBeGraded) {
+  deliver_prepaid_order();
+  submit({{"type", "return"}, {"order_id", "WEB-7001"}, {"reason", "size"}, {"lines", {{{"id", "1"}}}}},
+         "2026-12-05T03:30:00Z");
+  ASSERT_EQ(event("WEB-7001", "return_received", "2026-12-06T05:00:00Z").state, "returned");
+  restart();
+  advance_to("2026-12-07T05:00:01Z");
+  std::string text = history_text(store_->journal().of_order("WEB-7001"));
+  EXPECT_NE(text.find("Return not graded within a day of arrival"), std::string::npos) << text;
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, ReturnsEngineTest, ::testing::Values("interp", "jit"),
                          [](const auto& info) { return info.param; });
 
