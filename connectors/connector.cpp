@@ -154,6 +154,19 @@ nlohmann::json lifecycle_event(const std::string& order_id, const std::string& e
   return {{"type", "event"}, {"order_id", order_id}, {"event", event}, {"event_id", event_id}, {"by", by}};
 }
 
+nlohmann::json channel_return(const std::string& order_id, const std::string& return_id, nlohmann::json lines,
+                              const std::string& reason, const std::string& event_id, const std::string& channel) {
+  return {{"type", "return"}, {"order_id", order_id}, {"return_id", return_id}, {"lines", std::move(lines)},
+          {"reason", reason},  {"event_id", event_id}, {"by", channel},         {"approved_by", channel}};
+}
+
+nlohmann::json return_event(const std::string& order_id, const std::string& return_id, const std::string& event,
+                            const std::string& event_id, const std::string& by) {
+  nlohmann::json e = lifecycle_event(order_id, event, event_id, by);
+  e["return_id"] = return_id;
+  return e;
+}
+
 std::string sum_amounts(const std::vector<std::string>& terms, const std::string& where) {
   int64_t total = 0;
   for (const std::string& term : terms) {

@@ -9,6 +9,8 @@
 //   change to Canceled cancels the order.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "connectors/connector.h"
 
 namespace orderflow::connectors {
@@ -307,6 +309,48 @@ class Amazon final : public Connector {
 
   Normalized normalize(const Reader& payload) const override { return normalize_parts({payload.value()}); }
 
+  // External Fulfillment returns (getReturn, listReturns' returns). A
+  // customer's return (returnType CUSTOMER) is Amazon's to approve: it is
+  // asked for approved, then picked up and on its way, arrived (DELIVERED,
+  // and once the seller processed it), or called off (the customer
+  // cancelled the pick-up). A parcel the customer refused at the door
+  // (REJECT) comes back as a return to origin.
+  static void map_ef_return(const Reader& r, std::vector<nlohmann::json>& inputs) {
+    std::string status = r.text("status");
+    std::string amazon_id = r.at("marketplaceChannelDetails").text("customerOrderId");
+    std::string order = order_id(amazon_id);
+    std::string key = "amazon-return-" + r.text("id");
+    std::string at = r.text_or("lastUpdatedDateTime", "");
+    auto stamped = [&](nlohmann::json input) {
+      if (!at.empty()) input["at"] = at;
+      inputs.push_back(std::move(input));
+    };
+    auto one_of = [&](std::initializer_list<const char*> statuses) {
+      return std::any_of(statuses.begin(), statuses.end(), [&](const char* s) { return status == s; });
+    };
+    bool on_its_way = one_of({"PICKED_FROM_CUSTOMER", "IN_TRANSIT", "OUT_FOR_DELIVERY", "CUSTOMER_DROPPED_OFF"});
+    bool arrived = one_of({"DELIVERED", "PARTIALLY_PROCESSED", "PROCESSED", "REJECTED"});
+    bool called_off = one_of({"CUSTOMER_CANCELLED_PICK_UP", "CANCELLED"});
+    if (r.text("returnType") == "REJECT") {
+      stamped(lifecycle_event(order, "return_to_origin", key + "-rto", "amazon"));
+      if (arrived) stamped(return_event(order, order + "-RTO", "return_received", key + "-received", "amazon"));
+      return;
+    }
+    std::string return_id = "AMZ-RET-" + r.text("id");
+    if (called_off) {
+      stamped(return_event(order, return_id, "return_rejected", key + "-" + status, "amazon"));
+      return;
+    }
+    std::string sku = r.has("merchantSku") ? r.text("merchantSku") : r.at("marketplaceChannelDetails").text("channelSku");
+    nlohmann::json lines = nlohmann::json::array({{{"sku", sku}, {"quantity", r.integer("numberOfUnits")}}});
+    // The reason is Amazon's free text ("Missed"): not one of ReturnReason's.
+    nlohmann::json ret = channel_return(order, return_id, std::move(lines), "other", key, "amazon");
+    if (r.has("creationDateTime")) ret["at"] = r.text("creationDateTime");
+    inputs.push_back(std::move(ret));
+    if (on_its_way) stamped(return_event(order, return_id, "return_shipped", key + "-shipped", "amazon"));
+    if (arrived) stamped(return_event(order, return_id, "return_received", key + "-received", "amazon"));
+  }
+
   Normalized normalize_parts(const std::vector<nlohmann::json>& payloads) const override {
     try {
       V0Order v0;
@@ -318,6 +362,17 @@ class Amazon final : public Connector {
             root.fail("only ORDER_CHANGE notifications carry orders", "NotificationType");
           if (payloads.size() != 1) root.fail("a notification stands alone");
           return map_order_change(root);
+        }
+        if (root.has("returnType") || root.has("returns")) {
+          if (payloads.size() != 1) root.fail("a return stands alone");
+          std::vector<nlohmann::json> inputs;
+          if (root.has("returns")) {
+            Reader list = root.at("returns");
+            for (size_t k = 0; k < list.size(); ++k) map_ef_return(list.at(k), inputs);
+          } else {
+            map_ef_return(root, inputs);
+          }
+          return inputs;
         }
         if (root.has("order")) {
           if (payloads.size() != 1) root.fail("a 2026-01-01 order stands alone");

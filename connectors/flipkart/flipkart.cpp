@@ -74,16 +74,21 @@ std::vector<nlohmann::json> map_shipment(const Reader& s) {
     if (price.has("shippingCharge")) shipping.push_back(price.amount("shippingCharge"));
     if (item.text_or("paymentType", "") == "COD") payment = "cod";
     std::string status = item.text_or("status", "");
-    const char* event = status == "CANCELLED"          ? "cancel"
-                        : status == "RETURN_REQUESTED" ? "return_request"
-                        : status == "RETURNED"         ? "return_received"
-                                                       : nullptr;
-    if (event) {
-      nlohmann::json e = lifecycle_event(id, event, fmt::format("flipkart-{}-{}", event, line_id), "flipkart");
+    if (status == "CANCELLED") {
+      nlohmann::json e = lifecycle_event(id, "cancel", fmt::format("flipkart-cancel-{}", line_id), "flipkart");
       e["lines"] = nlohmann::json::array({{{"id", line_id}, {"quantity", quantity}}});
-      if (status == "CANCELLED" && item.has("cancellationDate")) e["at"] = item.text("cancellationDate");
+      if (item.has("cancellationDate")) e["at"] = item.text("cancellationDate");
       if (item.has("cancellationReason")) e["reason"] = item.text("cancellationReason");
       events.push_back(std::move(e));
+    } else if (status == "RETURN_REQUESTED" || status == "RETURNED") {
+      // Flipkart rules on its returns: the item's return, approved there
+      // (asked once, whichever report comes first), and arrived once RETURNED.
+      std::string return_id = fmt::format("{}-R{}", id, line_id);
+      events.push_back(channel_return(id, return_id, nlohmann::json::array({{{"id", line_id}, {"quantity", quantity}}}),
+                                      "other", fmt::format("flipkart-return-{}", line_id), "flipkart"));
+      if (status == "RETURNED")
+        events.push_back(return_event(id, return_id, "return_received",
+                                      fmt::format("flipkart-return_received-{}", line_id), "flipkart"));
     }
   }
   out["lines"] = std::move(lines);

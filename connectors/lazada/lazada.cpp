@@ -52,6 +52,16 @@ Reader data_of(const Reader& root) {
   return root.at("data");
 }
 
+// A unit Lazada took back (its reverse order, which Lazada rules on): a
+// return of its own, approved there, and arrived. The same unit reported
+// by the order and by a push message is one return.
+std::vector<nlohmann::json> returned_unit(const std::string& order, const std::string& line_id) {
+  nlohmann::json unit = nlohmann::json::array({{{"id", line_id}, {"quantity", 1}}});
+  std::string return_id = fmt::format("{}-R{}", order, line_id);
+  return {channel_return(order, return_id, std::move(unit), "other", fmt::format("lazada-return-{}", line_id), "lazada"),
+          return_event(order, return_id, "return_received", fmt::format("lazada-return_received-{}", line_id), "lazada")};
+}
+
 std::vector<nlohmann::json> map_order(const Reader& o, const Reader& items) {
   std::string lazada_id = o.text("order_id");
   std::string id = order_id(lazada_id);
@@ -93,10 +103,15 @@ std::vector<nlohmann::json> map_order(const Reader& o, const Reader& items) {
       if (std::string why = item.text_or("reason", ""); !why.empty()) e["reason"] = why;
       events.push_back(std::move(e));
     };
-    if (status == "canceled")
+    if (status == "canceled") {
       event("cancel");
-    else if (status == "returned")
-      event("return_received");
+    } else if (status == "returned") {
+      std::string at = item.has("updated_at") ? iso_from_millis(item, "updated_at") : "";
+      for (nlohmann::json& input : returned_unit(id, line_id)) {
+        if (!at.empty()) input["at"] = at;
+        events.push_back(std::move(input));
+      }
+    }
     if (item.text_or("is_cancel_pending", "false") == "true") cancel_requested = true;
   }
   out["lines"] = std::move(lines);
@@ -129,16 +144,17 @@ std::vector<nlohmann::json> map_push(const Reader& message) {
   Reader d = message.at("data");
   std::string trade_order = d.text("trade_order_id");
   std::string status = d.text("order_status");
-  if (d.has("reverse_order_id") || status == "canceled") {
-    std::string event = status == "canceled" ? "cancel" : status == "returned" ? "return_received" : "";
-    if (!event.empty()) {
-      std::string line = d.text("trade_order_line_id");
-      nlohmann::json e =
-          lifecycle_event(order_id(trade_order), event, fmt::format("lazada-{}-{}", event, line), "lazada");
-      e["lines"] = nlohmann::json::array({{{"id", line}, {"quantity", 1}}});
-      e["at"] = iso_from_unix_seconds(d.integer("status_update_time"));
-      return {e};
-    }
+  if (status == "canceled") {
+    std::string line = d.text("trade_order_line_id");
+    nlohmann::json e = lifecycle_event(order_id(trade_order), "cancel", fmt::format("lazada-cancel-{}", line), "lazada");
+    e["lines"] = nlohmann::json::array({{{"id", line}, {"quantity", 1}}});
+    e["at"] = iso_from_unix_seconds(d.integer("status_update_time"));
+    return {e};
+  }
+  if (d.has("reverse_order_id") && status == "returned") {
+    std::vector<nlohmann::json> inputs = returned_unit(order_id(trade_order), d.text("trade_order_line_id"));
+    for (nlohmann::json& input : inputs) input["at"] = iso_from_unix_seconds(d.integer("status_update_time"));
+    return inputs;
   }
   // Anything else (created, paid, shipped by Lazada): read the order again through the API.
   return {{{"type", "fetch"}, {"channel", "lazada"}, {"external_id", trade_order}, {"reason", status}}};

@@ -1,9 +1,11 @@
 // Shopee Open Platform v2: v2.order.get_order_detail responses (one or more
-// orders in response.order_list). Times are Unix seconds; amounts are
-// numbers in the order's currency.
+// orders in response.order_list) and v2.returns.get_return_detail responses
+// (a return). Times are Unix seconds; amounts are numbers in the order's
+// currency.
 #include <fmt/format.h>
 
 #include <chrono>
+#include <map>
 
 #include "connectors/connector.h"
 
@@ -99,30 +101,66 @@ class Shopee final : public Connector {
   }
 
  private:
-  // v2.returns.get_return_detail: a return asked for, taken back, or withdrawn.
+  // v2.returns.get_return_detail: a return on the order, as Shopee rules on
+  // it. Asked for (REQUESTED) or disputed (JUDGING, SELLER_DISPUTE), the
+  // bundle's returns policy decides it; accepted (ACCEPTED, PROCESSING)
+  // Shopee approved it; CLOSED or COMPLETED it is back and refunded;
+  // CANCELLED the buyer called it off. Each report asks for the return once
+  // (its event id is the return's), then says what became of it.
   static Normalized map_return(const Reader& r) {
     std::string status = r.text("status");
-    const char* event = status == "CLOSED" || status == "COMPLETED" ? "return_received"
-                        : status == "CANCELLED"                      ? "return_rejected"
-                                                                     : "return_request";
+    std::string order = "SHOPEE-" + r.text("order_sn");
+    std::string return_sn = r.text("return_sn");
+    std::string return_id = "SHOPEE-R" + return_sn;
+    std::string at = r.has("update_time") ? iso_from_unix_seconds(r.integer("update_time")) : "";
+    std::vector<nlohmann::json> inputs;
+    auto stamped = [&](nlohmann::json input) {
+      if (!at.empty()) input["at"] = at;
+      inputs.push_back(std::move(input));
+    };
+    if (status == "CANCELLED") {
+      stamped(return_event(order, return_id, "return_rejected", fmt::format("shopee-return-{}-{}", return_sn, status),
+                           "shopee"));
+      return inputs;
+    }
     nlohmann::json lines = nlohmann::json::array();
     if (r.has("item")) {
       Reader items = r.at("item");
-      for (size_t i = 0; i < items.value().size(); ++i) {
+      for (size_t i = 0; i < items.size(); ++i) {
         Reader item = items.at(i);
         std::string sku = item.text_or("variation_sku", item.text_or("item_sku", ""));
         if (sku.empty()) sku = fmt::format("item-{}-{}", item.text("item_id"), item.text_or("model_id", "0"));
         lines.push_back({{"sku", sku}, {"quantity", item.integer("amount")}});
       }
     }
-    nlohmann::json e = lifecycle_event("SHOPEE-" + r.text("order_sn"), event,
-                                       fmt::format("shopee-return-{}-{}", r.text("return_sn"), status), "shopee");
-    if (!lines.empty()) e["lines"] = std::move(lines);
-    if (std::string reason = r.text_or("text_reason", r.text_or("reason", "")); !reason.empty()) e["reason"] = reason;
-    if (r.has("update_time")) e["at"] = iso_from_unix_seconds(r.integer("update_time"));
-    std::vector<nlohmann::json> inputs;
-    inputs.push_back(std::move(e));
+    if (lines.empty()) r.fail("a return of no items", "item");
+    bool decided = status == "ACCEPTED" || status == "PROCESSING" || status == "CLOSED" || status == "COMPLETED";
+    bool back = status == "CLOSED" || status == "COMPLETED";
+    nlohmann::json ret = channel_return(order, return_id, std::move(lines), return_reason(r.text_or("reason", "")),
+                                        "shopee-return-" + return_sn, "shopee");
+    if (!decided) ret.erase("approved_by");  // for the bundle's policy to decide
+    if (back && r.has("refund_amount") && r.has("currency"))
+      ret["refunded"] = {{"amount", r.amount("refund_amount")}, {"currency", r.text("currency")}};
+    stamped(std::move(ret));
+    if (back)
+      stamped(return_event(order, return_id, "return_received", fmt::format("shopee-return-{}-{}", return_sn, status),
+                           "shopee"));
     return inputs;
+  }
+
+  // Shopee's return reasons as the schema's ReturnReason.
+  static std::string return_reason(const std::string& code) {
+    static const std::map<std::string, std::string> reasons = {
+        {"NOT_RECEIPT", "undelivered"},           {"ITEM_MISSING", "undelivered"},
+        {"WRONG_ITEM", "wrong_item"},             {"ITEM_WRONGDAMAGED", "wrong_item"},
+        {"ITEM_DAMAGED", "damaged_in_transit"},   {"DAMAGED_PACKAGE", "damaged_in_transit"},
+        {"PHYSICAL_DMG", "damaged_in_transit"},   {"ITEM_DEFECTIVE", "defective"},
+        {"FUNCTIONAL_DMG", "defective"},          {"DIFFERENT_DESCRIPTION", "not_as_described"},
+        {"EXPECTATION_FAILED", "not_as_described"}, {"CHANGE_MIND", "changed_mind"},
+        {"MUTUAL_AGREE", "changed_mind"},
+    };
+    auto it = reasons.find(code);
+    return it != reasons.end() ? it->second : "other";
   }
 };
 

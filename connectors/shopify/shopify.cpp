@@ -224,8 +224,27 @@ class Shopify final : public Connector {
     return inputs;
   }
 
-  // A refund gives items back: returned units are received, units never
-  // shipped are cancelled.
+  // The money a refund's successful refund transactions paid back, in their currency.
+  static std::optional<nlohmann::json> refunded_money(const Reader& r) {
+    if (!r.has("transactions")) return std::nullopt;
+    Reader transactions = r.at("transactions");
+    std::vector<std::string> amounts;
+    std::string currency;
+    for (size_t i = 0; i < transactions.size(); ++i) {
+      Reader t = transactions.at(i);
+      if (t.text_or("kind", "") != "refund" || t.text_or("status", "") != "success") continue;
+      std::string c = t.text_or("currency", "");
+      if (c.empty() || (!currency.empty() && c != currency)) return std::nullopt;
+      currency = c;
+      amounts.push_back(t.amount("amount"));
+    }
+    if (amounts.empty()) return std::nullopt;
+    return nlohmann::json{{"amount", sum_amounts(amounts, transactions.path())}, {"currency", currency}};
+  }
+
+  // A refund gives items back: units never shipped are cancelled; units
+  // restocked as returned (restock_type "return") are a return Shopify
+  // approved and refunded, and that has come back.
   static Normalized refund(const Reader& r) {
     std::string order = order_id(r.text("order_id"));
     nlohmann::json cancelled = nlohmann::json::array(), returned = nlohmann::json::array();
@@ -247,7 +266,20 @@ class Shopify final : public Connector {
       inputs.push_back(std::move(e));
     };
     if (!cancelled.empty()) event("cancel", cancelled, "cancel");
-    if (!returned.empty()) event("return_received", returned, "return");
+    if (!returned.empty()) {
+      std::string return_id = fmt::format("{}-REFUND-{}", order, id);
+      nlohmann::json ret =
+          channel_return(order, return_id, returned, "other", fmt::format("shopify-refund-{}-return", id), "shopify");
+      if (r.has("created_at")) ret["at"] = r.text("created_at");
+      // What went back for these units alone: a refund that also cancels leaves it unsaid.
+      if (cancelled.empty())
+        if (auto money = refunded_money(r)) ret["refunded"] = *money;
+      inputs.push_back(std::move(ret));
+      nlohmann::json arrived =
+          return_event(order, return_id, "return_received", fmt::format("shopify-refund-{}-received", id), "shopify");
+      if (r.has("created_at")) arrived["at"] = r.text("created_at");
+      inputs.push_back(std::move(arrived));
+    }
     if (inputs.empty()) r.fail("refunds money only (no line items): nothing changes in the order's lifecycle");
     return inputs;
   }

@@ -88,6 +88,20 @@ ReturnRequest read_return(const nlohmann::json& j) {
       r.exchange.emplace_back(w["sku"].get<std::string>(), w["quantity"].get<int64_t>());
     }
   }
+  r.approved_by = text_field(j, "approved_by", false, "the channel that approved it");
+  if (j.contains("refunded") && !j["refunded"].is_null()) {
+    const nlohmann::json& m = j["refunded"];
+    auto amount = m.is_object() && m.contains("amount") && m["amount"].is_string()
+                      ? model::parse_decimal(m["amount"].get<std::string>())
+                      : std::nullopt;
+    auto currency = m.is_object() && m.contains("currency") && m["currency"].is_string()
+                        ? model::currency_from_code(m["currency"].get<std::string>())
+                        : std::nullopt;
+    if (!amount || !currency || *amount < 0)
+      throw Malformed{"$.refunded: expected what the channel refunded, {\"amount\": \"209.00\", \"currency\": \"USD\"}"};
+    r.refunded = fmt::format("{} {}", model::format_decimal(*amount, std::max(2, model::currency_minor_digits(*currency))),
+                             model::currency_name(*currency));
+  }
   return r;
 }
 
@@ -165,6 +179,7 @@ OrderEvent read_event(const nlohmann::json& j) {
   e.carrier = text_field(j, "carrier", false, "the carrier's name");
   e.tracking_number = text_field(j, "tracking_number", false, "the tracking number");
   e.initiator = text_field(j, "initiator", false, "who wanted it: buyer, seller, marketplace or system");
+  e.return_id = text_field(j, "return_id", false, "the return's id");
   if (!e.initiator.empty() && e.initiator != "buyer" && e.initiator != "seller" && e.initiator != "marketplace" &&
       e.initiator != "system")
     throw Malformed{fmt::format("$.initiator: expected buyer, seller, marketplace or system, not \"{}\"", e.initiator)};
@@ -295,6 +310,7 @@ std::string input_text(const Input& input) {
       if (!e.carrier.empty()) j["carrier"] = e.carrier;
       if (!e.tracking_number.empty()) j["tracking_number"] = e.tracking_number;
       if (!e.initiator.empty()) j["initiator"] = e.initiator;
+      if (!e.return_id.empty()) j["return_id"] = e.return_id;
       if (e.lines) j["lines"] = lines_json(*e.lines);
       if (!e.set.empty()) j["set"] = e.set;
       return j.dump();
@@ -316,6 +332,11 @@ std::string input_text(const Input& input) {
       for (const auto& [sku, quantity] : r.exchange) j["exchange"].push_back({{"sku", sku}, {"quantity", quantity}});
       if (!r.event_id.empty()) j["event_id"] = r.event_id;
       if (!r.by.empty()) j["by"] = r.by;
+      if (!r.approved_by.empty()) j["approved_by"] = r.approved_by;
+      if (!r.refunded.empty()) {
+        size_t space = r.refunded.find(' ');
+        j["refunded"] = {{"amount", r.refunded.substr(0, space)}, {"currency", r.refunded.substr(space + 1)}};
+      }
       return j.dump();
     }
     std::string operator()(const GradeInput& g) const {

@@ -56,6 +56,8 @@ struct OrderEvent {
   // cancel: who wanted it, buyer, seller, marketplace or system; "": as
   // `by` tells (runtime/README.md).
   std::string initiator;
+  // return_received, return_rejected: which of the order's returns; "": its open one.
+  std::string return_id;
 };
 
 // A failed delivery (`{"type": "ndr", ...}`): the courier could not deliver
@@ -83,6 +85,12 @@ struct ReturnRequest {
   // Other items the customer wants instead of their money (SKU, units):
   // an exchange, sent as an order of its own once the return is received.
   std::vector<std::pair<std::string, int64_t>> exchange;
+  // A channel that decides its returns itself approved this one already
+  // (its name): the returns policy is not asked.
+  std::string approved_by;
+  // What the channel refunded for it already ("209.00 USD"): the engine
+  // records it and computes no refund of its own.
+  std::string refunded;
 };
 
 // Returned units inspected (`{"type": "grade", ...}`): each unit's grade and,

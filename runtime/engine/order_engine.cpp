@@ -20,6 +20,8 @@ using Clocked = std::chrono::steady_clock;
 const char* kHoldTimeout = "hold_timeout";
 const char* kEscalation = "escalation";
 const char* kNdrTimeout = "ndr_timeout";
+// A return whose money the channel pays back itself, not the engine.
+const char* kRefundByChannel = "by channel";
 // A return's state that times out (`after 14d`): "return:ID:STATE".
 const std::string kReturnTimer = "return:";
 
@@ -781,7 +783,7 @@ class OrderEngine::Step {
   // Pays a return back: every unit, with what its disposition charged.
   void refund_return(const std::string& id) {
     OrderReturn* r = find_return(id);
-    if (!r || !r->refunded.empty() || r->refund == "none") return;
+    if (!r || !r->refunded.empty() || r->refund == "none" || r->refund == kRefundByChannel) return;
     std::vector<RefundedUnit> units;
     size_t graded = 0;
     for (const auto& [line, quantity] : r->lines)
@@ -805,6 +807,15 @@ class OrderEngine::Step {
     append(journal::Refunded{id, refund.text(), refund.arithmetic, refund.shipping_refunded});
     ack_.steps.push_back(fmt::format("return {}: refund {}", id, refund.text()));
     return_step(id, "refund", "refunded");
+  }
+
+  // Records what a channel refunded for a return (it pays it back itself).
+  void refunded_by_channel(const std::string& id, const std::string& amount, const std::string& channel) {
+    OrderReturn* r = find_return(id);
+    if (!r || !r->refunded.empty()) return;
+    append(journal::Refunded{id, amount, {fmt::format("refunded on {}: {}", channel, amount)}, false});
+    ack_.steps.push_back(fmt::format("return {}: refunded on {} {}", id, channel, amount));
+    return_step(id, "refund", "refunded on " + channel);
   }
 
   // Sends a return's exchange as an order of its own, decided by the live
@@ -1391,21 +1402,52 @@ Ack OrderEngine::take_event(const OrderEvent& input, const std::string& source, 
       step.run_policies("by policy");
       return;
     }
+    if (event < 0 && event_name == "return_shipped") {
+      // Built in, about a return only: its parcel set out back (picked up
+      // from the customer), which the order's machine need not know.
+      OrderReturn* r = nullptr;
+      for (OrderReturn& candidate : o->stored.returns)
+        if ((input.return_id.empty() || candidate.id == input.return_id) && step.return_takes(candidate, "ship_back"))
+          r = &candidate;
+      if (!r)
+        throw Refusal{input.return_id.empty()
+                          ? fmt::format("order '{}' has no return waiting to be sent back", input.order_id)
+                          : fmt::format("order '{}' has no return '{}' waiting to be sent back", input.order_id,
+                                        input.return_id)};
+      std::string id = r->id;
+      step.append(std::move(record));
+      step.return_step(id, "ship_back", "on return_shipped");
+      return;
+    }
     if (event < 0)
       throw Refusal{fmt::format("unknown event '{}'; the events are {}", event_name,
                                 fmt::join(life.event_names(), ", "))};
-    // `return_received` is the parcel of the order's open return arriving.
+    // `return_received` is the parcel of the order's open return (or of
+    // `return_id`) arriving; `return_rejected` withdraws it (the customer,
+    // or the channel, called it off).
     bool return_took = false;
-    if (event_name == "return_received") {
-      for (OrderReturn& r : o->stored.returns) {
-        if (!step.return_takes(r, "receive")) continue;
-        std::string id = r.id;
-        bool pay = r.refund == "after receipt";
-        step.return_step(id, "receive", "on return_received");
-        if (pay) step.refund_return(id);
-        step.open_exchange(id);  // an exchange waits for what it replaces
+    if (event_name == "return_received" || event_name == "return_rejected") {
+      const char* return_event = event_name == "return_received" ? "receive" : "withdraw";
+      OrderReturn* r = nullptr;
+      if (!input.return_id.empty()) {
+        r = step.find_return(input.return_id);
+        if (!r) throw Refusal{fmt::format("order '{}' has no return '{}'", input.order_id, input.return_id)};
+        if (!step.return_takes(*r, return_event))
+          throw Refusal{fmt::format("return '{}' is {}: it cannot be {} now", r->id, r->state,
+                                    event_name == "return_received" ? "received" : "withdrawn")};
+      } else {
+        for (OrderReturn& candidate : o->stored.returns)
+          if (!r && step.return_takes(candidate, return_event)) r = &candidate;
+      }
+      if (r) {
+        std::string id = r->id;
+        bool pay = r->refund == "after receipt";
+        step.return_step(id, return_event, "on " + event_name);
+        if (event_name == "return_received") {
+          if (pay) step.refund_return(id);
+          step.open_exchange(id);  // an exchange waits for what it replaces
+        }
         return_took = true;
-        break;
       }
     }
 
@@ -1682,9 +1724,18 @@ Ack OrderEngine::take_return(const ReturnRequest& input, const std::string& sour
     for (const OrderReturn& r : o.stored.returns)
       if (!step.return_life().terminal(r.state) || !r.units.empty() || !r.refunded.empty() || r.keep_item)
         for (const auto& [line, quantity] : r.lines) returning[line] += quantity;
-    // An exchange pays for the items sent instead: no money goes back.
-    journal::ReturnRequested requested{id, "customer", input.reason, {}, input.by, input.event_id,
-                                       input.exchange.empty() ? "" : "none", input.exchange};
+    // An exchange pays for the items sent instead: no money goes back; a
+    // channel that approved the return refunds it itself.
+    journal::ReturnRequested requested{id,
+                                       "customer",
+                                       input.reason,
+                                       {},
+                                       input.by,
+                                       input.event_id,
+                                       !input.approved_by.empty() ? kRefundByChannel
+                                       : input.exchange.empty()   ? ""
+                                                                  : "none",
+                                       input.exchange};
     for (size_t i = 0; i < input.lines.size(); ++i) {
       const journal::LineRef& ref = input.lines[i];
       std::optional<size_t> k = find_line(lines, ref);
@@ -1712,6 +1763,22 @@ Ack OrderEngine::take_return(const ReturnRequest& input, const std::string& sour
     model::Arena arena;
     std::byte* image = subject_image(b, b.return_record, subject, arena);
     step.append(std::move(requested));
+    if (!input.approved_by.empty()) {
+      // Decided on the channel (a marketplace that rules on its returns):
+      // recorded as the returns policy's decision, made by the channel.
+      journal::Decided d = step.policy_decision(check::PolicyKind::Returns);
+      d.decision = "approve";
+      d.return_id = id;
+      d.decided_by = input.approved_by;
+      d.reason = "approved on " + input.approved_by;
+      d.refund = kRefundByChannel;
+      step.append(std::move(d));
+      step.note(fmt::format("return {}: approved on {}", id, input.approved_by));
+      step.return_decided(id, "authorized", "approved on " + input.approved_by);
+      step.authorized(id, false, false);
+      if (!input.refunded.empty()) step.refunded_by_channel(id, input.refunded, input.approved_by);
+      return;
+    }
     engine::Outcome out = step.decide_about(check::PolicyKind::Returns, image, id);
     // approve: authorized, reject: rejected, hold: held; nothing decided waits for a person too.
     std::string to = verdict_target(out.verdict);
@@ -1831,6 +1898,8 @@ Ack OrderEngine::take_grade(const GradeInput& input, const std::string& source, 
     else if (r->refund == "none")
       step.return_step(id, "close", r->kind == "rto" ? "disposed; nothing was paid, nothing to refund"
                                                       : "disposed; exchanged, nothing to refund");
+    else if (r->refund == kRefundByChannel)
+      step.return_step(id, "close", "disposed; the channel refunds it");
   });
 }
 

@@ -90,18 +90,43 @@ def derived_cases(payloads, work):
     for item in lazada_items["data"][0]["order_items"]:
         item["order_id"] = wanted
     joined_lazada = write("lazada_orders_items_get_of_the_order_get_example.json", lazada_items)
+    lazada_items["data"][0]["order_items"][0]["status"] = "returned"
+    returned_lazada = write("lazada_orders_items_get_one_returned.json", lazada_items)
     elided = open(os.path.join(payloads, "magento", "rest_V1_orders_3_get_pending_banktransfer.elided.json.txt")).read()
     magento = write("magento_rest_V1_orders_3_without_elisions.json", re.sub(r",\s*\n\s*\.\.\.\s*\n", "\n", elided))
     fulfillment = json.load(open(os.path.join(payloads, "shopify", "rest_2026-07_fulfillment_order_list.json")))
     fulfillment["fulfillment_orders"][0]["status"] = "cancelled"
     cancelled_fo = write("shopify_fulfillment_order_cancelled.json", fulfillment)
-    return ([("amazon", "v0 getOrder + getOrderItems examples (different orders)",
+    # Returns in the statuses the published examples are not in.
+    shopee_return = os.path.join(payloads, "shopee", "v2_returns.get_return_detail_response.json")
+    shopee_cases = []
+    for status in ("REQUESTED", "COMPLETED", "CANCELLED"):
+        detail = json.load(open(shopee_return))
+        detail["response"]["status"] = status
+        shopee_cases.append(("shopee", f"return detail {status}", [write(f"shopee_return_{status}.json", detail)]))
+    ef_return = os.path.join(payloads, "amazon", "ef-returns-2024-09-11_getReturn_response.json")
+    amazon_cases = []
+    for return_type, status in (("CUSTOMER", "IN_TRANSIT"), ("CUSTOMER", "DELIVERED"),
+                                ("CUSTOMER", "CUSTOMER_CANCELLED_PICK_UP"), ("REJECT", "DELIVERED")):
+        ef = json.load(open(ef_return))
+        ef["returnType"], ef["status"] = return_type, status
+        amazon_cases.append(("amazon", f"EF return {return_type} {status}",
+                             [write(f"amazon_ef_return_{return_type}_{status}.json", ef)]))
+    refund = json.load(open(os.path.join(payloads, "shopify", "rest_fixture_refund.json")))
+    refund["refund"]["refund_line_items"][0]["restock_type"] = "return"
+    returned_refund = write("shopify_refund_one_line_returned.json", refund)
+    del refund["refund"]["refund_line_items"][1]
+    only_returned = write("shopify_refund_only_a_returned_line.json", refund)
+    return (shopee_cases + amazon_cases + [
+             ("shopify", "refund of one line returned, one cancelled", [returned_refund]),
+             ("shopify", "refund of a returned line", [only_returned])] + [("amazon", "v0 getOrder + getOrderItems examples (different orders)",
               [amazon("getOrder"), amazon("getOrderItems")]),
              ("amazon", "v0 getOrder + its items + address + buyer info",
               [amazon("getOrder"), joined_items, amazon("getOrderAddress"), amazon("getOrderBuyerInfo")]),
              ("lazada", "GetOrder + GetMultipleOrderItems examples (different orders)",
               [lazada("order_get"), lazada("orders_items_get")]),
              ("lazada", "GetOrder + its items", [lazada("order_get"), joined_lazada]),
+             ("lazada", "GetOrder + its items, one returned", [lazada("order_get"), returned_lazada]),
              ("magento", "REST order 3 without elisions", [magento]),
              ("shopify", "fulfillment order cancelled", [cancelled_fo])])
 

@@ -306,6 +306,73 @@ TEST_P(ReturnsEngineTest, AReturnedOrderIsWatchedWhileItsReturnWaitsToBeGraded) 
   EXPECT_NE(text.find("Return not graded within a day of arrival"), std::string::npos) << text;
 }
 
+// A marketplace that rules on its returns (connectors' channel_return):
+// approved there, refunded there, followed as it travels back.
+TEST_P(ReturnsEngineTest, AReturnTheChannelApprovedAndRefundedIsFollowedNotDecidedAgain) {
+  deliver_prepaid_order();
+  nlohmann::json asked = {{"type", "return"},         {"order_id", "WEB-7001"},
+                          {"return_id", "SHOP-R1"},   {"lines", {{{"id", "1"}, {"quantity", 1}}}},
+                          {"reason", "size"},         {"event_id", "shop-return-1"},
+                          {"by", "shopify"},          {"approved_by", "shopify"},
+                          {"refunded", {{"amount", "990.00"}, {"currency", "INR"}}}};
+  Ack first = submit(asked, "2026-12-05T03:30:00Z");
+  ASSERT_EQ(first.status, Ack::Status::Stored) << first.message;
+  EXPECT_EQ(submit(asked, "2026-12-05T04:30:00Z").status, Ack::Status::Duplicate) << "each status report asks once";
+  StoredOrder o = order("WEB-7001");
+  ASSERT_EQ(o.returns.size(), 1u);
+  EXPECT_EQ(o.returns[0].state, "authorized");
+  EXPECT_EQ(o.returns[0].refunded, "990.00 INR");
+  auto on_return = [&](const char* event, const char* when) {
+    return submit({{"type", "event"}, {"order_id", "WEB-7001"}, {"event", event}, {"return_id", "SHOP-R1"},
+                   {"by", "shopify"}},
+                  when);
+  };
+  ASSERT_EQ(on_return("return_shipped", "2026-12-06T03:30:00Z").status, Ack::Status::Stored);
+  EXPECT_EQ(order("WEB-7001").returns[0].state, "in_transit");
+  advance_to("2026-12-25T00:00:00Z");
+  EXPECT_EQ(order("WEB-7001").returns[0].state, "in_transit") << "a return on its way back does not expire";
+  ASSERT_EQ(on_return("return_received", "2026-12-25T03:30:00Z").status, Ack::Status::Stored);
+  Ack graded = submit({{"type", "grade"}, {"order_id", "WEB-7001"}, {"units", {{{"grade", "A"}}}}},
+                      "2026-12-25T05:00:00Z");
+  ASSERT_EQ(graded.status, Ack::Status::Stored) << graded.message;
+  o = order("WEB-7001");
+  EXPECT_EQ(o.returns[0].state, "closed");
+  EXPECT_EQ(o.returns[0].refunded, "990.00 INR") << "the channel's refund, not one of the engine's";
+  std::string text = history_text(store_->journal().of_order("WEB-7001"));
+  EXPECT_NE(text.find("returns policy: approve \"approved on shopify\", refund by channel decided by shopify"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("returns policy: approve by rule"), std::string::npos) << "no rule of the bundle decided it";
+  EXPECT_NE(text.find("refunded on shopify: 990.00 INR"), std::string::npos) << text;
+}
+
+TEST_P(ReturnsEngineTest, AReturnCalledOffOnTheChannelIsWithdrawnAndCannotArriveAfter) {
+  deliver_prepaid_order();
+  ASSERT_EQ(submit({{"type", "return"}, {"order_id", "WEB-7001"}, {"return_id", "AMZ-RET-9"},
+                    {"lines", {{{"id", "2"}}}}, {"approved_by", "amazon"}, {"event_id", "amazon-return-9"}},
+                   "2026-12-05T03:30:00Z")
+                .status,
+            Ack::Status::Stored);
+  EXPECT_EQ(order("WEB-7001").state, "return_requested");
+  Ack off = submit({{"type", "event"}, {"order_id", "WEB-7001"}, {"event", "return_rejected"},
+                    {"return_id", "AMZ-RET-9"}, {"by", "amazon"}},
+                   "2026-12-06T03:30:00Z");
+  ASSERT_EQ(off.status, Ack::Status::Stored) << off.message;
+  StoredOrder o = order("WEB-7001");
+  EXPECT_EQ(o.returns[0].state, "withdrawn");
+  EXPECT_EQ(o.state, "delivered");
+  Ack late = submit({{"type", "event"}, {"order_id", "WEB-7001"}, {"event", "return_received"},
+                     {"return_id", "AMZ-RET-9"}, {"by", "amazon"}},
+                    "2026-12-07T03:30:00Z");
+  EXPECT_EQ(late.status, Ack::Status::Refused);
+  EXPECT_EQ(late.message, "return 'AMZ-RET-9' is withdrawn: it cannot be received now");
+  Ack unknown = submit({{"type", "event"}, {"order_id", "WEB-7001"}, {"event", "return_shipped"},
+                        {"return_id", "AMZ-RET-10"}, {"by", "amazon"}},
+                       "2026-12-07T04:30:00Z");
+  EXPECT_EQ(unknown.status, Ack::Status::Refused);
+  EXPECT_EQ(unknown.message, "order 'WEB-7001' has no return 'AMZ-RET-10' waiting to be sent back");
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, ReturnsEngineTest, ::testing::Values("interp", "jit"),
                          [](const auto& info) { return info.param; });
 
