@@ -42,7 +42,10 @@ int run_tell(const TellOptions& o) {
   connectors::Outbound m{message->value("kind", ""),    message->value("order", nlohmann::json::object()),
                          message->value("from", ""),    message->value("to", ""),
                          message->value("cause", ""),   message->value("by", ""),
-                         message->value("sku", ""),     message->value("quantity", int64_t{0})};
+                         message->value("sku", ""),     message->value("quantity", int64_t{0}),
+                         message->value("return_id", ""),
+                         message->value("lines", nlohmann::json::array()),
+                         message->value("amount", ""),  message->value("currency", "")};
   std::optional<connectors::ChannelRequest> request = connector->outbound(m, *settings);
   if (!request) {
     std::cout << fmt::format("nothing to tell {}\n", o.channel);
@@ -61,7 +64,9 @@ void add_tell_command(CLI::App& app, Command& run) {
   cmd->add_option("--channel", o->channel, "The channel")->required();
   cmd->add_option("message", o->message,
                   R"(The message: {"kind": "state", "order": {...}, "to": "cancelled", "by": "ops"} or )"
-                  R"({"kind": "inventory_update", "sku": "...", "quantity": 5})")
+                  R"({"kind": "inventory_update", "sku": "...", "quantity": 5} or )"
+                  R"({"kind": "refund", "order": {...}, "return_id": "...", "lines": [...], "amount": "990.00", )"
+                  R"("currency": "INR"})")
       ->required();
   cmd->add_option("--settings", o->settings, "The channel's outbound settings (the ids its API wants)");
   cmd->callback([&run, o] { run = [o] { return run_tell(*o); }; });

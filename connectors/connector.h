@@ -58,13 +58,18 @@ using Normalized = std::variant<std::vector<nlohmann::json>, PayloadError>;
 // ("shopify" when the channel itself did). "delivery": a policy changed
 // the order's delivery promise `from` one mode `to` another, by the rule
 // named in `cause`. "inventory_update": what the channel may now sell of a
-// SKU (`sku`, `quantity`).
+// SKU (`sku`, `quantity`). "refund": the engine paid back a return
+// (`return_id`) of the order: the order's `lines` it covers ([{"id", "sku",
+// "quantity"}]) and the `amount` ("990.00") in `currency`; `cause` says why.
 struct Outbound {
   std::string kind;
   nlohmann::json order;
   std::string from, to, cause, by;
   std::string sku;
   int64_t quantity = 0;
+  std::string return_id;
+  nlohmann::json lines = nlohmann::json::array();
+  std::string amount, currency;
 };
 
 // The request that tells it, relative to the channel's configured base URL.

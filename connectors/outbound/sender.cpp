@@ -72,6 +72,37 @@ bool Sender::tell(const std::string& channel, const std::string& about, const co
   return true;
 }
 
+std::optional<connectors::Outbound> Sender::refund_message(const std::string& order_id,
+                                                            const runtime::journal::Refunded& refunded) const {
+  std::optional<runtime::StoredOrder> order = reader_->orders().get(order_id);
+  if (!order || !config_.channels.count(order->channel)) return std::nullopt;
+  const runtime::OrderReturn* r = nullptr;
+  for (const runtime::OrderReturn& candidate : order->returns)
+    if (candidate.id == refunded.return_id) r = &candidate;
+  // What the channel paid itself is not told back to it.
+  if (!r || r->refund == "by channel") return std::nullopt;
+  connectors::Outbound m;
+  m.kind = "refund";
+  m.order = nlohmann::json::parse(order->order, nullptr, false);
+  if (!m.order.is_object()) return std::nullopt;
+  m.return_id = r->id;
+  const nlohmann::json sold = m.order.value("lines", nlohmann::json::array());
+  for (const auto& [line, quantity] : r->lines) {
+    nlohmann::json l = {{"quantity", quantity}};
+    if (line >= 0 && static_cast<size_t>(line) < sold.size()) {
+      const nlohmann::json& s = sold[static_cast<size_t>(line)];
+      if (s.contains("id")) l["id"] = s["id"];
+      l["sku"] = s.value("sku", "");
+    }
+    m.lines.push_back(std::move(l));
+  }
+  size_t space = refunded.amount.find(' ');
+  m.amount = refunded.amount.substr(0, space);
+  m.currency = space == std::string::npos ? "" : refunded.amount.substr(space + 1);
+  m.cause = fmt::format("Return {} ({}), refunded by orderflow", r->id, r->reason);
+  return m;
+}
+
 size_t Sender::round(int64_t now_ms) {
   size_t sent = 0;
   // What happened to orders: their state entries in the journal.
@@ -104,6 +135,9 @@ size_t Sender::round(int64_t now_ms) {
         if (tell(order->channel, r.order_id, m, now_ms)) ++sent;
       };
       for (const runtime::journal::Entry& e : r.entries) {
+        if (auto* refunded = std::get_if<runtime::journal::Refunded>(&e))
+          if (std::optional<connectors::Outbound> m = refund_message(r.order_id, *refunded))
+            if (tell(m->order.value("channel", ""), r.order_id, *m, now_ms)) ++sent;  // the canonical order's channel
         if (auto* event = std::get_if<runtime::journal::EventApplied>(&e)) by = event->by;
         if (auto* decided = std::get_if<runtime::journal::Decided>(&e); decided && !decided->delivery.empty())
           tell_order("delivery", decided->delivery_was, decided->delivery, decided->delivery_rule, "");

@@ -1,6 +1,6 @@
 #pragma once
 // Telling the channels: what the journal says happened to their orders
-// (state entries) and what the outbox says they may sell, turned into each
+// (state entries, refunds) and what the outbox says they may sell, turned into each
 // channel's request by its connector (Connector::outbound) and sent in
 // order. A channel that is down (unreachable, 429, 5xx) is retried from the
 // same message with backoff, so nothing is skipped and the order of what a
@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 
@@ -54,6 +55,9 @@ class Sender {
 
  private:
   bool tell(const std::string& channel, const std::string& about, const connectors::Outbound& message, int64_t now_ms);
+  // A refund the engine made, for the order's channel; nothing for one the channel made itself.
+  std::optional<connectors::Outbound> refund_message(const std::string& order_id,
+                                                     const runtime::journal::Refunded& refunded) const;
 
   SenderConfig config_;
   std::unique_ptr<runtime::Store> reader_;

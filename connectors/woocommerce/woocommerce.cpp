@@ -51,7 +51,8 @@ class WooCommerce final : public Connector {
   // promise becomes a note the customer sees (WooCommerce keeps shipping
   // as lines the shop's own plugins price, not a mode we may rewrite);
   // what may be sold is the product's stock_quantity, by the settings'
-  // "products" (SKU -> product id).
+  // "products" (SKU -> product id); a return the engine refunded is a
+  // refund of the order.
   std::optional<ChannelRequest> outbound(const Outbound& m, const nlohmann::json& settings) const override {
     if (m.kind == "delivery") {
       std::string id = m.order.value("id", "");
@@ -68,6 +69,18 @@ class WooCommerce final : public Connector {
                                                                                                         : nullptr;
       if (!status) return std::nullopt;
       return ChannelRequest{"PUT", "/wp-json/wc/v3/orders/" + id.substr(4), {{"status", status}}};
+    }
+    if (m.kind == "refund") {
+      // POST orders/{id}/refunds: WooCommerce pays it back through the
+      // order's gateway and records the refunded items.
+      std::string id = m.order.value("id", "");
+      if (id.rfind("WOO-", 0) != 0) return std::nullopt;
+      nlohmann::json items = nlohmann::json::array();
+      for (const nlohmann::json& line : m.lines)
+        if (line.contains("id")) items.push_back({{"id", line["id"]}, {"quantity", line.value("quantity", int64_t{0})}});
+      nlohmann::json body = {{"amount", m.amount}, {"reason", m.cause}};
+      if (!items.empty()) body["line_items"] = std::move(items);
+      return ChannelRequest{"POST", fmt::format("/wp-json/wc/v3/orders/{}/refunds", id.substr(4)), std::move(body)};
     }
     if (m.kind == "inventory_update") {
       const nlohmann::json products = settings.value("products", nlohmann::json::object());

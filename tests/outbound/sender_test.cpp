@@ -1,0 +1,103 @@
+// The sender tells a channel of the refunds the engine made for its
+// orders' returns, through the channel's connector, and not of those the
+// channel paid itself. The channel is a recording function in place of
+// HTTP (outbound_test.py runs the real thing against a loopback server).
+#include <fstream>
+
+#include "connectors/outbound/sender.h"
+#include "runtime/store/inbox.h"
+#include "tests/runtime/engine_fixture.h"
+
+namespace orderflow::runtime::testing {
+namespace {
+
+const std::string kReturnsBundle = std::string(ORDERFLOW_SOURCE_DIR) + "/tests/lang/returns";
+
+class SenderRefundTest : public EngineTest {
+ protected:
+  std::string bundle() const override { return kReturnsBundle; }
+
+  // WEB-7001 of the returns bundle, as if WooCommerce had sent it: WOO-7001.
+  void deliver_woo_order() {
+    std::ifstream in(kReturnsBundle + "/orders/web-discounted.json");
+    nlohmann::json order = nlohmann::json::parse(in);
+    order["id"] = "WOO-7001";
+    order["channel"] = "woocommerce";
+    order["external_id"] = "7001";
+    ASSERT_EQ(submit(order, "2026-12-01T05:00:00Z").state, "allocated");
+    event("WOO-7001", "pack", "2026-12-01T09:00:00Z");
+    event("WOO-7001", "ship", "2026-12-02T04:30:00Z");
+    ASSERT_EQ(event("WOO-7001", "deliver", "2026-12-03T06:30:00Z").state, "delivered");
+  }
+
+  // A sender over the test's database, telling WooCommerce into `told`.
+  std::unique_ptr<outbound::Sender> sender() {
+    inbox_ = open_sqlite_inbox(db() + "-inbox");
+    outbound::SenderConfig config = outbound::SenderConfig::from_json(
+        {{"woocommerce", {{"base_url", "http://woo.test"}, {"resend_every_seconds", 0}}}});
+    return std::make_unique<outbound::Sender>(
+        config, open_sqlite_store(db(), {.sync_full = false}),
+        [this](const std::function<void(Inbox&)>& work) { work(*inbox_); },
+        [this](const poller::HttpCall& call) {
+          told_.push_back(call);
+          return poller::HttpAnswer{201, "{}", {}};
+        });
+  }
+
+  std::vector<poller::HttpCall> refunds() const {
+    std::vector<poller::HttpCall> out;
+    for (const poller::HttpCall& c : told_)
+      if (c.url.ends_with("/refunds")) out.push_back(c);
+    return out;
+  }
+
+  std::unique_ptr<Inbox> inbox_;
+  std::vector<poller::HttpCall> told_;
+};
+
+TEST_P(SenderRefundTest, ARefundTheEngineMadeIsToldToWooCommerce) {
+  deliver_woo_order();
+  auto s = sender();
+  s->round(at("2026-12-04T00:00:00Z"));  // the first round starts from now: the past is not told
+  ASSERT_EQ(submit({{"type", "return"}, {"order_id", "WOO-7001"}, {"reason", "size"},
+                    {"lines", {{{"id", "1"}, {"quantity", 1}}}}},
+                   "2026-12-05T03:30:00Z")
+                .status,
+            Ack::Status::Stored);
+  event("WOO-7001", "return_received", "2026-12-06T03:30:00Z");
+  ASSERT_EQ(submit({{"type", "grade"}, {"order_id", "WOO-7001"}, {"units", {{{"grade", "A"}}}}},
+                   "2026-12-06T05:00:00Z")
+                .status,
+            Ack::Status::Stored);
+  s->round(at("2026-12-06T06:00:00Z"));
+  std::vector<poller::HttpCall> sent = refunds();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].method, "POST");
+  EXPECT_EQ(sent[0].url, "http://woo.test/wp-json/wc/v3/orders/7001/refunds");
+  nlohmann::json body = nlohmann::json::parse(sent[0].body);
+  EXPECT_EQ(body["amount"], "990.00") << "the unit's paid price and tax, as the engine worked it out";
+  EXPECT_EQ(body["line_items"], nlohmann::json::parse(R"([{"id": "1", "quantity": 1}])"));
+  EXPECT_EQ(body["reason"], "Return WOO-7001-R1 (size), refunded by orderflow");
+  s->round(at("2026-12-06T07:00:00Z"));
+  EXPECT_EQ(refunds().size(), 1u) << "told once";
+}
+
+TEST_P(SenderRefundTest, ARefundTheChannelPaidIsNotToldBack) {
+  deliver_woo_order();
+  auto s = sender();
+  s->round(at("2026-12-04T00:00:00Z"));
+  ASSERT_EQ(submit({{"type", "return"}, {"order_id", "WOO-7001"}, {"return_id", "WOO-R9"}, {"reason", "size"},
+                    {"lines", {{{"id", "2"}}}}, {"approved_by", "woocommerce"},
+                    {"refunded", {{"amount", "247.50"}, {"currency", "INR"}}}},
+                   "2026-12-05T03:30:00Z")
+                .status,
+            Ack::Status::Stored);
+  s->round(at("2026-12-05T04:00:00Z"));
+  EXPECT_TRUE(refunds().empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, SenderRefundTest, ::testing::Values("interp"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace orderflow::runtime::testing
