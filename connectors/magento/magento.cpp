@@ -8,6 +8,7 @@
 //   quantity and price), and the cancelOrder mutation's answer.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 
 #include "connectors/connector.h"
@@ -239,6 +240,62 @@ std::vector<nlohmann::json> map_graphql(const Reader& root) {
   data.fail("not an answer this connector knows (guestOrder, customer { orders }, cancelOrder)");
 }
 
+// The schema's ReturnReason for an RMA item's reason, as Magento's default
+// reasons read ("Wrong Size", "Wrong Color", "Out of Service", "Other").
+std::string rma_reason(std::string reason) {
+  std::transform(reason.begin(), reason.end(), reason.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (reason == "wrong size") return "size";
+  if (reason == "wrong color") return "not_as_described";
+  if (reason == "out of service") return "defective";
+  return "other";
+}
+
+// An RMA (Adobe Commerce returns, GET /V1/returns/{id}): asked for
+// (`pending`) for the bundle's returns policy to decide; authorized in
+// Magento's admin, approved there; received or processed, also arrived;
+// rejected or denied, called off (as is one closed with nothing back).
+std::vector<nlohmann::json> map_rma(const Reader& rma) {
+  std::string status = rma.text("status");
+  std::string order = order_id(rma.text("order_increment_id"));
+  std::string number = rma.text("increment_id");
+  std::string return_id = "MAGENTO-RMA-" + number;
+  std::string at = rma.has("date_requested") ? iso_from_text(rma, "date_requested", "Z") : "";
+  Reader items = rma.at("items");
+  nlohmann::json lines = nlohmann::json::array();
+  std::string reason = "other";
+  int64_t came_back = 0;
+  for (size_t i = 0; i < items.size(); ++i) {
+    Reader item = items.at(i);
+    int64_t authorized = item.integer("qty_authorized");
+    int64_t units = authorized > 0 ? authorized : item.integer("qty_requested");
+    came_back += item.integer("qty_returned");
+    if (units > 0) lines.push_back({{"id", item.text("order_item_id")}, {"quantity", units}});
+    if (i == 0) reason = rma_reason(item.text_or("reason", ""));
+  }
+  if (lines.empty()) items.fail("an RMA of no units");
+  // The RMA says when it was asked for, not when its status last changed:
+  // what became of it is dated when it is heard of.
+  std::vector<nlohmann::json> inputs;
+  bool called_off = status == "rejected" || status == "rejected_on_item" || status == "denied" ||
+                    (status == "closed" && came_back == 0);
+  if (called_off) {
+    inputs.push_back(return_event(order, return_id, "return_rejected", fmt::format("magento-rma-{}-{}", number, status),
+                                  "magento"));
+    return inputs;
+  }
+  nlohmann::json ret = channel_return(order, return_id, std::move(lines), reason, "magento-rma-" + number, "magento");
+  ret.erase("approved_by");
+  if (status != "pending") ret["approved_by"] = "magento";  // authorized (or further) in Magento's admin
+  if (!at.empty()) ret["at"] = at;
+  inputs.push_back(std::move(ret));
+  bool arrived = status == "received" || status == "received_on_item" || status == "approved" ||
+                 status == "approved_on_item" || status == "processed_closed" || status == "closed";
+  if (arrived)
+    inputs.push_back(
+        return_event(order, return_id, "return_received", fmt::format("magento-rma-{}-received", number), "magento"));
+  return inputs;
+}
+
 class Magento final : public Connector {
  public:
   std::string channel() const override { return "magento"; }
@@ -247,13 +304,15 @@ class Magento final : public Connector {
     try {
       if (!root.is_object()) root.fail("expected a JSON object");
       if (root.has("data") || root.has("errors")) return map_graphql(root);
-      if (root.has("search_criteria")) {  // GET /V1/orders?searchCriteria...
+      if (root.has("search_criteria")) {  // GET /V1/orders (or /V1/returns)?searchCriteria...
         Reader list = root.at("items");
         std::vector<nlohmann::json> inputs;
         for (size_t i = 0; i < list.value().size(); ++i)
-          for (auto& input : map_rest(list.at(i))) inputs.push_back(std::move(input));
+          for (auto& input : list.at(i).has("order_increment_id") ? map_rma(list.at(i)) : map_rest(list.at(i)))
+            inputs.push_back(std::move(input));
         return inputs;
       }
+      if (root.has("order_increment_id")) return map_rma(root);
       return map_rest(root);
     } catch (const PayloadError& e) {
       return e;
