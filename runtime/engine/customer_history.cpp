@@ -44,8 +44,13 @@ void CustomerHistory::index(HistoryKey kind, const std::string& key, uint32_t sl
   k.slots.insert(std::upper_bound(k.slots.begin(), k.slots.end(), f.received,
                                   [&](int64_t t, uint32_t s) { return t < facts_[s].received; }),
                  slot);
+  // What became of it already counts too: an order indexed again after an edit.
+  for (const Outcome& o : kOutcomes)
+    if (f.*o.when != kNever) k.latest_outcome = std::max(k.latest_outcome, f.*o.when);
   if (!k.days.empty()) {
-    ++day_of(k, f.received).orders;
+    Day& d = day_of(k, f.received);
+    ++d.orders;
+    for (const Outcome& o : kOutcomes) d.*o.counted += f.*o.when != kNever;
   } else if (k.slots.size() >= kCountedByDay) {
     // A busy key from now on: its days are counted, so a question reads
     // days, not each of its orders.
@@ -63,6 +68,28 @@ void CustomerHistory::received(const std::string& order_id, int64_t at, const nl
   auto slot = static_cast<uint32_t>(facts_.size());
   facts_.push_back({at});
   slot_of_.emplace(order_id, slot);
+  index_keys(order, slot);
+}
+
+void CustomerHistory::updated(const std::string& order_id, const nlohmann::json& order) {
+  auto found = slot_of_.find(order_id);
+  if (!order.is_object() || found == slot_of_.end()) return;
+  uint32_t slot = found->second;
+  Facts& f = facts_[slot];
+  for (Key*& k : f.keys) {
+    if (!k) break;
+    k->slots.erase(std::find(k->slots.begin(), k->slots.end(), slot));
+    if (!k->days.empty()) {
+      Day& d = day_of(*k, f.received);
+      --d.orders;
+      for (const Outcome& o : kOutcomes) d.*o.counted -= f.*o.when != kNever;
+    }
+    k = nullptr;
+  }
+  index_keys(order, slot);
+}
+
+void CustomerHistory::index_keys(const nlohmann::json& order, uint32_t slot) {
   // One phone given as the customer's and the recipient's is one key.
   std::vector<std::string> phones;
   for (const char* record : {"customer", "ship_to", "bill_to"}) {
@@ -97,6 +124,8 @@ void CustomerHistory::apply(const journal::Record& record) {
   for (const journal::Entry& e : record.entries) {
     if (const auto* r = std::get_if<journal::Received>(&e))
       received(record.order_id, record.at, parse_json(r->order));
+    else if (const auto* u = std::get_if<journal::OrderUpdated>(&e))
+      updated(record.order_id, parse_json(u->order));
     else if (const auto* s = std::get_if<journal::StateChanged>(&e); s && s->entered)
       entered(record.order_id, s->to, record.at);
   }

@@ -25,6 +25,9 @@ class CustomerHistory final : public engine::HistorySource {
  public:
   // An order received at `at`, with its canonical JSON.
   void received(const std::string& order_id, int64_t at, const nlohmann::json& order);
+  // The channel changed the order (its phone, its address): it counts under
+  // its new keys from now on, and no longer under the old ones.
+  void updated(const std::string& order_id, const nlohmann::json& order);
   // The order entered `state` at `at`: delivered, cancelled, returned and
   // rto are what history() counts; other states change nothing.
   void entered(const std::string& order_id, const std::string& state, int64_t at);
@@ -80,6 +83,8 @@ class CustomerHistory final : public engine::HistorySource {
                                           {"rto", &Facts::rto, &Day::rto}};
 
   void index(engine::HistoryKey kind, const std::string& key, uint32_t slot);
+  // Under each of its phones, its email, address and pincode.
+  void index_keys(const nlohmann::json& order, uint32_t slot);
   Day& day_of(Key& key, int64_t received);
   // Orders of `key` received in [from, to) read one by one.
   void count_each(const Key& key, int64_t from, int64_t to, int64_t as_of, engine::HistoryCounts& c) const;

@@ -61,6 +61,48 @@ TEST(CustomerHistory, BusyKeysCountedByDayAgreeWithCountingEachOrder) {
   }
 }
 
+// A channel that sends an order changed (a new address) moves it from its
+// old keys to its new ones, with what became of it so far, busy keys by day
+// as well as quiet ones order by order.
+TEST(CustomerHistory, AnEditedOrderCountsUnderItsNewKeysOnly) {
+  constexpr int64_t kHour = 3'600'000;
+  std::mt19937_64 rng(11);
+  CustomerHistory h;
+  std::vector<std::pair<int64_t, std::string>> made;  // received, pincode
+  std::vector<int64_t> returned_at;
+  auto order = [](const std::string& pincode) { return nlohmann::json{{"ship_to", {{"postal_code", pincode}}}}; };
+  // Pincodes 560000-560002 are busy (counted by day); 560100-560139 quiet.
+  auto pincode = [&] {
+    return rng() % 2 ? fmt::format("5600{:02}", rng() % 3) : fmt::format("5601{:02}", rng() % 40);
+  };
+  for (int i = 0; i < 2000; ++i) {
+    made.push_back({static_cast<int64_t>(i) * kHour / 2, pincode()});
+    returned_at.push_back(INT64_MAX);
+    h.received(fmt::format("O{}", i), made.back().first, order(made.back().second));
+    size_t which = rng() % made.size();
+    if (rng() % 3 == 0 && returned_at[which] == INT64_MAX) {
+      returned_at[which] = made.back().first;
+      h.entered(fmt::format("O{}", which), "returned", returned_at[which]);
+    }
+    if (rng() % 4 == 0) {
+      made[which].second = pincode();
+      h.updated(fmt::format("O{}", which), order(made[which].second));
+    }
+  }
+  int64_t end = static_cast<int64_t>(made.size()) * kHour;
+  for (int key = 0; key < 43; ++key) {
+    std::string code = key < 3 ? fmt::format("5600{:02}", key) : fmt::format("5601{:02}", key - 3);
+    engine::HistoryCounts want;
+    for (size_t i = 0; i < made.size(); ++i)
+      if (made[i].second == code) {
+        ++want.orders;
+        want.returned += returned_at[i] < end;
+      }
+    engine::HistoryCounts got = h.counts(HistoryKey::Pincode, code, 0, end);
+    EXPECT_EQ(std::tie(got.orders, got.returned), std::tie(want.orders, want.returned)) << "pincode " << code;
+  }
+}
+
 TEST(CustomerHistory, KeysAreMatchedAsAnAnalystWritesThem) {
   CustomerHistory h;
   h.received("A", 1000, {{"customer", {{"phone", "+91 98450 12345"}, {"email", " Asha@Mail.Example "}}},
