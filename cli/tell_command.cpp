@@ -42,6 +42,8 @@ int run_tell(const TellOptions& o) {
   connectors::Outbound m{message->value("kind", ""),    message->value("order", nlohmann::json::object()),
                          message->value("from", ""),    message->value("to", ""),
                          message->value("cause", ""),   message->value("by", ""),
+                         message->value("at", ""),      message->value("carrier", ""),
+                         message->value("tracking_number", ""),
                          message->value("sku", ""),     message->value("quantity", int64_t{0}),
                          message->value("return_id", ""),
                          message->value("lines", nlohmann::json::array()),

@@ -61,10 +61,14 @@ using Normalized = std::variant<std::vector<nlohmann::json>, PayloadError>;
 // SKU (`sku`, `quantity`). "refund": the engine paid back a return
 // (`return_id`) of the order: the order's `lines` it covers ([{"id", "sku",
 // "quantity"}]) and the `amount` ("990.00") in `currency`; `cause` says why.
+// A "state" message also says when (`at`, ISO 8601) and, once shipped, who
+// carries the parcel and its tracking number (the ship event's).
 struct Outbound {
   std::string kind;
   nlohmann::json order;
   std::string from, to, cause, by;
+  std::string at;
+  std::string carrier, tracking_number;
   std::string sku;
   int64_t quantity = 0;
   std::string return_id;

@@ -309,6 +309,34 @@ class Amazon final : public Connector {
 
   Normalized normalize(const Reader& payload) const override { return normalize_parts({payload.value()}); }
 
+  // A shipment confirmed (Orders API v0 confirmShipment, POST
+  // /orders/v0/orders/{orderId}/shipmentConfirmation, as
+  // ../shared/payloads/amazon/orders-v0_confirmShipment_request.json):
+  // every unit not cancelled, with the ship event's carrier and tracking
+  // number, in the marketplace of `settings.marketplace_id`. Without a
+  // carrier and tracking number Amazon takes no confirmation: nothing is sent.
+  std::optional<ChannelRequest> outbound(const Outbound& m, const nlohmann::json& settings) const override {
+    if (m.kind != "state" || m.to != "shipped" || m.by == "amazon") return std::nullopt;
+    std::string marketplace = settings.value("marketplace_id", "");
+    std::string id = m.order.value("id", "");
+    if (marketplace.empty() || m.carrier.empty() || m.tracking_number.empty() || id.rfind("AMZ-", 0) != 0)
+      return std::nullopt;
+    std::string amazon_id = m.order.value("external_id", id.substr(4));
+    nlohmann::json items = nlohmann::json::array();
+    for (const nlohmann::json& line : m.order.value("lines", nlohmann::json::array())) {
+      int64_t units = line.value("quantity", int64_t{0}) - line.value("cancelled_quantity", int64_t{0});
+      if (units > 0 && line.contains("id")) items.push_back({{"orderItemId", line["id"]}, {"quantity", units}});
+    }
+    if (items.empty()) return std::nullopt;
+    nlohmann::json package = {{"packageReferenceId", "1"},
+                              {"carrierCode", m.carrier},
+                              {"trackingNumber", m.tracking_number},
+                              {"shipDate", m.at},
+                              {"orderItems", std::move(items)}};
+    return ChannelRequest{"POST", fmt::format("/orders/v0/orders/{}/shipmentConfirmation", amazon_id),
+                          {{"marketplaceId", marketplace}, {"packageDetail", std::move(package)}}};
+  }
+
   // External Fulfillment returns (getReturn, listReturns' returns). A
   // customer's return (returnType CUSTOMER) is Amazon's to approve: it is
   // asked for approved, then picked up and on its way, arrived (DELIVERED,

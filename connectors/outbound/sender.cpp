@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 
+#include "compiler/model/value.h"
 #include "connectors/connector.h"
 
 namespace orderflow::outbound {
@@ -132,6 +133,9 @@ size_t Sender::round(int64_t now_ms) {
         m.to = to;
         m.cause = cause;
         m.by = by;
+        m.at = model::format_time(r.at);
+        m.carrier = order->carrier;
+        m.tracking_number = order->tracking_number;
         if (tell(order->channel, r.order_id, m, now_ms)) ++sent;
       };
       for (const runtime::journal::Entry& e : r.entries) {

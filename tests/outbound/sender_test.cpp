@@ -1,6 +1,6 @@
 // The sender tells a channel of the refunds the engine made for its
 // orders' returns, through the channel's connector, and not of those the
-// channel paid itself. The channel is a recording function in place of
+// channel paid itself; and Amazon of a shipment, with its carrier. The channel is a recording function in place of
 // HTTP (outbound_test.py runs the real thing against a loopback server).
 #include <fstream>
 
@@ -94,6 +94,43 @@ TEST_P(SenderRefundTest, ARefundTheChannelPaidIsNotToldBack) {
             Ack::Status::Stored);
   s->round(at("2026-12-05T04:00:00Z"));
   EXPECT_TRUE(refunds().empty());
+}
+
+// The ship event's carrier and tracking number reach Amazon as its shipment confirmation.
+TEST_P(SenderRefundTest, AShipmentIsConfirmedToAmazonWithItsCarrierAndTrackingNumber) {
+  inbox_ = open_sqlite_inbox(db() + "-inbox");
+  outbound::Sender amazon(outbound::SenderConfig::from_json(
+                              {{"amazon",
+                                {{"base_url", "https://sellingpartnerapi-eu.amazon.com"},
+                                 {"settings", {{"marketplace_id", "A21TJRUUN4KGV"}}},
+                                 {"resend_every_seconds", 0}}}}),
+                          open_sqlite_store(db(), {.sync_full = false}),
+                          [this](const std::function<void(Inbox&)>& work) { work(*inbox_); },
+                          [this](const poller::HttpCall& call) {
+                            told_.push_back(call);
+                            return poller::HttpAnswer{204, "", {}};
+                          });
+  amazon.round(at("2026-11-30T00:00:00Z"));
+  std::ifstream in(kReturnsBundle + "/orders/web-discounted.json");
+  nlohmann::json order = nlohmann::json::parse(in);
+  order["id"] = "AMZ-408-5521907-7001";
+  order["channel"] = "amazon";
+  order["external_id"] = "408-5521907-7001";
+  ASSERT_EQ(submit(order, "2026-12-01T05:00:00Z").state, "allocated");
+  event("AMZ-408-5521907-7001", "pack", "2026-12-01T09:00:00Z");
+  Ack shipped = event("AMZ-408-5521907-7001", "ship", "2026-12-02T04:30:00Z",
+                      {{"carrier", "Delhivery"}, {"tracking_number", "DLV1234567890"}});
+  ASSERT_EQ(shipped.state, "shipped") << shipped.message;
+  amazon.round(at("2026-12-02T05:00:00Z"));
+  ASSERT_EQ(told_.size(), 1u);
+  EXPECT_EQ(told_[0].url,
+            "https://sellingpartnerapi-eu.amazon.com/orders/v0/orders/408-5521907-7001/shipmentConfirmation");
+  nlohmann::json body = nlohmann::json::parse(told_[0].body);
+  EXPECT_EQ(body["marketplaceId"], "A21TJRUUN4KGV");
+  EXPECT_EQ(body["packageDetail"]["carrierCode"], "Delhivery");
+  EXPECT_EQ(body["packageDetail"]["trackingNumber"], "DLV1234567890");
+  EXPECT_EQ(body["packageDetail"]["shipDate"], "2026-12-02T04:30:00Z");
+  EXPECT_EQ(body["packageDetail"]["orderItems"].size(), 2u) << body.dump();
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, SenderRefundTest, ::testing::Values("interp"),
