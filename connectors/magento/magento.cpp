@@ -83,6 +83,8 @@ std::vector<nlohmann::json> map_rest(const Reader& o) {
   out["id"] = id;
   out["channel"] = "magento";
   out["external_id"] = number;
+  // The REST API names orders by entity id, not by their number: kept to tell Magento of them.
+  if (o.has("entity_id")) out["channel_ref"] = o.text("entity_id");
   out["placed_at"] = iso_from_text(o, "created_at", "Z");
   out["total"] = money("grand_total");
   if (o.has("subtotal")) out["subtotal"] = money("subtotal");
@@ -299,6 +301,35 @@ std::vector<nlohmann::json> map_rma(const Reader& rma) {
 class Magento final : public Connector {
  public:
   std::string channel() const override { return "magento"; }
+
+  // A shipment (POST /V1/order/{entity id}/ship, as
+  // ../shared/payloads/magento/rest-V1_order-ship_request.json): every item
+  // not cancelled, with the ship event's tracking number under its carrier
+  // (Magento's `custom` carrier code, titled with the carrier's name). An
+  // order read through GraphQL has no entity id to name it by: not told.
+  std::optional<ChannelRequest> outbound(const Outbound& m, const nlohmann::json&) const override {
+    if (m.kind != "state" || m.to != "shipped" || m.by == "magento") return std::nullopt;
+    std::string ref = m.order.value("channel_ref", "");
+    if (ref.empty()) return std::nullopt;
+    nlohmann::json items = nlohmann::json::array();
+    for (const nlohmann::json& line : m.order.value("lines", nlohmann::json::array())) {
+      int64_t units = line.value("quantity", int64_t{0}) - line.value("cancelled_quantity", int64_t{0});
+      if (units <= 0 || !line.contains("id")) continue;
+      nlohmann::json id = line["id"];
+      // Magento's item ids are numbers; the canonical order keeps them as text.
+      if (std::string text = id.is_string() ? id.get<std::string>() : "";
+          !text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); }))
+        id = std::stoll(text);
+      items.push_back({{"order_item_id", id}, {"qty", units}});
+    }
+    if (items.empty()) return std::nullopt;
+    nlohmann::json body = {{"items", std::move(items)}, {"notify", true}};
+    if (!m.tracking_number.empty())
+      body["tracks"] = nlohmann::json::array(
+          {{{"track_number", m.tracking_number}, {"title", m.carrier.empty() ? "Carrier" : m.carrier},
+            {"carrier_code", "custom"}}});
+    return ChannelRequest{"POST", fmt::format("/V1/order/{}/ship", ref), std::move(body)};
+  }
 
   Normalized normalize(const Reader& root) const override {
     try {
