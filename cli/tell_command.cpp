@@ -47,7 +47,8 @@ int run_tell(const TellOptions& o) {
                          message->value("sku", ""),     message->value("quantity", int64_t{0}),
                          message->value("return_id", ""),
                          message->value("lines", nlohmann::json::array()),
-                         message->value("amount", ""),  message->value("currency", "")};
+                         message->value("amount", ""),  message->value("currency", ""),
+                         message->value("now_ms", int64_t{0})};
   std::optional<connectors::ChannelRequest> request = connector->outbound(m, *settings);
   if (!request) {
     std::cout << fmt::format("nothing to tell {}\n", o.channel);

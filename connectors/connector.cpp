@@ -154,6 +154,25 @@ nlohmann::json lifecycle_event(const std::string& order_id, const std::string& e
   return {{"type", "event"}, {"order_id", order_id}, {"event", event}, {"event_id", event_id}, {"by", by}};
 }
 
+std::string url_encode(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("%{:02X}", c);
+  }
+  return out;
+}
+
+std::string shopee_signed_query(const std::string& path, int64_t now, const std::string& partner_id,
+                                const std::string& access_token, const std::string& shop_id,
+                                const std::string& partner_key) {
+  std::string sign = hex(hmac_sha256(partner_key, partner_id + path + std::to_string(now) + access_token + shop_id));
+  return fmt::format("?partner_id={}&timestamp={}&access_token={}&shop_id={}&sign={}", url_encode(partner_id), now,
+                     url_encode(access_token), url_encode(shop_id), sign);
+}
+
 nlohmann::json channel_return(const std::string& order_id, const std::string& return_id, nlohmann::json lines,
                               const std::string& reason, const std::string& event_id, const std::string& channel) {
   return {{"type", "return"}, {"order_id", order_id}, {"return_id", return_id}, {"lines", std::move(lines)},

@@ -74,6 +74,7 @@ struct Outbound {
   std::string return_id;
   nlohmann::json lines = nlohmann::json::array();
   std::string amount, currency;
+  int64_t now_ms = 0;  // when it is sent: for channels that sign a timestamp (Shopee)
 };
 
 // The request that tells it, relative to the channel's configured base URL.
@@ -209,6 +210,17 @@ nlohmann::json channel_return(const std::string& order_id, const std::string& re
 // back), `return_received` (arrived) or `return_rejected` (called off).
 nlohmann::json return_event(const std::string& order_id, const std::string& return_id, const std::string& event,
                             const std::string& event_id, const std::string& by);
+
+// Percent-encodes a query string value (RFC 3986 unreserved characters kept).
+std::string url_encode(const std::string& text);
+
+// Shopee Open Platform v2's signed query for a shop's API call at `path`
+// (`/api/v2/...`), `now` in Unix seconds: partner_id, timestamp,
+// access_token, shop_id and sign = hex HMAC-SHA256(partner key, partner_id +
+// path + timestamp + access_token + shop_id).
+std::string shopee_signed_query(const std::string& path, int64_t now, const std::string& partner_id,
+                                const std::string& access_token, const std::string& shop_id,
+                                const std::string& partner_key);
 
 // Exact decimal sum of amounts given as text ("25.99" + "1.26" = "27.25"),
 // with at least two decimals. Throws PayloadError naming `where` when a term

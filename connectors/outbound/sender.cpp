@@ -55,8 +55,10 @@ bool Sender::tell(const std::string& channel, const std::string& about, const co
                   int64_t now_ms) {
   auto configured = config_.channels.find(channel);
   if (configured == config_.channels.end()) return false;
+  connectors::Outbound now = message;
+  now.now_ms = now_ms;
   std::optional<connectors::ChannelRequest> request =
-      connectors::find_connector(channel)->outbound(message, configured->second.settings);
+      connectors::find_connector(channel)->outbound(now, configured->second.settings);
   if (!request) return false;
   poller::HttpCall call{request->method, configured->second.base_url + request->path, configured->second.headers,
                         request->body.dump()};

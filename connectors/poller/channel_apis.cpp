@@ -12,6 +12,8 @@
 
 namespace orderflow::poller {
 
+using connectors::url_encode;
+
 namespace {
 
 // Calls the API and reads a JSON answer; anything else is a failure to back off from.
@@ -118,11 +120,8 @@ class ShopeeApi final : public Api {
 
  private:
   std::string signed_query(const std::string& path, int64_t now) const {
-    std::string partner = param("partner_id"), token = param("access_token"), shop = param("shop_id");
-    std::string sign =
-        connectors::hex(connectors::hmac_sha256(config_.secret, partner + path + std::to_string(now) + token + shop));
-    return fmt::format("?partner_id={}&timestamp={}&access_token={}&shop_id={}&sign={}", url_encode(partner), now,
-                       url_encode(token), url_encode(shop), sign);
+    return connectors::shopee_signed_query(path, now, param("partner_id"), param("access_token"), param("shop_id"),
+                                           config_.secret);
   }
   static void check(const nlohmann::json& answer) {
     if (!answer.value("error", "").empty())

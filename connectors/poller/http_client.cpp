@@ -105,15 +105,4 @@ HttpAnswer http_call(const HttpCall& call, std::chrono::seconds timeout) {
   }
 }
 
-std::string url_encode(const std::string& text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
-      out += static_cast<char>(c);
-    else
-      out += fmt::format("%{:02X}", c);
-  }
-  return out;
-}
-
 }  // namespace orderflow::poller

@@ -24,7 +24,5 @@ struct HttpAnswer {
 // answer is not HTTP; a 4xx or 5xx is an answer.
 HttpAnswer http_call(const HttpCall& call, std::chrono::seconds timeout = std::chrono::seconds(30));
 
-// "a b&c" -> "a%20b%26c"
-std::string url_encode(const std::string& text);
 
 }  // namespace orderflow::poller

@@ -72,6 +72,40 @@ class Shopee final : public Connector {
  public:
   std::string channel() const override { return "shopee"; }
 
+  // Signed v2 calls (settings: partner_id, partner_key, shop_id,
+  // access_token): what may be sold is product/update_stock of the item and
+  // model `settings.items` names for the SKU (as
+  // ../shared/payloads/shopee/v2_product.update_stock_request.json, at
+  // `settings.location_id` when the shop has several); a shipment with its
+  // tracking number is logistics/ship_order as non_integrated (the seller's
+  // own courier). Others: nothing.
+  std::optional<ChannelRequest> outbound(const Outbound& m, const nlohmann::json& settings) const override {
+    auto signed_path = [&](const std::string& path) {
+      return path + shopee_signed_query(path, m.now_ms / 1000, exact_text(settings.value("partner_id", nlohmann::json(""))),
+                                        settings.value("access_token", ""),
+                                        exact_text(settings.value("shop_id", nlohmann::json(""))),
+                                        settings.value("partner_key", ""));
+    };
+    if (m.kind == "inventory_update") {
+      const nlohmann::json items = settings.value("items", nlohmann::json::object());
+      if (!items.contains(m.sku) || !items[m.sku].is_object()) return std::nullopt;  // not sold there
+      const nlohmann::json& listing = items[m.sku];
+      nlohmann::json stock = {{"stock", m.quantity}};
+      if (settings.contains("location_id")) stock["location_id"] = settings["location_id"];
+      nlohmann::json body = {
+          {"item_id", listing.value("item_id", nlohmann::json(0))},
+          {"stock_list", {{{"model_id", listing.value("model_id", nlohmann::json(0))}, {"seller_stock", {stock}}}}}};
+      return ChannelRequest{"POST", signed_path("/api/v2/product/update_stock"), std::move(body)};
+    }
+    if (m.kind == "state" && m.to == "shipped" && m.by != "shopee" && !m.tracking_number.empty()) {
+      std::string sn = m.order.value("external_id", "");
+      if (sn.empty()) return std::nullopt;
+      return ChannelRequest{"POST", signed_path("/api/v2/logistics/ship_order"),
+                            {{"order_sn", sn}, {"non_integrated", {{"tracking_number", m.tracking_number}}}}};
+    }
+    return std::nullopt;
+  }
+
   Normalized normalize(const Reader& root) const override {
     try {
       if (!root.is_object()) root.fail("expected a JSON object");

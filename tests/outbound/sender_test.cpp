@@ -133,6 +133,38 @@ TEST_P(SenderRefundTest, AShipmentIsConfirmedToAmazonWithItsCarrierAndTrackingNu
   EXPECT_EQ(body["packageDetail"]["orderItems"].size(), 2u) << body.dump();
 }
 
+// Shopee signs the moment of the call: the sender's clock, not the order's.
+TEST_P(SenderRefundTest, AShipmentIsToldToShopeeSignedAtTheMomentItIsSent) {
+  inbox_ = open_sqlite_inbox(db() + "-inbox");
+  outbound::Sender shopee(
+      outbound::SenderConfig::from_json(
+          {{"shopee",
+            {{"base_url", "https://partner.shopeemobile.com"},
+             {"settings",
+              {{"partner_id", 2001887}, {"partner_key", "k"}, {"shop_id", 14701711}, {"access_token", "t"}}},
+             {"resend_every_seconds", 0}}}}),
+      open_sqlite_store(db(), {.sync_full = false}), [this](const std::function<void(Inbox&)>& work) { work(*inbox_); },
+      [this](const poller::HttpCall& call) {
+        told_.push_back(call);
+        return poller::HttpAnswer{200, R"({"error": "", "message": ""})", {}};
+      });
+  shopee.round(at("2026-11-30T00:00:00Z"));
+  std::ifstream in(kReturnsBundle + "/orders/web-discounted.json");
+  nlohmann::json order = nlohmann::json::parse(in);
+  order["id"] = "SHOPEE-201212DCXHJUIKJ";
+  order["channel"] = "shopee";
+  order["external_id"] = "201212DCXHJUIKJ";
+  ASSERT_EQ(submit(order, "2026-12-01T05:00:00Z").state, "allocated");
+  event("SHOPEE-201212DCXHJUIKJ", "pack", "2026-12-01T09:00:00Z");
+  event("SHOPEE-201212DCXHJUIKJ", "ship", "2026-12-02T04:30:00Z", {{"tracking_number", "NVSGPAR0123456789"}});
+  shopee.round(at("2026-12-02T05:00:00Z"));
+  ASSERT_EQ(told_.size(), 1u);
+  EXPECT_TRUE(told_[0].url.starts_with("https://partner.shopeemobile.com/api/v2/logistics/ship_order?partner_id=2001887"
+                                       "&timestamp=1796187600&"))
+      << told_[0].url;
+  EXPECT_EQ(nlohmann::json::parse(told_[0].body)["non_integrated"]["tracking_number"], "NVSGPAR0123456789");
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, SenderRefundTest, ::testing::Values("interp"),
                          [](const auto& info) { return info.param; });
 
