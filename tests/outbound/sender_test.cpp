@@ -13,35 +13,43 @@ namespace {
 
 const std::string kReturnsBundle = std::string(ORDERFLOW_SOURCE_DIR) + "/tests/lang/returns";
 
-class SenderRefundTest : public EngineTest {
+class SenderTest : public EngineTest {
  protected:
   std::string bundle() const override { return kReturnsBundle; }
 
-  // WEB-7001 of the returns bundle, as if WooCommerce had sent it: WOO-7001.
-  void deliver_woo_order() {
+  // WEB-7001 of the returns bundle, as if `channel` had sent it, taken, packed and shipped.
+  void ship_as(const std::string& channel, const std::string& id, const std::string& external_id,
+               const nlohmann::json& shipping = nlohmann::json::object()) {
     std::ifstream in(kReturnsBundle + "/orders/web-discounted.json");
     nlohmann::json order = nlohmann::json::parse(in);
-    order["id"] = "WOO-7001";
-    order["channel"] = "woocommerce";
-    order["external_id"] = "7001";
+    order["id"] = id;
+    order["channel"] = channel;
+    order["external_id"] = external_id;
     ASSERT_EQ(submit(order, "2026-12-01T05:00:00Z").state, "allocated");
-    event("WOO-7001", "pack", "2026-12-01T09:00:00Z");
-    event("WOO-7001", "ship", "2026-12-02T04:30:00Z");
+    event(id, "pack", "2026-12-01T09:00:00Z");
+    Ack shipped = event(id, "ship", "2026-12-02T04:30:00Z", shipping);
+    ASSERT_EQ(shipped.state, "shipped") << shipped.message;
+  }
+  // WOO-7001, shipped and delivered.
+  void deliver_woo_order() {
+    ship_as("woocommerce", "WOO-7001", "7001");
     ASSERT_EQ(event("WOO-7001", "deliver", "2026-12-03T06:30:00Z").state, "delivered");
   }
 
-  // A sender over the test's database, telling WooCommerce into `told`.
-  std::unique_ptr<outbound::Sender> sender() {
+  // A sender over the test's database with these channels' outbound config,
+  // the channel answering `status` and its requests kept in `told_`.
+  std::unique_ptr<outbound::Sender> sender(const nlohmann::json& channels, int status = 201) {
     inbox_ = open_sqlite_inbox(db() + "-inbox");
-    outbound::SenderConfig config = outbound::SenderConfig::from_json(
-        {{"woocommerce", {{"base_url", "http://woo.test"}, {"resend_every_seconds", 0}}}});
     return std::make_unique<outbound::Sender>(
-        config, open_sqlite_store(db(), {.sync_full = false}),
+        outbound::SenderConfig::from_json(channels), open_sqlite_store(db(), {.sync_full = false}),
         [this](const std::function<void(Inbox&)>& work) { work(*inbox_); },
-        [this](const poller::HttpCall& call) {
+        [this, status](const poller::HttpCall& call) {
           told_.push_back(call);
-          return poller::HttpAnswer{201, "{}", {}};
+          return poller::HttpAnswer{status, "{}", {}};
         });
+  }
+  std::unique_ptr<outbound::Sender> woo_sender() {
+    return sender({{"woocommerce", {{"base_url", "http://woo.test"}, {"resend_every_seconds", 0}}}});
   }
 
   std::vector<poller::HttpCall> refunds() const {
@@ -55,9 +63,9 @@ class SenderRefundTest : public EngineTest {
   std::vector<poller::HttpCall> told_;
 };
 
-TEST_P(SenderRefundTest, ARefundTheEngineMadeIsToldToWooCommerce) {
+TEST_P(SenderTest, ARefundTheEngineMadeIsToldToWooCommerce) {
   deliver_woo_order();
-  auto s = sender();
+  auto s = woo_sender();
   s->round(at("2026-12-04T00:00:00Z"));  // the first round starts from now: the past is not told
   ASSERT_EQ(submit({{"type", "return"}, {"order_id", "WOO-7001"}, {"reason", "size"},
                     {"lines", {{{"id", "1"}, {"quantity", 1}}}}},
@@ -82,9 +90,9 @@ TEST_P(SenderRefundTest, ARefundTheEngineMadeIsToldToWooCommerce) {
   EXPECT_EQ(refunds().size(), 1u) << "told once";
 }
 
-TEST_P(SenderRefundTest, ARefundTheChannelPaidIsNotToldBack) {
+TEST_P(SenderTest, ARefundTheChannelPaidIsNotToldBack) {
   deliver_woo_order();
-  auto s = sender();
+  auto s = woo_sender();
   s->round(at("2026-12-04T00:00:00Z"));
   ASSERT_EQ(submit({{"type", "return"}, {"order_id", "WOO-7001"}, {"return_id", "WOO-R9"}, {"reason", "size"},
                     {"lines", {{{"id", "2"}}}}, {"approved_by", "woocommerce"},
@@ -97,31 +105,16 @@ TEST_P(SenderRefundTest, ARefundTheChannelPaidIsNotToldBack) {
 }
 
 // The ship event's carrier and tracking number reach Amazon as its shipment confirmation.
-TEST_P(SenderRefundTest, AShipmentIsConfirmedToAmazonWithItsCarrierAndTrackingNumber) {
-  inbox_ = open_sqlite_inbox(db() + "-inbox");
-  outbound::Sender amazon(outbound::SenderConfig::from_json(
-                              {{"amazon",
-                                {{"base_url", "https://sellingpartnerapi-eu.amazon.com"},
-                                 {"settings", {{"marketplace_id", "A21TJRUUN4KGV"}}},
-                                 {"resend_every_seconds", 0}}}}),
-                          open_sqlite_store(db(), {.sync_full = false}),
-                          [this](const std::function<void(Inbox&)>& work) { work(*inbox_); },
-                          [this](const poller::HttpCall& call) {
-                            told_.push_back(call);
-                            return poller::HttpAnswer{204, "", {}};
-                          });
-  amazon.round(at("2026-11-30T00:00:00Z"));
-  std::ifstream in(kReturnsBundle + "/orders/web-discounted.json");
-  nlohmann::json order = nlohmann::json::parse(in);
-  order["id"] = "AMZ-408-5521907-7001";
-  order["channel"] = "amazon";
-  order["external_id"] = "408-5521907-7001";
-  ASSERT_EQ(submit(order, "2026-12-01T05:00:00Z").state, "allocated");
-  event("AMZ-408-5521907-7001", "pack", "2026-12-01T09:00:00Z");
-  Ack shipped = event("AMZ-408-5521907-7001", "ship", "2026-12-02T04:30:00Z",
-                      {{"carrier", "Delhivery"}, {"tracking_number", "DLV1234567890"}});
-  ASSERT_EQ(shipped.state, "shipped") << shipped.message;
-  amazon.round(at("2026-12-02T05:00:00Z"));
+TEST_P(SenderTest, AShipmentIsConfirmedToAmazonWithItsCarrierAndTrackingNumber) {
+  auto amazon = sender({{"amazon",
+                         {{"base_url", "https://sellingpartnerapi-eu.amazon.com"},
+                          {"settings", {{"marketplace_id", "A21TJRUUN4KGV"}}},
+                          {"resend_every_seconds", 0}}}},
+                       204);
+  amazon->round(at("2026-11-30T00:00:00Z"));
+  ship_as("amazon", "AMZ-408-5521907-7001", "408-5521907-7001",
+          {{"carrier", "Delhivery"}, {"tracking_number", "DLV1234567890"}});
+  amazon->round(at("2026-12-02T05:00:00Z"));
   ASSERT_EQ(told_.size(), 1u);
   EXPECT_EQ(told_[0].url,
             "https://sellingpartnerapi-eu.amazon.com/orders/v0/orders/408-5521907-7001/shipmentConfirmation");
@@ -134,30 +127,16 @@ TEST_P(SenderRefundTest, AShipmentIsConfirmedToAmazonWithItsCarrierAndTrackingNu
 }
 
 // Shopee signs the moment of the call: the sender's clock, not the order's.
-TEST_P(SenderRefundTest, AShipmentIsToldToShopeeSignedAtTheMomentItIsSent) {
-  inbox_ = open_sqlite_inbox(db() + "-inbox");
-  outbound::Sender shopee(
-      outbound::SenderConfig::from_json(
-          {{"shopee",
-            {{"base_url", "https://partner.shopeemobile.com"},
-             {"settings",
-              {{"partner_id", 2001887}, {"partner_key", "k"}, {"shop_id", 14701711}, {"access_token", "t"}}},
-             {"resend_every_seconds", 0}}}}),
-      open_sqlite_store(db(), {.sync_full = false}), [this](const std::function<void(Inbox&)>& work) { work(*inbox_); },
-      [this](const poller::HttpCall& call) {
-        told_.push_back(call);
-        return poller::HttpAnswer{200, R"({"error": "", "message": ""})", {}};
-      });
-  shopee.round(at("2026-11-30T00:00:00Z"));
-  std::ifstream in(kReturnsBundle + "/orders/web-discounted.json");
-  nlohmann::json order = nlohmann::json::parse(in);
-  order["id"] = "SHOPEE-201212DCXHJUIKJ";
-  order["channel"] = "shopee";
-  order["external_id"] = "201212DCXHJUIKJ";
-  ASSERT_EQ(submit(order, "2026-12-01T05:00:00Z").state, "allocated");
-  event("SHOPEE-201212DCXHJUIKJ", "pack", "2026-12-01T09:00:00Z");
-  event("SHOPEE-201212DCXHJUIKJ", "ship", "2026-12-02T04:30:00Z", {{"tracking_number", "NVSGPAR0123456789"}});
-  shopee.round(at("2026-12-02T05:00:00Z"));
+TEST_P(SenderTest, AShipmentIsToldToShopeeSignedAtTheMomentItIsSent) {
+  auto shopee = sender({{"shopee",
+                         {{"base_url", "https://partner.shopeemobile.com"},
+                          {"settings",
+                           {{"partner_id", 2001887}, {"partner_key", "k"}, {"shop_id", 14701711}, {"access_token", "t"}}},
+                          {"resend_every_seconds", 0}}}},
+                       200);
+  shopee->round(at("2026-11-30T00:00:00Z"));
+  ship_as("shopee", "SHOPEE-201212DCXHJUIKJ", "201212DCXHJUIKJ", {{"tracking_number", "NVSGPAR0123456789"}});
+  shopee->round(at("2026-12-02T05:00:00Z"));
   ASSERT_EQ(told_.size(), 1u);
   EXPECT_TRUE(told_[0].url.starts_with("https://partner.shopeemobile.com/api/v2/logistics/ship_order?partner_id=2001887"
                                        "&timestamp=1796187600&"))
@@ -165,7 +144,7 @@ TEST_P(SenderRefundTest, AShipmentIsToldToShopeeSignedAtTheMomentItIsSent) {
   EXPECT_EQ(nlohmann::json::parse(told_[0].body)["non_integrated"]["tracking_number"], "NVSGPAR0123456789");
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, SenderRefundTest, ::testing::Values("interp"),
+INSTANTIATE_TEST_SUITE_P(Engines, SenderTest, ::testing::Values("interp"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace
