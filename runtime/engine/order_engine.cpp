@@ -1774,7 +1774,7 @@ Ack OrderEngine::take_return(const ReturnRequest& input, const std::string& sour
       d.refund = kRefundByChannel;
       step.append(std::move(d));
       step.note(fmt::format("return {}: approved on {}", id, input.approved_by));
-      step.return_decided(id, "authorized", "approved on " + input.approved_by);
+      step.return_decided(id, verdict_target(Verdict::Approve), "approved on " + input.approved_by);
       step.authorized(id, false, false);
       if (!input.refunded.empty()) step.refunded_by_channel(id, input.refunded, input.approved_by);
       return;
@@ -1782,9 +1782,9 @@ Ack OrderEngine::take_return(const ReturnRequest& input, const std::string& sour
     engine::Outcome out = step.decide_about(check::PolicyKind::Returns, image, id);
     // approve: authorized, reject: rejected, hold: held; nothing decided waits for a person too.
     std::string to = verdict_target(out.verdict);
-    if (to.empty()) to = "held";
+    if (to.empty()) to = verdict_target(Verdict::Hold);
     step.return_decided(id, to, "by returns");
-    if (to == "authorized") step.authorized(id, out.refund_timing == check::RefundTiming::Now, out.keep_item);
+    if (to == verdict_target(Verdict::Approve)) step.authorized(id, out.refund_timing == check::RefundTiming::Now, out.keep_item);
   });
 }
 
@@ -1814,7 +1814,8 @@ Ack OrderEngine::take_person_decision(const PersonDecision& input, const std::st
       if (approve) d.refund = input.refund.empty() ? "after inspection" : input.refund;
       step.append(std::move(d));
       step.note(fmt::format("return {}: {} by {}", id, input.decision, input.by));
-      step.return_step(id, "review", "decided by " + input.by, approve ? "authorized" : "rejected");
+      step.return_step(id, "review", "decided by " + input.by,
+                       verdict_target(approve ? Verdict::Approve : Verdict::Reject));
       if (approve) step.authorized(id, input.refund == "now", false);
       return;
     }
