@@ -87,9 +87,10 @@ void stamp_state(const check::CheckedBundle& bundle, const Lifecycle& lifecycle,
 }
 
 void stamp_returns(const check::CheckedBundle& bundle, OrderImage& image, const StoredOrder& order) {
+  if (order.returns.empty() || bundle.return_record < 0) return;  // most orders: nothing to look up
   const model::RecordDef& rec = bundle.schema.record_def(bundle.order_record);
   int returns_field = rec.find("returns");
-  if (returns_field < 0 || order.returns.empty() || bundle.return_record < 0) return;
+  if (returns_field < 0) return;
   model::Type element = bundle.schema.element_type(rec.fields[returns_field].type);
   if (element.kind != model::TypeKind::Record || element.ref != bundle.return_record) return;
   nlohmann::json sold = nlohmann::json::parse(order.order, nullptr, false);

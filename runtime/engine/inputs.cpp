@@ -91,16 +91,14 @@ ReturnRequest read_return(const nlohmann::json& j) {
   r.approved_by = text_field(j, "approved_by", false, "the channel that approved it");
   if (j.contains("refunded") && !j["refunded"].is_null()) {
     const nlohmann::json& m = j["refunded"];
-    auto amount = m.is_object() && m.contains("amount") && m["amount"].is_string()
-                      ? model::parse_decimal(m["amount"].get<std::string>())
-                      : std::nullopt;
-    auto currency = m.is_object() && m.contains("currency") && m["currency"].is_string()
-                        ? model::currency_from_code(m["currency"].get<std::string>())
-                        : std::nullopt;
+    auto text = [&](const char* key) {
+      return m.is_object() && m.contains(key) && m[key].is_string() ? m[key].get<std::string>() : std::string();
+    };
+    std::optional<int64_t> amount = model::parse_decimal(text("amount"));
+    std::optional<model::CurrencyCode> currency = model::currency_from_code(text("currency"));
     if (!amount || !currency || *amount < 0)
       throw Malformed{"$.refunded: expected what the channel refunded, {\"amount\": \"209.00\", \"currency\": \"USD\"}"};
-    r.refunded = fmt::format("{} {}", model::format_decimal(*amount, std::max(2, model::currency_minor_digits(*currency))),
-                             model::currency_name(*currency));
+    r.refunded = model::format_money(*amount, *currency);
   }
   return r;
 }

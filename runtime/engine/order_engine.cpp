@@ -703,6 +703,16 @@ class OrderEngine::Step {
   }
   bool return_takes(const OrderReturn& r, const char* step) const { return return_transition(r, step) != nullptr; }
 
+  // The return an input about a step is for: `return_id`'s when it names
+  // one, else the order's first whose machine takes that step where it is;
+  // null when there is none.
+  OrderReturn* return_for(const std::string& return_id, const char* step) {
+    if (!return_id.empty()) return find_return(return_id);
+    for (OrderReturn& r : o_.stored.returns)
+      if (return_takes(r, step)) return &r;
+    return nullptr;
+  }
+
   // Takes a step on a return where its machine takes it (to `target` where
   // the machine offers several: a person's review); elsewhere the return
   // stays where it is. Whether it moved.
@@ -731,14 +741,11 @@ class OrderEngine::Step {
   void return_decided(const std::string& id, const std::string& to, const std::string& cause) {
     OrderReturn* r = find_return(id);
     const Lifecycle& life = return_life();
-    int state = life.state(r->state), target = life.state(to);
-    for (const check::Transition& t : life.machine().transitions)
-      if (t.by == check::PolicyKind::Returns &&
-          std::find(t.sources.begin(), t.sources.end(), state) != t.sources.end() &&
-          std::find(t.targets.begin(), t.targets.end(), target) != t.targets.end()) {
-        enter_return(id, to, cause);
-        return;
-      }
+    const check::Transition* t = life.by_policy(life.state(r->state));
+    if (t && std::find(t->targets.begin(), t->targets.end(), life.state(to)) != t->targets.end()) {
+      enter_return(id, to, cause);
+      return;
+    }
     throw Refusal{fmt::format("machine {} has no `by returns` transition from {} to {}", life.machine().name,
                               r->state, to)};
   }
@@ -756,6 +763,7 @@ class OrderEngine::Step {
     const Lifecycle& life = return_life();
     if (int s = life.state(to); s >= 0)
       if (const check::Transition* lapse = life.after(s)) set_timer(return_timer_kind(id, to), at_ + *lapse->after);
+    sync_image();  // order.returns, as policies read it, moved too
   }
 
   // A return's state lasted as long as its machine lets it: it moves on
@@ -1405,11 +1413,8 @@ Ack OrderEngine::take_event(const OrderEvent& input, const std::string& source, 
     if (event < 0 && event_name == "return_shipped") {
       // Built in, about a return only: its parcel set out back (picked up
       // from the customer), which the order's machine need not know.
-      OrderReturn* r = nullptr;
-      for (OrderReturn& candidate : o->stored.returns)
-        if ((input.return_id.empty() || candidate.id == input.return_id) && step.return_takes(candidate, "ship_back"))
-          r = &candidate;
-      if (!r)
+      OrderReturn* r = step.return_for(input.return_id, "ship_back");
+      if (!r || !step.return_takes(*r, "ship_back"))
         throw Refusal{input.return_id.empty()
                           ? fmt::format("order '{}' has no return waiting to be sent back", input.order_id)
                           : fmt::format("order '{}' has no return '{}' waiting to be sent back", input.order_id,
@@ -1428,16 +1433,12 @@ Ack OrderEngine::take_event(const OrderEvent& input, const std::string& source, 
     bool return_took = false;
     if (event_name == "return_received" || event_name == "return_rejected") {
       const char* return_event = event_name == "return_received" ? "receive" : "withdraw";
-      OrderReturn* r = nullptr;
+      OrderReturn* r = step.return_for(input.return_id, return_event);
       if (!input.return_id.empty()) {
-        r = step.find_return(input.return_id);
         if (!r) throw Refusal{fmt::format("order '{}' has no return '{}'", input.order_id, input.return_id)};
         if (!step.return_takes(*r, return_event))
           throw Refusal{fmt::format("return '{}' is {}: it cannot be {} now", r->id, r->state,
                                     event_name == "return_received" ? "received" : "withdrawn")};
-      } else {
-        for (OrderReturn& candidate : o->stored.returns)
-          if (!r && step.return_takes(candidate, return_event)) r = &candidate;
       }
       if (r) {
         std::string id = r->id;
@@ -1798,10 +1799,7 @@ Ack OrderEngine::take_person_decision(const PersonDecision& input, const std::st
     d.reason = input.reason;
     d.decided_by = input.by;
     if (input.about_return) {
-      const OrderReturn* r = nullptr;
-      for (const OrderReturn& candidate : o.stored.returns)
-        if (input.return_id.empty() ? step.return_takes(candidate, "review") : candidate.id == input.return_id)
-          r = &candidate;
+      const OrderReturn* r = step.return_for(input.return_id, "review");
       if (!r)
         throw Refusal{input.return_id.empty() ? fmt::format("order '{}' has no return held for a person", input.order_id)
                                               : fmt::format("order '{}' has no return '{}'", input.order_id, input.return_id)};
