@@ -174,9 +174,12 @@ std::string shopee_signed_query(const std::string& path, int64_t now, const std:
 }
 
 nlohmann::json channel_return(const std::string& order_id, const std::string& return_id, nlohmann::json lines,
-                              const std::string& reason, const std::string& event_id, const std::string& channel) {
-  return {{"type", "return"}, {"order_id", order_id}, {"return_id", return_id}, {"lines", std::move(lines)},
-          {"reason", reason},  {"event_id", event_id}, {"by", channel},         {"approved_by", channel}};
+                              const std::string& reason, const std::string& event_id, const std::string& channel,
+                              ReturnApproval approval) {
+  nlohmann::json r = {{"type", "return"}, {"order_id", order_id}, {"return_id", return_id}, {"lines", std::move(lines)},
+                      {"reason", reason},  {"event_id", event_id}, {"by", channel}};
+  if (approval == ReturnApproval::OnTheChannel) r["approved_by"] = channel;
+  return r;
 }
 
 nlohmann::json return_event(const std::string& order_id, const std::string& return_id, const std::string& event,

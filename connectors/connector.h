@@ -199,13 +199,15 @@ void copy_texts(const Reader& from, nlohmann::json& to, FieldNames fields);
 nlohmann::json lifecycle_event(const std::string& order_id, const std::string& event, const std::string& event_id,
                                const std::string& by);
 
-// A return as a channel that rules on its own returns reports it, in the
-// engine's input shape: approved on the channel (`approved_by`), so the
-// bundle's returns policy is not asked, and refunded by it. `reason` is a
-// value of ReturnReason; `event_id` is the return's own (not its status's),
-// so each status report of it asks for it once.
+// A return as a channel reports it, in the engine's input shape. Approved
+// on the channel (`approved_by` it): the bundle's returns policy is not
+// asked, and the channel refunds it; asked for only: the policy decides.
+// `reason` is a value of ReturnReason; `event_id` is the return's own (not
+// its status's), so each status report of it asks for it once.
+enum class ReturnApproval { OnTheChannel, ByThePolicy };
 nlohmann::json channel_return(const std::string& order_id, const std::string& return_id, nlohmann::json lines,
-                              const std::string& reason, const std::string& event_id, const std::string& channel);
+                              const std::string& reason, const std::string& event_id, const std::string& channel,
+                              ReturnApproval approval);
 // What became of such a return: `return_shipped` (picked up, on its way
 // back), `return_received` (arrived) or `return_rejected` (called off).
 nlohmann::json return_event(const std::string& order_id, const std::string& return_id, const std::string& event,

@@ -372,7 +372,7 @@ class Amazon final : public Connector {
     std::string sku = r.has("merchantSku") ? r.text("merchantSku") : r.at("marketplaceChannelDetails").text("channelSku");
     nlohmann::json lines = nlohmann::json::array({{{"sku", sku}, {"quantity", r.integer("numberOfUnits")}}});
     // The reason is Amazon's free text ("Missed"): not one of ReturnReason's.
-    nlohmann::json ret = channel_return(order, return_id, std::move(lines), "other", key, "amazon");
+    nlohmann::json ret = channel_return(order, return_id, std::move(lines), "other", key, "amazon", ReturnApproval::OnTheChannel);
     if (r.has("creationDateTime")) ret["at"] = r.text("creationDateTime");
     inputs.push_back(std::move(ret));
     if (on_its_way) stamped(return_event(order, return_id, "return_shipped", key + "-shipped", "amazon"));

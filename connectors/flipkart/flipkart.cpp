@@ -85,7 +85,8 @@ std::vector<nlohmann::json> map_shipment(const Reader& s) {
       // (asked once, whichever report comes first), and arrived once RETURNED.
       std::string return_id = fmt::format("{}-R{}", id, line_id);
       events.push_back(channel_return(id, return_id, nlohmann::json::array({{{"id", line_id}, {"quantity", quantity}}}),
-                                      "other", fmt::format("flipkart-return-{}", line_id), "flipkart"));
+                                      "other", fmt::format("flipkart-return-{}", line_id), "flipkart",
+                                      ReturnApproval::OnTheChannel));
       if (status == "RETURNED")
         events.push_back(return_event(id, return_id, "return_received",
                                       fmt::format("flipkart-return_received-{}", line_id), "flipkart"));

@@ -58,7 +58,8 @@ Reader data_of(const Reader& root) {
 std::vector<nlohmann::json> returned_unit(const std::string& order, const std::string& line_id) {
   nlohmann::json unit = nlohmann::json::array({{{"id", line_id}, {"quantity", 1}}});
   std::string return_id = fmt::format("{}-R{}", order, line_id);
-  return {channel_return(order, return_id, std::move(unit), "other", fmt::format("lazada-return-{}", line_id), "lazada"),
+  return {channel_return(order, return_id, std::move(unit), "other", fmt::format("lazada-return-{}", line_id), "lazada",
+                         ReturnApproval::OnTheChannel),
           return_event(order, return_id, "return_received", fmt::format("lazada-return_received-{}", line_id), "lazada")};
 }
 

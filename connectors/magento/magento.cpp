@@ -285,9 +285,10 @@ std::vector<nlohmann::json> map_rma(const Reader& rma) {
                                   "magento"));
     return inputs;
   }
-  nlohmann::json ret = channel_return(order, return_id, std::move(lines), reason, "magento-rma-" + number, "magento");
-  ret.erase("approved_by");
-  if (status != "pending") ret["approved_by"] = "magento";  // authorized (or further) in Magento's admin
+  // Pending: for the bundle's policy; authorized (or further) in Magento's admin.
+  nlohmann::json ret =
+      channel_return(order, return_id, std::move(lines), reason, "magento-rma-" + number, "magento",
+                     status == "pending" ? ReturnApproval::ByThePolicy : ReturnApproval::OnTheChannel);
   if (!at.empty()) ret["at"] = at;
   inputs.push_back(std::move(ret));
   bool arrived = status == "received" || status == "received_on_item" || status == "approved" ||

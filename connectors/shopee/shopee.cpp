@@ -171,8 +171,8 @@ class Shopee final : public Connector {
     bool decided = status == "ACCEPTED" || status == "PROCESSING" || status == "CLOSED" || status == "COMPLETED";
     bool back = status == "CLOSED" || status == "COMPLETED";
     nlohmann::json ret = channel_return(order, return_id, std::move(lines), return_reason(r.text_or("reason", "")),
-                                        "shopee-return-" + return_sn, "shopee");
-    if (!decided) ret.erase("approved_by");  // for the bundle's policy to decide
+                                        "shopee-return-" + return_sn, "shopee",
+                                        decided ? ReturnApproval::OnTheChannel : ReturnApproval::ByThePolicy);
     if (back && r.has("refund_amount") && r.has("currency"))
       ret["refunded"] = {{"amount", r.amount("refund_amount")}, {"currency", r.text("currency")}};
     stamped(std::move(ret));

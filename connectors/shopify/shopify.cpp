@@ -269,7 +269,8 @@ class Shopify final : public Connector {
     if (!returned.empty()) {
       std::string return_id = fmt::format("{}-REFUND-{}", order, id);
       nlohmann::json ret =
-          channel_return(order, return_id, returned, "other", fmt::format("shopify-refund-{}-return", id), "shopify");
+          channel_return(order, return_id, returned, "other", fmt::format("shopify-refund-{}-return", id), "shopify",
+                         ReturnApproval::OnTheChannel);
       if (r.has("created_at")) ret["at"] = r.text("created_at");
       // What went back for these units alone: a refund that also cancels leaves it unsaid.
       if (cancelled.empty())
